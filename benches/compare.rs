@@ -1,0 +1,416 @@
+//! Side-by-side benchmark of upstream systemd-networkd-wait-online and wait-online on the same
+//! scenarios, interleaved round by round, in namespaces this program creates. Run as root:
+//!
+//!     cargo bench --bench compare            # WAIT_ONLINE_BENCH_ROUNDS=N to change rounds
+//!
+//! Prints medians (and 90th percentiles) of: reaction latency (one raw RTM_NEWADDR sent by
+//! this process → the waiter's exit observed by wait4), with systemd-networkd running and
+//! kernel-only; startup → exit when already online; peak RSS; wakeups while idle-waiting 5 s.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::fs::File;
+use std::net::{IpAddr, Ipv4Addr};
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use netlink_packet_core::{
+    NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage,
+    NetlinkPayload,
+};
+use netlink_packet_route::address::{AddressAttribute, AddressMessage, AddressScope};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
+
+use common::{Netns, NetworkdEnv, UPSTREAM_WAIT_ONLINE, wait_online_bin};
+
+/// Namespaces a spawned waiter joins (netns, and the holder's mount ns for networkd's /run).
+#[derive(Clone)]
+struct Place {
+    net: PathBuf,
+    mnt: Option<PathBuf>,
+}
+
+struct Finished {
+    wall: Duration,
+    code: i32,
+    max_rss_kib: i64,
+    end: Instant,
+}
+
+/// Spawns `bin args` directly inside `place` (setns in the child, no wrapper process).
+fn spawn(place: &Place, bin: &str, args: &[&str]) -> (libc::pid_t, Instant) {
+    let mut cmd = Command::new(bin);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // Opened here: once in the holder's mount namespace, its /proc no longer shows host pids.
+    let net = File::open(&place.net).expect("open netns");
+    let mnt = place
+        .mnt
+        .as_ref()
+        .map(|p| File::open(p).expect("open mount ns"));
+    // SAFETY: only setns in the forked child before exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            for (file, kind) in [
+                (mnt.as_ref(), libc::CLONE_NEWNS),
+                (Some(&net), libc::CLONE_NEWNET),
+            ] {
+                if let Some(file) = file {
+                    if libc::setns(file.as_raw_fd(), kind) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+            }
+            Ok(())
+        });
+    }
+    let start = Instant::now();
+    let child = cmd.spawn().expect("spawn waiter");
+    let pid = child.id() as libc::pid_t;
+    std::mem::forget(child); // reaped with wait4 below
+    (pid, start)
+}
+
+fn enter(path: &Path, kind: libc::c_int) -> std::io::Result<()> {
+    let file = File::open(path)?;
+    // SAFETY: valid fd.
+    if unsafe { libc::setns(file.as_raw_fd(), kind) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+fn wait(pid: libc::pid_t, start: Instant) -> Finished {
+    let mut status = 0;
+    // SAFETY: zeroed rusage is a valid out-parameter.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waiting for our own child.
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let end = Instant::now();
+    assert_eq!(rc, pid, "wait4");
+    Finished {
+        wall: end - start,
+        code: if libc::WIFEXITED(status) {
+            libc::WEXITSTATUS(status)
+        } else {
+            -1
+        },
+        max_rss_kib: usage.ru_maxrss,
+        end,
+    }
+}
+
+/// A NETLINK_ROUTE socket bound inside `netns`, for triggers sent without fork/exec.
+fn socket_in(netns: &Path) -> Socket {
+    let netns = netns.to_path_buf();
+    std::thread::spawn(move || {
+        enter(&netns, libc::CLONE_NEWNET).expect("setns");
+        let mut socket = Socket::new(NETLINK_ROUTE).expect("socket");
+        socket.bind_auto().expect("bind");
+        socket
+    })
+    .join()
+    .unwrap()
+}
+
+fn address_request(ifindex: u32, ip: Ipv4Addr, add: bool) -> Vec<u8> {
+    let mut message = AddressMessage::default();
+    message.header.family = AddressFamily::Inet;
+    message.header.prefix_len = 24;
+    message.header.scope = AddressScope::Universe;
+    message.header.index = ifindex;
+    message
+        .attributes
+        .push(AddressAttribute::Local(IpAddr::V4(ip)));
+    message
+        .attributes
+        .push(AddressAttribute::Address(IpAddr::V4(ip)));
+    let mut header = NetlinkHeader::default();
+    header.flags = NLM_F_REQUEST | NLM_F_ACK | if add { NLM_F_CREATE | NLM_F_EXCL } else { 0 };
+    let payload = if add {
+        RouteNetlinkMessage::NewAddress(message)
+    } else {
+        RouteNetlinkMessage::DelAddress(message)
+    };
+    let mut packet = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(payload));
+    packet.finalize();
+    let mut bytes = vec![0; packet.buffer_len()];
+    packet.serialize(&mut bytes);
+    bytes
+}
+
+fn send_and_ack(socket: &Socket, bytes: &[u8]) {
+    socket
+        .send_to(bytes, &SocketAddr::new(0, 0), 0)
+        .expect("send");
+    let mut reply = Vec::with_capacity(4096);
+    socket.recv(&mut reply, 0).expect("ack");
+}
+
+/// Context switches of every thread of `pid` so far.
+fn context_switches(pid: libc::pid_t) -> u64 {
+    let mut total = 0;
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for task in tasks.flatten() {
+            let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+            for line in status.lines() {
+                if line.starts_with("voluntary_ctxt_switches")
+                    || line.starts_with("nonvoluntary_ctxt_switches")
+                {
+                    total += line
+                        .split_whitespace()
+                        .last()
+                        .and_then(|v| v.parse::<u64>().ok())
+                        .unwrap_or(0);
+                }
+            }
+        }
+    }
+    total
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    percentile(values, 0.5)
+}
+
+fn percentile(values: &mut [f64], q: f64) -> f64 {
+    values.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let index = ((values.len() as f64 - 1.0) * q).round() as usize;
+    values[index]
+}
+
+struct Tool {
+    label: &'static str,
+    bin: &'static str,
+    extra: &'static [&'static str],
+}
+
+fn report(name: &str, unit: &str, rows: &mut [(&str, Vec<f64>)]) {
+    println!("\n{name}");
+    let mut medians = Vec::new();
+    for (label, values) in rows.iter_mut() {
+        let m = median(values);
+        let p90 = percentile(values, 0.9);
+        medians.push(m);
+        println!(
+            "  {label:<34} median {m:9.3} {unit}   p90 {p90:9.3} {unit}   (n={})",
+            values.len()
+        );
+    }
+    if medians.len() == 2 && medians[1] > 0.0 {
+        println!("  ratio upstream/ours: {:.1}x", medians[0] / medians[1]);
+    }
+}
+
+/// Reaction latency: the waiter waits for `wo0:routable`; this process adds the address with
+/// one netlink message and measures until wait4 returns.
+fn reaction(
+    place: &Place,
+    socket: &Socket,
+    ifindex: u32,
+    tools: &[Tool],
+    rounds: usize,
+    settle: &dyn Fn(bool),
+) -> Vec<Vec<f64>> {
+    let mut results = vec![Vec::new(); tools.len()];
+    let ip = Ipv4Addr::new(10, 77, 0, 2);
+    for _ in 0..rounds {
+        for (i, tool) in tools.iter().enumerate() {
+            let mut args = vec!["-i", "wo0:routable", "--timeout=20"];
+            args.extend_from_slice(tool.extra);
+            let (pid, start) = spawn(place, tool.bin, &args);
+            sleep(Duration::from_millis(300));
+            let trigger = Instant::now();
+            send_and_ack(socket, &address_request(ifindex, ip, true));
+            let done = wait(pid, start);
+            assert_eq!(done.code, 0, "{} did not exit 0", tool.label);
+            results[i].push((done.end - trigger).as_secs_f64() * 1000.0);
+            send_and_ack(socket, &address_request(ifindex, ip, false));
+            settle(false);
+        }
+    }
+    results
+}
+
+fn startup(place: &Place, tools: &[Tool], rounds: usize) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+    let mut wall = vec![Vec::new(); tools.len()];
+    let mut rss = vec![Vec::new(); tools.len()];
+    for _ in 0..rounds {
+        for (i, tool) in tools.iter().enumerate() {
+            let mut args = vec!["-i", "wo0:routable", "--timeout=20"];
+            args.extend_from_slice(tool.extra);
+            let (pid, start) = spawn(place, tool.bin, &args);
+            let done = wait(pid, start);
+            assert_eq!(done.code, 0, "{} did not exit 0", tool.label);
+            wall[i].push(done.wall.as_secs_f64() * 1000.0);
+            rss[i].push(done.max_rss_kib as f64 / 1024.0);
+        }
+    }
+    (wall, rss)
+}
+
+fn idle_wakeups(place: &Place, tool: &Tool) -> f64 {
+    let mut args = vec!["-i", "absent0:routable", "--timeout=30"];
+    args.extend_from_slice(tool.extra);
+    let (pid, start) = spawn(place, tool.bin, &args);
+    sleep(Duration::from_millis(500));
+    let before = context_switches(pid);
+    sleep(Duration::from_secs(5));
+    let after = context_switches(pid);
+    // SAFETY: our child.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    wait(pid, start);
+    (after - before) as f64
+}
+
+fn main() {
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("compare: needs root (network namespaces); skipped");
+        return;
+    }
+    if std::env::args().any(|a| a == "--list" || a == "--test") {
+        return; // `cargo test --benches` probes; the benchmark runs only under `cargo bench`
+    }
+    let rounds: usize = std::env::var("WAIT_ONLINE_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(25);
+    let upstream = Tool {
+        label: "upstream systemd-networkd-wait-online",
+        bin: UPSTREAM_WAIT_ONLINE,
+        extra: &[],
+    };
+    let ours = Tool {
+        label: "wait-online",
+        bin: wait_online_bin(),
+        extra: &[],
+    };
+    let ours_kernel = Tool {
+        label: "wait-online --manager=none",
+        bin: wait_online_bin(),
+        extra: &["--manager=none"],
+    };
+    println!("wait-online benchmark: {rounds} rounds per measure, tools interleaved");
+
+    // --- with systemd-networkd managing wo0 (no address in its .network) ---
+    let mut env = NetworkdEnv::new();
+    let peer = Netns::new();
+    env.netns().add_veth("wo0", Some(&peer), "wo0p");
+    peer.add_addr("wo0p", "10.77.0.1/24");
+    peer.link_up("wo0p");
+    env.write_network(
+        "10-wo0.network",
+        "[Match]\nName=wo0\n\n[Network]\nLinkLocalAddressing=no\nIPv6AcceptRA=no\nKeepConfiguration=yes\n",
+    );
+    env.start_networkd();
+    env.wait_for_setup_state("wo0", "configured", Duration::from_secs(10));
+    let holder = env.holder_pid();
+    let place = Place {
+        net: PathBuf::from(format!("/proc/{holder}/ns/net")),
+        mnt: Some(PathBuf::from(format!("/proc/{holder}/ns/mnt"))),
+    };
+    let ifindex = env.netns().ifindex("wo0");
+    let socket = socket_in(&place.net);
+    // networkd must have seen the address go before the next round (upstream reads its file).
+    let settle = |_: bool| {
+        let ok = common::wait_until(Duration::from_secs(5), Duration::from_millis(5), || {
+            env.link_state_value("wo0", "OPER_STATE").as_deref() == Some("carrier")
+        });
+        assert!(ok, "networkd did not notice the address removal");
+    };
+    let tools = [upstream, ours];
+    let mut r = reaction(&place, &socket, ifindex, &tools, rounds, &settle);
+    report(
+        "reaction: address added -> exit, systemd-networkd running",
+        "ms",
+        &mut [
+            (tools[0].label, std::mem::take(&mut r[0])),
+            (tools[1].label, std::mem::take(&mut r[1])),
+        ],
+    );
+
+    send_and_ack(
+        &socket,
+        &address_request(ifindex, Ipv4Addr::new(10, 77, 0, 2), true),
+    );
+    assert!(common::wait_until(
+        Duration::from_secs(5),
+        Duration::from_millis(5),
+        || { env.link_state_value("wo0", "OPER_STATE").as_deref() == Some("routable") }
+    ));
+    let (mut wall, mut rss) = startup(&place, &tools, rounds);
+    report(
+        "startup -> exit, already routable, systemd-networkd running",
+        "ms",
+        &mut [
+            (tools[0].label, std::mem::take(&mut wall[0])),
+            (tools[1].label, std::mem::take(&mut wall[1])),
+        ],
+    );
+    report(
+        "peak RSS, same runs",
+        "MiB",
+        &mut [
+            (tools[0].label, std::mem::take(&mut rss[0])),
+            (tools[1].label, std::mem::take(&mut rss[1])),
+        ],
+    );
+    send_and_ack(
+        &socket,
+        &address_request(ifindex, Ipv4Addr::new(10, 77, 0, 2), false),
+    );
+    settle(false);
+
+    println!("\nwakeups while waiting 5 s for an absent link (context switches, all threads)");
+    for tool in &tools {
+        println!("  {:<34} {}", tool.label, idle_wakeups(&place, tool));
+    }
+    drop(socket);
+    drop(env);
+
+    // --- kernel only (upstream cannot run without networkd) ---
+    let ns = Netns::new();
+    ns.add_veth("wo0", None, "wo0p");
+    ns.link_up("wo0");
+    ns.link_up("wo0p");
+    let place = Place {
+        net: ns.path(),
+        mnt: None,
+    };
+    let ifindex = ns.ifindex("wo0");
+    let socket = socket_in(&place.net);
+    let kernel_tools = [ours_kernel];
+    let mut r = reaction(&place, &socket, ifindex, &kernel_tools, rounds, &|_| {});
+    report(
+        "reaction: address added -> exit, kernel only",
+        "ms",
+        &mut [(kernel_tools[0].label, std::mem::take(&mut r[0]))],
+    );
+    send_and_ack(
+        &socket,
+        &address_request(ifindex, Ipv4Addr::new(10, 77, 0, 2), true),
+    );
+    let (mut wall, mut rss) = startup(&place, &kernel_tools, rounds);
+    report(
+        "startup -> exit, already routable, kernel only",
+        "ms",
+        &mut [(kernel_tools[0].label, std::mem::take(&mut wall[0]))],
+    );
+    report(
+        "peak RSS, same runs",
+        "MiB",
+        &mut [(kernel_tools[0].label, std::mem::take(&mut rss[0]))],
+    );
+    println!(
+        "\nwakeups while waiting 5 s, kernel only: {}",
+        idle_wakeups(&place, &kernel_tools[0])
+    );
+}

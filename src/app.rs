@@ -1,0 +1,96 @@
+//! The program: parse, choose the manager, run the engine, map the outcome to an exit status.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use crate::cli::{self, Command, ManagerChoice, Options};
+use crate::engine::{self, ManagerSource, Outcome};
+use crate::netlink::KernelSourceConfig;
+use crate::networkd;
+
+/// Upstream's only failure status.
+const FAILURE: u8 = 1;
+
+/// Runs the program with these arguments and returns its exit status.
+pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
+    let options = match cli::parse(args) {
+        Ok(Command::Run(options)) => options,
+        Ok(Command::Print(text)) => {
+            print!("{text}");
+            return ExitCode::SUCCESS;
+        }
+        Err(err) => {
+            eprintln!("wait-online: {err}");
+            return ExitCode::from(FAILURE);
+        }
+    };
+    crate::logging::init(options.quiet);
+    if options.dns {
+        tracing::error!(
+            "--dns: DNS readiness checking is not available in this build yet; drop --dns or use --dns=no"
+        );
+        return ExitCode::from(FAILURE);
+    }
+    match run(&options) {
+        Ok(Outcome::Online | Outcome::Interrupted) => ExitCode::SUCCESS,
+        Ok(Outcome::Timeout(verdict)) => {
+            tracing::error!("Timeout occurred while waiting for network connectivity.");
+            for line in verdict.explain() {
+                tracing::error!("{line}");
+            }
+            ExitCode::from(FAILURE)
+        }
+        Err(message) => {
+            tracing::error!("{message}");
+            ExitCode::from(FAILURE)
+        }
+    }
+}
+
+fn run(options: &Options) -> Result<Outcome, String> {
+    let manager = choose_manager(options.manager, Path::new(networkd::LINKS_DIR))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .map_err(|err| format!("failed to start the event loop: {err}"))?;
+    runtime
+        .block_on(engine::run(
+            &options.requirements,
+            options.timeout,
+            manager,
+            KernelSourceConfig::default(),
+        ))
+        .map_err(|err| err.to_string())
+}
+
+/// Resolves `--manager=` and, for networkd, starts the watch and hands a copy of it to a
+/// holder process (so our exit does not wait for the inotify teardown). Runs before the
+/// runtime exists, while the process is single-threaded.
+fn choose_manager(choice: ManagerChoice, dir: &Path) -> Result<ManagerSource, String> {
+    let use_networkd = match choice {
+        ManagerChoice::None => false,
+        ManagerChoice::Networkd => true,
+        ManagerChoice::Auto => networkd::is_managing(dir),
+    };
+    if !use_networkd {
+        tracing::debug!("judging links on kernel facts alone (no systemd-networkd state files)");
+        return Ok(ManagerSource::KernelOnly);
+    }
+    let watch = networkd::watch(dir).map_err(|err| {
+        format!(
+            "cannot watch {}: {err}; is systemd-networkd running? (use --manager=none to judge links without it)",
+            dir.display()
+        )
+    })?;
+    if let Err(err) = crate::sys::hold_in_child(std::os::fd::AsFd::as_fd(&watch)) {
+        tracing::debug!("could not fork the inotify holder, exit may be slower: {err}");
+    }
+    tracing::debug!(
+        "reading systemd-networkd's state files in {}",
+        dir.display()
+    );
+    Ok(ManagerSource::Networkd {
+        dir: PathBuf::from(dir),
+        watch,
+    })
+}

@@ -1,0 +1,363 @@
+//! The command line: upstream systemd-networkd-wait-online's options, spelled the same, plus
+//! `--manager=`. Bad input becomes one line on stderr and exit status 1, never a panic.
+
+use std::ffi::OsString;
+use std::time::Duration;
+
+use clap::Parser;
+use clap::error::ErrorKind;
+
+use crate::core::glob::Glob;
+use crate::core::timespan::{TimeSpan, parse_timespan};
+use crate::core::{IfName, InterfaceRequirement, OperStateRange, RequiredFamilies, Requirements};
+
+/// Block until network is configured.
+///
+/// Waits until the requested links are online, computing each link's operational state from the
+/// kernel over rtnetlink, and reading systemd-networkd's per-link state files when
+/// systemd-networkd manages the machine. Exits 0 when the requirements hold, 1 on timeout.
+#[derive(Debug, Parser)]
+#[command(
+    name = "wait-online",
+    version,
+    args_override_self = true,
+    max_term_width = 98,
+    after_help = "See the wait-online(8) man page for details."
+)]
+struct Args {
+    /// Do not show status information
+    #[arg(short, long)]
+    quiet: bool,
+
+    /// Block until at least these interfaces have appeared (repeatable)
+    #[arg(
+        short = 'i',
+        long = "interface",
+        value_name = "INTERFACE[:MIN_OPERSTATE[:MAX_OPERSTATE]]",
+        value_parser = parse_interface,
+        action = clap::ArgAction::Append
+    )]
+    interfaces: Vec<InterfaceRequirement>,
+
+    /// Don't take these interfaces into account (shell glob, repeatable)
+    #[arg(long, value_name = "INTERFACE", action = clap::ArgAction::Append)]
+    ignore: Vec<String>,
+
+    /// Required operational state
+    #[arg(
+        short = 'o',
+        long = "operational-state",
+        value_name = "MIN_OPERSTATE[:MAX_OPERSTATE]",
+        value_parser = parse_range
+    )]
+    operational_state: Option<OperStateRange>,
+
+    /// Requires at least one IPv4 address
+    #[arg(short = '4', long)]
+    ipv4: bool,
+
+    /// Requires at least one IPv6 address
+    #[arg(short = '6', long)]
+    ipv6: bool,
+
+    /// Wait until at least one of the interfaces is online
+    #[arg(long)]
+    any: bool,
+
+    /// Maximum time to wait for network connectivity (0 or infinity: forever)
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout, default_value = "120s")]
+    timeout: TimeSpan,
+
+    /// Require at least one DNS server to be accessible
+    #[arg(
+        long,
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "yes",
+        value_parser = parse_boolean
+    )]
+    dns: Option<bool>,
+
+    /// Where link setup states come from: auto, networkd or none
+    #[arg(long, value_name = "MANAGER", value_enum, default_value_t = ManagerChoice::Auto)]
+    manager: ManagerChoice,
+}
+
+/// Which network manager's per-link state to honour (`--manager=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ManagerChoice {
+    /// systemd-networkd when its state directory holds link state files, otherwise none.
+    Auto,
+    /// Always read systemd-networkd's state files.
+    Networkd,
+    /// Judge links on kernel facts alone.
+    None,
+}
+
+/// Everything the program was asked to do, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    pub requirements: Requirements,
+    /// `None` waits forever.
+    pub timeout: Option<Duration>,
+    pub quiet: bool,
+    pub dns: bool,
+    pub manager: ManagerChoice,
+}
+
+/// What the command line asks for: run, or print text (help, version) and exit 0.
+#[derive(Debug)]
+pub enum Command {
+    Run(Options),
+    Print(String),
+}
+
+/// A command line that cannot be run; the message is one line.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Parses `args` (including the program name).
+pub fn parse<I, T>(args: I) -> Result<Command, UsageError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let args = match Args::try_parse_from(args) {
+        Ok(args) => args,
+        Err(err) => {
+            return match err.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                    Ok(Command::Print(err.to_string()))
+                }
+                _ => Err(UsageError(one_line(&err))),
+            };
+        }
+    };
+    let mut seen: Vec<&IfName> = Vec::new();
+    for wanted in &args.interfaces {
+        if seen.contains(&&wanted.name) {
+            return Err(UsageError(format!(
+                "interface '{}' is given more than once with -i/--interface; give it once, with the range it needs",
+                wanted.name
+            )));
+        }
+        seen.push(&wanted.name);
+    }
+    let requirements = Requirements {
+        interfaces: args.interfaces.clone(),
+        ignore: args.ignore.iter().map(|glob| Glob::new(glob)).collect(),
+        oper_range: args.operational_state,
+        families: RequiredFamilies {
+            ipv4: args.ipv4,
+            ipv6: args.ipv6,
+        },
+        any: args.any,
+    };
+    let timeout = match args.timeout {
+        TimeSpan::Finite(span) if !span.is_zero() => Some(span),
+        _ => None,
+    };
+    Ok(Command::Run(Options {
+        requirements,
+        timeout,
+        quiet: args.quiet,
+        dns: args.dns.unwrap_or(false),
+        manager: args.manager,
+    }))
+}
+
+/// clap's first error line without its `error: ` prefix, plus where to look for help.
+fn one_line(err: &clap::Error) -> String {
+    let rendered = err.to_string();
+    let first = rendered.lines().next().unwrap_or("invalid command line");
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    format!("{first} (see 'wait-online --help')")
+}
+
+/// `IF[:MIN[:MAX]]`: split at the first colon like upstream.
+fn parse_interface(text: &str) -> Result<InterfaceRequirement, String> {
+    let (name, range) = match text.split_once(':') {
+        Some((name, range)) => (name, Some(range)),
+        None => (text, None),
+    };
+    let name = IfName::new(name).map_err(|e| e.to_string())?;
+    let range = range
+        .map(|r| r.parse::<OperStateRange>())
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    Ok(InterfaceRequirement { name, range })
+}
+
+fn parse_range(text: &str) -> Result<OperStateRange, String> {
+    text.parse()
+        .map_err(|e: crate::core::range::RangeError| e.to_string())
+}
+
+fn parse_timeout(text: &str) -> Result<TimeSpan, String> {
+    parse_timespan(text).map_err(|e| e.to_string())
+}
+
+/// systemd's `parse_boolean()`.
+fn parse_boolean(text: &str) -> Result<bool, String> {
+    const TRUE: [&str; 6] = ["1", "yes", "y", "true", "t", "on"];
+    const FALSE: [&str; 6] = ["0", "no", "n", "false", "f", "off"];
+    if TRUE.iter().any(|t| t.eq_ignore_ascii_case(text)) {
+        Ok(true)
+    } else if FALSE.iter().any(|f| f.eq_ignore_ascii_case(text)) {
+        Ok(false)
+    } else {
+        Err("expected a boolean: yes/no, true/false, on/off or 1/0".to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::OperState;
+
+    fn run(args: &[&str]) -> Result<Options, String> {
+        let argv = std::iter::once("wait-online").chain(args.iter().copied());
+        match parse(argv) {
+            Ok(Command::Run(options)) => Ok(options),
+            Ok(Command::Print(text)) => Err(format!("printed: {text}")),
+            Err(UsageError(message)) => Err(message),
+        }
+    }
+
+    #[test]
+    fn defaults_match_upstream() {
+        let options = run(&[]).unwrap();
+        assert_eq!(options.timeout, Some(Duration::from_secs(120)));
+        assert_eq!(options.requirements, Requirements::default());
+        assert!(!options.dns && !options.quiet);
+        assert_eq!(options.manager, ManagerChoice::Auto);
+    }
+
+    #[test]
+    fn netplan_override_lines_parse() {
+        let first = run(&[
+            "-i",
+            "lo:carrier",
+            "-i",
+            "eth0:degraded",
+            "-i",
+            "eth1:carrier",
+        ])
+        .unwrap();
+        let names: Vec<_> = first
+            .requirements
+            .interfaces
+            .iter()
+            .map(|i| i.name.to_string())
+            .collect();
+        assert_eq!(names, ["lo", "eth0", "eth1"]);
+        let second = run(&[
+            "--any", "--dns", "-o", "routable", "-i", "eth0", "-i", "br0",
+        ])
+        .unwrap();
+        assert!(second.requirements.any && second.dns);
+        assert_eq!(second.requirements.interfaces[0].range, None);
+        assert_eq!(
+            second.requirements.oper_range,
+            Some(OperStateRange {
+                min: OperState::Routable,
+                max: OperState::Routable
+            })
+        );
+    }
+
+    #[test]
+    fn interface_ranges_split_at_first_colon() {
+        let options = run(&["-i", "bond0:carrier:routable", "--interface=eth0:degraded"]).unwrap();
+        let ranges: Vec<_> = options
+            .requirements
+            .interfaces
+            .iter()
+            .map(|i| i.range)
+            .collect();
+        assert_eq!(
+            ranges,
+            [
+                Some(OperStateRange {
+                    min: OperState::Carrier,
+                    max: OperState::Routable
+                }),
+                Some(OperStateRange {
+                    min: OperState::Degraded,
+                    max: OperState::Routable
+                })
+            ]
+        );
+    }
+
+    #[test]
+    fn timeout_zero_and_infinity_wait_forever() {
+        assert_eq!(run(&["--timeout=0"]).unwrap().timeout, None);
+        assert_eq!(run(&["--timeout=infinity"]).unwrap().timeout, None);
+        assert_eq!(
+            run(&["--timeout", "1min 30s"]).unwrap().timeout,
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(
+            run(&["--timeout=500ms"]).unwrap().timeout,
+            Some(Duration::from_millis(500))
+        );
+    }
+
+    #[test]
+    fn dns_takes_an_optional_boolean() {
+        assert!(run(&["--dns"]).unwrap().dns);
+        assert!(run(&["--dns=yes"]).unwrap().dns);
+        assert!(!run(&["--dns=no"]).unwrap().dns);
+        assert!(!run(&["--dns=off"]).unwrap().dns);
+    }
+
+    #[test]
+    fn repeated_options_last_wins_like_getopt() {
+        let options = run(&["-o", "carrier", "-o", "routable", "-4", "-4"]).unwrap();
+        assert_eq!(
+            options.requirements.oper_range.map(|r| r.min),
+            Some(OperState::Routable)
+        );
+        assert!(options.requirements.families.ipv4);
+    }
+
+    #[test]
+    fn bad_input_is_one_line_naming_the_text() {
+        let cases = [
+            (&["-i", "eth0:bogus"][..], "'bogus'"),
+            (&["-i", "eth0:"], "empty operational state range"),
+            (&["-i", "eth0:routable:carrier"], "above maximum"),
+            (&["-i", "a/b"], "'a/b'"),
+            (&["-i", "12345"], "'12345'"),
+            (&["-i", "abcdefghijklmnop"], "longer than 15"),
+            (&["--timeout=abc"], "'abc'"),
+            (&["--dns=maybe"], "'maybe'"),
+            (&["--frobnicate"], "'--frobnicate'"),
+            (&["stray"], "'stray'"),
+            (&["-o", "up"], "'up'"),
+            (
+                &["-i", "eth0", "-i", "eth0:carrier"],
+                "'eth0' is given more than once",
+            ),
+            (&["-i"], "-i"),
+        ];
+        for (args, needle) in cases {
+            let message = run(args).expect_err(&format!("{args:?} must fail"));
+            assert!(!message.contains('\n'), "{args:?}: {message}");
+            assert!(message.contains(needle), "{args:?}: {message}");
+        }
+    }
+
+    #[test]
+    fn help_and_version_are_printed() {
+        assert!(
+            matches!(parse(["wait-online", "--help"]), Ok(Command::Print(text)) if text.contains("--interface"))
+        );
+        assert!(
+            matches!(parse(["wait-online", "--version"]), Ok(Command::Print(text)) if text.starts_with("wait-online "))
+        );
+    }
+}

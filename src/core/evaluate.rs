@@ -1,0 +1,341 @@
+//! The decision: given requirements and a snapshot, is the network online, and if not, which
+//! link blocks and why. A faithful model of upstream's `manager_configured()` and
+//! `manager_link_is_online()` (v256+), plus the kernel-only rules for machines without
+//! systemd-networkd. Pure: no I/O, no clock, no logging.
+
+use std::collections::HashSet;
+
+use super::glob::Glob;
+use super::ifname::IfName;
+use super::link::{KernelLink, LinkStatus};
+use super::range::OperStateRange;
+use super::snapshot::{Manager, Snapshot};
+use super::state::{AddressState, Family, OperState, RequiredFamilies, SetupState};
+
+/// One `-i IF[:RANGE]` argument.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterfaceRequirement {
+    pub name: IfName,
+    /// The range given after the name, if any.
+    pub range: Option<OperStateRange>,
+}
+
+/// What the user asked for, validated.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Requirements {
+    /// `-i` arguments; when non-empty only these links are considered ("mode A").
+    pub interfaces: Vec<InterfaceRequirement>,
+    /// `--ignore=` patterns (only used without `-i`).
+    pub ignore: Vec<Glob>,
+    /// `-o`: overrides each link's own required range.
+    pub oper_range: Option<OperStateRange>,
+    /// `-4`/`-6`: overrides each link's required families when any is set.
+    pub families: RequiredFamilies,
+    /// `--any`: one online link is enough.
+    pub any: bool,
+}
+
+/// Why a link was left out of the decision (only without `-i`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IgnoreReason {
+    Loopback,
+    /// Matched this `--ignore=` pattern.
+    Pattern(String),
+    /// systemd-networkd says `RequiredForOnline=no`.
+    NotRequiredForOnline,
+    /// Kernel-only mode: administratively down links never block.
+    AdministrativelyDown,
+}
+
+/// The result for one link (upstream's return codes of `manager_link_is_online()` as an enum).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkOutcome {
+    Online,
+    /// A `-i` name with no such link.
+    Absent,
+    /// A `-i NAME:missing…` name with no such link: satisfied.
+    AbsentAllowed,
+    Ignored(IgnoreReason),
+    /// networkd has not written a state file yet, or says `pending` (upstream's -EAGAIN).
+    NotProcessed {
+        setup: Option<SetupState>,
+    },
+    /// networkd is still configuring the link (upstream's -EBUSY).
+    Configuring(SetupState),
+    /// networkd does not manage the link (upstream's `false`).
+    Unmanaged,
+    /// Operational state outside the required range (upstream's -EADDRNOTAVAIL).
+    OutOfRange {
+        state: OperState,
+        range: OperStateRange,
+    },
+    /// A required family lacks an address of the needed quality (-EADDRNOTAVAIL).
+    MissingAddress {
+        family: Family,
+        need: AddressState,
+        have: AddressState,
+    },
+}
+
+impl LinkOutcome {
+    /// Upstream's -EADDRNOTAVAIL: configured, but the conditions do not hold.
+    fn is_conditions_unmet(&self) -> bool {
+        matches!(
+            self,
+            LinkOutcome::OutOfRange { .. } | LinkOutcome::MissingAddress { .. }
+        )
+    }
+
+    fn satisfies(&self) -> bool {
+        matches!(self, LinkOutcome::Online | LinkOutcome::AbsentAllowed)
+    }
+}
+
+/// The decision about one link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkReport {
+    /// The `-i` name, or the link's name without `-i`.
+    pub name: String,
+    pub ifindex: Option<u32>,
+    /// Computed states, when the link exists.
+    pub status: Option<LinkStatus>,
+    pub outcome: LinkOutcome,
+    /// True when this link keeps the verdict from being online.
+    pub blocking: bool,
+}
+
+/// The decision about the whole machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub online: bool,
+    /// Without `-i` and without `--any`: no considered link is online yet (upstream requires
+    /// at least one, issue #27822).
+    pub no_online_link: bool,
+    pub links: Vec<LinkReport>,
+}
+
+impl Verdict {
+    /// Links that keep the verdict from being online.
+    pub fn blocking(&self) -> impl Iterator<Item = &LinkReport> {
+        self.links.iter().filter(|report| report.blocking)
+    }
+}
+
+/// Decides whether `requirements` hold in `snapshot`.
+pub fn evaluate(requirements: &Requirements, snapshot: &Snapshot) -> Verdict {
+    let degraded_masters = snapshot.masters_with_port_lacking_carrier();
+    let judge = Judge {
+        requirements,
+        snapshot,
+        degraded_masters: &degraded_masters,
+    };
+    if requirements.interfaces.is_empty() {
+        judge.all_links()
+    } else {
+        judge.named_links()
+    }
+}
+
+struct Judge<'a> {
+    requirements: &'a Requirements,
+    snapshot: &'a Snapshot,
+    degraded_masters: &'a HashSet<u32>,
+}
+
+impl Judge<'_> {
+    /// Mode A: every `-i` link (or, with `--any`, one of them) must be online.
+    fn named_links(&self) -> Verdict {
+        let any = self.requirements.any;
+        let mut links: Vec<LinkReport> = self
+            .requirements
+            .interfaces
+            .iter()
+            .map(
+                |wanted| match self.snapshot.link_by_name(wanted.name.as_str()) {
+                    None => {
+                        let allowed = wanted.range.is_some_and(|r| r.min == OperState::Missing);
+                        LinkReport {
+                            name: wanted.name.to_string(),
+                            ifindex: None,
+                            status: None,
+                            outcome: if allowed {
+                                LinkOutcome::AbsentAllowed
+                            } else {
+                                LinkOutcome::Absent
+                            },
+                            blocking: false,
+                        }
+                    }
+                    Some(link) => {
+                        let mut report = self.judge_link(link, wanted.range, true);
+                        report.name = wanted.name.to_string();
+                        report
+                    }
+                },
+            )
+            .collect();
+        let satisfied = links.iter().filter(|r| r.outcome.satisfies()).count();
+        let online = if any {
+            satisfied > 0
+        } else {
+            satisfied == links.len()
+        };
+        if !online {
+            for report in &mut links {
+                report.blocking = !report.outcome.satisfies();
+            }
+        }
+        Verdict {
+            online,
+            no_online_link: false,
+            links,
+        }
+    }
+
+    /// Mode B: every considered link that is not merely "configured but offline" must be
+    /// online, and at least one must be (with `--any`: one online link is enough).
+    fn all_links(&self) -> Verdict {
+        let any = self.requirements.any;
+        let kernel_only = matches!(self.snapshot.manager, Manager::KernelOnly);
+        let mut links: Vec<LinkReport> = self
+            .snapshot
+            .links
+            .values()
+            .map(|link| match self.ignore_reason(link) {
+                Some(reason) => LinkReport {
+                    name: link.name.clone(),
+                    ifindex: Some(link.ifindex),
+                    status: Some(self.snapshot.status(link, self.degraded_masters)),
+                    outcome: LinkOutcome::Ignored(reason),
+                    blocking: false,
+                },
+                None => self.judge_link(link, None, false),
+            })
+            .collect();
+        let considered = |r: &LinkReport| !matches!(r.outcome, LinkOutcome::Ignored(_));
+        let has_online = links.iter().any(|r| r.outcome == LinkOutcome::Online);
+        // Without networkd nothing is "still configuring": every considered link must be
+        // online. With networkd, configured-but-offline links do not block (issue #29506).
+        let blocks = |r: &LinkReport| {
+            considered(r)
+                && r.outcome != LinkOutcome::Online
+                && r.outcome != LinkOutcome::Unmanaged
+                && (kernel_only || !r.outcome.is_conditions_unmet())
+        };
+        let online = if any {
+            has_online
+        } else {
+            has_online && !links.iter().any(blocks)
+        };
+        if !online {
+            for report in &mut links {
+                report.blocking = if any || !has_online {
+                    considered(report) && report.outcome != LinkOutcome::Online
+                } else {
+                    blocks(report)
+                };
+            }
+        }
+        Verdict {
+            online,
+            no_online_link: !has_online,
+            links,
+        }
+    }
+
+    fn ignore_reason(&self, link: &KernelLink) -> Option<IgnoreReason> {
+        if link.is_loopback() {
+            return Some(IgnoreReason::Loopback);
+        }
+        match &self.snapshot.manager {
+            Manager::KernelOnly if !link.is_up() => {
+                return Some(IgnoreReason::AdministrativelyDown);
+            }
+            Manager::Networkd(_)
+                if self
+                    .snapshot
+                    .networkd_link(link.ifindex)
+                    .is_some_and(|file| !file.required_for_online) =>
+            {
+                return Some(IgnoreReason::NotRequiredForOnline);
+            }
+            _ => {}
+        }
+        let names = std::iter::once(&link.name).chain(&link.altnames);
+        for name in names {
+            if let Some(glob) = self.requirements.ignore.iter().find(|g| g.matches(name)) {
+                return Some(IgnoreReason::Pattern(glob.as_str().to_string()));
+            }
+        }
+        None
+    }
+
+    /// Upstream's `manager_link_is_online()`.
+    fn judge_link(
+        &self,
+        link: &KernelLink,
+        cmdline_range: Option<OperStateRange>,
+        named_on_cmdline: bool,
+    ) -> LinkReport {
+        let status = self.snapshot.status(link, self.degraded_masters);
+        LinkReport {
+            name: link.name.clone(),
+            ifindex: Some(link.ifindex),
+            status: Some(status),
+            outcome: self.link_outcome(link, &status, cmdline_range, named_on_cmdline),
+            blocking: false,
+        }
+    }
+
+    fn link_outcome(
+        &self,
+        link: &KernelLink,
+        status: &LinkStatus,
+        cmdline_range: Option<OperStateRange>,
+        named_on_cmdline: bool,
+    ) -> LinkOutcome {
+        let file = self.snapshot.networkd_link(link.ifindex);
+        if let Manager::Networkd(_) = self.snapshot.manager {
+            match file.and_then(|f| f.setup.as_ref()) {
+                None | Some(SetupState::Pending) => {
+                    return LinkOutcome::NotProcessed {
+                        setup: file.and_then(|f| f.setup.clone()),
+                    };
+                }
+                Some(SetupState::Unmanaged) if !named_on_cmdline => return LinkOutcome::Unmanaged,
+                Some(SetupState::Unmanaged | SetupState::Configured) => {}
+                Some(other) => return LinkOutcome::Configuring(other.clone()),
+            }
+        }
+        let range = cmdline_range
+            .or(self.requirements.oper_range)
+            .or(file.and_then(|f| f.required_range))
+            .unwrap_or(OperStateRange::DEFAULT);
+        if !range.contains(status.oper) {
+            return LinkOutcome::OutOfRange {
+                state: status.oper,
+                range,
+            };
+        }
+        let families = if self.requirements.families.is_none() {
+            file.map_or(RequiredFamilies::NONE, |f| f.required_families)
+        } else {
+            self.requirements.families
+        };
+        let need = if range.min < OperState::Routable {
+            AddressState::Degraded
+        } else {
+            AddressState::Routable
+        };
+        for family in families.iter() {
+            let have = status.address(family);
+            if have < need {
+                return LinkOutcome::MissingAddress { family, need, have };
+            }
+        }
+        LinkOutcome::Online
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,125 @@
+//! Plain-words explanations of a verdict, printed on timeout: one line per blocking link,
+//! naming it and the condition it does not meet.
+
+use std::fmt;
+
+use super::evaluate::{IgnoreReason, LinkOutcome, LinkReport, Verdict};
+use super::link::LinkStatus;
+use super::range::OperStateRange;
+use super::state::{AddressState, CarrierState, OperState};
+
+impl Verdict {
+    /// One line per reason the verdict is not online (empty when it is).
+    pub fn explain(&self) -> Vec<String> {
+        if self.online {
+            return Vec::new();
+        }
+        let mut lines: Vec<String> = self.blocking().map(ToString::to_string).collect();
+        if self.no_online_link {
+            let summary = if lines.is_empty() {
+                "no link is considered: every link is loopback, ignored, down or not required for online"
+            } else {
+                "no considered link is online yet"
+            };
+            lines.insert(0, summary.to_string());
+        }
+        lines
+    }
+}
+
+impl fmt::Display for LinkReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: ", self.name)?;
+        match &self.outcome {
+            LinkOutcome::Online => f.write_str("online"),
+            LinkOutcome::Absent => f.write_str("not present"),
+            LinkOutcome::AbsentAllowed => f.write_str("not present, which the range allows"),
+            LinkOutcome::Ignored(reason) => write!(f, "ignored ({reason})"),
+            LinkOutcome::NotProcessed { setup: None } => {
+                f.write_str("not yet processed by systemd-networkd (no state file)")
+            }
+            LinkOutcome::NotProcessed { setup: Some(state) } => write!(
+                f,
+                "not yet processed by systemd-networkd (setup state is {state})"
+            ),
+            LinkOutcome::Configuring(state) => write!(
+                f,
+                "still being configured by systemd-networkd (setup state is {state})"
+            ),
+            LinkOutcome::Unmanaged => f.write_str("not managed by systemd-networkd"),
+            LinkOutcome::OutOfRange { state, range } => {
+                write!(
+                    f,
+                    "operational state is {state}, needs {}",
+                    RangeWords(*range)
+                )?;
+                if let Some(hint) = self.status.and_then(|s| out_of_range_hint(&s, *range)) {
+                    write!(f, " ({hint})")?;
+                }
+                Ok(())
+            }
+            LinkOutcome::MissingAddress { family, need, have } => {
+                let wanted = match need {
+                    AddressState::Routable => "routable",
+                    _ => "routable or link-local",
+                };
+                write!(
+                    f,
+                    "no {wanted} {family} address (its {family} address state is {have})"
+                )
+            }
+        }
+    }
+}
+
+impl fmt::Display for IgnoreReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IgnoreReason::Loopback => f.write_str("loopback"),
+            IgnoreReason::Pattern(glob) => write!(f, "matches --ignore={glob}"),
+            IgnoreReason::NotRequiredForOnline => f.write_str("RequiredForOnline=no"),
+            IgnoreReason::AdministrativelyDown => f.write_str("administratively down"),
+        }
+    }
+}
+
+struct RangeWords(OperStateRange);
+
+impl fmt::Display for RangeWords {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let OperStateRange { min, max } = self.0;
+        if max == OperState::Routable {
+            write!(f, "{min}")
+        } else if min == max {
+            write!(f, "exactly {min}")
+        } else {
+            write!(f, "between {min} and {max}")
+        }
+    }
+}
+
+/// What is missing for a link that is below its range.
+fn out_of_range_hint(status: &LinkStatus, range: OperStateRange) -> Option<&'static str> {
+    if status.oper > range.max {
+        return None;
+    }
+    Some(match status.carrier {
+        CarrierState::Off => "interface is down",
+        CarrierState::NoCarrier => "no carrier",
+        CarrierState::Dormant => "interface is dormant",
+        CarrierState::DegradedCarrier if range.min > OperState::DegradedCarrier => {
+            match range.min {
+                OperState::Routable => {
+                    "a port lacks carrier and there is no global IPv4/IPv6 address"
+                }
+                _ => "a port lacks carrier and there is no address",
+            }
+        }
+        _ => match range.min {
+            OperState::Routable => "no global IPv4/IPv6 address",
+            OperState::Degraded => "no IPv4/IPv6 address",
+            OperState::Enslaved => "not a port of a bond or bridge",
+            _ => return None,
+        },
+    })
+}

@@ -1,0 +1,24 @@
+//! The pure decision core: requirements and a snapshot of kernel (and networkd) facts in, a
+//! verdict with a reason per link out. No I/O, no clock, no logging, no unsafe code.
+
+#![forbid(unsafe_code)]
+
+pub mod evaluate;
+pub mod explain;
+pub mod glob;
+pub mod ifname;
+pub mod link;
+pub mod range;
+pub mod snapshot;
+pub mod state;
+pub mod timespan;
+pub mod update;
+
+pub use evaluate::{
+    IgnoreReason, InterfaceRequirement, LinkOutcome, LinkReport, Requirements, Verdict, evaluate,
+};
+pub use ifname::IfName;
+pub use link::{Address, KernelLink, KernelOperState, LinkStatus};
+pub use range::OperStateRange;
+pub use snapshot::{Manager, NetworkdLink, Snapshot};
+pub use state::{AddressState, CarrierState, Family, OperState, RequiredFamilies, SetupState};

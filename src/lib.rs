@@ -1,0 +1,15 @@
+//! wait-online: a drop-in replacement for systemd-networkd-wait-online that computes each
+//! link's operational state from the kernel over rtnetlink.
+//!
+//! Architecture: [`core`] decides (pure, no I/O); [`netlink`] and [`networkd`] turn the outside
+//! world into core facts; [`engine`] runs the one event loop; [`cli`] validates the command
+//! line; [`app`] wires them together for the binary.
+
+pub mod app;
+pub mod cli;
+pub mod core;
+pub mod engine;
+pub mod logging;
+pub mod netlink;
+pub mod networkd;
+pub mod sys;

@@ -1,0 +1,122 @@
+//! The systemd-networkd adapter: which links networkd manages and how far it got, from its
+//! per-link state files, kept current with inotify (no polling).
+
+pub mod state_file;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::core::NetworkdLink;
+use crate::sys::{AsyncInotify, Inotify, in_mask};
+
+/// Where networkd writes one state file per link, named by ifindex.
+pub const LINKS_DIR: &str = "/run/systemd/netif/links";
+
+/// Events that mean a state file was (re)written or removed. networkd writes a temporary
+/// file and renames it into place (IN_MOVED_TO).
+const WATCH_MASK: u32 = in_mask::MOVED_TO
+    | in_mask::CLOSE_WRITE
+    | in_mask::DELETE
+    | in_mask::MOVED_FROM
+    | in_mask::ONLYDIR;
+
+/// True when `dir` holds at least one link state file. networkd writes one for every link,
+/// loopback included, as soon as it runs and removes them when it stops, so an empty or
+/// missing directory means networkd is not managing this machine (a stale empty directory is
+/// common after networkd was stopped).
+pub fn is_managing(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|entry| parse_ifindex(&entry.file_name().to_string_lossy()).is_some())
+    })
+}
+
+fn parse_ifindex(name: &str) -> Option<u32> {
+    name.parse::<u32>().ok().filter(|&i| i > 0)
+}
+
+/// Starts watching `dir`. Call before the runtime exists, so the watch can be handed to a
+/// holder process (see [`crate::sys::hold_in_child`]).
+pub fn watch(dir: &Path) -> io::Result<Inotify> {
+    Inotify::watch(dir, WATCH_MASK)
+}
+
+/// The state files of the links we know, kept current.
+pub struct NetworkdSource {
+    dir: PathBuf,
+    inotify: AsyncInotify,
+    /// Links whose file we have tried to read at least once.
+    seen: BTreeSet<u32>,
+}
+
+impl NetworkdSource {
+    /// Wraps a watch made by [`watch`]. Needs a tokio runtime.
+    pub fn new(dir: PathBuf, inotify: Inotify) -> io::Result<NetworkdSource> {
+        Ok(NetworkdSource {
+            dir,
+            inotify: inotify.into_async()?,
+            seen: BTreeSet::new(),
+        })
+    }
+
+    /// Reads the files of links not seen before and forgets links that are gone.
+    pub fn track_links<'a>(
+        &mut self,
+        ifindexes: impl Iterator<Item = &'a u32> + Clone,
+        files: &mut BTreeMap<u32, NetworkdLink>,
+    ) {
+        let current: BTreeSet<u32> = ifindexes.copied().collect();
+        self.seen.retain(|i| current.contains(i));
+        files.retain(|i, _| current.contains(i));
+        for ifindex in current {
+            if self.seen.insert(ifindex) {
+                self.refresh(ifindex, files);
+            }
+        }
+    }
+
+    /// Waits for changes in the directory and applies them to `files`.
+    pub async fn process(&mut self, files: &mut BTreeMap<u32, NetworkdLink>) -> io::Result<()> {
+        let events = self.inotify.events().await?;
+        if events.iter().any(|e| e.mask & in_mask::Q_OVERFLOW != 0) {
+            tracing::debug!("inotify queue overflowed, re-reading every state file");
+            let known: Vec<u32> = self.seen.iter().copied().collect();
+            for ifindex in known {
+                self.refresh(ifindex, files);
+            }
+            return Ok(());
+        }
+        let changed: BTreeSet<u32> = events
+            .iter()
+            .filter_map(|e| parse_ifindex(&e.name))
+            .collect();
+        for ifindex in changed {
+            if self.seen.contains(&ifindex) {
+                self.refresh(ifindex, files);
+            }
+        }
+        Ok(())
+    }
+
+    /// Re-reads one link's file. A missing file means networkd has not processed the link
+    /// (or stopped); an unreadable one keeps the last value, as upstream does.
+    fn refresh(&self, ifindex: u32, files: &mut BTreeMap<u32, NetworkdLink>) {
+        let path = self.dir.join(ifindex.to_string());
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                files.insert(ifindex, state_file::parse(&String::from_utf8_lossy(&bytes)));
+            }
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                files.remove(&ifindex);
+            }
+            Err(err) => {
+                tracing::debug!(
+                    "failed to read {}, keeping its last state: {err}",
+                    path.display()
+                );
+            }
+        }
+    }
+}

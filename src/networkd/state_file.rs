@@ -1,0 +1,150 @@
+//! Parser for systemd-networkd's per-link state files (`/run/systemd/netif/links/<ifindex>`),
+//! an env-file of `KEY=VALUE` lines. Pure and total: garbage lines are skipped, and every key
+//! falls back to what upstream assumes when it is missing or unreadable.
+
+use crate::core::{NetworkdLink, OperStateRange, RequiredFamilies, SetupState};
+
+/// Parses the file's text. Upstream's fallbacks: a missing or unparsable
+/// `REQUIRED_FOR_ONLINE` means required; a missing or unparsable range means the default; a
+/// missing family means none; an empty `ADMIN_STATE` means unknown.
+pub fn parse(text: &str) -> NetworkdLink {
+    let mut link = NetworkdLink::default();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let value = unquote(value.trim());
+        if value.is_empty() {
+            continue;
+        }
+        match key.trim() {
+            "ADMIN_STATE" => link.setup = Some(SetupState::parse(value)),
+            "REQUIRED_FOR_ONLINE" => {
+                link.required_for_online = parse_boolean(value).unwrap_or(true)
+            }
+            "REQUIRED_OPER_STATE_FOR_ONLINE" => {
+                link.required_range = value.parse::<OperStateRange>().ok();
+            }
+            "REQUIRED_FAMILY_FOR_ONLINE" => {
+                link.required_families =
+                    RequiredFamilies::parse_networkd(value).unwrap_or(RequiredFamilies::NONE);
+            }
+            _ => {}
+        }
+    }
+    link
+}
+
+fn unquote(value: &str) -> &str {
+    for quote in ['"', '\''] {
+        if let Some(inner) = value
+            .strip_prefix(quote)
+            .and_then(|v| v.strip_suffix(quote))
+        {
+            return inner;
+        }
+    }
+    value
+}
+
+fn parse_boolean(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "yes" | "y" | "true" | "t" | "on" => Some(true),
+        "0" | "no" | "n" | "false" | "f" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::OperState;
+    use proptest::prelude::*;
+
+    #[test]
+    fn managed_link_file_from_networkd_252() {
+        let text = "# This is private data. Do not parse.\nADMIN_STATE=configured\nOPER_STATE=routable\n\
+                    CARRIER_STATE=carrier\nADDRESS_STATE=routable\nIPV4_ADDRESS_STATE=routable\n\
+                    IPV6_ADDRESS_STATE=off\nONLINE_STATE=online\nREQUIRED_FOR_ONLINE=yes\n\
+                    REQUIRED_OPER_STATE_FOR_ONLINE=degraded\nREQUIRED_FAMILY_FOR_ONLINE=any\n\
+                    ACTIVATION_POLICY=up\nNETWORK_FILE=/etc/systemd/network/10-wo0.network\nDNS=10.77.0.1\n";
+        let link = parse(text);
+        assert_eq!(link.setup, Some(SetupState::Configured));
+        assert!(link.required_for_online);
+        assert_eq!(
+            link.required_range,
+            Some(OperStateRange {
+                min: OperState::Degraded,
+                max: OperState::Routable
+            })
+        );
+        assert_eq!(link.required_families, RequiredFamilies::NONE);
+    }
+
+    #[test]
+    fn unmanaged_link_file_has_no_required_keys() {
+        let link = parse("ADMIN_STATE=unmanaged\nOPER_STATE=carrier\n");
+        assert_eq!(link.setup, Some(SetupState::Unmanaged));
+        assert!(
+            link.required_for_online,
+            "missing REQUIRED_FOR_ONLINE means required"
+        );
+        assert_eq!(link.required_range, None);
+    }
+
+    #[test]
+    fn explicit_values() {
+        let link = parse(
+            "ADMIN_STATE=configuring\nREQUIRED_FOR_ONLINE=no\n\
+             REQUIRED_OPER_STATE_FOR_ONLINE=enslaved:enslaved\nREQUIRED_FAMILY_FOR_ONLINE=both\n",
+        );
+        assert_eq!(link.setup, Some(SetupState::Configuring));
+        assert!(!link.required_for_online);
+        assert_eq!(
+            link.required_range,
+            Some(OperStateRange {
+                min: OperState::Enslaved,
+                max: OperState::Enslaved
+            })
+        );
+        assert!(link.required_families.ipv4 && link.required_families.ipv6);
+    }
+
+    #[test]
+    fn garbage_truncated_and_empty_files_fall_back() {
+        assert_eq!(parse(""), NetworkdLink::default());
+        assert_eq!(
+            parse("\0\0garbage\n=\nADMIN_STATE=\n"),
+            NetworkdLink::default()
+        );
+        let truncated = parse("ADMIN_STATE=configured\nREQUIRED_FOR_ONLINE=ma");
+        assert_eq!(truncated.setup, Some(SetupState::Configured));
+        assert!(truncated.required_for_online);
+        assert_eq!(
+            parse("REQUIRED_OPER_STATE_FOR_ONLINE=bogus").required_range,
+            None
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(text in "\\PC{0,200}") {
+            let _ = parse(&text);
+        }
+
+        #[test]
+        fn lines_of_known_keys_with_random_values_never_panic(
+            values in proptest::collection::vec("[a-z:=\\-\"' ]{0,20}", 4)
+        ) {
+            let text = format!(
+                "ADMIN_STATE={}\nREQUIRED_FOR_ONLINE={}\nREQUIRED_OPER_STATE_FOR_ONLINE={}\nREQUIRED_FAMILY_FOR_ONLINE={}\n",
+                values[0], values[1], values[2], values[3]
+            );
+            let _ = parse(&text);
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! Running child processes with a hard deadline.
+
+use std::io::Read;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Outcome of [`run_wait_online`].
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// Exit code; `None` when the process was killed by a signal (e.g. on timeout).
+    pub code: Option<i32>,
+    /// Terminating signal, if any.
+    pub signal: Option<i32>,
+    /// True when the hard deadline expired and the process group was SIGKILLed.
+    pub timed_out: bool,
+    pub stdout: String,
+    pub stderr: String,
+    /// From just before `spawn()` until the exit was observed.
+    pub elapsed: Duration,
+    /// Just before `spawn()` / when the exit was observed (for "exited N ms after event X").
+    pub started: Instant,
+    pub finished: Instant,
+}
+
+impl RunResult {
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    /// One-paragraph description for assertion messages.
+    pub fn describe(&self) -> String {
+        format!(
+            "code={:?} signal={:?} timed_out={} elapsed={:.3}s\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.code,
+            self.signal,
+            self.timed_out,
+            self.elapsed.as_secs_f64(),
+            self.stdout.trim_end(),
+            self.stderr.trim_end()
+        )
+    }
+}
+
+/// Host pids whose process group is `pgid`.
+fn group_members(pgid: libc::pid_t) -> Vec<libc::pid_t> {
+    let mut v = Vec::new();
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return v;
+    };
+    for e in rd.flatten() {
+        let Some(pid) = e
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<libc::pid_t>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // "pid (comm) state ppid pgrp ..." -- comm may contain spaces and parentheses
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            continue;
+        };
+        if rest
+            .split_whitespace()
+            .nth(2)
+            .and_then(|g| g.parse::<libc::pid_t>().ok())
+            == Some(pgid)
+        {
+            v.push(pid);
+        }
+    }
+    v
+}
+
+fn reader<R: Read + Send + 'static>(r: Option<R>) -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut r) = r {
+            let _ = r.read_to_end(&mut buf);
+        }
+        let _ = tx.send(buf);
+    });
+    rx
+}
+
+/// Runs `cmd` (stdin = /dev/null, stdout/stderr captured) in its own process group and
+/// SIGKILLs the whole group when `timeout` expires. Never blocks much longer than `timeout`.
+///
+/// The process group covers the forked child of `nsenter -p` / `unshare --fork` as well, so a
+/// command started through [`super::NetworkdEnv::run`] really dies on timeout.
+pub fn run_wait_online(mut cmd: Command, timeout: Duration) -> RunResult {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let start = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot spawn {cmd:?}: {e}"));
+    let pgid = child.id() as libc::pid_t;
+    let out_rx = reader(child.stdout.take());
+    let err_rx = reader(child.stderr.take());
+
+    let (tx, rx) = mpsc::channel::<(std::io::Result<ExitStatus>, Instant)>();
+    thread::spawn(move || {
+        let st = child.wait();
+        let _ = tx.send((st, Instant::now()));
+    });
+    let (status, end, timed_out) = match rx.recv_timeout(timeout) {
+        Ok((st, t)) => (st, t, false),
+        Err(_) => {
+            // Kill the group members other than the leader first: a leader like `nsenter -p`
+            // then reaps its child and exits by itself. Killing both at once would orphan the
+            // child to the host's PID 1 (which reaps lazily here) or to a PID-ns init.
+            let others: Vec<_> = group_members(pgid)
+                .into_iter()
+                .filter(|&p| p != pgid)
+                .collect();
+            for &p in &others {
+                // SAFETY: plain syscall.
+                unsafe { libc::kill(p, libc::SIGKILL) };
+            }
+            let grace = if others.is_empty() {
+                Duration::ZERO
+            } else {
+                Duration::from_millis(500)
+            };
+            let res = rx.recv_timeout(grace).or_else(|_| {
+                // SAFETY: plain syscall; negative pid = the process group we created above.
+                unsafe { libc::kill(-pgid, libc::SIGKILL) };
+                rx.recv_timeout(Duration::from_secs(10))
+            });
+            let (st, t) = res.unwrap_or_else(|_| panic!("{cmd:?} did not die after SIGKILL"));
+            (st, t, true)
+        }
+    };
+    let status = status.unwrap_or_else(|e| panic!("wait for {cmd:?}: {e}"));
+
+    // Left-over group members (background grandchildren) may keep the pipes open.
+    let collect = |rx: mpsc::Receiver<Vec<u8>>| -> String {
+        let data = match rx.recv_timeout(Duration::from_secs(2)) {
+            Ok(d) => d,
+            Err(_) => {
+                // SAFETY: see above.
+                unsafe { libc::kill(-pgid, libc::SIGKILL) };
+                rx.recv_timeout(Duration::from_secs(5)).unwrap_or_default()
+            }
+        };
+        String::from_utf8_lossy(&data).into_owned()
+    };
+    let stdout = collect(out_rx);
+    let stderr = collect(err_rx);
+    RunResult {
+        code: status.code(),
+        signal: status.signal(),
+        timed_out,
+        stdout,
+        stderr,
+        elapsed: end.duration_since(start),
+        started: start,
+        finished: end,
+    }
+}
+
+/// [`run_wait_online`] in a background thread: start waiting, change the network, then
+/// `.join().unwrap()` the result.
+pub fn run_wait_online_bg(cmd: Command, timeout: Duration) -> thread::JoinHandle<RunResult> {
+    thread::spawn(move || run_wait_online(cmd, timeout))
+}
+
+/// Runs a helper command with a deadline and panics (with its output) unless it exits 0.
+/// Returns stdout.
+pub fn run_checked(cmd: Command, timeout: Duration) -> String {
+    let desc = format!("{cmd:?}");
+    let r = run_wait_online(cmd, timeout);
+    if !r.success() {
+        panic!("command failed: {desc}\n{}", r.describe());
+    }
+    r.stdout
+}
+
+/// Polls `cond` every `interval` until it returns true or `timeout` expires.
+/// Returns whether the condition was met.
+pub fn wait_until(timeout: Duration, interval: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        thread::sleep(interval);
+    }
+}

@@ -1,0 +1,397 @@
+//! Kernel-only mode (`--manager=none`) against the real kernel: links, addresses, bridges,
+//! renames and the no-false-online guarantees, each in its own network namespace.
+
+mod common;
+
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use common::{
+    Netns, RunResult, kernel_supports, run_wait_online, run_wait_online_bg, wait_online_bin,
+};
+
+/// Time the waiter gets to start and finish its initial dump before the test changes things.
+const SETTLE: Duration = Duration::from_millis(400);
+
+fn wait_online(ns: &Netns, args: &[&str]) -> RunResult {
+    let mut all = vec!["--manager=none"];
+    all.extend_from_slice(args);
+    run_wait_online(ns.exec(wait_online_bin(), &all), Duration::from_secs(20))
+}
+
+fn wait_online_bg(ns: &Netns, args: &[&str]) -> std::thread::JoinHandle<RunResult> {
+    let mut all = vec!["--manager=none".to_string()];
+    all.extend(args.iter().map(|a| a.to_string()));
+    let args: Vec<&str> = all.iter().map(String::as_str).collect();
+    run_wait_online_bg(ns.exec(wait_online_bin(), &args), Duration::from_secs(20))
+}
+
+/// A namespace with a veth pair `v0`/`v1`, both up (so both have carrier).
+fn veth_pair() -> Netns {
+    let ns = Netns::new();
+    ns.add_veth("v0", None, "v1");
+    ns.link_up("v0");
+    ns.link_up("v1");
+    ns
+}
+
+#[test]
+fn already_routable_exits_zero_at_once() {
+    if !common::require_root() {
+        return;
+    }
+    let ns = veth_pair();
+    ns.add_addr("v0", "192.0.2.1/24");
+    let r = wait_online(&ns, &["-i", "v0:routable", "--timeout=5"]);
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+    assert!(r.elapsed < Duration::from_secs(2), "{}", r.describe());
+    assert!(r.stderr.is_empty(), "{}", r.describe());
+}
+
+#[test]
+fn address_added_while_waiting_ends_the_wait_after_it() {
+    if !common::require_root() {
+        return;
+    }
+    let ns = veth_pair();
+    let waiter = wait_online_bg(&ns, &["-i", "v0:routable", "--timeout=10"]);
+    sleep(SETTLE);
+    let added = Instant::now();
+    ns.add_addr("v0", "192.0.2.1/24");
+    let r = waiter.join().unwrap();
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+    assert!(
+        r.finished >= added,
+        "exited before the address existed: {}",
+        r.describe()
+    );
+}
+
+#[test]
+fn timeout_names_each_blocking_interface_and_condition() {
+    if !common::require_root() {
+        return;
+    }
+    let ns = veth_pair();
+    let r = wait_online(&ns, &["-i", "v0:routable", "-i", "eth7", "--timeout=1"]);
+    assert_eq!(r.code, Some(1), "{}", r.describe());
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "Timeout occurred while waiting for network connectivity.",
+            "v0: operational state is carrier, needs routable (no global IPv4/IPv6 address)",
+            "eth7: not present",
+        ],
+        "{}",
+        r.describe()
+    );
+    let quiet = wait_online(&ns, &["-q", "-i", "v0:routable", "--timeout=200ms"]);
+    assert_eq!(quiet.code, Some(1));
+    assert!(
+        quiet.stderr.starts_with("Timeout occurred"),
+        "errors survive -q: {}",
+        quiet.describe()
+    );
+}
+
+#[test]
+fn missing_range_is_satisfied_by_an_absent_interface() {
+    if !common::require_root() {
+        return;
+    }
+    let ns = Netns::new();
+    let r = wait_online(&ns, &["-i", "nosuch0:missing", "--timeout=5"]);
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+    let r = wait_online(&ns, &["-i", "nosuch0::off", "--timeout=5"]);
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+}
+
+#[test]
+fn loopback_can_be_named() {
+    if !common::require_root() {
+        return;
+    }
+    let ns = Netns::new();
+    let r = wait_online(&ns, &["-i", "lo:carrier", "--timeout=5"]);
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+}
+
+#[test]
+fn all_links_mode_down_links_never_block_and_up_links_must_be_degraded() {
+    if !common::require_root() {
+        return;
+    }
+    let ns = veth_pair();
+    ns.add_veth("d0", None, "d1"); // stays down: never blocks
+    ns.add_addr("v0", "192.0.2.1/24");
+    let r = wait_online(&ns, &["--timeout=1"]);
+    assert_eq!(
+        r.code,
+        Some(1),
+        "v1 is up without an address: {}",
+        r.describe()
+    );
+    assert!(
+        r.stderr
+            .contains("v1: operational state is carrier, needs degraded"),
+        "{}",
+        r.describe()
+    );
+    let r = wait_online(&ns, &["--timeout=5", "--ignore=v1"]);
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+    let r = wait_online(&ns, &["--timeout=5", "--any"]);
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+    ns.add_addr("v1", "198.51.100.1/24");
+    let r = wait_online(&ns, &["--timeout=5"]);
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+}
+
+#[test]
+fn all_links_mode_needs_one_online_link() {
+    if !common::require_root() {
+        return;
+    }
+    let ns = Netns::new(); // only lo
+    let r = wait_online(&ns, &["--timeout=300ms"]);
+    assert_eq!(r.code, Some(1), "{}", r.describe());
+    assert!(
+        r.stderr.contains("no link is considered"),
+        "{}",
+        r.describe()
+    );
+}
+
+#[test]
+fn bridge_with_a_port_lacking_carrier_is_degraded_carrier_until_the_port_has_carrier() {
+    if !common::require_root() {
+        return;
+    }
+    let ns = Netns::new();
+    ns.add_veth("p0", None, "p0peer");
+    ns.add_veth("p1", None, "p1peer");
+    ns.add_bridge("br0", &["p0", "p1"]);
+    for dev in ["br0", "p0", "p0peer", "p1"] {
+        ns.link_up(dev);
+    }
+    let r = wait_online(
+        &ns,
+        &[
+            "-i",
+            "br0:degraded-carrier:degraded-carrier",
+            "-i",
+            "p0:enslaved",
+            "--timeout=5",
+        ],
+    );
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+    let waiter = wait_online_bg(&ns, &["-i", "br0:carrier", "--timeout=10"]);
+    sleep(SETTLE);
+    let fixed = Instant::now();
+    ns.link_up("p1peer");
+    let r = waiter.join().unwrap();
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+    assert!(r.finished >= fixed, "{}", r.describe());
+}
+
+#[test]
+fn bond_losing_and_regaining_a_port() {
+    if !common::require_root() || !kernel_supports("bond") {
+        eprintln!("skipped: no bond support in this kernel");
+        return;
+    }
+    let ns = Netns::new();
+    ns.add_veth("e0", None, "e0peer");
+    ns.add_veth("e1", None, "e1peer");
+    ns.add_bond("bond0", "active-backup", &["e0", "e1"]);
+    for dev in ["bond0", "e0", "e0peer", "e1", "e1peer"] {
+        ns.link_up(dev);
+    }
+    ns.add_addr("bond0", "192.0.2.1/24");
+    assert_eq!(
+        wait_online(&ns, &["-i", "bond0:routable", "--timeout=5"]).code,
+        Some(0)
+    );
+    ns.link_down("e1peer");
+    let r = wait_online(&ns, &["-i", "bond0:carrier:carrier", "--timeout=500ms"]);
+    assert_eq!(r.code, Some(1), "a port without carrier: {}", r.describe());
+    let r = wait_online(
+        &ns,
+        &["-i", "bond0:degraded-carrier:degraded", "--timeout=500ms"],
+    );
+    assert_eq!(
+        r.code,
+        Some(1),
+        "the bond keeps its global address, so it is routable: {}",
+        r.describe()
+    );
+    ns.link_up("e1peer");
+    assert_eq!(
+        wait_online(
+            &ns,
+            &["-i", "bond0:routable", "-i", "e1:enslaved", "--timeout=5"]
+        )
+        .code,
+        Some(0)
+    );
+}
+
+#[test]
+fn vlan_on_veth() {
+    if !common::require_root() || !kernel_supports("vlan") {
+        eprintln!("skipped: no vlan support in this kernel");
+        return;
+    }
+    let ns = veth_pair();
+    ns.add_vlan("v0", "v0.100", 100);
+    ns.link_up("v0.100");
+    ns.add_addr("v0.100", "192.0.2.1/24");
+    let r = wait_online(&ns, &["-i", "v0.100:routable", "--timeout=5"]);
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+}
+
+#[test]
+fn rename_and_altname_lookup() {
+    if !common::require_root() {
+        return;
+    }
+    let ns = Netns::new();
+    ns.add_veth("v0", None, "v1");
+    ns.add_addr("v0", "192.0.2.1/24");
+    let waiter = wait_online_bg(&ns, &["-i", "uplink0:routable", "--timeout=10"]);
+    sleep(SETTLE);
+    ns.set_name("v0", "uplink0");
+    sleep(Duration::from_millis(100));
+    let up = Instant::now();
+    ns.link_up("v1");
+    ns.link_up("uplink0");
+    let r = waiter.join().unwrap();
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+    assert!(r.finished >= up, "{}", r.describe());
+
+    ns.ip(&[
+        "link",
+        "property",
+        "add",
+        "dev",
+        "uplink0",
+        "altname",
+        "wan-primary",
+    ]);
+    let r = wait_online(&ns, &["-i", "wan-primary:routable", "--timeout=5"]);
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+}
+
+#[test]
+fn deleted_and_recreated_link_is_followed_by_name() {
+    if !common::require_root() {
+        return;
+    }
+    let ns = veth_pair();
+    let waiter = wait_online_bg(&ns, &["-i", "v0:routable", "--timeout=10"]);
+    sleep(SETTLE);
+    ns.del_link("v0");
+    ns.add_veth("v0", None, "v1");
+    ns.link_up("v1");
+    ns.link_up("v0");
+    let added = Instant::now();
+    ns.add_addr("v0", "192.0.2.1/24");
+    let r = waiter.join().unwrap();
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+    assert!(r.finished >= added, "{}", r.describe());
+}
+
+#[test]
+fn address_flips_without_carrier_never_end_the_wait() {
+    if !common::require_root() {
+        return;
+    }
+    let ns = Netns::new();
+    ns.add_veth("v0", None, "v1");
+    ns.link_up("v0"); // v1 stays down: v0 has no carrier
+    let waiter = wait_online_bg(&ns, &["-i", "v0:routable", "--timeout=3"]);
+    sleep(SETTLE);
+    let mut batch = String::new();
+    for _ in 0..50 {
+        batch.push_str("address add 192.0.2.1/24 dev v0\naddress del 192.0.2.1/24 dev v0\n");
+    }
+    let file = std::env::temp_dir().join(format!("{}-flips", ns.name()));
+    std::fs::write(&file, batch).unwrap();
+    ns.ip(&["-batch", file.to_str().unwrap()]);
+    std::fs::remove_file(&file).ok();
+    ns.link_up("v1"); // carrier now, but the address is gone
+    let r = waiter.join().unwrap();
+    assert_eq!(r.code, Some(1), "false online: {}", r.describe());
+}
+
+#[test]
+fn ipv6_address_that_stays_tentative_never_counts() {
+    if !common::require_root() {
+        return;
+    }
+    let ns = veth_pair();
+    // The peer owns the address already: DAD on v0 fails and the address stays tentative.
+    ns.ip(&[
+        "-6",
+        "address",
+        "add",
+        "2001:db8::1/64",
+        "dev",
+        "v1",
+        "nodad",
+    ]);
+    let waiter = wait_online_bg(&ns, &["-6", "-i", "v0:routable", "--timeout=3"]);
+    sleep(SETTLE);
+    ns.ip(&["-6", "address", "add", "2001:db8::1/64", "dev", "v0"]);
+    let r = waiter.join().unwrap();
+    assert_eq!(
+        r.code,
+        Some(1),
+        "tentative address counted: {}",
+        r.describe()
+    );
+    assert!(
+        ns.ip(&["-6", "address", "show", "dev", "v0"])
+            .contains("dadfailed")
+    );
+}
+
+#[test]
+fn sigterm_and_sigint_exit_zero_like_upstream() {
+    if !common::require_root() {
+        return;
+    }
+    let ns = Netns::new();
+    for signal in [libc::SIGTERM, libc::SIGINT] {
+        let mut cmd = std::process::Command::new(wait_online_bin());
+        cmd.args(["--manager=none", "-i", "v9:routable", "--timeout=30"]);
+        let path = ns.path();
+        // SAFETY: setns in the forked child before exec; it only makes syscalls.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            cmd.pre_exec(move || {
+                let fd = std::fs::File::open(&path)?;
+                if libc::setns(std::os::fd::AsRawFd::as_raw_fd(&fd), libc::CLONE_NEWNET) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let started = Instant::now();
+        let child = cmd
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        sleep(SETTLE);
+        // SAFETY: plain syscall on our child.
+        unsafe { libc::kill(child.id() as i32, signal) };
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "signal {signal}");
+        assert!(
+            out.stderr.is_empty() && out.stdout.is_empty(),
+            "no stray output"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+}
