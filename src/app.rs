@@ -7,6 +7,7 @@ use crate::cli::{self, Command, ManagerChoice, Options};
 use crate::engine::{self, ManagerSource, Outcome};
 use crate::netlink::KernelSourceConfig;
 use crate::networkd;
+use crate::notify::{Notifier, notify};
 
 /// Upstream's only failure status.
 const FAILURE: u8 = 1;
@@ -31,7 +32,14 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
         );
         return ExitCode::from(FAILURE);
     }
-    match run(&options) {
+    let notifier = Notifier::from_env();
+    let outcome = run(&options, notifier.as_ref());
+    let status = match outcome {
+        Ok(Outcome::Online | Outcome::Interrupted) => "STATUS=All interfaces configured...",
+        _ => "STATUS=Failed to wait for network connectivity...",
+    };
+    notify(notifier.as_ref(), status);
+    match outcome {
         Ok(Outcome::Online | Outcome::Interrupted) => ExitCode::SUCCESS,
         Ok(Outcome::Timeout(verdict)) => {
             tracing::error!("Timeout occurred while waiting for network connectivity.");
@@ -47,7 +55,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
     }
 }
 
-fn run(options: &Options) -> Result<Outcome, String> {
+fn run(options: &Options, notifier: Option<&Notifier>) -> Result<Outcome, String> {
     let manager = choose_manager(options.manager, Path::new(networkd::LINKS_DIR))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
@@ -59,6 +67,7 @@ fn run(options: &Options) -> Result<Outcome, String> {
             options.timeout,
             manager,
             KernelSourceConfig::default(),
+            notifier,
         ))
         .map_err(|err| err.to_string())
 }

@@ -11,6 +11,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use crate::core::{Manager, Requirements, Snapshot, Verdict, evaluate};
 use crate::netlink::{KernelSource, KernelSourceConfig};
 use crate::networkd::NetworkdSource;
+use crate::notify::{Notifier, notify};
 use crate::sys::{BoottimeTimer, Inotify, boottime_now};
 
 /// How the wait ended.
@@ -53,6 +54,7 @@ pub async fn run(
     timeout: Option<Duration>,
     manager: ManagerSource,
     kernel_config: KernelSourceConfig,
+    notifier: Option<&Notifier>,
 ) -> Result<Outcome, EngineError> {
     let mut terminate = signal(SignalKind::terminate()).map_err(EngineError::Setup)?;
     let mut interrupt = signal(SignalKind::interrupt()).map_err(EngineError::Setup)?;
@@ -71,6 +73,7 @@ pub async fn run(
     let mut snapshot = Snapshot::new(manager_state);
     let mut kernel = KernelSource::open(kernel_config).map_err(EngineError::NetlinkOpen)?;
     let mut last_explanation: Vec<String> = Vec::new();
+    let mut announced_ready = false;
 
     loop {
         tokio::select! {
@@ -101,6 +104,14 @@ pub async fn run(
         if verdict.online {
             tracing::debug!("requirements hold");
             return Ok(Outcome::Online);
+        }
+        if !announced_ready {
+            // As upstream: READY=1 only once the first decision said "not yet".
+            notify(
+                notifier,
+                "READY=1\nSTATUS=Waiting for network connections...",
+            );
+            announced_ready = true;
         }
         let explanation = verdict.explain();
         if explanation != last_explanation {

@@ -12,4 +12,5 @@ pub mod engine;
 pub mod logging;
 pub mod netlink;
 pub mod networkd;
+pub mod notify;
 pub mod sys;

@@ -395,3 +395,53 @@ fn sigterm_and_sigint_exit_zero_like_upstream() {
         assert!(started.elapsed() < Duration::from_secs(5));
     }
 }
+
+#[test]
+fn notifies_the_service_manager_like_upstream() {
+    if !common::require_root() {
+        return;
+    }
+    let ns = veth_pair();
+    let path = std::env::temp_dir().join(format!("{}-notify", ns.name()));
+    let socket = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let messages = |count: usize| -> Vec<String> {
+        (0..count)
+            .map(|_| {
+                let mut buffer = [0u8; 512];
+                let n = socket.recv(&mut buffer).expect("notification");
+                String::from_utf8_lossy(&buffer[..n]).into_owned()
+            })
+            .collect()
+    };
+    let mut cmd = ns.exec(
+        wait_online_bin(),
+        &["--manager=none", "-i", "v0:routable", "--timeout=300ms"],
+    );
+    cmd.env("NOTIFY_SOCKET", &path);
+    let r = run_wait_online(cmd, Duration::from_secs(20));
+    assert_eq!(r.code, Some(1), "{}", r.describe());
+    assert_eq!(
+        messages(2),
+        [
+            "READY=1\nSTATUS=Waiting for network connections...",
+            "STATUS=Failed to wait for network connectivity..."
+        ]
+    );
+    ns.add_addr("v0", "192.0.2.1/24");
+    let mut cmd = ns.exec(
+        wait_online_bin(),
+        &["--manager=none", "-i", "v0:routable", "--timeout=5"],
+    );
+    cmd.env("NOTIFY_SOCKET", &path);
+    let r = run_wait_online(cmd, Duration::from_secs(20));
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+    assert_eq!(
+        messages(1),
+        ["STATUS=All interfaces configured..."],
+        "no READY=1 when online at once"
+    );
+    std::fs::remove_file(&path).ok();
+}
