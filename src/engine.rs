@@ -84,11 +84,11 @@ pub async fn run(
                 snapshot.now = boottime_now();
                 return Ok(Outcome::Timeout(evaluate(requirements, &snapshot)));
             }
-            result = kernel.process(&mut snapshot.links, boottime_now) => {
+            result = kernel.process(&mut snapshot.kernel, boottime_now) => {
                 result.map_err(EngineError::Netlink)?;
                 if let (Some(source), Manager::Networkd(files)) = (&mut networkd, &mut snapshot.manager) {
                     if kernel.is_synced() {
-                        source.track_links(snapshot.links.keys(), files);
+                        source.track_links(snapshot.kernel.links.keys(), files);
                     }
                 }
             }

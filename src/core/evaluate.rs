@@ -199,6 +199,7 @@ impl Judge<'_> {
         let kernel_only = matches!(self.snapshot.manager, Manager::KernelOnly);
         let mut links: Vec<LinkReport> = self
             .snapshot
+            .kernel
             .links
             .values()
             .map(|link| match self.ignore_reason(link) {

@@ -9,6 +9,7 @@ pub mod glob;
 pub mod ifname;
 pub mod link;
 pub mod range;
+pub mod route;
 pub mod snapshot;
 pub mod state;
 pub mod timespan;
@@ -20,5 +21,6 @@ pub use evaluate::{
 pub use ifname::IfName;
 pub use link::{Address, KernelLink, KernelOperState, LinkStatus};
 pub use range::OperStateRange;
+pub use route::Route;
 pub use snapshot::{Manager, NetworkdLink, Snapshot};
 pub use state::{AddressState, CarrierState, Family, OperState, RequiredFamilies, SetupState};

@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::link::{KernelLink, LinkStatus};
 use super::range::OperStateRange;
 use super::state::{CarrierState, RequiredFamilies, SetupState};
+use super::update::KernelTables;
 
 /// What systemd-networkd's state file `/run/systemd/netif/links/<ifindex>` says about a link.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +45,8 @@ pub enum Manager {
 /// Everything known at one moment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
-    pub links: BTreeMap<u32, KernelLink>,
+    /// The kernel's links (with addresses) and routes.
+    pub kernel: KernelTables,
     pub manager: Manager,
     /// CLOCK_BOOTTIME at the moment of the snapshot, for address lifetimes.
     pub now: Duration,
@@ -54,7 +56,7 @@ impl Snapshot {
     /// An empty snapshot for the given manager.
     pub fn new(manager: Manager) -> Snapshot {
         Snapshot {
-            links: BTreeMap::new(),
+            kernel: KernelTables::default(),
             manager,
             now: Duration::ZERO,
         }
@@ -62,7 +64,7 @@ impl Snapshot {
 
     /// The link whose name or alternative name is `name`.
     pub fn link_by_name(&self, name: &str) -> Option<&KernelLink> {
-        self.links.values().find(|link| link.has_name(name))
+        self.kernel.links.values().find(|link| link.has_name(name))
     }
 
     /// networkd's view of a link, when networkd is the manager and has written its file.
@@ -75,7 +77,8 @@ impl Snapshot {
 
     /// Masters (bond, bridge, VRF) that have at least one port without carrier.
     pub fn masters_with_port_lacking_carrier(&self) -> HashSet<u32> {
-        self.links
+        self.kernel
+            .links
             .values()
             .filter(|port| port.own_carrier_state() < CarrierState::Carrier)
             .filter_map(|port| port.master)

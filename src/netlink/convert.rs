@@ -6,8 +6,9 @@ use std::time::Duration;
 use netlink_packet_route::AddressFamily;
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::link::{LinkAttribute, LinkInfo, LinkMessage, Prop, State};
+use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
 
-use crate::core::{Address, Family, KernelLink, KernelOperState};
+use crate::core::{Address, Family, KernelLink, KernelOperState, Route};
 
 /// Lifetime value the kernel uses for "forever".
 const INFINITE_LIFETIME: u32 = u32::MAX;
@@ -92,4 +93,66 @@ pub fn address(message: &AddressMessage, now: Duration) -> Option<(u32, Address)
             valid_until,
         },
     ))
+}
+
+/// The routes described by an RTM_NEWROUTE/RTM_DELROUTE message: one per next hop (a
+/// multipath route gives several); none for families other than IPv4/IPv6.
+pub fn routes(message: &RouteMessage) -> Vec<Route> {
+    let header = &message.header;
+    let family = match header.address_family {
+        AddressFamily::Inet => Family::Ipv4,
+        AddressFamily::Inet6 => Family::Ipv6,
+        _ => return Vec::new(),
+    };
+    let mut route = Route {
+        family,
+        table: u32::from(header.table),
+        destination: None,
+        prefix_len: header.destination_prefix_length,
+        tos: header.tos,
+        priority: 0,
+        gateway: None,
+        oif: None,
+        kind: u8::from(header.kind),
+        scope: u8::from(header.scope),
+    };
+    let mut hops = Vec::new();
+    for attribute in &message.attributes {
+        match attribute {
+            RouteAttribute::Table(table) => route.table = *table,
+            RouteAttribute::Destination(address) => route.destination = ip(address),
+            RouteAttribute::Gateway(address) => route.gateway = ip(address),
+            RouteAttribute::Oif(oif) => route.oif = Some(*oif),
+            RouteAttribute::Priority(priority) => route.priority = *priority,
+            RouteAttribute::MultiPath(next_hops) => hops.extend(next_hops.iter().map(|hop| {
+                let gateway = hop.attributes.iter().find_map(|a| match a {
+                    RouteAttribute::Gateway(address) => ip(address),
+                    _ => None,
+                });
+                (Some(hop.interface_index).filter(|&i| i > 0), gateway)
+            })),
+            _ => {}
+        }
+    }
+    if route.prefix_len == 0 {
+        route.destination = None;
+    }
+    if hops.is_empty() {
+        return vec![route];
+    }
+    hops.into_iter()
+        .map(|(oif, gateway)| Route {
+            oif,
+            gateway,
+            ..route.clone()
+        })
+        .collect()
+}
+
+fn ip(address: &RouteAddress) -> Option<std::net::IpAddr> {
+    match address {
+        RouteAddress::Inet(v4) => Some((*v4).into()),
+        RouteAddress::Inet6(v6) => Some((*v6).into()),
+        _ => None,
+    }
 }

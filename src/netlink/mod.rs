@@ -1,4 +1,5 @@
-//! The kernel adapter: one rtnetlink socket, subscribed to link and address changes *before*
+//! The kernel adapter: one rtnetlink socket, subscribed to link, address and (when asked)
+//! route changes *before*
 //! the dumps, read in socket order. Reading dump replies and events from one queue in order
 //! is what makes resynchronisation exact: after the receive buffer overflowed (ENOBUFS), a
 //! fresh dump is taken and only the events queued *after* each dump began are replayed onto
@@ -6,26 +7,27 @@
 
 pub mod convert;
 
-use std::collections::BTreeMap;
 use std::io;
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use netlink_packet_core::{
-    NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NetlinkBuffer, NetlinkHeader, NetlinkMessage,
-    NetlinkPayload,
+    NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REPLACE, NLM_F_REQUEST, NetlinkBuffer, NetlinkHeader,
+    NetlinkMessage, NetlinkPayload,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::address::AddressMessage;
 use netlink_packet_route::link::{LinkAttribute, LinkExtentMask, LinkMessage};
+use netlink_packet_route::route::RouteMessage;
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 use tokio::io::unix::AsyncFd;
 
-use crate::core::KernelLink;
-use crate::core::update::{KernelEvent, apply};
+use crate::core::update::{KernelEvent, KernelTables, ObjectClass as DumpKind, apply};
 
 /// Multicast groups (`RTMGRP_*`): links, IPv4 addresses, IPv6 addresses.
 const GROUPS: u32 = 0x1 | 0x10 | 0x100;
+/// Multicast groups (`RTMGRP_*`): IPv4 routes, IPv6 routes.
+const ROUTE_GROUPS: u32 = 0x40 | 0x400;
 /// Receive buffer asked for: large, so that boot-time event storms fit.
 const DEFAULT_RECEIVE_BUFFER: usize = 8 << 20;
 /// Size of one read; the kernel's dump messages fit in 32 KiB.
@@ -36,20 +38,18 @@ const READ_SIZE: usize = 64 << 10;
 pub struct KernelSourceConfig {
     /// Socket receive buffer in bytes (tests use a tiny one to force ENOBUFS).
     pub receive_buffer: usize,
+    /// Also keep the routing tables (costs a dump and memory; only decisions that look at
+    /// routes ask for it).
+    pub track_routes: bool,
 }
 
 impl Default for KernelSourceConfig {
     fn default() -> Self {
         KernelSourceConfig {
             receive_buffer: DEFAULT_RECEIVE_BUFFER,
+            track_routes: false,
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum DumpKind {
-    Links,
-    Addresses,
 }
 
 /// A message `Protocol` asks its owner to send to the kernel.
@@ -68,7 +68,7 @@ struct Resync {
     started: bool,
     /// Another overflow happened during this dump: start over when it ends.
     restart: bool,
-    fresh: BTreeMap<u32, KernelLink>,
+    fresh: KernelTables,
 }
 
 /// Counters for tests and benchmarks.
@@ -92,6 +92,8 @@ pub struct KernelSource {
 #[derive(Debug)]
 struct Protocol {
     port: u32,
+    /// Whether a resync ends with a route dump.
+    track_routes: bool,
     next_seq: u32,
     resync: Option<Resync>,
     stats: KernelSourceStats,
@@ -102,11 +104,12 @@ impl KernelSource {
     pub fn open(config: KernelSourceConfig) -> io::Result<KernelSource> {
         let mut socket = Socket::new(NETLINK_ROUTE)?;
         set_receive_buffer(&socket, config.receive_buffer);
-        socket.bind(&SocketAddr::new(0, GROUPS))?;
+        let groups = GROUPS | if config.track_routes { ROUTE_GROUPS } else { 0 };
+        socket.bind(&SocketAddr::new(0, groups))?;
         let mut address = SocketAddr::new(0, 0);
         socket.get_address(&mut address)?;
         socket.set_non_blocking(true)?;
-        let mut protocol = Protocol::new(address.port_number());
+        let mut protocol = Protocol::new(address.port_number(), config.track_routes);
         send(&socket, protocol.start())?;
         Ok(KernelSource {
             socket: crate::sys::register_readable(socket)?,
@@ -130,7 +133,7 @@ impl KernelSource {
     /// `now` gives CLOCK_BOOTTIME for address lifetimes.
     pub async fn process(
         &mut self,
-        links: &mut BTreeMap<u32, KernelLink>,
+        tables: &mut KernelTables,
         now: impl Fn() -> Duration,
     ) -> io::Result<()> {
         let mut requests = Vec::new();
@@ -151,8 +154,12 @@ impl KernelSource {
                     }
                     Ok(_) => {
                         read_any = true;
-                        self.protocol
-                            .handle_datagram(&self.buffer, links, now(), &mut requests)?;
+                        self.protocol.handle_datagram(
+                            &self.buffer,
+                            tables,
+                            now(),
+                            &mut requests,
+                        )?;
                         for request in requests.drain(..) {
                             send(socket, request)?;
                         }
@@ -182,9 +189,10 @@ impl KernelSource {
 
 impl Protocol {
     /// Bookkeeping for the socket bound to `port`, not yet synced.
-    fn new(port: u32) -> Protocol {
+    fn new(port: u32, track_routes: bool) -> Protocol {
         Protocol {
             port,
+            track_routes,
             next_seq: 1,
             resync: None,
             stats: KernelSourceStats::default(),
@@ -193,7 +201,7 @@ impl Protocol {
 
     /// Starts the initial resynchronisation; returns the link dump request to send.
     fn start(&mut self) -> Request {
-        self.start_dump(DumpKind::Links, BTreeMap::new())
+        self.start_dump(DumpKind::Links, KernelTables::default())
     }
 
     /// The receive buffer overflowed (or a message was truncated): events were lost, so
@@ -205,12 +213,12 @@ impl Protocol {
                 resync.restart = true;
                 None
             }
-            None => Some(self.start_dump(DumpKind::Links, BTreeMap::new())),
+            None => Some(self.start_dump(DumpKind::Links, KernelTables::default())),
         }
     }
 
     /// Begins a dump of `kind` that builds on `fresh`; returns its request.
-    fn start_dump(&mut self, kind: DumpKind, fresh: BTreeMap<u32, KernelLink>) -> Request {
+    fn start_dump(&mut self, kind: DumpKind, fresh: KernelTables) -> Request {
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1).max(1);
         self.resync = Some(Resync {
@@ -227,7 +235,7 @@ impl Protocol {
     fn handle_datagram(
         &mut self,
         datagram: &[u8],
-        links: &mut BTreeMap<u32, KernelLink>,
+        tables: &mut KernelTables,
         now: Duration,
         requests: &mut Vec<Request>,
     ) -> io::Result<()> {
@@ -245,7 +253,7 @@ impl Protocol {
                 return Ok(());
             }
             match NetlinkMessage::<RouteNetlinkMessage>::deserialize(&rest[..length]) {
-                Ok(message) => requests.extend(self.handle_message(message, links, now)?),
+                Ok(message) => requests.extend(self.handle_message(message, tables, now)?),
                 Err(err) => tracing::warn!("undecodable netlink message ignored: {err}"),
             }
             offset += (length + 3) & !3;
@@ -257,7 +265,7 @@ impl Protocol {
     fn handle_message(
         &mut self,
         message: NetlinkMessage<RouteNetlinkMessage>,
-        links: &mut BTreeMap<u32, KernelLink>,
+        tables: &mut KernelTables,
         now: Duration,
     ) -> io::Result<Option<Request>> {
         let header = message.header;
@@ -274,7 +282,7 @@ impl Protocol {
                 }
             }
             return match message.payload {
-                NetlinkPayload::Done(_) => Ok(self.dump_done(links)),
+                NetlinkPayload::Done(_) => Ok(self.dump_done(tables)),
                 NetlinkPayload::Error(err) if err.code.is_some() => Err(io::Error::other(format!(
                     "netlink dump failed: {}",
                     err.to_io()
@@ -282,7 +290,7 @@ impl Protocol {
                 NetlinkPayload::InnerMessage(inner) => {
                     if let Some(resync) = &mut self.resync {
                         resync.started = true;
-                        if let Some(event) = event(inner, now) {
+                        if let Some(event) = event(inner, header.flags, now) {
                             apply(&mut resync.fresh, event);
                         }
                     }
@@ -294,22 +302,17 @@ impl Protocol {
         let NetlinkPayload::InnerMessage(inner) = message.payload else {
             return Ok(None);
         };
-        let Some(event) = event(inner, now) else {
+        let Some(event) = event(inner, header.flags, now) else {
             return Ok(None);
         };
         match &mut self.resync {
-            None => apply(links, event),
+            None => apply(tables, event),
             Some(resync) => {
-                let is_link_event =
-                    matches!(event, KernelEvent::NewLink(_) | KernelEvent::DelLink(_));
-                // An event of the class being dumped is newer than the dump only once the
-                // dump has begun; link events during the address dump are newer than the
-                // (finished) link dump; address events during the link dump are superseded
-                // by the address dump that follows.
-                let newer = match resync.kind {
-                    DumpKind::Links => is_link_event && resync.started,
-                    DumpKind::Addresses => is_link_event || resync.started,
-                };
+                // Dumps run in class order (links, addresses, routes). An event of a class
+                // already dumped is newer than its dump; of the class being dumped, only once
+                // the dump has begun; of a class still to be dumped, the dump supersedes it.
+                let class = event.class();
+                let newer = class < resync.kind || class == resync.kind && resync.started;
                 if newer {
                     apply(&mut resync.fresh, event);
                 }
@@ -320,15 +323,18 @@ impl Protocol {
 
     /// The current dump ended: start over, continue with the address dump, or install the
     /// fresh table. Returns the next dump request, if any.
-    fn dump_done(&mut self, links: &mut BTreeMap<u32, KernelLink>) -> Option<Request> {
+    fn dump_done(&mut self, tables: &mut KernelTables) -> Option<Request> {
         let resync = self.resync.take()?;
         if resync.restart {
-            return Some(self.start_dump(DumpKind::Links, BTreeMap::new()));
+            return Some(self.start_dump(DumpKind::Links, KernelTables::default()));
         }
         match resync.kind {
             DumpKind::Links => Some(self.start_dump(DumpKind::Addresses, resync.fresh)),
-            DumpKind::Addresses => {
-                *links = resync.fresh;
+            DumpKind::Addresses if self.track_routes => {
+                Some(self.start_dump(DumpKind::Routes, resync.fresh))
+            }
+            DumpKind::Addresses | DumpKind::Routes => {
+                *tables = resync.fresh;
                 self.stats.dumps += 1;
                 None
             }
@@ -348,6 +354,7 @@ fn send(socket: &Socket, request: Request) -> io::Result<()> {
             RouteNetlinkMessage::GetLink(request)
         }
         DumpKind::Addresses => RouteNetlinkMessage::GetAddress(AddressMessage::default()),
+        DumpKind::Routes => RouteNetlinkMessage::GetRoute(RouteMessage::default()),
     };
     let mut header = NetlinkHeader::default();
     header.flags = NLM_F_REQUEST | NLM_F_DUMP;
@@ -360,8 +367,9 @@ fn send(socket: &Socket, request: Request) -> io::Result<()> {
     Ok(())
 }
 
-/// The core event for a route-netlink message, if it is one we track.
-fn event(message: RouteNetlinkMessage, now: Duration) -> Option<KernelEvent> {
+/// The core event for a route-netlink message, if it is one we track. `flags` are the
+/// netlink header's (NLM_F_REPLACE marks a route replacement).
+fn event(message: RouteNetlinkMessage, flags: u16, now: Duration) -> Option<KernelEvent> {
     match message {
         RouteNetlinkMessage::NewLink(link) => Some(KernelEvent::NewLink(convert::link(&link))),
         RouteNetlinkMessage::DelLink(link) => Some(KernelEvent::DelLink(link.header.index)),
@@ -369,6 +377,13 @@ fn event(message: RouteNetlinkMessage, now: Duration) -> Option<KernelEvent> {
             .map(|(ifindex, address)| KernelEvent::NewAddress(ifindex, address)),
         RouteNetlinkMessage::DelAddress(address) => convert::address(&address, now)
             .map(|(ifindex, address)| KernelEvent::DelAddress(ifindex, address)),
+        RouteNetlinkMessage::NewRoute(route) => Some(KernelEvent::NewRoute {
+            routes: convert::routes(&route),
+            replace: flags & NLM_F_REPLACE != 0,
+        }),
+        RouteNetlinkMessage::DelRoute(route) => {
+            Some(KernelEvent::DelRoute(convert::routes(&route)))
+        }
         _ => None,
     }
 }
@@ -517,8 +532,9 @@ mod tests {
     /// The table as ifindex → last octets of its addresses, in table order.
     type Table = Vec<(u32, Vec<u8>)>;
 
-    fn summary(links: &BTreeMap<u32, KernelLink>) -> Table {
-        links
+    fn summary(tables: &KernelTables) -> Table {
+        tables
+            .links
             .iter()
             .map(|(ifindex, link)| {
                 assert_eq!(link.name, format!("if{ifindex}"));
@@ -554,9 +570,9 @@ mod tests {
     }
 
     /// Runs `steps` from a fresh `Protocol` and returns the requests sent and the table.
-    fn run(name: &str, steps: Vec<Step>) -> (Protocol, Vec<Request>, BTreeMap<u32, KernelLink>) {
-        let mut protocol = Protocol::new(PORT);
-        let mut links = BTreeMap::new();
+    fn run(name: &str, steps: Vec<Step>) -> (Protocol, Vec<Request>, KernelTables) {
+        let mut protocol = Protocol::new(PORT, false);
+        let mut links = KernelTables::default();
         let mut requests = vec![protocol.start()];
         for (index, step) in steps.into_iter().enumerate() {
             match step {
@@ -806,8 +822,8 @@ mod tests {
 
     #[test]
     fn dump_error_is_reported() {
-        let mut protocol = Protocol::new(PORT);
-        let mut links = BTreeMap::new();
+        let mut protocol = Protocol::new(PORT, false);
+        let mut links = KernelTables::default();
         protocol.start();
         let mut error = netlink_packet_core::ErrorMessage::default();
         error.code = std::num::NonZeroI32::new(-libc::EPERM);
@@ -817,8 +833,8 @@ mod tests {
 
     #[test]
     fn datagram_with_several_messages() {
-        let mut protocol = Protocol::new(PORT);
-        let mut links = BTreeMap::new();
+        let mut protocol = Protocol::new(PORT, false);
+        let mut links = KernelTables::default();
         assert_eq!(protocol.start(), links_dump(1));
         let mut datagram = Vec::new();
         for step in [reply(1, new_link(1)), reply(1, new_link(2)), done(1)] {

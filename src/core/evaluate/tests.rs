@@ -10,6 +10,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::core::link::{Address, KernelOperState, ifa, iff, scope};
 use crate::core::snapshot::NetworkdLink;
+use crate::core::update::KernelTables;
 
 const NOW: Duration = Duration::from_secs(1000);
 
@@ -82,9 +83,16 @@ fn configured() -> NetworkdLink {
     file(SetupState::Configured)
 }
 
+fn tables(links: Vec<KernelLink>) -> KernelTables {
+    KernelTables {
+        links: links.into_iter().map(|l| (l.ifindex, l)).collect(),
+        routes: Default::default(),
+    }
+}
+
 fn kernel_only(links: Vec<KernelLink>) -> Snapshot {
     Snapshot {
-        links: links.into_iter().map(|l| (l.ifindex, l)).collect(),
+        kernel: tables(links),
         manager: Manager::KernelOnly,
         now: NOW,
     }
@@ -92,7 +100,7 @@ fn kernel_only(links: Vec<KernelLink>) -> Snapshot {
 
 fn networkd(links: Vec<KernelLink>, files: Vec<(u32, NetworkdLink)>) -> Snapshot {
     Snapshot {
-        links: links.into_iter().map(|l| (l.ifindex, l)).collect(),
+        kernel: tables(links),
         manager: Manager::Networkd(files.into_iter().collect::<BTreeMap<_, _>>()),
         now: NOW,
     }
@@ -825,7 +833,7 @@ proptest! {
         }
         if evaluate(&req, &snap).online {
             let mut more = snap.clone();
-            if let Some(link) = more.links.get_mut(&target) {
+            if let Some(link) = more.kernel.links.get_mut(&target) {
                 link.addresses.push(v4(200, if global { scope::UNIVERSE } else { scope::LINK }));
             }
             prop_assert!(evaluate(&req, &more).online);
