@@ -62,6 +62,11 @@ pub async fn run(
         .map(BoottimeTimer::new)
         .transpose()
         .map_err(EngineError::Setup)?;
+    let watchdog = notifier
+        .and_then(Notifier::watchdog_interval)
+        .map(BoottimeTimer::periodic)
+        .transpose()
+        .map_err(EngineError::Setup)?;
 
     let (mut networkd, manager_state) = match manager {
         ManagerSource::KernelOnly => (None, Manager::KernelOnly),
@@ -80,6 +85,10 @@ pub async fn run(
             biased;
             _ = terminate.recv() => return Ok(Outcome::Interrupted),
             _ = interrupt.recv() => return Ok(Outcome::Interrupted),
+            () = expired(watchdog.as_ref()) => {
+                notify(notifier, "WATCHDOG=1");
+                continue;
+            }
             () = expired(timer.as_ref()) => {
                 snapshot.now = boottime_now();
                 return Ok(Outcome::Timeout(evaluate(requirements, &snapshot)));
@@ -127,7 +136,7 @@ async fn expired(timer: Option<&BoottimeTimer>) {
     match timer {
         Some(timer) => {
             if let Err(err) = timer.expired().await {
-                tracing::warn!("timeout timer failed, waiting without it: {err}");
+                tracing::warn!("timer failed, waiting without it: {err}");
                 std::future::pending::<()>().await;
             }
         }

@@ -4,6 +4,7 @@
 use std::io;
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
+use std::time::Duration;
 
 /// A connection to the service manager, when it asked for notifications.
 pub struct Notifier {
@@ -26,6 +27,17 @@ impl Notifier {
         Some(Notifier { socket, address })
     }
 
+    /// How often to send `WATCHDOG=1`: half of `$WATCHDOG_USEC` when the service manager
+    /// enabled the watchdog for this process (`$WATCHDOG_PID` unset or ours), like
+    /// `sd_watchdog_enabled()` and sd-event's automatic pings.
+    pub fn watchdog_interval(&self) -> Option<Duration> {
+        watchdog_interval_from(
+            std::env::var("WATCHDOG_USEC").ok().as_deref(),
+            std::env::var("WATCHDOG_PID").ok().as_deref(),
+            std::process::id(),
+        )
+    }
+
     /// Sends `state` (newline-separated `KEY=VALUE` assignments).
     pub fn send(&self, state: &str) -> io::Result<()> {
         self.socket
@@ -41,5 +53,37 @@ pub fn notify(notifier: Option<&Notifier>, state: &str) {
         if let Err(err) = notifier.send(state) {
             tracing::debug!("failed to notify the service manager: {err}");
         }
+    }
+}
+
+/// The ping interval for these environment values (pure, for tests).
+fn watchdog_interval_from(usec: Option<&str>, pid: Option<&str>, own_pid: u32) -> Option<Duration> {
+    let usec: u64 = usec?.trim().parse().ok().filter(|&u| u > 0)?;
+    if let Some(pid) = pid {
+        if pid.trim().parse::<u32>().ok()? != own_pid {
+            return None;
+        }
+    }
+    Some(Duration::from_micros(usec / 2).max(Duration::from_millis(1)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn watchdog_interval_is_half_the_timeout_for_this_process_only() {
+        assert_eq!(
+            watchdog_interval_from(Some("3000000"), None, 7),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(
+            watchdog_interval_from(Some("3000000"), Some("7"), 7),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(watchdog_interval_from(Some("3000000"), Some("8"), 7), None);
+        assert_eq!(watchdog_interval_from(Some("0"), None, 7), None);
+        assert_eq!(watchdog_interval_from(Some("soon"), None, 7), None);
+        assert_eq!(watchdog_interval_from(None, None, 7), None);
     }
 }

@@ -49,22 +49,24 @@ pub struct BoottimeTimer {
 impl BoottimeTimer {
     /// Arms a timer that expires `after` from now. Needs a tokio runtime.
     pub fn new(after: Duration) -> io::Result<BoottimeTimer> {
+        BoottimeTimer::with_interval(after, Duration::ZERO)
+    }
+
+    /// A timer that expires every `interval` (first after one interval).
+    pub fn periodic(interval: Duration) -> io::Result<BoottimeTimer> {
+        BoottimeTimer::with_interval(interval, interval)
+    }
+
+    fn with_interval(after: Duration, interval: Duration) -> io::Result<BoottimeTimer> {
         // SAFETY: plain syscall; the returned fd is owned below.
         let raw = check(unsafe {
             libc::timerfd_create(libc::CLOCK_BOOTTIME, libc::TFD_NONBLOCK | libc::TFD_CLOEXEC)
         })?;
         // SAFETY: `raw` is a fresh fd we own.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        let after = after.max(Duration::from_nanos(1));
         let spec = libc::itimerspec {
-            it_interval: libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            },
-            it_value: libc::timespec {
-                tv_sec: libc::time_t::try_from(after.as_secs()).unwrap_or(libc::time_t::MAX),
-                tv_nsec: libc::c_long::from(after.subsec_nanos() as i32),
-            },
+            it_interval: timespec(interval),
+            it_value: timespec(after.max(Duration::from_nanos(1))),
         };
         // SAFETY: valid fd and itimerspec pointer; old value not requested.
         check(unsafe { libc::timerfd_settime(fd.as_raw_fd(), 0, &spec, std::ptr::null_mut()) })?;
@@ -73,7 +75,7 @@ impl BoottimeTimer {
         })
     }
 
-    /// Completes when the timer has expired.
+    /// Completes when the timer has expired (again, for a periodic one).
     pub async fn expired(&self) -> io::Result<()> {
         loop {
             let mut guard = self.fd.readable().await?;
@@ -85,6 +87,13 @@ impl BoottimeTimer {
             }
             guard.clear_ready();
         }
+    }
+}
+
+fn timespec(span: Duration) -> libc::timespec {
+    libc::timespec {
+        tv_sec: libc::time_t::try_from(span.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_nsec: libc::c_long::from(span.subsec_nanos() as i32),
     }
 }
 

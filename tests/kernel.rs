@@ -445,3 +445,41 @@ fn notifies_the_service_manager_like_upstream() {
     );
     std::fs::remove_file(&path).ok();
 }
+
+#[test]
+fn watchdog_pings_when_the_service_manager_asks() {
+    if !common::require_root() {
+        return;
+    }
+    let ns = Netns::new();
+    let path = std::env::temp_dir().join(format!("{}-watchdog", ns.name()));
+    let socket = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut cmd = ns.exec(
+        wait_online_bin(),
+        &["--manager=none", "-i", "v0", "--timeout=450ms"],
+    );
+    cmd.env("NOTIFY_SOCKET", &path)
+        .env("WATCHDOG_USEC", "200000");
+    let r = run_wait_online(cmd, Duration::from_secs(20));
+    assert_eq!(r.code, Some(1), "{}", r.describe());
+    let mut messages = Vec::new();
+    loop {
+        let mut buffer = [0u8; 512];
+        let n = socket.recv(&mut buffer).expect("notification");
+        let message = String::from_utf8_lossy(&buffer[..n]).into_owned();
+        let last = message.starts_with("STATUS=Failed");
+        messages.push(message);
+        if last {
+            break;
+        }
+    }
+    let pings = messages.iter().filter(|m| *m == "WATCHDOG=1").count();
+    assert!(
+        (3..=5).contains(&pings),
+        "every 100 ms for 450 ms: {messages:?}"
+    );
+    std::fs::remove_file(&path).ok();
+}

@@ -857,4 +857,86 @@ mod tests {
             .map(|resync| summary(&resync.fresh));
         assert_eq!(fresh, Some(vec![(1, vec![]), (2, vec![])]));
     }
+
+    fn serialized(message: &NetlinkMessage<RouteNetlinkMessage>) -> Vec<u8> {
+        let mut bytes = vec![0; message.buffer_len()];
+        message.serialize(&mut bytes);
+        bytes
+    }
+
+    /// A realistic link notification with many attributes, to truncate and corrupt.
+    fn rich_link_event() -> Vec<u8> {
+        use netlink_packet_route::link::{LinkFlags, LinkInfo, Prop, State};
+        let mut link = LinkMessage::default();
+        link.header.index = 7;
+        link.header.flags = LinkFlags::Up | LinkFlags::Running | LinkFlags::LowerUp;
+        link.attributes = vec![
+            LinkAttribute::IfName("br-lan0".into()),
+            LinkAttribute::OperState(State::Up),
+            LinkAttribute::Controller(3),
+            LinkAttribute::PropList(vec![Prop::AltIfName("uplink-with-long-name".into())]),
+            LinkAttribute::LinkInfo(vec![LinkInfo::Kind(
+                netlink_packet_route::link::InfoKind::Bridge,
+            )]),
+            LinkAttribute::Mtu(1500),
+        ];
+        let payload = NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(link));
+        serialized(&message(0, 0, 0, payload))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+
+        /// Arbitrary bytes, as if the kernel sent garbage: never a panic, whatever the state.
+        #[test]
+        fn arbitrary_datagrams_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+            let mut protocol = Protocol::new(PORT, true);
+            let mut tables = KernelTables::default();
+            let _ = protocol.start();
+            let mut requests = Vec::new();
+            let _ = protocol.handle_datagram(&bytes, &mut tables, NOW, &mut requests);
+        }
+
+        /// A valid message cut short or with bytes flipped: never a panic, and a cut message
+        /// is never applied half-read.
+        #[test]
+        fn truncated_or_corrupted_messages_never_panic(
+            cut in 0usize..400, flips in proptest::collection::vec((0usize..400, proptest::prelude::any::<u8>()), 0..4)
+        ) {
+            let full = rich_link_event();
+            let mut bytes = full[..cut.min(full.len())].to_vec();
+            for (at, value) in flips {
+                if let Some(byte) = bytes.get_mut(at) {
+                    *byte = value;
+                }
+            }
+            let mut protocol = Protocol::new(PORT, false);
+            let _ = protocol.start();
+            protocol.resync = None; // synced: events apply directly
+            let mut tables = KernelTables::default();
+            let mut requests = Vec::new();
+            let _ = protocol.handle_datagram(&bytes, &mut tables, NOW, &mut requests);
+            if cut < full.len() && bytes.len() >= 4 && u32::from_ne_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize == full.len() {
+                proptest::prop_assert!(tables.links.is_empty(), "a truncated message was applied");
+            }
+        }
+    }
+
+    #[test]
+    fn rich_link_event_converts_every_attribute() {
+        let mut protocol = Protocol::new(PORT, false);
+        let _ = protocol.start();
+        protocol.resync = None;
+        let mut tables = KernelTables::default();
+        let mut requests = Vec::new();
+        protocol
+            .handle_datagram(&rich_link_event(), &mut tables, NOW, &mut requests)
+            .expect("handled");
+        let link = &tables.links[&7];
+        assert_eq!(link.name, "br-lan0");
+        assert_eq!(link.altnames, ["uplink-with-long-name"]);
+        assert_eq!(link.master, Some(3));
+        assert_eq!(link.kind.as_deref(), Some("bridge"));
+        assert!(link.has_carrier());
+    }
 }
