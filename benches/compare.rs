@@ -63,10 +63,10 @@ fn spawn(place: &Place, bin: &str, args: &[&str]) -> (libc::pid_t, Instant) {
                 (mnt.as_ref(), libc::CLONE_NEWNS),
                 (Some(&net), libc::CLONE_NEWNET),
             ] {
-                if let Some(file) = file {
-                    if libc::setns(file.as_raw_fd(), kind) != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
+                if let Some(file) = file
+                    && libc::setns(file.as_raw_fd(), kind) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
                 }
             }
             Ok(())

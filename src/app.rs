@@ -26,12 +26,6 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
         }
     };
     crate::logging::init(options.quiet);
-    if options.dns {
-        tracing::error!(
-            "--dns: DNS readiness checking is not available in this build yet; drop --dns or use --dns=no"
-        );
-        return ExitCode::from(FAILURE);
-    }
     let notifier = Notifier::from_env();
     let outcome = run(&options, notifier.as_ref());
     let status = match outcome {
@@ -59,6 +53,7 @@ fn run(options: &Options, notifier: Option<&Notifier>) -> Result<Outcome, String
     let manager = choose_manager(options.manager, Path::new(networkd::LINKS_DIR))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
+        .enable_time()
         .build()
         .map_err(|err| format!("failed to start the event loop: {err}"))?;
     runtime
@@ -66,7 +61,11 @@ fn run(options: &Options, notifier: Option<&Notifier>) -> Result<Outcome, String
             &options.requirements,
             options.timeout,
             manager,
-            KernelSourceConfig::default(),
+            KernelSourceConfig {
+                // Route changes decide whether a DNS server is accessible.
+                track_routes: options.requirements.dns || options.requirements.dns_probe.is_some(),
+                ..KernelSourceConfig::default()
+            },
             notifier,
         ))
         .map_err(|err| err.to_string())

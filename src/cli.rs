@@ -79,6 +79,11 @@ struct Args {
     )]
     dns: Option<bool>,
 
+    /// Also require that NAME resolves (through systemd-resolved, or the servers of
+    /// /etc/resolv.conf when resolved is absent)
+    #[arg(long, value_name = "NAME", value_parser = parse_probe_name)]
+    dns_probe: Option<String>,
+
     /// Where link setup states come from: auto, networkd or none
     #[arg(long, value_name = "MANAGER", value_enum, default_value_t = ManagerChoice::Auto)]
     manager: ManagerChoice,
@@ -102,7 +107,6 @@ pub struct Options {
     /// `None` waits forever.
     pub timeout: Option<Duration>,
     pub quiet: bool,
-    pub dns: bool,
     pub manager: ManagerChoice,
 }
 
@@ -154,6 +158,8 @@ where
             ipv6: args.ipv6,
         },
         any: args.any,
+        dns: args.dns.unwrap_or(false),
+        dns_probe: args.dns_probe.clone(),
     };
     let timeout = match args.timeout {
         TimeSpan::Finite(span) if !span.is_zero() => Some(span),
@@ -163,7 +169,6 @@ where
         requirements,
         timeout,
         quiet: args.quiet,
-        dns: args.dns.unwrap_or(false),
         manager: args.manager,
     }))
 }
@@ -199,6 +204,24 @@ fn parse_timeout(text: &str) -> Result<TimeSpan, String> {
     parse_timespan(text).map_err(|e| e.to_string())
 }
 
+/// A DNS name to probe: 1–253 bytes of letters, digits, `-`, `_` and dots, labels ≤ 63 bytes.
+fn parse_probe_name(text: &str) -> Result<String, String> {
+    let name = text.strip_suffix('.').unwrap_or(text);
+    let labels_ok = name.split('.').all(|label| {
+        !label.is_empty()
+            && label.len() <= 63
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    });
+    if name.is_empty() || name.len() > 253 || !labels_ok {
+        return Err(
+            "expected a DNS name such as example.com (letters, digits, '-', '_' and dots)".into(),
+        );
+    }
+    Ok(name.to_string())
+}
+
 /// systemd's `parse_boolean()`.
 fn parse_boolean(text: &str) -> Result<bool, String> {
     const TRUE: [&str; 6] = ["1", "yes", "y", "true", "t", "on"];
@@ -231,7 +254,7 @@ mod tests {
         let options = run(&[]).unwrap();
         assert_eq!(options.timeout, Some(Duration::from_secs(120)));
         assert_eq!(options.requirements, Requirements::default());
-        assert!(!options.dns && !options.quiet);
+        assert!(!options.requirements.dns && !options.quiet);
         assert_eq!(options.manager, ManagerChoice::Auto);
     }
 
@@ -257,7 +280,7 @@ mod tests {
             "--any", "--dns", "-o", "routable", "-i", "eth0", "-i", "br0",
         ])
         .unwrap();
-        assert!(second.requirements.any && second.dns);
+        assert!(second.requirements.any && second.requirements.dns);
         assert_eq!(second.requirements.interfaces[0].range, None);
         assert_eq!(
             second.requirements.oper_range,
@@ -308,10 +331,15 @@ mod tests {
 
     #[test]
     fn dns_takes_an_optional_boolean() {
-        assert!(run(&["--dns"]).unwrap().dns);
-        assert!(run(&["--dns=yes"]).unwrap().dns);
-        assert!(!run(&["--dns=no"]).unwrap().dns);
-        assert!(!run(&["--dns=off"]).unwrap().dns);
+        assert!(run(&["--dns"]).unwrap().requirements.dns);
+        assert!(run(&["--dns=yes"]).unwrap().requirements.dns);
+        assert!(!run(&["--dns=no"]).unwrap().requirements.dns);
+        assert!(!run(&["--dns=off"]).unwrap().requirements.dns);
+        let probe = run(&["--dns-probe=example.test."]).unwrap();
+        assert_eq!(
+            probe.requirements.dns_probe.as_deref(),
+            Some("example.test")
+        );
     }
 
     #[test]
@@ -343,6 +371,8 @@ mod tests {
                 "'eth0' is given more than once",
             ),
             (&["-i"], "-i"),
+            (&["--dns-probe=a..b"], "'a..b'"),
+            (&["--dns-probe=bad name"], "'bad name'"),
         ];
         for (args, needle) in cases {
             let message = run(args).expect_err(&format!("{args:?} must fail"));

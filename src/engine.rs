@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use tokio::signal::unix::{SignalKind, signal};
 
+use crate::core::dns::DnsSource;
 use crate::core::{Manager, Requirements, Snapshot, Verdict, evaluate};
+use crate::dns::{DnsEvent, DnsWatcher};
 use crate::netlink::{KernelSource, KernelSourceConfig};
 use crate::networkd::NetworkdSource;
 use crate::notify::{Notifier, notify};
@@ -77,11 +79,17 @@ pub async fn run(
     };
     let mut snapshot = Snapshot::new(manager_state);
     let mut kernel = KernelSource::open(kernel_config).map_err(EngineError::NetlinkOpen)?;
+    // The bus is only touched when DNS is part of the requirements.
+    let mut dns = match requirements.dns || requirements.dns_probe.is_some() {
+        true => Some(DnsWatcher::start(requirements.dns_probe.clone()).await),
+        false => None,
+    };
+    let mut dns_links: Vec<u32> = Vec::new();
     let mut last_explanation: Vec<String> = Vec::new();
     let mut announced_ready = false;
 
     loop {
-        tokio::select! {
+        let wake = tokio::select! {
             biased;
             _ = terminate.recv() => return Ok(Outcome::Interrupted),
             _ = interrupt.recv() => return Ok(Outcome::Interrupted),
@@ -95,18 +103,43 @@ pub async fn run(
             }
             result = kernel.process(&mut snapshot.kernel, boottime_now) => {
                 result.map_err(EngineError::Netlink)?;
-                if let (Some(source), Manager::Networkd(files)) = (&mut networkd, &mut snapshot.manager) {
-                    if kernel.is_synced() {
-                        source.track_links(snapshot.kernel.links.keys(), files);
-                    }
-                }
+                Wake::Kernel
             }
             result = networkd_changes(networkd.as_mut(), &mut snapshot.manager) => {
                 result.map_err(EngineError::Networkd)?;
+                Wake::Networkd
             }
-        }
+            event = dns_event(dns.as_mut()) => Wake::Dns(event),
+        };
         if !kernel.is_synced() {
             continue;
+        }
+        if let (Wake::Kernel, Some(source), Manager::Networkd(files)) =
+            (&wake, &mut networkd, &mut snapshot.manager)
+        {
+            source.track_links(snapshot.kernel.links.keys(), files);
+        }
+        if let Some(dns) = &mut dns {
+            let wanted = links_for_dns(requirements, &snapshot);
+            let facts = &mut snapshot.dns;
+            match wake {
+                // Kernel changes move routes and links: accessibility may change; new links
+                // (or a resolv.conf source, which has no change signal) need a fresh read.
+                Wake::Kernel if wanted == dns_links && facts.source == DnsSource::Resolved => {
+                    DnsWatcher::recheck_accessibility(facts);
+                }
+                Wake::Kernel | Wake::Networkd | Wake::Dns(DnsEvent::ResolvedChanged) => {
+                    dns.refresh(facts, &wanted).await;
+                    dns_links = wanted;
+                }
+                Wake::Dns(DnsEvent::BusGone) => {
+                    dns.bus_gone();
+                    dns.refresh(facts, &wanted).await;
+                }
+                Wake::Dns(DnsEvent::ProbeDone(result)) => dns.probe_finished(facts, result),
+                Wake::Dns(DnsEvent::ProbeRetry) => dns.retry_due(),
+            }
+            dns.kick_probe(&snapshot.dns);
         }
         snapshot.now = boottime_now();
         let verdict = evaluate(requirements, &snapshot);
@@ -129,6 +162,42 @@ pub async fn run(
             }
             last_explanation = explanation;
         }
+    }
+}
+
+/// What woke the loop.
+enum Wake {
+    Kernel,
+    Networkd,
+    Dns(DnsEvent),
+}
+
+/// The links whose DNS configuration the decision looks at: the `-i` links, or every link
+/// that is not loopback.
+fn links_for_dns(requirements: &Requirements, snapshot: &Snapshot) -> Vec<u32> {
+    let links = snapshot.kernel.links.values();
+    if requirements.interfaces.is_empty() {
+        links
+            .filter(|l| !l.is_loopback())
+            .map(|l| l.ifindex)
+            .collect()
+    } else {
+        links
+            .filter(|l| {
+                requirements
+                    .interfaces
+                    .iter()
+                    .any(|i| l.has_name(i.name.as_str()))
+            })
+            .map(|l| l.ifindex)
+            .collect()
+    }
+}
+
+async fn dns_event(dns: Option<&mut DnsWatcher>) -> DnsEvent {
+    match dns {
+        Some(dns) => dns.next_event().await,
+        None => std::future::pending().await,
     }
 }
 

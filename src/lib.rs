@@ -8,6 +8,7 @@
 pub mod app;
 pub mod cli;
 pub mod core;
+pub mod dns;
 pub mod engine;
 pub mod logging;
 pub mod netlink;

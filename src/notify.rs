@@ -49,20 +49,20 @@ impl Notifier {
 /// Sends `state` if a notifier exists; failures are logged at debug level only, as a missing
 /// service manager must never change the verdict.
 pub fn notify(notifier: Option<&Notifier>, state: &str) {
-    if let Some(notifier) = notifier {
-        if let Err(err) = notifier.send(state) {
-            tracing::debug!("failed to notify the service manager: {err}");
-        }
+    if let Some(notifier) = notifier
+        && let Err(err) = notifier.send(state)
+    {
+        tracing::debug!("failed to notify the service manager: {err}");
     }
 }
 
 /// The ping interval for these environment values (pure, for tests).
 fn watchdog_interval_from(usec: Option<&str>, pid: Option<&str>, own_pid: u32) -> Option<Duration> {
     let usec: u64 = usec?.trim().parse().ok().filter(|&u| u > 0)?;
-    if let Some(pid) = pid {
-        if pid.trim().parse::<u32>().ok()? != own_pid {
-            return None;
-        }
+    if let Some(pid) = pid
+        && pid.trim().parse::<u32>().ok()? != own_pid
+    {
+        return None;
     }
     Some(Duration::from_micros(usec / 2).max(Duration::from_millis(1)))
 }

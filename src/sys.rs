@@ -97,6 +97,24 @@ fn timespec(span: Duration) -> libc::timespec {
     }
 }
 
+/// Restricts a socket to one interface (SO_BINDTOIFINDEX), as resolved does for a link's
+/// own DNS servers.
+pub fn bind_to_ifindex(socket: BorrowedFd<'_>, ifindex: u32) -> io::Result<()> {
+    let value =
+        libc::c_int::try_from(ifindex).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: setsockopt reads one c_int from a live value.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_BINDTOIFINDEX,
+            (&raw const value).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    check(rc).map(|_| ())
+}
+
 /// Inotify event bits we use.
 pub mod in_mask {
     pub const CLOSE_WRITE: u32 = 0x8;

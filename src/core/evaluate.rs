@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 
+use super::dns::{self, DnsProblem, ProbeState};
 use super::glob::Glob;
 use super::ifname::IfName;
 use super::link::{KernelLink, LinkStatus};
@@ -33,6 +34,10 @@ pub struct Requirements {
     pub families: RequiredFamilies,
     /// `--any`: one online link is enough.
     pub any: bool,
+    /// `--dns`: each link also needs an accessible DNS server.
+    pub dns: bool,
+    /// `--dns-probe=NAME`: NAME must also resolve.
+    pub dns_probe: Option<String>,
 }
 
 /// Why a link was left out of the decision (only without `-i`).
@@ -75,6 +80,8 @@ pub enum LinkOutcome {
         need: AddressState,
         have: AddressState,
     },
+    /// `--dns`: no accessible DNS server for this link (-EADDRNOTAVAIL).
+    Dns(DnsProblem),
 }
 
 impl LinkOutcome {
@@ -82,7 +89,9 @@ impl LinkOutcome {
     fn is_conditions_unmet(&self) -> bool {
         matches!(
             self,
-            LinkOutcome::OutOfRange { .. } | LinkOutcome::MissingAddress { .. }
+            LinkOutcome::OutOfRange { .. }
+                | LinkOutcome::MissingAddress { .. }
+                | LinkOutcome::Dns(_)
         )
     }
 
@@ -111,6 +120,8 @@ pub struct Verdict {
     /// Without `-i` and without `--any`: no considered link is online yet (upstream requires
     /// at least one, issue #27822).
     pub no_online_link: bool,
+    /// `--dns-probe`: the probe has not resolved (the links alone would be online).
+    pub probe_unmet: Option<(String, ProbeState)>,
     pub links: Vec<LinkReport>,
 }
 
@@ -129,11 +140,18 @@ pub fn evaluate(requirements: &Requirements, snapshot: &Snapshot) -> Verdict {
         snapshot,
         degraded_masters: &degraded_masters,
     };
-    if requirements.interfaces.is_empty() {
+    let mut verdict = if requirements.interfaces.is_empty() {
         judge.all_links()
     } else {
         judge.named_links()
+    };
+    if let Some(name) = &requirements.dns_probe
+        && !matches!(snapshot.dns.probe, ProbeState::Resolved(_))
+    {
+        verdict.probe_unmet = Some((name.clone(), snapshot.dns.probe.clone()));
+        verdict.online = false;
     }
+    verdict
 }
 
 struct Judge<'a> {
@@ -188,6 +206,7 @@ impl Judge<'_> {
         Verdict {
             online,
             no_online_link: false,
+            probe_unmet: None,
             links,
         }
     }
@@ -240,6 +259,7 @@ impl Judge<'_> {
         Verdict {
             online,
             no_online_link: !has_online,
+            probe_unmet: None,
             links,
         }
     }
@@ -333,6 +353,11 @@ impl Judge<'_> {
             if have < need {
                 return LinkOutcome::MissingAddress { family, need, have };
             }
+        }
+        if self.requirements.dns
+            && let Err(problem) = dns::check_link(&self.snapshot.dns, link.ifindex)
+        {
+            return LinkOutcome::Dns(problem);
         }
         LinkOutcome::Online
     }

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use super::dns::ProbeState;
 use super::evaluate::{IgnoreReason, LinkOutcome, LinkReport, Verdict};
 use super::link::LinkStatus;
 use super::range::OperStateRange;
@@ -15,7 +16,13 @@ impl Verdict {
             return Vec::new();
         }
         let mut lines: Vec<String> = self.blocking().map(ToString::to_string).collect();
-        if self.no_online_link {
+        if let Some((name, state)) = &self.probe_unmet {
+            lines.push(match state {
+                ProbeState::Failed(failure) => format!("DNS probe {name} failed: {failure}"),
+                _ => format!("DNS probe {name} has not resolved yet"),
+            });
+        }
+        if self.no_online_link && self.probe_unmet.is_none() {
             let summary = if lines.is_empty() {
                 "no link is considered: every link is loopback, ignored, down or not required for online"
             } else {
@@ -58,6 +65,7 @@ impl fmt::Display for LinkReport {
                 }
                 Ok(())
             }
+            LinkOutcome::Dns(problem) => write!(f, "{problem}"),
             LinkOutcome::MissingAddress { family, need, have } => {
                 let wanted = match need {
                     AddressState::Routable => "routable",

@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod dns;
 pub mod evaluate;
 pub mod explain;
 pub mod glob;

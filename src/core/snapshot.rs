@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
+use super::dns::DnsFacts;
 use super::link::{KernelLink, LinkStatus};
 use super::range::OperStateRange;
 use super::state::{CarrierState, RequiredFamilies, SetupState};
@@ -47,6 +48,8 @@ pub enum Manager {
 pub struct Snapshot {
     /// The kernel's links (with addresses) and routes.
     pub kernel: KernelTables,
+    /// DNS configuration and probe state (only gathered with `--dns`/`--dns-probe`).
+    pub dns: DnsFacts,
     pub manager: Manager,
     /// CLOCK_BOOTTIME at the moment of the snapshot, for address lifetimes.
     pub now: Duration,
@@ -57,6 +60,7 @@ impl Snapshot {
     pub fn new(manager: Manager) -> Snapshot {
         Snapshot {
             kernel: KernelTables::default(),
+            dns: DnsFacts::unavailable(),
             manager,
             now: Duration::ZERO,
         }

@@ -95,10 +95,8 @@ pub fn apply(tables: &mut KernelTables, event: KernelEvent) {
             }
         }
         KernelEvent::NewRoute { routes, replace } => {
-            if replace {
-                if let Some(first) = routes.first() {
-                    tables.routes.retain(|r| !r.same_key(first));
-                }
+            if replace && let Some(first) = routes.first() {
+                tables.routes.retain(|r| !r.same_key(first));
             }
             tables.routes.extend(routes);
         }

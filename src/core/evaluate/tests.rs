@@ -93,6 +93,7 @@ fn tables(links: Vec<KernelLink>) -> KernelTables {
 fn kernel_only(links: Vec<KernelLink>) -> Snapshot {
     Snapshot {
         kernel: tables(links),
+        dns: crate::core::dns::DnsFacts::unavailable(),
         manager: Manager::KernelOnly,
         now: NOW,
     }
@@ -101,6 +102,7 @@ fn kernel_only(links: Vec<KernelLink>) -> Snapshot {
 fn networkd(links: Vec<KernelLink>, files: Vec<(u32, NetworkdLink)>) -> Snapshot {
     Snapshot {
         kernel: tables(links),
+        dns: crate::core::dns::DnsFacts::unavailable(),
         manager: Manager::Networkd(files.into_iter().collect::<BTreeMap<_, _>>()),
         now: NOW,
     }
@@ -792,6 +794,8 @@ fn arb_requirements() -> impl Strategy<Value = Requirements> {
                 ipv6: v6_,
             },
             any,
+            dns: false,
+            dns_probe: None,
         })
 }
 
@@ -868,4 +872,100 @@ proptest! {
         let verdict = evaluate(&req, &snap);
         prop_assert_eq!(verdict.online, verdict.explain().is_empty());
     }
+}
+
+// ---- --dns and --dns-probe ----
+
+fn with_dns(mut snap: Snapshot, link_servers: &[(u32, bool)], default_route: bool) -> Snapshot {
+    use crate::core::dns::{DnsScope, DnsServer, DnsSource};
+    snap.dns.source = DnsSource::Resolved;
+    for &(ifindex, accessible) in link_servers {
+        snap.dns.links.insert(
+            ifindex,
+            DnsScope {
+                servers: vec![DnsServer {
+                    address: IpAddr::V4(Ipv4Addr::new(10, 77, 0, 1)),
+                    accessible,
+                }],
+                default_route,
+                ..DnsScope::default()
+            },
+        );
+    }
+    snap
+}
+
+#[test]
+fn dns_requires_an_accessible_server_for_the_link() {
+    let snap = with_dns(
+        networkd(vec![routable(2, "eth0")], vec![(2, configured())]),
+        &[(2, false)],
+        true,
+    );
+    let mut req = named(&["eth0"]);
+    req.dns = true;
+    let verdict = evaluate(&req, &snap);
+    assert!(!verdict.online);
+    assert_eq!(
+        verdict.explain(),
+        vec!["eth0: its DNS server 10.77.0.1 is not accessible (no route)"]
+    );
+    let fixed = with_dns(snap, &[(2, true)], true);
+    assert!(evaluate(&req, &fixed).online);
+    req.dns = false;
+    assert!(
+        evaluate(
+            &req,
+            &with_dns(
+                networkd(vec![routable(2, "eth0")], vec![(2, configured())]),
+                &[],
+                true
+            )
+        )
+        .online
+    );
+}
+
+#[test]
+fn dns_unmet_is_configured_but_offline_in_mode_b_with_any() {
+    // Netplan's second line: --any --dns -o routable, one link with DNS suffices.
+    let snap = with_dns(
+        networkd(
+            vec![routable(2, "eth0"), routable(3, "eth1")],
+            vec![(2, configured()), (3, configured())],
+        ),
+        &[(2, false), (3, true)],
+        true,
+    );
+    let req = Requirements {
+        any: true,
+        dns: true,
+        oper_range: Some(range("routable")),
+        ..Requirements::default()
+    };
+    assert!(evaluate(&req, &snap).online);
+    let no_any = Requirements { any: false, ..req };
+    assert!(
+        evaluate(&no_any, &snap).online,
+        "eth0's DNS problem does not block (#29506), eth1 is online"
+    );
+}
+
+#[test]
+fn dns_probe_must_resolve_on_top_of_the_links() {
+    use crate::core::dns::{ProbeFailure, ProbeState};
+    let mut snap = kernel_only(vec![routable(2, "eth0")]);
+    let mut req = named(&["eth0"]);
+    req.dns_probe = Some("example.test".into());
+    assert_eq!(
+        evaluate(&req, &snap).explain(),
+        vec!["DNS probe example.test has not resolved yet"]
+    );
+    snap.dns.probe = ProbeState::Failed(ProbeFailure::ServFail);
+    assert_eq!(
+        evaluate(&req, &snap).explain(),
+        vec!["DNS probe example.test failed: SERVFAIL"]
+    );
+    snap.dns.probe = ProbeState::Resolved(vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 80))]);
+    assert!(evaluate(&req, &snap).online);
 }

@@ -1,0 +1,259 @@
+//! The DNS adapter for `--dns` and `--dns-probe`: DNS configuration from systemd-resolved over
+//! D-Bus (or, without resolved, from /etc/resolv.conf), server accessibility from the kernel,
+//! and the probe query. It fills [`DnsFacts`]; the core decides.
+
+pub mod access;
+pub mod probe;
+pub mod resolv_conf;
+pub mod resolved;
+
+use std::future::Future;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::time::Duration;
+
+use futures::stream::SelectAll;
+use zbus::MessageStream;
+
+use crate::core::dns::{DnsFacts, DnsScope, DnsServer, DnsSource, ProbeFailure, ProbeState};
+use crate::sys::BoottimeTimer;
+use probe::ProbeRoute;
+use resolved::{ResolvedClient, ScopeConfig};
+
+/// Where the fallback reads name servers.
+pub const RESOLV_CONF: &str = "/etc/resolv.conf";
+/// Time limit of one probe attempt.
+const PROBE_ATTEMPT_LIMIT: Duration = Duration::from_secs(2);
+/// First and longest pause between failed probe attempts.
+const PROBE_BACKOFF: (Duration, Duration) = (Duration::from_millis(250), Duration::from_secs(4));
+
+type ProbeFuture = Pin<Box<dyn Future<Output = Result<Vec<IpAddr>, ProbeFailure>>>>;
+
+/// What woke the DNS adapter up.
+pub enum DnsEvent {
+    /// resolved's configuration or presence may have changed: refresh.
+    ResolvedChanged,
+    /// The bus connection ended: no more resolved signals.
+    BusGone,
+    /// A probe attempt finished.
+    ProbeDone(Result<Vec<IpAddr>, ProbeFailure>),
+    /// The pause after a failed probe is over: try again.
+    ProbeRetry,
+}
+
+/// Gathers DNS facts; see the module documentation.
+pub struct DnsWatcher {
+    client: Option<ResolvedClient>,
+    changes: Option<SelectAll<MessageStream>>,
+    resolv_conf: PathBuf,
+    probe_name: Option<String>,
+    in_flight: Option<ProbeFuture>,
+    retry: Option<BoottimeTimer>,
+    backoff: Duration,
+    announced: Option<DnsSource>,
+}
+
+impl DnsWatcher {
+    /// Connects to the system bus and subscribes to resolved's changes. Without a bus the
+    /// watcher still works, on /etc/resolv.conf alone.
+    pub async fn start(probe_name: Option<String>) -> DnsWatcher {
+        let (client, changes) = match ResolvedClient::connect().await {
+            Ok(client) => match client.changes().await {
+                Ok(changes) => (Some(client), Some(changes)),
+                Err(err) => {
+                    tracing::debug!("cannot subscribe to systemd-resolved's signals: {err}");
+                    (Some(client), None)
+                }
+            },
+            Err(err) => {
+                tracing::debug!("no system bus ({err}): DNS facts come from {RESOLV_CONF}");
+                (None, None)
+            }
+        };
+        DnsWatcher {
+            client,
+            changes,
+            resolv_conf: PathBuf::from(RESOLV_CONF),
+            probe_name,
+            in_flight: None,
+            retry: None,
+            backoff: PROBE_BACKOFF.0,
+            announced: None,
+        }
+    }
+
+    /// Re-reads the configuration (resolved when it runs, otherwise resolv.conf) for the
+    /// links in `ifindexes`, and decides accessibility.
+    pub async fn refresh(&mut self, facts: &mut DnsFacts, ifindexes: &[u32]) {
+        let running = match &self.client {
+            Some(client) => client.is_running().await,
+            None => false,
+        };
+        let fetched = match (&self.client, running) {
+            (Some(client), true) => match client.fetch(ifindexes).await {
+                Ok(config) => Some(config),
+                Err(err) => {
+                    tracing::debug!("reading systemd-resolved's configuration failed: {err}");
+                    None
+                }
+            },
+            _ => None,
+        };
+        match fetched {
+            Some(config) => {
+                facts.source = DnsSource::Resolved;
+                facts.global = scope(&config.global, None);
+                facts.links = config
+                    .links
+                    .iter()
+                    .map(|(&ifindex, link)| (ifindex, scope(link, Some(ifindex))))
+                    .collect();
+            }
+            None => {
+                let servers = std::fs::read_to_string(&self.resolv_conf)
+                    .map(|text| resolv_conf::nameservers(&text))
+                    .unwrap_or_default();
+                facts.links.clear();
+                if servers.is_empty() {
+                    facts.source = DnsSource::Unavailable;
+                    facts.global = DnsScope::default();
+                } else {
+                    facts.source = DnsSource::ResolvConf;
+                    facts.global = DnsScope {
+                        servers: servers.iter().map(|&a| server(a, None)).collect(),
+                        ..DnsScope::default()
+                    };
+                }
+            }
+        }
+        if self.announced.as_ref() != Some(&facts.source) {
+            match facts.source {
+                DnsSource::Resolved => tracing::info!("DNS: using systemd-resolved"),
+                DnsSource::ResolvConf => tracing::info!(
+                    "DNS: systemd-resolved is not running, using the name servers of {}",
+                    self.resolv_conf.display()
+                ),
+                DnsSource::Unavailable => tracing::info!(
+                    "DNS: systemd-resolved is not running and {} names no usable server",
+                    self.resolv_conf.display()
+                ),
+            }
+            self.announced = Some(facts.source.clone());
+        }
+    }
+
+    /// Decides accessibility again (routes or links changed); the configuration stays.
+    pub fn recheck_accessibility(facts: &mut DnsFacts) {
+        let recheck = |scope: &mut DnsScope, ifindex: Option<u32>| {
+            for s in scope.servers.iter_mut().chain(scope.current.as_mut()) {
+                s.accessible = access::is_accessible(s.address, ifindex);
+            }
+        };
+        recheck(&mut facts.global, None);
+        for (&ifindex, link) in facts.links.iter_mut() {
+            recheck(link, Some(ifindex));
+        }
+    }
+
+    /// Starts a probe attempt if one is asked for, none is running or scheduled, and the name
+    /// has not resolved yet. Called after every relevant change.
+    pub fn kick_probe(&mut self, facts: &DnsFacts) {
+        let Some(name) = &self.probe_name else {
+            return;
+        };
+        if self.in_flight.is_some() || matches!(facts.probe, ProbeState::Resolved(_)) {
+            return;
+        }
+        let route = match (&self.client, &facts.source) {
+            (Some(client), DnsSource::Resolved) => ProbeRoute::Resolved(client.clone()),
+            _ => ProbeRoute::Servers(facts.global.servers.iter().map(|s| s.address).collect()),
+        };
+        self.retry = None;
+        self.in_flight = Some(Box::pin(probe::attempt(
+            name.clone(),
+            route,
+            PROBE_ATTEMPT_LIMIT,
+        )));
+    }
+
+    /// Records a finished attempt in `facts`, and schedules the next one after a failure.
+    pub fn probe_finished(
+        &mut self,
+        facts: &mut DnsFacts,
+        result: Result<Vec<IpAddr>, ProbeFailure>,
+    ) {
+        self.in_flight = None;
+        match result {
+            Ok(addresses) => facts.probe = ProbeState::Resolved(addresses),
+            Err(failure) => {
+                tracing::debug!(
+                    "DNS probe failed: {failure}; next attempt in {:?}",
+                    self.backoff
+                );
+                facts.probe = ProbeState::Failed(failure);
+                self.retry = BoottimeTimer::new(self.backoff).ok();
+                self.backoff = (self.backoff * 2).min(PROBE_BACKOFF.1);
+            }
+        }
+    }
+
+    /// Waits for the next DNS event. Cancel-safe: nothing is lost when another branch wins.
+    pub async fn next_event(&mut self) -> DnsEvent {
+        let changes = async {
+            match &mut self.changes {
+                Some(stream) => match resolved::next_change(stream).await {
+                    Some(()) => DnsEvent::ResolvedChanged,
+                    None => DnsEvent::BusGone,
+                },
+                None => std::future::pending().await,
+            }
+        };
+        let probe = async {
+            match &mut self.in_flight {
+                Some(future) => DnsEvent::ProbeDone(future.await),
+                None => std::future::pending().await,
+            }
+        };
+        let retry = async {
+            match &self.retry {
+                Some(timer) => match timer.expired().await {
+                    Ok(()) => DnsEvent::ProbeRetry,
+                    Err(_) => std::future::pending().await,
+                },
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            event = changes => event,
+            event = probe => event,
+            event = retry => event,
+        }
+    }
+
+    /// Forgets the bus stream after it ended.
+    pub fn bus_gone(&mut self) {
+        self.changes = None;
+    }
+
+    /// The pause after a failure is over.
+    pub fn retry_due(&mut self) {
+        self.retry = None;
+    }
+}
+
+fn server(address: IpAddr, ifindex: Option<u32>) -> DnsServer {
+    DnsServer {
+        address,
+        accessible: access::is_accessible(address, ifindex),
+    }
+}
+
+fn scope(config: &ScopeConfig, ifindex: Option<u32>) -> DnsScope {
+    DnsScope {
+        servers: config.servers.iter().map(|&a| server(a, ifindex)).collect(),
+        current: config.current.map(|a| server(a, ifindex)),
+        default_route: config.default_route,
+        domains: config.domains.clone(),
+    }
+}
