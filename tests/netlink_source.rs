@@ -102,6 +102,7 @@ fn overflow_triggers_an_exact_resynchronisation() {
     let burst_file = std::env::temp_dir().join(format!("{}-burst", ns.name()));
     std::fs::write(&burst_file, &burst).unwrap();
 
+    let burst_copy = burst_file.clone();
     let netns_path = ns.path();
     let (stats, ours, our_links) = std::thread::spawn(move || {
         let netns = File::open(&netns_path).unwrap();
@@ -143,6 +144,7 @@ fn overflow_triggers_an_exact_resynchronisation() {
     .join()
     .unwrap();
     std::fs::remove_file(&setup).ok();
+    std::fs::remove_file(&burst_copy).ok();
 
     assert!(
         stats.overruns >= 1,

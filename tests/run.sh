@@ -25,4 +25,5 @@ fi
 
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
+tests/setup-deps.sh # dnsmasq-base + unpacked systemd-resolved for the DNS tests
 cargo test --locked

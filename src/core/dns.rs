@@ -180,7 +180,7 @@ impl fmt::Display for DnsProblem {
             ),
             DnsProblem::NoConfiguration => f.write_str("no DNS configuration from systemd-resolved yet"),
             DnsProblem::NoAccessibleLinkServer { servers } if servers.is_empty() => {
-                f.write_str("no DNS server configured for it, although it is a DNS default route")
+                f.write_str("no DNS server is configured for it")
             }
             DnsProblem::NoAccessibleLinkServer { servers } => {
                 write!(f, "its DNS server {} is not accessible (no route)", list(servers))
@@ -251,10 +251,7 @@ mod tests {
         };
         let facts = resolved(global, vec![(2, link)]);
         let problem = check_link(&facts, 2).unwrap_err();
-        assert_eq!(
-            problem.to_string(),
-            "no DNS server configured for it, although it is a DNS default route"
-        );
+        assert_eq!(problem.to_string(), "no DNS server is configured for it");
     }
 
     #[test]

@@ -127,6 +127,7 @@ impl DnsWatcher {
                 }
             }
         }
+        tracing::debug!(global = ?facts.global, links = ?facts.links, "DNS configuration");
         if self.announced.as_ref() != Some(&facts.source) {
             match facts.source {
                 DnsSource::Resolved => tracing::info!("DNS: using systemd-resolved"),

@@ -7,6 +7,9 @@
 //! * [`Netns`]: kernel-only named netns with `ip` helpers and topology builders.
 //! * [`NetworkdEnv`]: netns + private mount/PID ns + private system bus + real systemd-networkd.
 //! * [`run_wait_online`]: run a command with a hard kill deadline, capture output and elapsed.
+//! * `resolved.rs`: [`NetworkdEnv::with_resolved`] + `start_resolved()`, `resolvectl()`,
+//!   `resolve_hostname()`, `set_resolv_conf()`; [`DnsServer`] (dnsmasq in a peer netns).
+//!   Needs `tests/setup-deps.sh` to have run once (dnsmasq-base, unpacked systemd-resolved).
 //!
 //! ```ignore
 //! if !common::require_root() { return; }
@@ -32,10 +35,16 @@
 mod netns;
 mod networkd;
 mod process;
+mod resolved;
 
 pub use netns::{Netns, kernel_supports, unique_name};
 pub use networkd::{NETWORKD, NetworkdEnv};
 pub use process::{RunResult, run_checked, run_wait_online, run_wait_online_bg, wait_until};
+pub use resolved::{
+    DEFAULT_RESOLVED_ROOT, DnsServer, RESOLVED_CONF, RESOLVED_DROPIN, RESOLVED_ROOT_ENV, Resolved,
+    SD_RESOLVED_FROM_NETWORK, SD_RESOLVED_NO_CACHE, parse_resolve_hostname, require_dnsmasq,
+    require_resolved_root, resolved_root,
+};
 
 /// The upstream binary (systemd 252) used as the reference implementation.
 pub const UPSTREAM_WAIT_ONLINE: &str = "/lib/systemd/systemd-networkd-wait-online";

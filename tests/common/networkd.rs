@@ -9,9 +9,16 @@
 //!    /etc/systemd/network  bind mount of <tmp>/wot-<pid>-<n>/network
 //!    dbus-daemon           private system bus at /run/dbus/system_bus_socket
 //!    systemd-networkd      started as root, drops to systemd-network itself
+//!    /etc/resolv.conf      bind mount of <tmp>/wot-<pid>-<n>/etc/resolv.conf (a copy of the
+//!                          host's; NetworkdEnv::set_resolv_conf rewrites it)
 //! ```
-//! Logs: `<tmp>/wot-<pid>-<n>/logs/{holder,dbus,networkd}.log`, printed (tail) when a wait fails
-//! or the test panics. `WAIT_ONLINE_TEST_KEEP=1` keeps the directory.
+//! [`NetworkdEnv::with_resolved`] (see `resolved.rs`) additionally bind-mounts a private
+//! /etc/passwd + /etc/group with the `systemd-resolve` user, creates /run/systemd/resolve and
+//! /run/systemd/resolved.conf.d/zz-wait-online-tests.conf, and lets the bus load the resolve1
+//! policy of the unpacked systemd-resolved package.
+//!
+//! Logs: `<tmp>/wot-<pid>-<n>/logs/{holder,dbus,networkd,resolved}.log`, printed (tail) when a
+//! wait fails or the test panics. `WAIT_ONLINE_TEST_KEEP=1` keeps the directory.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -41,13 +48,26 @@ mount --move /run/wot/cg /sys/fs/cgroup || echo "warning: cannot move cgroupfs b
 rmdir /run/wot/cg 2>/dev/null || true
 mount --bind "$WOT_DIR/network" /etc/systemd/network
 chown systemd-network:systemd-network /run/systemd/netif
+# private /etc/resolv.conf (a symlink into /run points into our empty tmpfs: create the target)
+t=$(readlink -f /etc/resolv.conf || true)
+case $t in /run/*) [ -e "$t" ] || { mkdir -p "${t%/*}"; : > "$t"; } ;; esac
+mount --bind "$WOT_DIR/etc/resolv.conf" /etc/resolv.conf ||
+	echo "warning: cannot bind-mount a private /etc/resolv.conf" >&2
+if [ -n "${WOT_RESOLVED:-}" ]; then
+	# the systemd-resolve user exists only in this mount namespace
+	mount --bind "$WOT_DIR/etc/passwd" /etc/passwd
+	mount --bind "$WOT_DIR/etc/group" /etc/group
+	mkdir -p /run/systemd/resolve /run/systemd/resolved.conf.d
+	chown systemd-resolve:systemd-resolve /run/systemd/resolve
+	cp "$WOT_DIR/resolved.conf" /run/systemd/resolved.conf.d/zz-wait-online-tests.conf
+fi
 touch "$WOT_DIR/ready"
 read -r _ || true
 "#;
 
 /// A directory `<tmp>/wot-<pid>-<n>` removed on drop (unless `WAIT_ONLINE_TEST_KEEP=1`).
 #[derive(Debug)]
-struct TempDir(PathBuf);
+pub(super) struct TempDir(pub(super) PathBuf);
 
 impl Drop for TempDir {
     fn drop(&mut self) {
@@ -61,23 +81,26 @@ impl Drop for TempDir {
 
 /// A daemon started through `nsenter` into the holder.
 #[derive(Debug)]
-struct Daemon {
+pub(super) struct Daemon {
     /// the host-side `nsenter` process (parent of the daemon)
-    nsenter: Child,
+    pub(super) nsenter: Child,
     /// host pid of the daemon itself
-    pid: i32,
+    pub(super) pid: i32,
 }
 
 /// See the module documentation.
 pub struct NetworkdEnv {
     // field order = drop order after Drop::drop: daemons, holder, netns, then the directory
     networkd: Option<Daemon>,
+    pub(super) resolved: Option<Daemon>,
     dbus: Option<Daemon>,
+    /// Some = prepared for systemd-resolved ([`NetworkdEnv::with_resolved`]): its unpacked root
+    pub(super) resolved_root: Option<PathBuf>,
     holder_stdin: Option<ChildStdin>,
     holder: Child,
     holder_pid: i32,
     ns: Netns,
-    dir: TempDir,
+    pub(super) dir: TempDir,
     /// a helper already put the log tails into a panic message
     logs_reported: AtomicBool,
 }
@@ -101,7 +124,7 @@ fn first_child(pid: u32) -> Option<i32> {
 
 /// Waits up to `timeout` for `child` to exit; SIGKILLs `also_kill` (if any) and the child after
 /// that. Never blocks longer than `timeout` + 5 s.
-fn reap(child: &mut Child, also_kill: Option<i32>, timeout: Duration) {
+pub(super) fn reap(child: &mut Child, also_kill: Option<i32>, timeout: Duration) {
     let deadline = Instant::now() + timeout;
     loop {
         match child.try_wait() {
@@ -131,6 +154,11 @@ fn reap(child: &mut Child, also_kill: Option<i32>, timeout: Duration) {
 impl NetworkdEnv {
     /// Creates the netns, the holder namespaces and the private bus. networkd is NOT started.
     pub fn new() -> NetworkdEnv {
+        Self::build(None)
+    }
+
+    /// `resolved_root`: Some(unpacked systemd-resolved package) = prepare the holder for it.
+    pub(super) fn build(resolved_root: Option<PathBuf>) -> NetworkdEnv {
         for tool in [
             NETWORKD,
             "/usr/bin/dbus-daemon",
@@ -145,19 +173,40 @@ impl NetworkdEnv {
         let _ = std::fs::remove_dir_all(&dir.0);
         std::fs::create_dir_all(dir.0.join("network")).expect("mkdir network");
         std::fs::create_dir_all(dir.0.join("logs")).expect("mkdir logs");
+        let resolved_policy = match &resolved_root {
+            Some(root) => format!(
+                "  <!-- org.freedesktop.resolve1 policy of the unpacked systemd-resolved package -->\n  \
+                 <includedir>{}</includedir>\n",
+                root.join("usr/share/dbus-1/system.d").display()
+            ),
+            None => String::new(),
+        };
         std::fs::write(
             dir.0.join("dbus.conf"),
-            r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+            format!(
+                r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <!-- stock system bus: unix:path=/run/dbus/system_bus_socket (private /run), stock policies -->
   <include>/usr/share/dbus-1/system.conf</include>
-  <!-- tests: root may own any name (mock services) -->
+{resolved_policy}  <!-- tests: root may own any name (mock services) -->
   <policy user="root"><allow own="*"/><allow send_type="method_call"/></policy>
 </busconfig>
-"#,
+"#
+            ),
         )
         .expect("write dbus.conf");
+        std::fs::create_dir_all(dir.0.join("etc")).expect("mkdir etc");
+        let resolv_conf = if resolved_root.is_some() {
+            // the stub of our resolved (resolved itself ignores its own stub address here)
+            b"nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch .\n".to_vec()
+        } else {
+            std::fs::read("/etc/resolv.conf").unwrap_or_default()
+        };
+        std::fs::write(dir.0.join("etc/resolv.conf"), resolv_conf).expect("write resolv.conf");
+        if resolved_root.is_some() {
+            super::resolved::write_private_etc(&dir.0);
+        }
 
         let holder_log = File::create(dir.0.join("logs/holder.log")).expect("holder.log");
         let mut cmd = Command::new("nsenter");
@@ -180,6 +229,10 @@ impl NetworkdEnv {
                 HOLDER_SCRIPT,
             ])
             .env("WOT_DIR", &dir.0)
+            .env(
+                "WOT_RESOLVED",
+                if resolved_root.is_some() { "1" } else { "" },
+            )
             // keep libmount from writing /run/mount/utab on the host before our tmpfs is there
             .env("LIBMOUNT_UTAB", dir.0.join("utab"))
             .stdin(Stdio::piped())
@@ -191,7 +244,9 @@ impl NetworkdEnv {
         // From here on, a panic must still tear everything down: build the guard first.
         let mut env = NetworkdEnv {
             networkd: None,
+            resolved: None,
             dbus: None,
+            resolved_root,
             holder_stdin,
             holder,
             holder_pid: 0,
@@ -296,7 +351,7 @@ impl NetworkdEnv {
         run_wait_online(self.run(cmd, args), CMD_TIMEOUT)
     }
 
-    fn spawn_daemon(&self, name: &str, prog: &str, args: &[&str]) -> Daemon {
+    pub(super) fn spawn_daemon(&self, name: &str, prog: &str, args: &[&str]) -> Daemon {
         let log = OpenOptions::new()
             .create(true)
             .append(true)
@@ -326,7 +381,7 @@ impl NetworkdEnv {
         }
     }
 
-    fn bus_has(&self, name: &str) -> bool {
+    pub(super) fn bus_has(&self, name: &str) -> bool {
         let r = self.output(
             "busctl",
             &[
@@ -492,7 +547,7 @@ impl Drop for NetworkdEnv {
             // SAFETY: plain syscall.
             unsafe { libc::kill(self.holder_pid, libc::SIGKILL) };
         }
-        for d in [self.networkd.take(), self.dbus.take()]
+        for d in [self.networkd.take(), self.resolved.take(), self.dbus.take()]
             .into_iter()
             .flatten()
         {
