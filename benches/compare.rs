@@ -5,7 +5,9 @@
 //!
 //! Prints medians (and 90th percentiles) of: reaction latency (one raw RTM_NEWADDR sent by
 //! this process → the waiter's exit observed by wait4), with systemd-networkd running and
-//! kernel-only; startup → exit when already online; peak RSS; wakeups while idle-waiting 5 s.
+//! kernel-only; startup → exit when already online; peak RSS; wakeups while idle-waiting 5 s;
+//! and for `--dns` (no upstream v252 to compare with): the time from systemd-resolved publishing
+//! a link's DNS server to the waiter's exit, and what `--dns` adds to startup.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -194,6 +196,11 @@ struct Tool {
 }
 
 fn report(name: &str, unit: &str, rows: &mut [(&str, Vec<f64>)]) {
+    report_with_ratio(name, unit, rows, "upstream/ours");
+}
+
+/// Like [`report`]; with two rows, also prints first/second median as `ratio_label`.
+fn report_with_ratio(name: &str, unit: &str, rows: &mut [(&str, Vec<f64>)], ratio_label: &str) {
     println!("\n{name}");
     let mut medians = Vec::new();
     for (label, values) in rows.iter_mut() {
@@ -206,7 +213,7 @@ fn report(name: &str, unit: &str, rows: &mut [(&str, Vec<f64>)]) {
         );
     }
     if medians.len() == 2 && medians[1] > 0.0 {
-        println!("  ratio upstream/ours: {:.1}x", medians[0] / medians[1]);
+        println!("  ratio {ratio_label}: {:.2}x", medians[0] / medians[1]);
     }
 }
 
@@ -376,6 +383,8 @@ fn main() {
     drop(socket);
     drop(env);
 
+    dns_measures(rounds);
+
     // --- kernel only (upstream cannot run without networkd) ---
     let ns = Netns::new();
     ns.add_veth("wo0", None, "wo0p");
@@ -412,5 +421,131 @@ fn main() {
     println!(
         "\nwakeups while waiting 5 s, kernel only: {}",
         idle_wakeups(&place, &kernel_tools[0])
+    );
+}
+
+/// `--dns` with the real systemd-resolved: reaction to resolved publishing a link's server, and
+/// startup cost when everything is ready.
+fn dns_measures(rounds: usize) {
+    use futures::StreamExt;
+
+    let Some(_) = common::resolved_root() else {
+        println!("\n--dns: skipped (run tests/setup-deps.sh to unpack systemd-resolved)");
+        return;
+    };
+    let network = |dns: &str| {
+        format!(
+            "[Match]\nName=wo0\n\n[Network]\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n\
+             Address=10.77.0.2/24\nDomains=test.wohx\n{dns}"
+        )
+    };
+    let mut env = NetworkdEnv::with_resolved();
+    let peer = Netns::new();
+    env.netns().add_veth("wo0", Some(&peer), "wo0p");
+    peer.link_up("wo0p");
+    env.write_network("10-wo0.network", &network(""));
+    env.start_resolved();
+    env.start_networkd();
+    env.wait_for_setup_state("wo0", "configured", Duration::from_secs(10));
+    let holder = env.holder_pid();
+    let place = Place {
+        net: PathBuf::from(format!("/proc/{holder}/ns/net")),
+        mnt: Some(PathBuf::from(format!("/proc/{holder}/ns/mnt"))),
+    };
+    // This process listens on the same private bus for the moment resolved publishes.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let bus = format!("unix:path=/proc/{holder}/root/run/dbus/system_bus_socket");
+    let connection = runtime.block_on(async {
+        zbus::connection::Builder::address(bus.as_str())
+            .build()
+            .await
+            .unwrap()
+    });
+    let rule = zbus::MatchRule::builder()
+        .msg_type(zbus::message::Type::Signal)
+        .sender("org.freedesktop.resolve1")
+        .member("PropertiesChanged")
+        .path("/org/freedesktop/resolve1")
+        .build()
+        .unwrap();
+    let mut signals = runtime
+        .block_on(zbus::MessageStream::for_match_rule(rule, &connection, None))
+        .unwrap();
+
+    let mut reaction = Vec::new();
+    for _ in 0..rounds {
+        let (pid, start) = spawn(
+            &place,
+            wait_online_bin(),
+            &["-i", "wo0", "--dns", "--timeout=20"],
+        );
+        sleep(Duration::from_millis(300));
+        // Drain old signals, change the configuration, wait for resolved's announcement.
+        runtime.block_on(async {
+            while tokio::time::timeout(Duration::from_millis(20), signals.next())
+                .await
+                .is_ok()
+            {}
+        });
+        env.write_network("10-wo0.network", &network("DNS=10.77.0.1\n"));
+        env.networkctl(&["reload"]);
+        let published = runtime.block_on(async {
+            tokio::time::timeout(Duration::from_secs(10), signals.next())
+                .await
+                .expect("resolved's signal");
+            Instant::now()
+        });
+        let done = wait(pid, start);
+        assert_eq!(done.code, 0, "wait-online --dns did not exit 0");
+        reaction.push(done.end.saturating_duration_since(published).as_secs_f64() * 1000.0);
+        env.write_network("10-wo0.network", &network(""));
+        env.networkctl(&["reload"]);
+        assert!(common::wait_until(
+            Duration::from_secs(10),
+            Duration::from_millis(10),
+            || { env.link_dns("wo0").is_empty() }
+        ));
+    }
+    report(
+        "--dns reaction: resolved publishes the link's DNS server -> exit",
+        "ms",
+        &mut [("wait-online --dns", reaction)],
+    );
+
+    env.write_network("10-wo0.network", &network("DNS=10.77.0.1\n"));
+    env.networkctl(&["reload"]);
+    env.wait_for_link_dns("wo0", "10.77.0.1", Duration::from_secs(10));
+    let plain = Tool {
+        label: "wait-online -i wo0:routable",
+        bin: wait_online_bin(),
+        extra: &[],
+    };
+    let with_dns = Tool {
+        label: "... --dns",
+        bin: wait_online_bin(),
+        extra: &["--dns"],
+    };
+    let tools = [plain, with_dns];
+    let (mut wall, mut rss) = startup(&place, &tools, rounds);
+    report_with_ratio(
+        "startup -> exit, already routable with DNS (cost of --dns)",
+        "ms",
+        &mut [
+            (tools[0].label, std::mem::take(&mut wall[0])),
+            (tools[1].label, std::mem::take(&mut wall[1])),
+        ],
+        "without/with --dns",
+    );
+    report_with_ratio(
+        "peak RSS, same runs",
+        "MiB",
+        &mut [
+            (tools[0].label, std::mem::take(&mut rss[0])),
+            (tools[1].label, std::mem::take(&mut rss[1])),
+        ],
+        "without/with --dns",
     );
 }

@@ -80,8 +80,13 @@ pub async fn run(
     let mut snapshot = Snapshot::new(manager_state);
     let mut kernel = KernelSource::open(kernel_config).map_err(EngineError::NetlinkOpen)?;
     // The bus is only touched when DNS is part of the requirements.
+    let deadline = timeout.map(|t| boottime_now() + t);
+    let dns_limit = || {
+        let remaining = deadline.map_or(DNS_CALL_LIMIT, |d| d.saturating_sub(boottime_now()));
+        remaining.min(DNS_CALL_LIMIT)
+    };
     let mut dns = match requirements.dns || requirements.dns_probe.is_some() {
-        true => Some(DnsWatcher::start(requirements.dns_probe.clone()).await),
+        true => Some(DnsWatcher::start(requirements.dns_probe.clone(), dns_limit()).await),
         false => None,
     };
     let mut dns_links: Vec<u32> = Vec::new();
@@ -129,12 +134,12 @@ pub async fn run(
                     DnsWatcher::recheck_accessibility(facts);
                 }
                 Wake::Kernel | Wake::Networkd | Wake::Dns(DnsEvent::ResolvedChanged) => {
-                    dns.refresh(facts, &wanted).await;
+                    dns.refresh(facts, &wanted, dns_limit()).await;
                     dns_links = wanted;
                 }
                 Wake::Dns(DnsEvent::BusGone) => {
                     dns.bus_gone();
-                    dns.refresh(facts, &wanted).await;
+                    dns.refresh(facts, &wanted, dns_limit()).await;
                 }
                 Wake::Dns(DnsEvent::ProbeDone(result)) => dns.probe_finished(facts, result),
                 Wake::Dns(DnsEvent::ProbeRetry) => dns.retry_due(),
@@ -164,6 +169,9 @@ pub async fn run(
         }
     }
 }
+
+/// Longest a D-Bus exchange with the bus or resolved may take before it is given up for now.
+const DNS_CALL_LIMIT: Duration = Duration::from_secs(2);
 
 /// What woke the loop.
 enum Wake {

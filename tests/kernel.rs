@@ -483,3 +483,36 @@ fn watchdog_pings_when_the_service_manager_asks() {
     );
     std::fs::remove_file(&path).ok();
 }
+
+#[test]
+fn no_bus_connection_without_dns_options() {
+    if !common::require_root() {
+        return;
+    }
+    let ns = Netns::new();
+    let path = std::env::temp_dir().join(format!("{}-bus", ns.name()));
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let address = format!("unix:path={}", path.display());
+    let run = |extra: &[&str]| {
+        let mut args = vec!["--manager=none", "-i", "lo:carrier", "--timeout=2"];
+        args.extend_from_slice(extra);
+        let mut cmd = ns.exec(wait_online_bin(), &args);
+        cmd.env("DBUS_SYSTEM_BUS_ADDRESS", &address);
+        run_wait_online(cmd, Duration::from_secs(20))
+    };
+    let r = run(&[]);
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+    assert!(
+        listener.accept().is_err(),
+        "connected to the bus without --dns"
+    );
+    // With --dns it does try the bus (here a socket that never answers D-Bus: it falls back
+    // to /etc/resolv.conf after the connection fails or stalls, within the timeout).
+    let _ = run(&["--dns", "--timeout=300ms"]);
+    assert!(
+        listener.accept().is_ok(),
+        "--dns did not try the system bus"
+    );
+    std::fs::remove_file(&path).ok();
+}

@@ -55,19 +55,25 @@ pub struct DnsWatcher {
 }
 
 impl DnsWatcher {
-    /// Connects to the system bus and subscribes to resolved's changes. Without a bus the
-    /// watcher still works, on /etc/resolv.conf alone.
-    pub async fn start(probe_name: Option<String>) -> DnsWatcher {
-        let (client, changes) = match ResolvedClient::connect().await {
-            Ok(client) => match client.changes().await {
-                Ok(changes) => (Some(client), Some(changes)),
-                Err(err) => {
-                    tracing::debug!("cannot subscribe to systemd-resolved's signals: {err}");
-                    (Some(client), None)
-                }
-            },
-            Err(err) => {
+    /// Connects to the system bus and subscribes to resolved's changes, within `limit` (a
+    /// wedged bus must not hold the wait past its deadline). Without a bus the watcher still
+    /// works, on /etc/resolv.conf alone.
+    pub async fn start(probe_name: Option<String>, limit: Duration) -> DnsWatcher {
+        let connect = async {
+            let client = ResolvedClient::connect().await?;
+            let changes = client.changes().await?;
+            Ok::<_, zbus::Error>((client, changes))
+        };
+        let (client, changes) = match tokio::time::timeout(limit, connect).await {
+            Ok(Ok((client, changes))) => (Some(client), Some(changes)),
+            Ok(Err(err)) => {
                 tracing::debug!("no system bus ({err}): DNS facts come from {RESOLV_CONF}");
+                (None, None)
+            }
+            Err(_) => {
+                tracing::warn!(
+                    "the system bus did not answer within {limit:?}: DNS facts come from {RESOLV_CONF}"
+                );
                 (None, None)
             }
         };
@@ -84,21 +90,26 @@ impl DnsWatcher {
     }
 
     /// Re-reads the configuration (resolved when it runs, otherwise resolv.conf) for the
-    /// links in `ifindexes`, and decides accessibility.
-    pub async fn refresh(&mut self, facts: &mut DnsFacts, ifindexes: &[u32]) {
-        let running = match &self.client {
-            Some(client) => client.is_running().await,
-            None => false,
+    /// links in `ifindexes`, and decides accessibility. The bus part is bounded by `limit`.
+    pub async fn refresh(&mut self, facts: &mut DnsFacts, ifindexes: &[u32], limit: Duration) {
+        // When resolved is not on the bus the first call fails at once (no activation).
+        let read = async {
+            match &self.client {
+                Some(client) => Some(client.fetch(ifindexes).await),
+                None => None,
+            }
         };
-        let fetched = match (&self.client, running) {
-            (Some(client), true) => match client.fetch(ifindexes).await {
-                Ok(config) => Some(config),
-                Err(err) => {
-                    tracing::debug!("reading systemd-resolved's configuration failed: {err}");
-                    None
-                }
-            },
-            _ => None,
+        let fetched = match tokio::time::timeout(limit, read).await {
+            Ok(Some(Ok(config))) => Some(config),
+            Ok(Some(Err(err))) => {
+                tracing::debug!("reading systemd-resolved's configuration failed: {err}");
+                None
+            }
+            Ok(None) => None,
+            Err(_) => {
+                tracing::warn!("systemd-resolved did not answer within {limit:?}");
+                None
+            }
         };
         match fetched {
             Some(config) => {

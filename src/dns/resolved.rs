@@ -113,22 +113,18 @@ impl ResolvedClient {
         Ok(streams)
     }
 
-    /// True when resolved currently owns its name on the bus.
-    pub async fn is_running(&self) -> bool {
-        match zbus::fdo::DBusProxy::new(&self.connection).await {
-            Ok(bus) => match SERVICE.try_into() {
-                Ok(name) => bus.name_has_owner(name).await.unwrap_or(false),
-                Err(_) => false,
-            },
-            Err(_) => false,
-        }
-    }
-
-    /// Reads the global configuration and that of each link in `ifindexes`.
+    /// Reads the global configuration and that of each link in `ifindexes`; the calls run
+    /// concurrently on the one connection.
     pub async fn fetch(&self, ifindexes: &[u32]) -> zbus::Result<ResolvedConfig> {
+        let (servers, current, domains, links) = tokio::join!(
+            self.manager.dns(),
+            self.manager.current_dns_server(),
+            self.manager.domains(),
+            futures::future::join_all(ifindexes.iter().map(|&i| self.fetch_link(i))),
+        );
         let mut config = ResolvedConfig::default();
         let mut per_link: BTreeMap<u32, ScopeConfig> = BTreeMap::new();
-        for (ifindex, family, bytes) in self.manager.dns().await? {
+        for (ifindex, family, bytes) in servers? {
             let Some(address) = ip(family, &bytes) else {
                 continue;
             };
@@ -137,37 +133,45 @@ impl ResolvedClient {
                 Some(i) => per_link.entry(i).or_default().servers.push(address),
             }
         }
-        let (_, family, bytes) = self.manager.current_dns_server().await?;
+        let (_, family, bytes) = current?;
         config.global.current = ip(family, &bytes);
-        for (ifindex, domain, _route_only) in self.manager.domains().await? {
+        for (ifindex, domain, _route_only) in domains? {
             match u32::try_from(ifindex).ok().filter(|&i| i > 0) {
                 None => config.global.domains.push(domain),
                 Some(i) => per_link.entry(i).or_default().domains.push(domain),
             }
         }
-        for &ifindex in ifindexes {
-            let Ok(index) = i32::try_from(ifindex) else {
-                continue;
-            };
-            let path = match self.manager.get_link(index).await {
-                Ok(path) => path,
-                Err(err) => {
-                    tracing::debug!("resolved has no link {ifindex}: {err}");
-                    continue;
-                }
-            };
-            let link = LinkProxy::builder(&self.connection)
-                .path(path)
-                .cache_properties(CacheProperties::No)
-                .build()
-                .await?;
-            let mut scope = per_link.remove(&ifindex).unwrap_or_default();
-            scope.default_route = link.default_route().await?;
-            let (family, bytes) = link.current_dns_server().await?;
-            scope.current = ip(family, &bytes);
-            config.links.insert(ifindex, scope);
+        for (ifindex, link) in ifindexes.iter().zip(links) {
+            // A link resolved does not know (yet) has no configuration.
+            if let Some((default_route, current)) = link? {
+                let mut scope = per_link.remove(ifindex).unwrap_or_default();
+                scope.default_route = default_route;
+                scope.current = current;
+                config.links.insert(*ifindex, scope);
+            }
         }
         Ok(config)
+    }
+
+    /// `DefaultRoute` and `CurrentDNSServer` of one link; `None` when resolved does not know it.
+    async fn fetch_link(&self, ifindex: u32) -> zbus::Result<Option<(bool, Option<IpAddr>)>> {
+        let Ok(index) = i32::try_from(ifindex) else {
+            return Ok(None);
+        };
+        let path = match self.manager.get_link(index).await {
+            Ok(path) => path,
+            Err(zbus::Error::MethodError(..)) => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        let link = LinkProxy::builder(&self.connection)
+            .path(path)
+            .cache_properties(CacheProperties::No)
+            .build()
+            .await?;
+        let (default_route, current) =
+            tokio::join!(link.default_route(), link.current_dns_server());
+        let (family, bytes) = current?;
+        Ok(Some((default_route?, ip(family, &bytes))))
     }
 
     /// Resolves `name` through resolved (A and AAAA). Errors are mapped to what they mean
