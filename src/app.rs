@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::cli::{self, Command, ManagerChoice, Options};
+use crate::core::goal::Goal;
 use crate::engine::{self, ManagerSource, Outcome};
 use crate::netlink::KernelSourceConfig;
 use crate::networkd;
@@ -37,7 +38,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
         Ok(Outcome::Online | Outcome::Interrupted) => ExitCode::SUCCESS,
         Ok(Outcome::Timeout(verdict)) => {
             tracing::error!("Timeout occurred while waiting for network connectivity.");
-            for line in verdict.explain() {
+            for line in &verdict.explanation {
                 tracing::error!("{line}");
             }
             ExitCode::from(FAILURE)
@@ -50,6 +51,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
 }
 
 fn run(options: &Options, notifier: Option<&Notifier>) -> Result<Outcome, String> {
+    let goal = Goal::Upstream(options.requirements.clone());
     let manager = choose_manager(options.manager, Path::new(networkd::LINKS_DIR))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
@@ -58,12 +60,12 @@ fn run(options: &Options, notifier: Option<&Notifier>) -> Result<Outcome, String
         .map_err(|err| format!("failed to start the event loop: {err}"))?;
     runtime
         .block_on(engine::run(
-            &options.requirements,
+            &goal,
             options.timeout,
             manager,
             KernelSourceConfig {
                 // Route changes decide whether a DNS server is accessible.
-                track_routes: options.requirements.dns || options.requirements.dns_probe.is_some(),
+                track_routes: goal.needs_dns(),
                 ..KernelSourceConfig::default()
             },
             notifier,

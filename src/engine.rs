@@ -9,7 +9,8 @@ use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::core::dns::DnsSource;
-use crate::core::{Manager, Requirements, Snapshot, Verdict, evaluate};
+use crate::core::goal::{Goal, GoalVerdict};
+use crate::core::{Manager, Requirements, Snapshot};
 use crate::dns::{DnsEvent, DnsWatcher};
 use crate::netlink::{KernelSource, KernelSourceConfig};
 use crate::networkd::NetworkdSource;
@@ -21,8 +22,8 @@ use crate::sys::{BoottimeTimer, Inotify, boottime_now};
 pub enum Outcome {
     /// The requirements hold.
     Online,
-    /// The deadline passed; the last verdict says why.
-    Timeout(Verdict),
+    /// The deadline passed; the verdict at that moment says why.
+    Timeout(GoalVerdict),
     /// SIGTERM or SIGINT arrived.
     Interrupted,
 }
@@ -50,9 +51,9 @@ pub enum ManagerSource {
     },
 }
 
-/// Waits until `requirements` hold, the timeout passes, or a signal arrives.
+/// Waits until `goal` holds, the timeout passes, or a signal arrives.
 pub async fn run(
-    requirements: &Requirements,
+    goal: &Goal,
     timeout: Option<Duration>,
     manager: ManagerSource,
     kernel_config: KernelSourceConfig,
@@ -85,8 +86,9 @@ pub async fn run(
         let remaining = deadline.map_or(DNS_CALL_LIMIT, |d| d.saturating_sub(boottime_now()));
         remaining.min(DNS_CALL_LIMIT)
     };
-    let mut dns = match requirements.dns || requirements.dns_probe.is_some() {
-        true => Some(DnsWatcher::start(requirements.dns_probe.clone(), dns_limit()).await),
+    let probe = goal.requirement_sets().find_map(|r| r.dns_probe.clone());
+    let mut dns = match goal.needs_dns() {
+        true => Some(DnsWatcher::start(probe, dns_limit()).await),
         false => None,
     };
     let mut dns_links: Vec<u32> = Vec::new();
@@ -104,7 +106,7 @@ pub async fn run(
             }
             () = expired(timer.as_ref()) => {
                 snapshot.now = boottime_now();
-                return Ok(Outcome::Timeout(evaluate(requirements, &snapshot)));
+                return Ok(Outcome::Timeout(goal.evaluate(&snapshot)));
             }
             result = kernel.process(&mut snapshot.kernel, boottime_now) => {
                 result.map_err(EngineError::Netlink)?;
@@ -125,7 +127,7 @@ pub async fn run(
             source.track_links(snapshot.kernel.links.keys(), files);
         }
         if let Some(dns) = &mut dns {
-            let wanted = links_for_dns(requirements, &snapshot);
+            let wanted = links_for_dns(goal, &snapshot);
             let facts = &mut snapshot.dns;
             match wake {
                 // Kernel changes move routes and links: accessibility may change; new links
@@ -147,7 +149,7 @@ pub async fn run(
             dns.kick_probe(&snapshot.dns);
         }
         snapshot.now = boottime_now();
-        let verdict = evaluate(requirements, &snapshot);
+        let verdict = goal.evaluate(&snapshot);
         if verdict.online {
             tracing::debug!("requirements hold");
             return Ok(Outcome::Online);
@@ -160,7 +162,7 @@ pub async fn run(
             );
             announced_ready = true;
         }
-        let explanation = verdict.explain();
+        let explanation = verdict.explanation;
         if explanation != last_explanation {
             for line in &explanation {
                 tracing::debug!("waiting: {line}");
@@ -180,26 +182,25 @@ enum Wake {
     Dns(DnsEvent),
 }
 
-/// The links whose DNS configuration the decision looks at: the `-i` links, or every link
-/// that is not loopback.
-fn links_for_dns(requirements: &Requirements, snapshot: &Snapshot) -> Vec<u32> {
-    let links = snapshot.kernel.links.values();
-    if requirements.interfaces.is_empty() {
-        links
-            .filter(|l| !l.is_loopback())
-            .map(|l| l.ifindex)
-            .collect()
-    } else {
-        links
-            .filter(|l| {
-                requirements
-                    .interfaces
-                    .iter()
-                    .any(|i| l.has_name(i.name.as_str()))
-            })
-            .map(|l| l.ifindex)
-            .collect()
-    }
+/// The links whose DNS configuration the decision looks at: the `-i` links of every set of
+/// requirements with `--dns`, or every link that is not loopback when such a set names none.
+fn links_for_dns(goal: &Goal, snapshot: &Snapshot) -> Vec<u32> {
+    let sets: Vec<&Requirements> = goal.requirement_sets().filter(|r| r.dns).collect();
+    let every_link = sets.iter().any(|r| r.interfaces.is_empty());
+    snapshot
+        .kernel
+        .links
+        .values()
+        .filter(|l| {
+            if every_link {
+                !l.is_loopback()
+            } else {
+                sets.iter()
+                    .any(|r| r.interfaces.iter().any(|i| l.has_name(i.name.as_str())))
+            }
+        })
+        .map(|l| l.ifindex)
+        .collect()
 }
 
 async fn dns_event(dns: Option<&mut DnsWatcher>) -> DnsEvent {

@@ -7,6 +7,7 @@ pub mod dns;
 pub mod evaluate;
 pub mod explain;
 pub mod glob;
+pub mod goal;
 pub mod ifname;
 pub mod link;
 pub mod range;

@@ -1,0 +1,266 @@
+//! What "online" means for this run: upstream's single set of requirements, or Ubuntu's
+//! four-condition definition, which Netplan expresses as two upstream command lines and which
+//! is decided here in one process, under one deadline.
+//!
+//! Ubuntu's definition: (1) never wait for interfaces marked optional; (2) every non-optional
+//! interface has IPv4 and/or IPv6 link-local addressing (or better); (3) at least one interface
+//! has a globally routable connection; (4) domain name resolution works on a routable interface.
+
+use super::evaluate::{Requirements, Verdict, evaluate};
+use super::snapshot::Snapshot;
+
+/// The whole goal of a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Goal {
+    /// Upstream systemd-networkd-wait-online's semantics.
+    Upstream(Requirements),
+    /// Ubuntu's definition of online.
+    Ubuntu(UbuntuDefinition),
+}
+
+/// Ubuntu's definition, resolved to interfaces (from Netplan's configuration).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UbuntuDefinition {
+    /// Condition (2): every interface listed reaches its state (Netplan's first line, without
+    /// `--any`). Empty: nothing to wait for.
+    pub link_local: Requirements,
+    /// Conditions (3) and (4): one of the listed interfaces is routable (and has DNS when
+    /// `routable.dns`), Netplan's second line (`--any -o routable [--dns]`). Empty: Netplan
+    /// writes no such line, and neither condition is waited for.
+    pub routable: Requirements,
+    /// Condition (1): the interfaces left out because they are optional, for the explanation.
+    pub optional: Vec<String>,
+}
+
+/// The decision for a goal, with the reasons in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoalVerdict {
+    pub online: bool,
+    /// One line per unmet condition (numbered for Ubuntu's definition).
+    pub explanation: Vec<String>,
+    /// The verdicts the decision was made of (one for upstream's semantics).
+    pub verdicts: Vec<Verdict>,
+}
+
+impl Goal {
+    /// Whether DNS facts are needed (`--dns`, `--dns-probe`, or condition (4)).
+    pub fn needs_dns(&self) -> bool {
+        self.requirement_sets()
+            .any(|r| r.dns || r.dns_probe.is_some())
+    }
+
+    /// Every set of requirements the goal consists of.
+    pub fn requirement_sets(&self) -> impl Iterator<Item = &Requirements> {
+        let sets: Vec<&Requirements> = match self {
+            Goal::Upstream(requirements) => vec![requirements],
+            Goal::Ubuntu(definition) => vec![&definition.link_local, &definition.routable],
+        };
+        sets.into_iter()
+    }
+
+    /// Decides the goal on `snapshot`.
+    pub fn evaluate(&self, snapshot: &Snapshot) -> GoalVerdict {
+        match self {
+            Goal::Upstream(requirements) => {
+                let verdict = evaluate(requirements, snapshot);
+                GoalVerdict {
+                    online: verdict.online,
+                    explanation: verdict.explain(),
+                    verdicts: vec![verdict],
+                }
+            }
+            Goal::Ubuntu(definition) => definition.evaluate(snapshot),
+        }
+    }
+}
+
+impl UbuntuDefinition {
+    fn evaluate(&self, snapshot: &Snapshot) -> GoalVerdict {
+        let mut explanation = Vec::new();
+        let mut verdicts = Vec::new();
+        let mut online = true;
+        if !self.link_local.interfaces.is_empty() {
+            let verdict = evaluate(&self.link_local, snapshot);
+            if !verdict.online {
+                online = false;
+                explanation.extend(
+                    verdict
+                        .explain()
+                        .into_iter()
+                        .map(|line| format!("(2) {line}")),
+                );
+            }
+            verdicts.push(verdict);
+        }
+        if !self.routable.interfaces.is_empty() {
+            let without_dns = Requirements {
+                dns: false,
+                dns_probe: None,
+                ..self.routable.clone()
+            };
+            let routable = evaluate(&without_dns, snapshot);
+            if !routable.online {
+                online = false;
+                explanation
+                    .push("(3) no interface has a globally routable connection:".to_string());
+                explanation.extend(
+                    routable
+                        .explain()
+                        .into_iter()
+                        .map(|line| format!("(3)   {line}")),
+                );
+                verdicts.push(routable);
+            } else if self.routable.dns || self.routable.dns_probe.is_some() {
+                let with_dns = evaluate(&self.routable, snapshot);
+                if !with_dns.online {
+                    online = false;
+                    explanation.push(
+                        "(4) domain name resolution does not work on a routable interface:"
+                            .to_string(),
+                    );
+                    explanation.extend(
+                        with_dns
+                            .explain()
+                            .into_iter()
+                            .map(|line| format!("(4)   {line}")),
+                    );
+                }
+                verdicts.push(with_dns);
+            } else {
+                verdicts.push(routable);
+            }
+        }
+        GoalVerdict {
+            online,
+            explanation,
+            verdicts,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::dns::{DnsScope, DnsServer, DnsSource};
+    use crate::core::link::{Address, KernelOperState, iff, scope};
+    use crate::core::{Family, IfName, InterfaceRequirement, KernelLink, Manager, OperStateRange};
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn link(ifindex: u32, name: &str, address_scope: Option<u8>) -> KernelLink {
+        KernelLink {
+            ifindex,
+            name: name.into(),
+            flags: iff::UP | iff::RUNNING | iff::LOWER_UP,
+            kernel_oper: KernelOperState::Up,
+            addresses: address_scope
+                .map(|scope| Address {
+                    family: Family::Ipv4,
+                    address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, ifindex as u8)),
+                    prefix_len: 24,
+                    scope,
+                    flags: 0,
+                    valid_until: None,
+                })
+                .into_iter()
+                .collect(),
+            ..KernelLink::default()
+        }
+    }
+
+    fn snapshot(links: Vec<KernelLink>) -> Snapshot {
+        let mut snap = Snapshot::new(Manager::KernelOnly);
+        snap.kernel.links = links.into_iter().map(|l| (l.ifindex, l)).collect();
+        snap
+    }
+
+    fn wanted(specs: &[&str]) -> Vec<InterfaceRequirement> {
+        specs
+            .iter()
+            .map(|spec| {
+                let (name, range) = spec.split_once(':').unwrap_or((spec, ""));
+                InterfaceRequirement {
+                    name: IfName::new(name).unwrap(),
+                    range: (!range.is_empty()).then(|| range.parse::<OperStateRange>().unwrap()),
+                }
+            })
+            .collect()
+    }
+
+    fn ubuntu(link_local: &[&str], routable: &[&str], dns: bool) -> Goal {
+        Goal::Ubuntu(UbuntuDefinition {
+            link_local: Requirements {
+                interfaces: wanted(link_local),
+                ..Requirements::default()
+            },
+            routable: Requirements {
+                interfaces: wanted(routable),
+                any: true,
+                oper_range: Some("routable".parse().unwrap()),
+                dns,
+                ..Requirements::default()
+            },
+            optional: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn all_four_conditions_hold() {
+        let mut snap = snapshot(vec![
+            link(2, "eth0", Some(scope::UNIVERSE)),
+            link(3, "eth1", Some(scope::LINK)),
+        ]);
+        snap.dns.source = DnsSource::ResolvConf;
+        snap.dns.global = DnsScope {
+            servers: vec![DnsServer {
+                address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 53)),
+                accessible: true,
+            }],
+            ..DnsScope::default()
+        };
+        let goal = ubuntu(&["eth0:degraded", "eth1:degraded"], &["eth0", "eth1"], true);
+        let verdict = goal.evaluate(&snap);
+        assert!(verdict.online, "{:?}", verdict.explanation);
+        assert!(goal.needs_dns());
+    }
+
+    #[test]
+    fn each_unmet_condition_is_numbered() {
+        let snap = snapshot(vec![
+            link(2, "eth0", Some(scope::LINK)),
+            link(3, "eth1", None),
+        ]);
+        let goal = ubuntu(&["eth0:degraded", "eth1:degraded"], &["eth0"], true);
+        let verdict = goal.evaluate(&snap);
+        assert!(!verdict.online);
+        assert_eq!(
+            verdict.explanation,
+            [
+                "(2) eth1: operational state is carrier, needs degraded (no IPv4/IPv6 address)",
+                "(3) no interface has a globally routable connection:",
+                "(3)   eth0: operational state is degraded, needs routable (no global IPv4/IPv6 address)",
+            ]
+        );
+    }
+
+    #[test]
+    fn dns_is_checked_once_a_routable_interface_exists() {
+        let snap = snapshot(vec![link(2, "eth0", Some(scope::UNIVERSE))]);
+        let goal = ubuntu(&["eth0:degraded"], &["eth0"], true);
+        let verdict = goal.evaluate(&snap);
+        assert_eq!(
+            verdict.explanation,
+            [
+                "(4) domain name resolution does not work on a routable interface:",
+                "(4)   eth0: no DNS configuration known: systemd-resolved is not on the bus and /etc/resolv.conf names no usable server",
+            ]
+        );
+        let without_dns = ubuntu(&["eth0:degraded"], &["eth0"], false);
+        assert!(without_dns.evaluate(&snap).online);
+    }
+
+    #[test]
+    fn empty_lists_wait_for_nothing() {
+        let goal = ubuntu(&[], &[], true);
+        assert!(goal.evaluate(&snapshot(vec![])).online);
+    }
+}
