@@ -84,6 +84,15 @@ struct Args {
     #[arg(long, value_name = "NAME", value_parser = parse_probe_name)]
     dns_probe: Option<String>,
 
+    /// Check a whole definition of "online" (ubuntu: Netplan's interfaces, four conditions,
+    /// one deadline) instead of the requirements above
+    #[arg(long, value_name = "NAME", value_enum)]
+    online_definition: Option<OnlineDefinition>,
+
+    /// With --online-definition=ubuntu: print the equivalent upstream command lines and exit
+    #[arg(long)]
+    print_netplan_lines: bool,
+
     /// Where link setup states come from: auto, networkd or none
     #[arg(long, value_name = "MANAGER", value_enum, default_value_t = ManagerChoice::Auto)]
     manager: ManagerChoice,
@@ -100,6 +109,14 @@ pub enum ManagerChoice {
     None,
 }
 
+/// A whole definition of "online" (`--online-definition=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnlineDefinition {
+    /// Ubuntu's: optional interfaces never waited for, every other one link-local or better,
+    /// one globally routable, DNS working on a routable one.
+    Ubuntu,
+}
+
 /// Everything the program was asked to do, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
@@ -108,6 +125,10 @@ pub struct Options {
     pub timeout: Option<Duration>,
     pub quiet: bool,
     pub manager: ManagerChoice,
+    /// `--online-definition=`: `requirements` then refine the definition's own.
+    pub definition: Option<OnlineDefinition>,
+    /// `--print-netplan-lines`.
+    pub print_netplan_lines: bool,
 }
 
 /// What the command line asks for: run, or print text (help, version) and exit 0.
@@ -158,9 +179,26 @@ where
             ipv6: args.ipv6,
         },
         any: args.any,
-        dns: args.dns.unwrap_or(false),
+        // Ubuntu's definition includes DNS (condition 4) unless --dns=no.
+        dns: args.dns.unwrap_or(args.online_definition.is_some()),
         dns_probe: args.dns_probe.clone(),
     };
+    if args.online_definition.is_some() {
+        let conflicting = [
+            (args.any, "--any"),
+            (args.operational_state.is_some(), "-o/--operational-state"),
+        ];
+        if let Some((_, option)) = conflicting.iter().find(|(given, _)| *given) {
+            return Err(UsageError(format!(
+                "{option} cannot be combined with --online-definition=ubuntu, which sets the states itself; \
+                 use -i IF:STATE to change one interface's state"
+            )));
+        }
+    } else if args.print_netplan_lines {
+        return Err(UsageError(
+            "--print-netplan-lines needs --online-definition=ubuntu".to_string(),
+        ));
+    }
     let timeout = match args.timeout {
         TimeSpan::Finite(span) if !span.is_zero() => Some(span),
         _ => None,
@@ -170,6 +208,8 @@ where
         timeout,
         quiet: args.quiet,
         manager: args.manager,
+        definition: args.online_definition,
+        print_netplan_lines: args.print_netplan_lines,
     }))
 }
 
@@ -343,6 +383,24 @@ mod tests {
     }
 
     #[test]
+    fn ubuntu_definition_turns_dns_on_unless_told_otherwise() {
+        let options = run(&["--online-definition=ubuntu"]).unwrap();
+        assert_eq!(options.definition, Some(OnlineDefinition::Ubuntu));
+        assert!(options.requirements.dns);
+        assert!(
+            !run(&["--online-definition=ubuntu", "--dns=no"])
+                .unwrap()
+                .requirements
+                .dns
+        );
+        assert!(
+            run(&["--online-definition=ubuntu", "--print-netplan-lines"])
+                .unwrap()
+                .print_netplan_lines
+        );
+    }
+
+    #[test]
     fn repeated_options_last_wins_like_getopt() {
         let options = run(&["-o", "carrier", "-o", "routable", "-4", "-4"]).unwrap();
         assert_eq!(
@@ -372,6 +430,19 @@ mod tests {
             ),
             (&["-i"], "-i"),
             (&["--dns-probe=a..b"], "'a..b'"),
+            (&["--online-definition=debian"], "'debian'"),
+            (
+                &["--online-definition=ubuntu", "--any"],
+                "--any cannot be combined",
+            ),
+            (
+                &["--online-definition=ubuntu", "-o", "carrier"],
+                "-o/--operational-state cannot be combined",
+            ),
+            (
+                &["--print-netplan-lines"],
+                "needs --online-definition=ubuntu",
+            ),
             (&["--dns-probe=bad name"], "'bad name'"),
         ];
         for (args, needle) in cases {

@@ -1,0 +1,130 @@
+//! Scale benchmark: startup-to-decision and peak RSS for an already-satisfied
+//! `-i X:routable` in a namespace with 10, 400 and 4,000 links (veth pairs, half of the links
+//! with a global address). Run as root: `cargo bench --bench scale`
+//! (`WAIT_ONLINE_BENCH_ROUNDS=N` to change the rounds, `WAIT_ONLINE_SCALE=10,400` the sizes).
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Netns, wait_online_bin};
+
+/// Runs wait-online inside `ns` (setns in the child, no wrapper) and returns wall time and
+/// peak RSS in KiB.
+fn run_once(ns: &Netns, args: &[&str]) -> (Duration, i64, i32) {
+    let netns = File::open(ns.path()).expect("open netns");
+    let mut cmd = Command::new(wait_online_bin());
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // SAFETY: only setns in the forked child before exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setns(netns.as_raw_fd(), libc::CLONE_NEWNET) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let start = Instant::now();
+    let child = cmd.spawn().expect("spawn");
+    let pid = child.id() as libc::pid_t;
+    std::mem::forget(child);
+    let mut status = 0;
+    // SAFETY: zeroed rusage is a valid out-parameter; waiting for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    (start.elapsed(), usage.ru_maxrss, code)
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    values[values.len() / 2]
+}
+
+fn main() {
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("scale: needs root (network namespaces); skipped");
+        return;
+    }
+    if std::env::args().any(|a| a == "--list" || a == "--test") {
+        return;
+    }
+    let rounds: usize = std::env::var("WAIT_ONLINE_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(15);
+    let sizes: Vec<usize> = std::env::var("WAIT_ONLINE_SCALE")
+        .ok()
+        .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![10, 400, 4000]);
+    println!(
+        "scale benchmark: {rounds} rounds per size; -i a0:routable, already satisfied, --manager=none"
+    );
+    println!(
+        "{:>6} {:>12} {:>12} {:>14} {:>14}",
+        "links", "median ms", "peak RSS MiB", "us per link", "KiB per link"
+    );
+    let mut baseline: Option<(f64, f64, usize)> = None;
+    for links in sizes {
+        let ns = Netns::new();
+        let pairs = links / 2;
+        let mut batch = String::new();
+        for i in 0..pairs {
+            batch.push_str(&format!(
+                "link add name a{i} type veth peer name b{i}\nlink set a{i} up\nlink set b{i} up\n"
+            ));
+            batch.push_str(&format!(
+                "address add 10.{}.{}.1/32 dev a{i}\n",
+                (i / 250) % 250,
+                i % 250
+            ));
+        }
+        let file = std::env::temp_dir().join(format!("{}-scale", ns.name()));
+        std::fs::write(&file, batch).unwrap();
+        let created = Instant::now();
+        ns.ip(&["-batch", file.to_str().unwrap()]);
+        std::fs::remove_file(&file).ok();
+        // Let IPv6 link-locals and routes settle before measuring.
+        std::thread::sleep(Duration::from_millis(500 + links as u64));
+        let setup = created.elapsed();
+        let mut times = Vec::new();
+        let mut rss = Vec::new();
+        for _ in 0..rounds {
+            let (wall, max_rss, code) = run_once(
+                &ns,
+                &["--manager=none", "-i", "a0:routable", "--timeout=30"],
+            );
+            assert_eq!(code, 0, "wait-online did not exit 0 with {links} links");
+            times.push(wall.as_secs_f64() * 1000.0);
+            rss.push(max_rss as f64 / 1024.0);
+        }
+        let (t, m) = (median(times), median(rss));
+        let (per_link_us, per_link_kib) = match baseline {
+            Some((t0, m0, n0)) if links > n0 => (
+                (t - t0) * 1000.0 / (links - n0) as f64,
+                (m - m0) * 1024.0 / (links - n0) as f64,
+            ),
+            _ => (f64::NAN, f64::NAN),
+        };
+        println!(
+            "{links:>6} {t:>12.2} {m:>12.2} {per_link_us:>14.2} {per_link_kib:>14.3}   (setup {setup:.1?})"
+        );
+        if baseline.is_none() {
+            baseline = Some((t, m, links));
+        }
+        drop(ns);
+    }
+    println!("per-link figures are the growth over the smallest size");
+}
