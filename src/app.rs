@@ -3,12 +3,13 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::cli::{self, Command, ManagerChoice, Options};
+use crate::cli::{self, Command, ManagerChoice, OnlineDefinition, Options};
 use crate::core::goal::Goal;
 use crate::engine::{self, ManagerSource, Outcome};
 use crate::netlink::KernelSourceConfig;
 use crate::networkd;
 use crate::notify::{Notifier, notify};
+use crate::{netplan, ubuntu};
 
 /// Upstream's only failure status.
 const FAILURE: u8 = 1;
@@ -27,8 +28,16 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
         }
     };
     crate::logging::init(options.quiet);
+    let goal = match goal(&options) {
+        Ok(Some(goal)) => goal,
+        Ok(None) => return ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            return ExitCode::from(FAILURE);
+        }
+    };
     let notifier = Notifier::from_env();
-    let outcome = run(&options, notifier.as_ref());
+    let outcome = run(&goal, &options, notifier.as_ref());
     let status = match outcome {
         Ok(Outcome::Online | Outcome::Interrupted) => "STATUS=All interfaces configured...",
         _ => "STATUS=Failed to wait for network connectivity...",
@@ -50,8 +59,30 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
     }
 }
 
-fn run(options: &Options, notifier: Option<&Notifier>) -> Result<Outcome, String> {
-    let goal = Goal::Upstream(options.requirements.clone());
+/// The goal of this run; `None` when the command line only asked to print something
+/// (`--print-netplan-lines`), which is then printed.
+fn goal(options: &Options) -> Result<Option<Goal>, String> {
+    let Some(OnlineDefinition::Ubuntu) = options.definition else {
+        return Ok(Some(Goal::Upstream(options.requirements.clone())));
+    };
+    let plan = netplan::plan_system().map_err(|err| err.to_string())?;
+    if options.print_netplan_lines {
+        for line in
+            netplan::upstream_lines(&plan, netplan::UPSTREAM_BINARY, options.requirements.dns)
+        {
+            println!("{line}");
+        }
+        return Ok(None);
+    }
+    if plan.link_local.is_empty() && plan.routable.is_empty() {
+        tracing::info!(
+            "--online-definition=ubuntu: Netplan's configuration has no non-optional interface rendered by systemd-networkd: nothing to wait for"
+        );
+    }
+    ubuntu::definition(&plan, &options.requirements).map(|d| Some(Goal::Ubuntu(d)))
+}
+
+fn run(goal: &Goal, options: &Options, notifier: Option<&Notifier>) -> Result<Outcome, String> {
     let manager = choose_manager(options.manager, Path::new(networkd::LINKS_DIR))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
@@ -60,7 +91,7 @@ fn run(options: &Options, notifier: Option<&Notifier>) -> Result<Outcome, String
         .map_err(|err| format!("failed to start the event loop: {err}"))?;
     runtime
         .block_on(engine::run(
-            &goal,
+            goal,
             options.timeout,
             manager,
             KernelSourceConfig {

@@ -12,6 +12,8 @@ pub mod dns;
 pub mod engine;
 pub mod logging;
 pub mod netlink;
+pub mod netplan;
 pub mod networkd;
 pub mod notify;
 pub mod sys;
+pub mod ubuntu;

@@ -1,0 +1,104 @@
+//! Errors of the Netplan reader: each one a single line that names the file (and the line and
+//! column where the YAML says them), so that a broken configuration is fixed, never guessed at.
+
+use std::fmt::Write as _;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Why Netplan's configuration could not be turned into wait-online requirements.
+#[derive(Debug, thiserror::Error)]
+pub enum NetplanError {
+    /// A configuration directory exists but cannot be listed.
+    #[error("{}: cannot list directory: {source}", show_path(path))]
+    ReadDir { path: PathBuf, source: io::Error },
+
+    /// A `*.yaml` file was found but cannot be read.
+    #[error("{}: cannot read: {source}", show_path(path))]
+    Read { path: PathBuf, source: io::Error },
+
+    /// The file is not well-formed YAML (or not UTF-8).
+    #[error("{}:{line}:{column}: {message}", show_path(path))]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+
+    /// Well-formed YAML that Netplan refuses: a wrong type or value, an undefined reference.
+    /// `key` is the dotted path of the offending key, e.g. `network.ethernets.eth0.dhcp4`.
+    #[error("{}:{line}:{column}: {key}: {message}", show_path(path))]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        key: String,
+        message: String,
+    },
+
+    /// The list of present interfaces (normally `/sys/class/net`) cannot be read.
+    #[error("{}: cannot list network interfaces: {source}", show_path(path))]
+    Interfaces { path: PathBuf, source: io::Error },
+}
+
+impl NetplanError {
+    /// The file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            NetplanError::ReadDir { path, .. }
+            | NetplanError::Read { path, .. }
+            | NetplanError::Syntax { path, .. }
+            | NetplanError::Invalid { path, .. }
+            | NetplanError::Interfaces { path, .. } => path,
+        }
+    }
+}
+
+/// `text` with control characters (newlines, tabs …) escaped, so that a message quoting YAML
+/// content stays on one line.
+pub(crate) fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            let _ = write!(out, "{}", c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn show_path(path: &Path) -> String {
+    one_line(&path.to_string_lossy())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_one_line_and_name_the_file() {
+        let e = NetplanError::Invalid {
+            path: PathBuf::from("/etc/netplan/01\n.yaml"),
+            line: 3,
+            column: 14,
+            key: "network.ethernets.eth0.dhcp4".into(),
+            message: one_line("invalid boolean value 'a\nb'"),
+        };
+        let text = e.to_string();
+        assert_eq!(
+            text,
+            "/etc/netplan/01\\n.yaml:3:14: network.ethernets.eth0.dhcp4: invalid boolean value 'a\\nb'"
+        );
+        assert_eq!(e.path(), Path::new("/etc/netplan/01\n.yaml"));
+        let e = NetplanError::Read {
+            path: PathBuf::from("/etc/netplan/x.yaml"),
+            source: io::Error::from(io::ErrorKind::PermissionDenied),
+        };
+        assert!(
+            e.to_string()
+                .starts_with("/etc/netplan/x.yaml: cannot read: ")
+        );
+        assert!(!e.to_string().contains('\n'));
+    }
+}

@@ -1,0 +1,80 @@
+//! `--online-definition=ubuntu`: Ubuntu's definition of online, with the interfaces and
+//! states Netplan would write into its wait-online override, refined by the command line.
+
+use crate::core::glob::Glob;
+use crate::core::goal::UbuntuDefinition;
+use crate::core::{IfName, InterfaceRequirement, OperStateRange, Requirements};
+use crate::netplan::{LinkLocalState, NetplanPlan};
+
+/// Builds the definition from Netplan's plan and the command line's refinements: `-i IF[:MIN]`
+/// adds an interface to condition (2) or changes its state, `--ignore` drops interfaces from
+/// every condition, `-4`/`-6` apply to every condition, `--dns=no` drops condition (4),
+/// `--dns-probe` adds a name that must resolve to it.
+pub fn definition(
+    plan: &NetplanPlan,
+    refinements: &Requirements,
+) -> Result<UbuntuDefinition, String> {
+    let ignored = |name: &str| {
+        refinements
+            .ignore
+            .iter()
+            .any(|glob: &Glob| glob.matches(name))
+    };
+    let valid = |name: &str| {
+        IfName::new(name).map_err(|err| {
+            format!("Netplan configuration names an interface wait-online cannot wait for: {err}")
+        })
+    };
+    let mut link_local = Vec::new();
+    for (name, state) in &plan.link_local {
+        if ignored(name) {
+            continue;
+        }
+        let min = match state {
+            LinkLocalState::Carrier => "carrier",
+            LinkLocalState::Degraded => "degraded",
+        };
+        link_local.push(InterfaceRequirement {
+            name: valid(name)?,
+            range: min.parse::<OperStateRange>().ok(),
+        });
+    }
+    for wanted in &refinements.interfaces {
+        let range = wanted.range.or_else(|| "degraded".parse().ok());
+        match link_local.iter_mut().find(|r| r.name == wanted.name) {
+            Some(existing) => existing.range = range,
+            None => link_local.push(InterfaceRequirement {
+                name: wanted.name.clone(),
+                range,
+            }),
+        }
+    }
+    let routable = plan
+        .routable
+        .iter()
+        .filter(|name| !ignored(name))
+        .map(|name| {
+            Ok(InterfaceRequirement {
+                name: valid(name)?,
+                range: None,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(UbuntuDefinition {
+        link_local: Requirements {
+            interfaces: link_local,
+            families: refinements.families,
+            ..Requirements::default()
+        },
+        routable: Requirements {
+            interfaces: routable,
+            any: true,
+            oper_range: "routable".parse().ok(),
+            families: refinements.families,
+            dns: refinements.dns,
+            dns_probe: refinements.dns_probe.clone(),
+            ..Requirements::default()
+        },
+        optional: Vec::new(),
+    })
+}

@@ -1,0 +1,188 @@
+//! `--online-definition=ubuntu` and Netplan's override lines end to end: Netplan YAML in the
+//! private /run/netplan of a namespace (never the host's), the real systemd-networkd and
+//! systemd-resolved, dnsmasq as the DNS server.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{DnsServer, Netns, NetworkdEnv, RunResult, run_wait_online, wait_online_bin};
+
+const UPSTREAM: &str = "/lib/systemd/systemd-networkd-wait-online";
+
+/// Netplan's view: wo0 static with a name server, wo9 optional (never appears), bond member
+/// handling is covered by the plan's table tests.
+const NETPLAN_YAML: &str = "network:\n  version: 2\n  renderer: networkd\n  ethernets:\n    wo0:\n      addresses: [10.77.0.2/24]\n      nameservers:\n        addresses: [10.77.0.1]\n        search: [test.wohx]\n    wo9:\n      dhcp4: true\n      optional: true\n";
+
+/// What networkd would be given for that YAML (`netplan generate` is not installed here).
+fn network(dns: bool) -> String {
+    let dns = if dns {
+        "DNS=10.77.0.1\nDomains=test.wohx\n"
+    } else {
+        ""
+    };
+    format!(
+        "[Match]\nName=wo0\n\n[Network]\nLinkLocalAddressing=ipv6\nIPv6AcceptRA=no\nAddress=10.77.0.2/24\n{dns}"
+    )
+}
+
+fn setup(dns: bool) -> (NetworkdEnv, Netns, DnsServer) {
+    let mut env = NetworkdEnv::with_resolved();
+    let peer = Netns::new();
+    env.netns().add_veth("wo0", Some(&peer), "wo0p");
+    peer.add_addr("wo0p", "10.77.0.1/24");
+    peer.link_up("wo0p");
+    let server = DnsServer::start(&peer, "10.77.0.1", &[("host1.test.wohx", "10.77.0.10")]);
+    let netplan = env.holder_path("/run/netplan");
+    std::fs::create_dir_all(&netplan).unwrap();
+    std::fs::write(netplan.join("50-test.yaml"), NETPLAN_YAML).unwrap();
+    env.write_network("10-wo0.network", &network(dns));
+    env.start_resolved();
+    env.start_networkd();
+    env.wait_for_setup_state("wo0", "configured", Duration::from_secs(10));
+    (env, peer, server)
+}
+
+fn wait_online(env: &NetworkdEnv, args: &[&str]) -> RunResult {
+    run_wait_online(env.run(wait_online_bin(), args), Duration::from_secs(30))
+}
+
+fn assert_code(r: &RunResult, code: i32, env: &NetworkdEnv) {
+    assert_eq!(
+        r.code,
+        Some(code),
+        "{}\n{}",
+        r.describe(),
+        env.logs_tail(30)
+    );
+}
+
+#[test]
+fn ubuntu_definition_from_netplan_yaml_all_four_conditions() {
+    if !common::require_root() {
+        return;
+    }
+    let (env, _peer, _server) = setup(true);
+    // wo0 needs its IPv6 link-local address (degraded) before anything else.
+    let r = wait_online(&env, &["--online-definition=ubuntu", "--timeout=15"]);
+    assert_code(&r, 0, &env);
+    let r = wait_online(
+        &env,
+        &[
+            "--online-definition=ubuntu",
+            "--dns-probe=host1.test.wohx",
+            "--timeout=15",
+        ],
+    );
+    assert_code(&r, 0, &env);
+    // Refinements: an extra interface that does not exist blocks condition (2).
+    let r = wait_online(
+        &env,
+        &[
+            "--online-definition=ubuntu",
+            "-i",
+            "wo7",
+            "--timeout=1500ms",
+        ],
+    );
+    assert_code(&r, 1, &env);
+    assert!(
+        r.stderr.contains("(2) wo7: not present"),
+        "{}",
+        r.describe()
+    );
+}
+
+#[test]
+fn print_netplan_lines_and_run_them_line_by_line() {
+    if !common::require_root() {
+        return;
+    }
+    let (env, _peer, _server) = setup(true);
+    let r = wait_online(
+        &env,
+        &["--online-definition=ubuntu", "--print-netplan-lines"],
+    );
+    assert_code(&r, 0, &env);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            format!("{UPSTREAM} -i wo0:degraded"),
+            format!("{UPSTREAM} --any --dns -o routable -i wo0"),
+        ],
+        "the optional wo9 is not waited for"
+    );
+    let r = wait_online(
+        &env,
+        &[
+            "--online-definition=ubuntu",
+            "--dns=no",
+            "--print-netplan-lines",
+        ],
+    );
+    assert_eq!(
+        r.stdout.lines().nth(1),
+        Some(format!("{UPSTREAM} --any -o routable -i wo0").as_str())
+    );
+    // Netplan 1.1's and 1.2's override lines, with wait-online in place of upstream's binary,
+    // run one after the other like ExecStart= lines.
+    for line in [
+        "-i wo0:degraded --timeout=15",
+        "--any -o routable -i wo0 --timeout=15",
+        "--any --dns -o routable -i wo0 --timeout=15",
+    ] {
+        let args: Vec<&str> = line.split_whitespace().collect();
+        let r = wait_online(&env, &args);
+        assert_code(&r, 0, &env);
+    }
+}
+
+#[test]
+fn missing_dns_server_fails_condition_four_only() {
+    if !common::require_root() {
+        return;
+    }
+    let (env, _peer, _server) = setup(false);
+    let r = wait_online(&env, &["--online-definition=ubuntu", "--timeout=3"]);
+    assert_code(&r, 1, &env);
+    assert!(
+        r.stderr
+            .contains("(4) domain name resolution does not work on a routable interface:"),
+        "{}",
+        r.describe()
+    );
+    assert!(
+        !r.stderr.contains("(2)") && !r.stderr.contains("(3)"),
+        "{}",
+        r.describe()
+    );
+    let r = wait_online(
+        &env,
+        &["--online-definition=ubuntu", "--dns=no", "--timeout=10"],
+    );
+    assert_code(&r, 0, &env);
+}
+
+#[test]
+fn malformed_netplan_yaml_is_a_clear_error() {
+    if !common::require_root() {
+        return;
+    }
+    let env = NetworkdEnv::new();
+    let netplan = env.holder_path("/run/netplan");
+    std::fs::create_dir_all(&netplan).unwrap();
+    std::fs::write(
+        netplan.join("01-broken.yaml"),
+        "network:\n  ethernets:\n    eth0: [\n",
+    )
+    .unwrap();
+    let r = wait_online(&env, &["--online-definition=ubuntu", "--timeout=5"]);
+    assert_eq!(r.code, Some(1), "{}", r.describe());
+    assert!(
+        r.stderr.contains("/run/netplan/01-broken.yaml:"),
+        "{}",
+        r.describe()
+    );
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.describe());
+}
