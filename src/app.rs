@@ -9,6 +9,7 @@ use crate::engine::{self, ManagerSource, Outcome};
 use crate::netlink::KernelSourceConfig;
 use crate::networkd;
 use crate::notify::{Notifier, notify};
+use crate::report::Report;
 use crate::{netplan, ubuntu};
 
 /// Upstream's only failure status.
@@ -36,16 +37,22 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
             return ExitCode::from(FAILURE);
         }
     };
+    let started = std::time::Instant::now();
     let notifier = Notifier::from_env();
     let outcome = run(&goal, &options, notifier.as_ref());
     let status = match outcome {
-        Ok(Outcome::Online | Outcome::Interrupted) => "STATUS=All interfaces configured...",
+        Ok((Outcome::Online(_) | Outcome::Interrupted(_), _)) => {
+            "STATUS=All interfaces configured..."
+        }
         _ => "STATUS=Failed to wait for network connectivity...",
     };
     notify(notifier.as_ref(), status);
+    if options.json {
+        print_json(&goal, &outcome, started.elapsed());
+    }
     match outcome {
-        Ok(Outcome::Online | Outcome::Interrupted) => ExitCode::SUCCESS,
-        Ok(Outcome::Timeout(verdict)) => {
+        Ok((Outcome::Online(_) | Outcome::Interrupted(_), _)) => ExitCode::SUCCESS,
+        Ok((Outcome::Timeout(verdict), _)) => {
             tracing::error!("Timeout occurred while waiting for network connectivity.");
             for line in &verdict.explanation {
                 tracing::error!("{line}");
@@ -56,6 +63,30 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
             tracing::error!("{message}");
             ExitCode::from(FAILURE)
         }
+    }
+}
+
+/// `--json`: the verdict and every judged interface, on stdout.
+fn print_json(
+    goal: &Goal,
+    outcome: &Result<(Outcome, &'static str), String>,
+    elapsed: std::time::Duration,
+) {
+    let (verdict, last, manager) = match outcome {
+        Ok((Outcome::Online(v), manager)) => ("online", Some(v), *manager),
+        Ok((Outcome::Timeout(v), manager)) => ("timeout", Some(v), *manager),
+        Ok((Outcome::Interrupted(v), manager)) => ("interrupted", v.as_ref(), *manager),
+        Err(_) => return,
+    };
+    let definition = match goal {
+        Goal::Upstream(_) => "upstream",
+        Goal::Ubuntu(_) => "ubuntu",
+    };
+    let elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+    let report = Report::new(verdict, elapsed_ms, definition, manager, last);
+    match serde_json::to_string_pretty(&report) {
+        Ok(text) => println!("{text}"),
+        Err(err) => tracing::error!("failed to write the JSON report: {err}"),
     }
 }
 
@@ -82,8 +113,17 @@ fn goal(options: &Options) -> Result<Option<Goal>, String> {
     ubuntu::definition(&plan, &options.requirements).map(|d| Some(Goal::Ubuntu(d)))
 }
 
-fn run(goal: &Goal, options: &Options, notifier: Option<&Notifier>) -> Result<Outcome, String> {
+/// Runs the engine; returns the outcome and which manager's facts were used.
+fn run(
+    goal: &Goal,
+    options: &Options,
+    notifier: Option<&Notifier>,
+) -> Result<(Outcome, &'static str), String> {
     let manager = choose_manager(options.manager, Path::new(networkd::LINKS_DIR))?;
+    let manager_name = match manager {
+        ManagerSource::KernelOnly => "none",
+        ManagerSource::Networkd { .. } => "networkd",
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()
@@ -101,6 +141,7 @@ fn run(goal: &Goal, options: &Options, notifier: Option<&Notifier>) -> Result<Ou
             },
             notifier,
         ))
+        .map(|outcome| (outcome, manager_name))
         .map_err(|err| err.to_string())
 }
 

@@ -92,6 +92,9 @@ struct Args {
     /// With --online-definition=ubuntu: print the equivalent upstream command lines and exit
     #[arg(long)]
     print_netplan_lines: bool,
+    /// At exit, print one JSON document with the verdict and every judged interface
+    #[arg(long)]
+    json: bool,
 
     /// Where link setup states come from: auto, networkd or none
     #[arg(long, value_name = "MANAGER", value_enum, default_value_t = ManagerChoice::Auto)]
@@ -129,6 +132,8 @@ pub struct Options {
     pub definition: Option<OnlineDefinition>,
     /// `--print-netplan-lines`.
     pub print_netplan_lines: bool,
+    /// `--json`: a JSON report on stdout at exit.
+    pub json: bool,
 }
 
 /// What the command line asks for: run, or print text (help, version) and exit 0.
@@ -210,6 +215,7 @@ where
         manager: args.manager,
         definition: args.online_definition,
         print_netplan_lines: args.print_netplan_lines,
+        json: args.json,
     }))
 }
 

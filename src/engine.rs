@@ -20,12 +20,12 @@ use crate::sys::{BoottimeTimer, Inotify, boottime_now};
 /// How the wait ended.
 #[derive(Debug)]
 pub enum Outcome {
-    /// The requirements hold.
-    Online,
+    /// The requirements hold; the verdict that said so.
+    Online(GoalVerdict),
     /// The deadline passed; the verdict at that moment says why.
     Timeout(GoalVerdict),
-    /// SIGTERM or SIGINT arrived.
-    Interrupted,
+    /// SIGTERM or SIGINT arrived (with the last verdict, if one was made).
+    Interrupted(Option<GoalVerdict>),
 }
 
 /// A failure to set up or read a source.
@@ -93,13 +93,13 @@ pub async fn run(
     };
     let mut dns_links: Vec<u32> = Vec::new();
     let mut last_explanation: Vec<String> = Vec::new();
+    let mut last_verdict: Option<GoalVerdict> = None;
     let mut announced_ready = false;
 
     loop {
         let wake = tokio::select! {
-            biased;
-            _ = terminate.recv() => return Ok(Outcome::Interrupted),
-            _ = interrupt.recv() => return Ok(Outcome::Interrupted),
+            biased;            _ = terminate.recv() => return Ok(Outcome::Interrupted(last_verdict)),
+            _ = interrupt.recv() => return Ok(Outcome::Interrupted(last_verdict)),
             () = expired(watchdog.as_ref()) => {
                 notify(notifier, "WATCHDOG=1");
                 continue;
@@ -152,7 +152,7 @@ pub async fn run(
         let verdict = goal.evaluate(&snapshot);
         if verdict.online {
             tracing::debug!("requirements hold");
-            return Ok(Outcome::Online);
+            return Ok(Outcome::Online(verdict));
         }
         if !announced_ready {
             // As upstream: READY=1 only once the first decision said "not yet".
@@ -162,13 +162,13 @@ pub async fn run(
             );
             announced_ready = true;
         }
-        let explanation = verdict.explanation;
-        if explanation != last_explanation {
-            for line in &explanation {
+        if verdict.explanation != last_explanation {
+            for line in &verdict.explanation {
                 tracing::debug!("waiting: {line}");
             }
-            last_explanation = explanation;
+            last_explanation = verdict.explanation.clone();
         }
+        last_verdict = Some(verdict);
     }
 }
 

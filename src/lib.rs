@@ -15,5 +15,6 @@ pub mod netlink;
 pub mod netplan;
 pub mod networkd;
 pub mod notify;
+pub mod report;
 pub mod sys;
 pub mod ubuntu;

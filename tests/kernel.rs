@@ -516,3 +516,62 @@ fn no_bus_connection_without_dns_options() {
     );
     std::fs::remove_file(&path).ok();
 }
+
+#[test]
+fn json_report_at_exit_parses_with_stable_fields() {
+    if !common::require_root() {
+        return;
+    }
+    let ns = veth_pair();
+    ns.add_addr("v0", "192.0.2.1/24");
+    let r = wait_online(
+        &ns,
+        &[
+            "-i",
+            "v0:routable",
+            "-i",
+            "v1",
+            "-i",
+            "eth9:missing",
+            "--json",
+            "--timeout=300ms",
+        ],
+    );
+    assert_eq!(r.code, Some(1), "{}", r.describe());
+    let doc: serde_json::Value =
+        serde_json::from_str(&r.stdout).expect("one JSON document on stdout");
+    assert_eq!(doc["verdict"], "timeout");
+    assert_eq!(doc["definition"], "upstream");
+    assert_eq!(doc["manager"], "none");
+    assert!(doc["elapsed_ms"].as_u64().unwrap() >= 300);
+    let interfaces = doc["interfaces"].as_array().unwrap();
+    let v0 = &interfaces[0];
+    assert_eq!(
+        (v0["name"].as_str(), v0["outcome"].as_str()),
+        (Some("v0"), Some("online"))
+    );
+    assert_eq!(v0["operational_state"], "routable");
+    assert_eq!(v0["ipv4_address_state"], "routable");
+    assert_eq!(v0["required"], "routable:routable");
+    assert_eq!(v0["ifindex"].as_u64(), Some(u64::from(ns.ifindex("v0"))));
+    let v1 = &interfaces[1];
+    assert_eq!(
+        (v1["outcome"].as_str(), v1["blocking"].as_bool()),
+        (Some("out-of-range"), Some(true))
+    );
+    assert_eq!(
+        v1["reason"],
+        "operational state is carrier, needs degraded (no IPv4/IPv6 address)"
+    );
+    assert_eq!(interfaces[2]["outcome"], "absent-allowed");
+    assert_eq!(
+        doc["reasons"][0],
+        "v1: operational state is carrier, needs degraded (no IPv4/IPv6 address)"
+    );
+
+    let r = wait_online(&ns, &["-i", "v0:routable", "--json", "--timeout=5"]);
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(doc["verdict"], "online");
+    assert_eq!(doc["reasons"].as_array().map(Vec::len), Some(0));
+}

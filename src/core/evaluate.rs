@@ -108,6 +108,8 @@ pub struct LinkReport {
     pub ifindex: Option<u32>,
     /// Computed states, when the link exists.
     pub status: Option<LinkStatus>,
+    /// The operational state range the link was judged against, when it was.
+    pub required: Option<OperStateRange>,
     pub outcome: LinkOutcome,
     /// True when this link keeps the verdict from being online.
     pub blocking: bool,
@@ -176,6 +178,7 @@ impl Judge<'_> {
                             name: wanted.name.to_string(),
                             ifindex: None,
                             status: None,
+                            required: wanted.range,
                             outcome: if allowed {
                                 LinkOutcome::AbsentAllowed
                             } else {
@@ -226,6 +229,7 @@ impl Judge<'_> {
                     name: link.name.clone(),
                     ifindex: Some(link.ifindex),
                     status: Some(self.snapshot.status(link, self.degraded_masters)),
+                    required: None,
                     outcome: LinkOutcome::Ignored(reason),
                     blocking: false,
                 },
@@ -303,9 +307,25 @@ impl Judge<'_> {
             name: link.name.clone(),
             ifindex: Some(link.ifindex),
             status: Some(status),
+            required: Some(self.effective_range(link, cmdline_range)),
             outcome: self.link_outcome(link, &status, cmdline_range, named_on_cmdline),
             blocking: false,
         }
+    }
+    /// upstream's `get_state_range()`: `-i` range, then `-o`, then networkd's, then the
+    /// default.
+    fn effective_range(
+        &self,
+        link: &KernelLink,
+        cmdline_range: Option<OperStateRange>,
+    ) -> OperStateRange {
+        cmdline_range
+            .or(self.requirements.oper_range)
+            .or(self
+                .snapshot
+                .networkd_link(link.ifindex)
+                .and_then(|f| f.required_range))
+            .unwrap_or(OperStateRange::DEFAULT)
     }
 
     fn link_outcome(
@@ -328,10 +348,7 @@ impl Judge<'_> {
                 Some(other) => return LinkOutcome::Configuring(other.clone()),
             }
         }
-        let range = cmdline_range
-            .or(self.requirements.oper_range)
-            .or(file.and_then(|f| f.required_range))
-            .unwrap_or(OperStateRange::DEFAULT);
+        let range = self.effective_range(link, cmdline_range);
         if !range.contains(status.oper) {
             return LinkOutcome::OutOfRange {
                 state: status.oper,

@@ -38,8 +38,9 @@ pub struct GoalVerdict {
     pub online: bool,
     /// One line per unmet condition (numbered for Ubuntu's definition).
     pub explanation: Vec<String>,
-    /// The verdicts the decision was made of (one for upstream's semantics).
-    pub verdicts: Vec<Verdict>,
+    /// The verdicts the decision was made of, each with the number of the Ubuntu condition
+    /// it decides (`None` for upstream's semantics).
+    pub verdicts: Vec<(Option<u8>, Verdict)>,
 }
 
 impl Goal {
@@ -66,7 +67,7 @@ impl Goal {
                 GoalVerdict {
                     online: verdict.online,
                     explanation: verdict.explain(),
-                    verdicts: vec![verdict],
+                    verdicts: vec![(None, verdict)],
                 }
             }
             Goal::Ubuntu(definition) => definition.evaluate(snapshot),
@@ -90,7 +91,7 @@ impl UbuntuDefinition {
                         .map(|line| format!("(2) {line}")),
                 );
             }
-            verdicts.push(verdict);
+            verdicts.push((Some(2), verdict));
         }
         if !self.routable.interfaces.is_empty() {
             let without_dns = Requirements {
@@ -109,7 +110,7 @@ impl UbuntuDefinition {
                         .into_iter()
                         .map(|line| format!("(3)   {line}")),
                 );
-                verdicts.push(routable);
+                verdicts.push((Some(3), routable));
             } else if self.routable.dns || self.routable.dns_probe.is_some() {
                 let with_dns = evaluate(&self.routable, snapshot);
                 if !with_dns.online {
@@ -125,9 +126,9 @@ impl UbuntuDefinition {
                             .map(|line| format!("(4)   {line}")),
                     );
                 }
-                verdicts.push(with_dns);
+                verdicts.push((Some(4), with_dns));
             } else {
-                verdicts.push(routable);
+                verdicts.push((Some(3), routable));
             }
         }
         GoalVerdict {

@@ -1,0 +1,106 @@
+//! `--json`: one JSON document on stdout at exit, describing the verdict and every interface
+//! that was judged. The field names are an interface (documented in wait-online(8)); they
+//! are mapped here from the core's types so that internal renames never change them.
+
+use serde::Serialize;
+
+use crate::core::goal::GoalVerdict;
+use crate::core::{LinkOutcome, LinkReport};
+
+/// The whole document.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// `online`, `timeout` or `interrupted`.
+    pub verdict: &'static str,
+    /// Milliseconds from start to exit.
+    pub elapsed_ms: u64,
+    /// `upstream` or `ubuntu`.
+    pub definition: &'static str,
+    /// `networkd` or `none`.
+    pub manager: &'static str,
+    pub interfaces: Vec<InterfaceReport>,
+    /// The reasons in words, as printed on timeout (empty when online).
+    pub reasons: Vec<String>,
+}
+
+/// One judged interface (per condition, with `--online-definition=ubuntu`).
+#[derive(Debug, Serialize)]
+pub struct InterfaceReport {
+    pub name: String,
+    pub ifindex: Option<u32>,
+    /// Ubuntu condition (2, 3 or 4) this entry belongs to; `null` otherwise.
+    pub condition: Option<u8>,
+    pub operational_state: Option<&'static str>,
+    pub ipv4_address_state: Option<&'static str>,
+    pub ipv6_address_state: Option<&'static str>,
+    /// Required operational state range, `MIN:MAX`.
+    pub required: Option<String>,
+    /// `online`, `absent`, `absent-allowed`, `ignored`, `not-processed`, `configuring`,
+    /// `unmanaged`, `out-of-range`, `missing-address` or `dns`.
+    pub outcome: &'static str,
+    /// The outcome in words.
+    pub reason: String,
+    /// True when this interface keeps the verdict from being online.
+    pub blocking: bool,
+}
+
+impl Report {
+    /// Builds the document from the final verdict (`None` when interrupted before deciding).
+    pub fn new(
+        verdict: &'static str,
+        elapsed_ms: u64,
+        definition: &'static str,
+        manager: &'static str,
+        goal: Option<&GoalVerdict>,
+    ) -> Report {
+        let interfaces = goal
+            .map(|g| {
+                g.verdicts
+                    .iter()
+                    .flat_map(|(condition, v)| {
+                        v.links.iter().map(move |l| interface(*condition, l))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Report {
+            verdict,
+            elapsed_ms,
+            definition,
+            manager,
+            interfaces,
+            reasons: goal.map(|g| g.explanation.clone()).unwrap_or_default(),
+        }
+    }
+}
+
+fn interface(condition: Option<u8>, link: &LinkReport) -> InterfaceReport {
+    let words = link.to_string();
+    let reason = words
+        .strip_prefix(&format!("{}: ", link.name))
+        .unwrap_or(&words)
+        .to_string();
+    InterfaceReport {
+        name: link.name.clone(),
+        ifindex: link.ifindex,
+        condition,
+        operational_state: link.status.map(|s| s.oper.as_str()),
+        ipv4_address_state: link.status.map(|s| s.ipv4.as_str()),
+        ipv6_address_state: link.status.map(|s| s.ipv6.as_str()),
+        required: link.required.map(|r| format!("{}:{}", r.min, r.max)),
+        outcome: match link.outcome {
+            LinkOutcome::Online => "online",
+            LinkOutcome::Absent => "absent",
+            LinkOutcome::AbsentAllowed => "absent-allowed",
+            LinkOutcome::Ignored(_) => "ignored",
+            LinkOutcome::NotProcessed { .. } => "not-processed",
+            LinkOutcome::Configuring(_) => "configuring",
+            LinkOutcome::Unmanaged => "unmanaged",
+            LinkOutcome::OutOfRange { .. } => "out-of-range",
+            LinkOutcome::MissingAddress { .. } => "missing-address",
+            LinkOutcome::Dns(_) => "dns",
+        },
+        reason,
+        blocking: link.blocking,
+    }
+}
