@@ -16,6 +16,7 @@ command -v nsenter >/dev/null || need+=(util-linux)
 command -v dbus-daemon >/dev/null || need+=(dbus-daemon)
 [ -x /lib/systemd/systemd-networkd ] || need+=(systemd)
 command -v networkctl >/dev/null || need+=(systemd)
+command -v man >/dev/null || need+=(man-db)
 if [ "${#need[@]}" -gt 0 ]; then
 	echo "tests/run.sh: installing ${need[*]}"
 	export DEBIAN_FRONTEND=noninteractive

@@ -1,0 +1,413 @@
+#!/bin/bash
+# scripts/test-deb.sh -- build the Debian package from a clean copy of the tree, inspect it, and
+# install and remove it in a Debian 12 chroot (never on the host). Re-runnable; run as root.
+#
+#   1. copy the tree (git ls-files: tracked + untracked, not ignored) to $WO_DEB_DIR/wait-online-VER
+#   2. dpkg-buildpackage -us -uc -b          -> $WO_DEB_DIR/wait-online_VER-REV_ARCH.deb
+#   3. dpkg-deb -c / -I, the expected files, lintian (reported, never fatal)
+#   4. chroot A: minimal bookworm (debootstrap --variant=minbase, cached in $WO_CHROOT-base):
+#      dpkg -i, files present, units not enabled, wait-online --help runs, dpkg -r, dpkg -P,
+#      nothing left behind
+#   5. chroot B (skip with WO_SKIP_SYSTEMD=1): the same chroot plus systemd: systemd-analyze
+#      verify/security on the installed units, the opt-in drop-in and the dpkg-divert recipe of
+#      wait-online(8) and their undo (the diversion survives a reinstall of systemd), removal
+#
+# Needs network access (crates.io for cargo, the Debian mirror for debootstrap/apt) and cargo on
+# PATH (rustup). Installs dpkg-dev, debhelper, debootstrap, lintian on the host when missing.
+# Environment: WO_DEB_DIR (/tmp/wo-deb), WO_CHROOT (/tmp/wo-chroot), WO_MIRROR (from apt's
+# sources), WO_SKIP_BUILD=1 (reuse the .deb of a previous run), WO_SKIP_SYSTEMD=1.
+# Takes minutes (a release build with fat LTO, the first debootstrap): not for every CI run.
+set -euo pipefail
+
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+WORK=${WO_DEB_DIR:-/tmp/wo-deb}
+CHROOT=${WO_CHROOT:-/tmp/wo-chroot}
+BASE=$CHROOT-base
+T0=$SECONDS
+
+say() { printf 'test-deb [%4ss]: %s\n' "$((SECONDS - T0))" "$*"; }
+fail() {
+	printf 'test-deb: FAILED: %s\n' "$*" >&2
+	exit 1
+}
+check() { # check DESCRIPTION COMMAND...: runs the command, fails with the description
+	local what=$1
+	shift
+	"$@" || fail "$what"
+}
+
+[ "$(id -u)" = 0 ] || fail "run as root (debootstrap, chroot)"
+command -v cargo >/dev/null || fail "cargo is not on PATH (install rustup)"
+
+# ---- host tools
+need=()
+command -v dpkg-buildpackage >/dev/null || need+=(dpkg-dev)
+command -v dh >/dev/null || need+=(debhelper)
+command -v debootstrap >/dev/null || need+=(debootstrap)
+command -v lintian >/dev/null || need+=(lintian)
+if [ ${#need[@]} -gt 0 ]; then
+	say "apt-get install ${need[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+VERSION=$(dpkg-parsechangelog -l "$SRC/debian/changelog" -S Version)
+UPSTREAM=${VERSION%-*}
+ARCH=$(dpkg --print-architecture)
+DEB=$WORK/wait-online_${VERSION}_${ARCH}.deb
+TREE=$WORK/wait-online-$UPSTREAM
+
+# ---- 1+2. clean copy and build
+if [ "${WO_SKIP_BUILD:-}" = 1 ] && [ -s "$DEB" ]; then
+	say "reusing $DEB"
+else
+	rm -rf "$WORK"
+	mkdir -p "$TREE"
+	if git -C "$SRC" rev-parse --git-dir >/dev/null 2>&1; then
+		# tracked and untracked files, without ignored ones (target/) and deleted ones
+		git -C "$SRC" ls-files -z --cached --others --exclude-standard |
+			(cd "$SRC" && while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done) |
+			tar -C "$SRC" --null -T - -cf - | tar -C "$TREE" -xf -
+	else
+		tar -C "$SRC" --exclude=./target --exclude=./.git -cf - . | tar -C "$TREE" -xf -
+	fi
+	say "building in $TREE (log: $WORK/build.log)"
+	t=$SECONDS
+	if ! (cd "$TREE" && dpkg-buildpackage -us -uc -b) >"$WORK/build.log" 2>&1; then
+		tail -40 "$WORK/build.log" >&2
+		fail "dpkg-buildpackage failed (see $WORK/build.log)"
+	fi
+	say "dpkg-buildpackage took $((SECONDS - t))s"
+fi
+[ -s "$DEB" ] || fail "$DEB was not produced"
+
+# ---- 3. contents
+say "dpkg-deb -c $(basename "$DEB")"
+dpkg-deb -c "$DEB" | tee "$WORK/contents.txt"
+dpkg-deb -I "$DEB" | sed -n '/Package:/,$p'
+FILES=(
+	./usr/libexec/wait-online/wait-online
+	./usr/bin/wait-online
+	./lib/systemd/system/wait-online.service
+	./lib/systemd/system/wait-online@.service
+	./usr/share/wait-online/systemd-networkd-wait-online.service.d/wait-online.conf
+	./usr/share/man/man8/wait-online.8.gz
+	./usr/share/doc/wait-online/README.md.gz
+	./usr/share/doc/wait-online/copyright
+	./usr/share/doc/wait-online/changelog.Debian.gz
+)
+for f in "${FILES[@]}"; do
+	grep -q " $f\( ->\|$\)" "$WORK/contents.txt" || fail "the package lacks $f"
+done
+grep -q ' ./usr/bin/wait-online -> ../libexec/wait-online/wait-online$' "$WORK/contents.txt" ||
+	fail "/usr/bin/wait-online is not a symlink to ../libexec/wait-online/wait-online"
+if grep -q 'wants/' "$WORK/contents.txt"; then fail "the package ships an enablement symlink"; fi
+
+if command -v lintian >/dev/null; then
+	say "lintian (reported only)"
+	lintian --pedantic --info "$WORK"/wait-online_"${VERSION}"_"${ARCH}".changes 2>&1 |
+		grep -v '^running with root privileges' | tee "$WORK/lintian.txt" || true
+fi
+
+# ---- 4. chroot A: minimal bookworm
+mirror() {
+	if [ -n "${WO_MIRROR:-}" ]; then
+		echo "$WO_MIRROR"
+		return
+	fi
+	local m
+	m=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources \
+		2>/dev/null | grep -E '^[[:space:]]*(deb|URIs:)[[:space:]]' |
+		grep -oE '(https?|file)://[^[:space:]]+' | grep -E '/debian/?$' | head -n1 || true)
+	echo "${m:-http://deb.debian.org/debian}"
+}
+
+if [ ! -x "$BASE/usr/bin/dpkg" ]; then
+	MIRROR=$(mirror)
+	say "debootstrap --variant=minbase bookworm $BASE $MIRROR"
+	rm -rf "$BASE"
+	t=$SECONDS
+	debootstrap --variant=minbase bookworm "$BASE" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 ||
+		fail "debootstrap failed (see $WORK/debootstrap.log)"
+	say "debootstrap took $((SECONDS - t))s"
+fi
+
+MOUNTS=()
+cleanup() {
+	local i
+	for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do
+		umount -l "${MOUNTS[i]}" 2>/dev/null || true
+	done
+}
+trap cleanup EXIT
+
+say "fresh chroot $CHROOT (copy of $BASE)"
+rm -rf "$CHROOT"
+cp -a "$BASE" "$CHROOT"
+cp "$DEB" "$CHROOT/tmp/"
+IN() { chroot "$CHROOT" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
+PKG=/tmp/$(basename "$DEB")
+
+installed_checks() {
+	local f
+	for f in "${FILES[@]}"; do
+		[ -e "$CHROOT/${f#./}" ] || fail "after dpkg -i: ${f#.} is missing"
+	done
+	[ "$(readlink "$CHROOT/usr/bin/wait-online")" = ../libexec/wait-online/wait-online ] ||
+		fail "/usr/bin/wait-online is not the relative symlink"
+	if compgen -G "$CHROOT/etc/systemd/system/*.wants/wait-online*" >/dev/null; then
+		fail "the units were enabled at installation"
+	fi
+	IN wait-online --help >"$WORK/help.txt" || fail "wait-online --help failed in the chroot"
+	grep -q -- '--interface' "$WORK/help.txt" || fail "wait-online --help printed no options"
+	IN wait-online --version
+	# the host's loopback, seen through rtnetlink from the chroot
+	check "wait-online -i lo:carrier failed in the chroot" \
+		IN /usr/libexec/wait-online/wait-online --manager=none -i lo:carrier --timeout=5
+}
+
+removed_checks() { # removed_checks STAGE
+	local f
+	for f in "${FILES[@]}"; do
+		[ ! -e "$CHROOT/${f#./}" ] && [ ! -L "$CHROOT/${f#./}" ] || fail "after $1: ${f#.} is still there"
+	done
+	for d in usr/libexec/wait-online usr/share/wait-online; do
+		[ ! -e "$CHROOT/$d" ] || fail "after $1: /$d is still there"
+	done
+}
+
+say "chroot A (minbase, no systemd): dpkg -i"
+check "dpkg -i failed" IN dpkg -i "$PKG"
+installed_checks
+say "chroot A: dpkg -r"
+check "dpkg -r failed" IN dpkg -r wait-online
+removed_checks "dpkg -r"
+say "chroot A: dpkg -P"
+check "dpkg -P failed" IN dpkg -P wait-online
+removed_checks "dpkg -P"
+if IN dpkg-query -W -f='${Status}\n' wait-online 2>/dev/null | grep -q installed; then
+	fail "dpkg still lists wait-online after dpkg -P"
+fi
+[ ! -e "$CHROOT/usr/share/doc/wait-online" ] || fail "/usr/share/doc/wait-online left behind"
+say "chroot A: install, remove and purge OK"
+
+# ---- 5. chroot B: with systemd
+if [ "${WO_SKIP_SYSTEMD:-}" = 1 ]; then
+	say "done (WO_SKIP_SYSTEMD=1), $((SECONDS - T0))s"
+	exit 0
+fi
+mount -t proc proc "$CHROOT/proc"
+MOUNTS+=("$CHROOT/proc")
+cp -L /etc/resolv.conf "$CHROOT/etc/resolv.conf"
+say "chroot B: apt-get install systemd"
+t=$SECONDS
+IN env DEBIAN_FRONTEND=noninteractive apt-get update -qq >"$WORK/chroot-apt.log" 2>&1 ||
+	fail "apt-get update in the chroot failed (see $WORK/chroot-apt.log)"
+IN env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd \
+	>>"$WORK/chroot-apt.log" 2>&1 || fail "apt-get install systemd failed (see $WORK/chroot-apt.log)"
+say "apt-get install systemd took $((SECONDS - t))s ($(IN dpkg-query -W -f='${Version}' systemd))"
+
+check "dpkg -i (with systemd) failed" IN dpkg -i "$PKG"
+installed_checks
+for unit in wait-online.service wait-online@.service; do
+	state=$(IN systemctl is-enabled "$unit" 2>/dev/null || true)
+	case $state in disabled | indirect | static) ;; *) fail "$unit is '$state' after installation, expected disabled" ;; esac
+done
+
+exposure() { # exposure UNIT: the overall exposure systemd-analyze gives the installed unit
+	IN systemd-analyze security --offline=yes "$1" 2>&1 |
+		sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p'
+}
+say "chroot B: systemd-analyze verify (installed paths)"
+out=$(IN systemd-analyze verify --man=no wait-online.service wait-online@eth0.service 2>&1) ||
+	fail "systemd-analyze verify failed: $out"
+[ -z "$out" ] || fail "systemd-analyze verify printed: $out"
+for unit in wait-online.service wait-online@eth0.service; do
+	e=$(exposure "$unit")
+	say "  $unit: exposure $e"
+	awk -v e="$e" 'BEGIN { exit !(e != "" && e <= 2.0) }' || fail "$unit: exposure '$e' > 2.0"
+done
+
+UPSTREAM_BIN=/lib/systemd/systemd-networkd-wait-online
+DROPIN_DIR=/etc/systemd/system/systemd-networkd-wait-online.service.d
+say "chroot B: the drop-in recipe of wait-online(8)"
+before=$(exposure systemd-networkd-wait-online.service)
+IN mkdir -p "$DROPIN_DIR"
+IN cp /usr/share/wait-online/systemd-networkd-wait-online.service.d/wait-online.conf "$DROPIN_DIR/"
+after=$(exposure systemd-networkd-wait-online.service)
+# (systemctl cat needs a running manager; cat-config reads the same files)
+IN systemd-analyze cat-config systemd/system/systemd-networkd-wait-online.service \
+	>"$WORK/upstream-with-dropin.txt" 2>&1 || true
+grep -q '^ExecStart=/usr/libexec/wait-online/wait-online$' "$WORK/upstream-with-dropin.txt" ||
+	fail "the drop-in does not show (see $WORK/upstream-with-dropin.txt)"
+out=$(IN systemd-analyze verify --man=no systemd-networkd-wait-online.service 2>&1) ||
+	fail "verify with the drop-in: $out"
+say "  systemd-networkd-wait-online.service: exposure $before, with the drop-in $after"
+awk -v e="$after" 'BEGIN { exit !(e != "" && e <= 2.0) }' || fail "drop-in: exposure '$after'"
+IN rm "$DROPIN_DIR/wait-online.conf"
+[ "$(exposure systemd-networkd-wait-online.service)" = "$before" ] || fail "drop-in undo"
+
+say "chroot B: the dpkg-divert recipe of wait-online(8)"
+IN "$UPSTREAM_BIN" --help >/dev/null 2>&1 || fail "upstream $UPSTREAM_BIN does not run"
+check "dpkg-divert --add failed" IN dpkg-divert --local --rename --add "$UPSTREAM_BIN"
+check "ln -s failed" IN ln -s /usr/libexec/wait-online/wait-online "$UPSTREAM_BIN"
+IN "$UPSTREAM_BIN" --version | grep -q '^wait-online ' || fail "the diverted path does not run wait-online"
+[ -x "$CHROOT$UPSTREAM_BIN.distrib" ] || fail "no $UPSTREAM_BIN.distrib"
+# an upgrade of systemd keeps the diversion: reinstall the cached .deb
+sysdeb=$(ls "$CHROOT"/var/cache/apt/archives/systemd_*.deb 2>/dev/null | head -n1 || true)
+if [ -n "$sysdeb" ]; then
+	check "reinstalling systemd failed" IN dpkg -i "/var/cache/apt/archives/$(basename "$sysdeb")" >/dev/null
+	IN "$UPSTREAM_BIN" --version | grep -q '^wait-online ' || fail "a systemd reinstall undid the diversion"
+	say "  the diversion survives a reinstall of systemd"
+fi
+check "undo: rm failed" IN rm "$UPSTREAM_BIN"
+check "undo: dpkg-divert --remove failed" IN dpkg-divert --local --rename --remove "$UPSTREAM_BIN"
+IN "$UPSTREAM_BIN" --version 2>&1 | grep -q '^wait-online ' && fail "undo left wait-online in place"
+IN "$UPSTREAM_BIN" --help >/dev/null 2>&1 || fail "undo did not restore the upstream binary"
+if IN dpkg-divert --list | grep -q systemd-networkd-wait-online; then fail "diversion left"; fi
+
+say "chroot B: dpkg -r, dpkg -P"
+check "dpkg -r (with systemd) failed" IN dpkg -r wait-online
+removed_checks "dpkg -r"
+check "dpkg -P (with systemd) failed" IN dpkg -P wait-online
+removed_checks "dpkg -P"
+if compgen -G "$CHROOT/var/lib/systemd/deb-systemd-helper-enabled/*wait-online*" >/dev/null ||
+	compgen -G "$CHROOT/var/lib/systemd/deb-systemd-helper-enabled/*/wait-online*" >/dev/null; then
+	fail "deb-systemd-helper state left after purge"
+fi
+say "chroot B: install, recipes, remove and purge OK"
+
+# ---- 6. boot C: the chroot booted with systemd as PID 1 (systemd-nspawn), the units enabled
+if [ "${WO_SKIP_BOOT:-}" = 1 ]; then
+	say "done (WO_SKIP_BOOT=1), $((SECONDS - T0))s"
+	exit 0
+fi
+NSPAWN=$(command -v systemd-nspawn || true)
+if [ -z "$NSPAWN" ]; then
+	# systemd-nspawn of the host's systemd version, unpacked (never installed)
+	ver=$(dpkg-query -W -f='${Version}' libsystemd-shared 2>/dev/null || true)
+	[ -n "$ver" ] || fail "no systemd-nspawn and no libsystemd-shared on the host (WO_SKIP_BOOT=1 skips the boot)"
+	if [ ! -x "$WORK/nspawn/usr/bin/systemd-nspawn" ]; then
+		dl=$(mktemp -d)
+		chmod 0777 "$dl" # apt-get download runs as _apt
+		(cd "$dl" && apt-get download -q "systemd-container=$ver" >/dev/null 2>&1) ||
+			fail "apt-get download systemd-container=$ver failed (WO_SKIP_BOOT=1 skips the boot)"
+		dpkg -x "$dl"/systemd-container_*.deb "$WORK/nspawn"
+		rm -rf "$dl"
+	fi
+	NSPAWN=$WORK/nspawn/usr/bin/systemd-nspawn
+fi
+mountpoint -q "$CHROOT/proc" || {
+	mount -t proc proc "$CHROOT/proc"
+	MOUNTS+=("$CHROOT/proc")
+}
+say "boot C: apt-get install dbus systemd-resolved; dpkg -i; units enabled"
+IN env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dbus systemd-resolved \
+	>>"$WORK/chroot-apt.log" 2>&1 || fail "apt-get install dbus systemd-resolved failed"
+umount "$CHROOT/proc"
+check "dpkg -i (boot) failed" IN dpkg -i "$PKG" >/dev/null
+ETC=$CHROOT/etc/systemd/system
+cat >"$CHROOT/etc/systemd/network/10-host0.network" <<'UNIT'
+[Match]
+Name=host0
+
+[Network]
+Address=10.78.0.2/24
+Gateway=10.78.0.1
+DNS=10.78.0.1
+LinkLocalAddressing=no
+IPv6AcceptRA=no
+UNIT
+# The units under test, hardened as shipped:
+#  * wait-online.service, no options: networkd's state files (inotify, the forked holder)
+#  * wait-online@lo:carrier.service: kernel only; its ExecStartPre= shows the sandbox
+#  * wait-online@host0.service with --dns --dns-probe: D-Bus to systemd-resolved, the route
+#    check of DNS servers (dnsmasq answers on the other end of the veth)
+#  * systemd-networkd-wait-online.service with the opt-in drop-in of the package
+mkdir -p "$ETC/wait-online@lo:carrier.service.d" "$ETC/wait-online@host0.service.d" \
+	"$ETC/systemd-networkd-wait-online.service.d"
+cat >"$ETC/wait-online@lo:carrier.service.d/sandbox.conf" <<'UNIT'
+[Service]
+ExecStartPre=/bin/sh -c 'grep -E "^(Uid|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):" /proc/self/status; echo "uid_map: $(cat /proc/self/uid_map | tr -s " " | tr "\\n" ";")"; touch /usr/wo-test 2>/dev/null || echo "usr: read-only"; ls /home >/dev/null 2>&1 || echo "home: inaccessible"'
+UNIT
+cat >"$ETC/wait-online@host0.service.d/dns.conf" <<'UNIT'
+[Unit]
+# the test wants D-Bus at start (the shipped units do not order after dbus.socket)
+Wants=dbus.socket
+After=dbus.socket systemd-resolved.service
+[Service]
+ExecStart=
+ExecStart=/usr/libexec/wait-online/wait-online -i %i --dns --dns-probe=probe.wait-online.test --timeout=60
+TimeoutStartSec=100
+UNIT
+cp "$CHROOT/usr/share/wait-online/systemd-networkd-wait-online.service.d/wait-online.conf" \
+	"$ETC/systemd-networkd-wait-online.service.d/"
+BOOT_UNITS="wait-online.service wait-online@lo:carrier.service wait-online@host0.service systemd-networkd-wait-online.service"
+cat >"$ETC/wo-report.service" <<UNIT
+[Unit]
+Description=wait-online test: report and power off
+After=$BOOT_UNITS network-online.target
+Wants=network-online.target
+[Service]
+Type=oneshot
+ExecStart=/bin/sh -c 'for u in $BOOT_UNITS; do echo "\$(systemctl show -p Id,ActiveState,Result,ExecMainStatus \$u | sort | tr "\\\\n" " ")"; done > /root/report; systemctl show -p ExecStart --value systemd-networkd-wait-online.service >> /root/report; journalctl -b --no-pager -o short-monotonic $(printf -- ' -u %s' $BOOT_UNITS) >> /root/report'
+ExecStartPost=/bin/systemctl poweroff
+[Install]
+WantedBy=multi-user.target
+UNIT
+for u in systemd-networkd.service wait-online.service wait-online@lo:carrier.service \
+	wait-online@host0.service wo-report.service; do
+	IN systemctl enable "$u" >/dev/null 2>&1 || fail "systemctl enable $u failed"
+done
+rm -f "$CHROOT/root/report"
+
+NETNS=wo-boot-$$
+ip netns add "$NETNS"
+ip -n "$NETNS" link set lo up
+DNSMASQ_PID=
+stop_boot_helpers() {
+	[ -n "$DNSMASQ_PID" ] && kill "$DNSMASQ_PID" 2>/dev/null && wait "$DNSMASQ_PID" 2>/dev/null
+	ip netns del "$NETNS" 2>/dev/null || true
+}
+trap 'stop_boot_helpers; cleanup' EXIT
+say "boot C: systemd-nspawn -b (log: $WORK/boot.log)"
+t=$SECONDS
+# nsenter, not ip netns exec: the latter remounts /sys and hides the cgroup hierarchy
+nsenter --net="/run/netns/$NETNS" timeout -k 30 300 "$NSPAWN" -D "$CHROOT" -M wo-boot \
+	--register=no --keep-unit --network-veth -b --console=pipe </dev/null >"$WORK/boot.log" 2>&1 &
+BOOT_PID=$!
+for _ in $(seq 200); do
+	ip -n "$NETNS" link show ve-wo-boot >/dev/null 2>&1 && break
+	sleep 0.05
+done
+ip -n "$NETNS" addr add 10.78.0.1/24 dev ve-wo-boot
+ip -n "$NETNS" link set ve-wo-boot up
+DNS=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
+[ -x "$DNS" ] || fail "dnsmasq is missing (tests/setup-deps.sh installs dnsmasq-base)"
+nsenter --net="/run/netns/$NETNS" "$DNS" --keep-in-foreground --conf-file=/dev/null --no-resolv \
+	--no-hosts --bind-dynamic --listen-address=10.78.0.1 \
+	--address=/probe.wait-online.test/10.78.0.9 --user=root --pid-file= \
+	--log-queries --log-facility=- >"$WORK/boot-dnsmasq.log" 2>&1 &
+DNSMASQ_PID=$!
+rc=0
+wait "$BOOT_PID" || rc=$?
+say "boot C: the container ran $((SECONDS - t))s, systemd-nspawn exit status $rc"
+stop_boot_helpers
+DNSMASQ_PID=
+[ -s "$CHROOT/root/report" ] || fail "no report from the booted container (see $WORK/boot.log)"
+cp "$CHROOT/root/report" "$WORK/boot-report.txt"
+cat "$WORK/boot-report.txt"
+for u in $BOOT_UNITS; do
+	grep -q "^ActiveState=active ExecMainStatus=0 Id=$u Result=success" "$WORK/boot-report.txt" ||
+		fail "boot: $u did not succeed"
+done
+grep -q 'path=/usr/libexec/wait-online/wait-online' "$WORK/boot-report.txt" ||
+	fail "boot: systemd-networkd-wait-online.service did not run wait-online (drop-in)"
+for proof in 'CapEff:[[:space:]]*0000000000000000' 'CapBnd:[[:space:]]*0000000000000000' \
+	'NoNewPrivs:[[:space:]]*1' 'Seccomp:[[:space:]]*2' 'uid_map: *0 0 1; *[0-9]+ [0-9]+ 1;' \
+	'usr: read-only' 'home: inaccessible'; do
+	grep -Eq "$proof" "$WORK/boot-report.txt" || fail "boot: the sandbox lacks '$proof'"
+done
+grep -q 'probe.wait-online.test' "$WORK/boot-dnsmasq.log" || fail "boot: no DNS query reached dnsmasq"
+say "done: build, contents, chroot A/B install/remove/purge, boot C with the units OK, $((SECONDS - T0))s"

@@ -1,0 +1,477 @@
+//! The systemd units in `units/`: `systemd-analyze verify` finds nothing to say, `systemd-analyze
+//! security --offline=yes` rates each at most 2.0 (upstream's unit: 9.5), the three files share
+//! one hardening block, and the program still works under the restrictions that can be
+//! reproduced without systemd as PID 1: no capability at all, an unprivileged user, no new
+//! privileges (setpriv), inside a network namespace.
+//!
+//! The units are checked on temporary copies whose ExecStart= points at the binary cargo built
+//! (verify wants an executable there), with the man page on MANPATH (for Documentation=).
+//! Needs `systemd-analyze` (package systemd); the unprivileged runs need root (to create the
+//! namespaces before dropping everything) and dnsmasq for the DNS run (tests/setup-deps.sh).
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use common::{Netns, NetworkdEnv, RunResult, run_wait_online, run_wait_online_bg};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+/// Where the package installs the binary; the units name it.
+const INSTALLED: &str = "/usr/libexec/wait-online/wait-online";
+const UPSTREAM_UNIT: &str = "/lib/systemd/system/systemd-networkd-wait-online.service";
+const DROP_IN: &str = "systemd-networkd-wait-online.service.d/wait-online.conf";
+const MAX_EXPOSURE: f64 = 2.0;
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// A directory `<tmp>/wo-units-<pid>-<n>` (mode 0755), removed on drop. Not named like the
+/// helpers' `wot-<pid>-<n>`: their first use removes every such directory of this process.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Scratch {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("wo-units-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create scratch dir");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn read(path: impl AsRef<Path>) -> String {
+    let path = path.as_ref();
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+fn write(path: impl AsRef<Path>, text: &str) {
+    let path = path.as_ref();
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("mkdir");
+    }
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+}
+
+/// Copies of our units and of upstream's unit with our drop-in, ExecStart= pointing at the
+/// test binary, plus `man/man8/wait-online.8`.
+fn stage_units() -> Scratch {
+    let bin = env!("CARGO_BIN_EXE_wait-online");
+    assert!(
+        !bin.contains(char::is_whitespace),
+        "the test binary path must not contain whitespace (it goes into ExecStart=): {bin}"
+    );
+    assert!(
+        Path::new(UPSTREAM_UNIT).exists(),
+        "{UPSTREAM_UNIT} is missing: install systemd"
+    );
+    let dir = Scratch::new();
+    let rewrite = |text: String| {
+        assert!(
+            text.contains(INSTALLED),
+            "no ExecStart={INSTALLED} in:\n{text}"
+        );
+        text.replace(INSTALLED, bin)
+    };
+    for unit in ["wait-online.service", "wait-online@.service", DROP_IN] {
+        write(
+            dir.0.join(unit),
+            &rewrite(read(Path::new(ROOT).join("units").join(unit))),
+        );
+    }
+    write(
+        dir.0.join("systemd-networkd-wait-online.service"),
+        &read(UPSTREAM_UNIT),
+    );
+    write(
+        dir.0.join("man/man8/wait-online.8"),
+        &read(Path::new(ROOT).join("man/wait-online.8")),
+    );
+    dir
+}
+
+/// The unit names to check, as `systemd-analyze` is given them (relative to the staged dir).
+const CHECKED: [&str; 3] = [
+    "./wait-online.service",
+    "./wait-online@eth0.service",
+    // upstream's unit with our drop-in from the same directory
+    "./systemd-networkd-wait-online.service",
+];
+
+fn systemd_analyze(dir: &Scratch, args: &[&str]) -> RunResult {
+    let mut cmd = Command::new("systemd-analyze");
+    cmd.args(args)
+        .current_dir(&dir.0)
+        // our page first, then the system's (the trailing colon), for Documentation=
+        .env("MANPATH", format!("{}:", dir.0.join("man").display()))
+        .env_remove("SYSTEMD_LOG_LEVEL")
+        .env("SYSTEMD_COLORS", "0")
+        .env("SYSTEMD_PAGER", "cat");
+    let result = run_wait_online(cmd, Duration::from_secs(60));
+    assert!(
+        result.code.is_some() || result.signal.is_some(),
+        "systemd-analyze did not run: install systemd"
+    );
+    result
+}
+
+/// The number on `→ Overall exposure level for NAME: 1.1 OK 🙂`.
+fn overall_exposure(output: &str) -> Option<f64> {
+    let line = output
+        .lines()
+        .find(|l| l.contains("Overall exposure level for"))?;
+    let after = line.rsplit_once(": ")?.1;
+    after.split_whitespace().next()?.parse().ok()
+}
+
+#[test]
+fn units_pass_systemd_analyze_verify() {
+    let dir = stage_units();
+    let mut args = vec!["verify"];
+    args.extend(CHECKED);
+    let result = systemd_analyze(&dir, &args);
+    assert!(
+        result.success() && result.stdout.trim().is_empty() && result.stderr.trim().is_empty(),
+        "systemd-analyze verify must pass silently:\n{}",
+        result.describe()
+    );
+}
+
+#[test]
+fn units_are_hardened_to_exposure_at_most_2() {
+    let dir = stage_units();
+    for unit in CHECKED {
+        let result = systemd_analyze(&dir, &["security", "--offline=yes", "--no-pager", unit]);
+        assert!(result.success(), "{unit}:\n{}", result.describe());
+        let exposure = overall_exposure(&result.stdout)
+            .unwrap_or_else(|| panic!("{unit}: no overall exposure level:\n{}", result.describe()));
+        assert!(
+            exposure <= MAX_EXPOSURE,
+            "{unit}: exposure {exposure} > {MAX_EXPOSURE}:\n{}",
+            result.stdout
+        );
+        eprintln!("{unit}: overall exposure {exposure}");
+    }
+    // the baseline: upstream's unit alone, from its own directory, is far worse
+    let upstream = systemd_analyze(&dir, &["security", "--offline=yes", UPSTREAM_UNIT]);
+    if let Some(exposure) = overall_exposure(&upstream.stdout) {
+        assert!(exposure > 5.0, "upstream's unit rated {exposure}?");
+    }
+}
+
+/// The `# Hardening.` block up to `[Install]` or the end, without comments.
+fn hardening(text: &str) -> Vec<&str> {
+    text.lines()
+        .skip_while(|l| !l.starts_with("# Hardening."))
+        .take_while(|l| !l.starts_with("[Install]"))
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect()
+}
+
+#[test]
+fn units_share_one_hardening_block_and_the_upstream_shape() {
+    let units = Path::new(ROOT).join("units");
+    let main = read(units.join("wait-online.service"));
+    let template = read(units.join("wait-online@.service"));
+    let drop_in = read(units.join(DROP_IN));
+    let block = hardening(&main);
+    assert!(
+        block.len() > 20,
+        "no hardening block in wait-online.service"
+    );
+    assert_eq!(hardening(&template), block, "wait-online@.service drifted");
+    assert_eq!(hardening(&drop_in), block, "{DROP_IN} drifted");
+    for needed in [
+        "DynamicUser=yes",
+        "CapabilityBoundingSet=",
+        "AmbientCapabilities=",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "PrivateDevices=yes",
+        "RestrictAddressFamilies=AF_UNIX AF_NETLINK AF_INET AF_INET6",
+        "SystemCallFilter=@system-service",
+    ] {
+        assert!(block.contains(&needed), "hardening lacks {needed}");
+    }
+    for (text, exec) in [
+        (&main, format!("ExecStart={INSTALLED}")),
+        (&template, format!("ExecStart={INSTALLED} -i %i")),
+    ] {
+        for line in [
+            "Documentation=man:wait-online(8)",
+            "DefaultDependencies=no",
+            "Conflicts=shutdown.target",
+            "Before=network-online.target shutdown.target",
+            "Type=oneshot",
+            "RemainAfterExit=yes",
+            &exec,
+            "WantedBy=network-online.target",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in:\n{text}"
+            );
+        }
+    }
+    assert!(template.contains("Description=") && template.contains("%i to be Configured"));
+    // the drop-in resets upstream's ExecStart= before adding ours
+    let execs: Vec<&str> = drop_in
+        .lines()
+        .filter(|l| l.starts_with("ExecStart="))
+        .collect();
+    assert_eq!(execs, ["ExecStart=", &format!("ExecStart={INSTALLED}")]);
+}
+
+#[test]
+fn exposure_parser() {
+    let sample =
+        "✗ PrivateNetwork= …\n\n→ Overall exposure level for wait-online.service: 1.1 OK 🙂\n";
+    assert_eq!(overall_exposure(sample), Some(1.1));
+    assert_eq!(overall_exposure("nothing"), None);
+}
+
+// ---- real runs without any privilege ----
+
+/// setpriv arguments: nobody/nogroup, no supplementary groups, no capability in any set, no new
+/// privileges (what DynamicUser=, CapabilityBoundingSet=, AmbientCapabilities= and
+/// NoNewPrivileges= give the unit).
+const UNPRIVILEGED: [&str; 7] = [
+    "--reuid=65534",
+    "--regid=65534",
+    "--clear-groups",
+    "--no-new-privs",
+    "--inh-caps=-all",
+    "--ambient-caps=-all",
+    "--bounding-set=-all",
+];
+
+/// A world-readable copy of the binary (the build tree may not be traversable by nobody).
+fn unprivileged_copy() -> (Scratch, String) {
+    let dir = Scratch::new();
+    let bin = dir.0.join("wait-online");
+    std::fs::copy(env!("CARGO_BIN_EXE_wait-online"), &bin).expect("copy binary");
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let bin = bin.to_str().expect("utf-8 path").to_string();
+    (dir, bin)
+}
+
+/// `setpriv UNPRIVILEGED -- bin args` as argument list.
+fn setpriv_args<'a>(bin: &'a str, args: &[&'a str]) -> Vec<&'a str> {
+    let mut all: Vec<&str> = UNPRIVILEGED.to_vec();
+    all.push("--");
+    all.push(bin);
+    all.extend(args);
+    all
+}
+
+/// `setpriv` really drops everything (so that a passing run below means something).
+fn assert_setpriv_drops_everything(ns: &Netns) {
+    let args = setpriv_args("/bin/cat", &["/proc/self/status"]);
+    let status = run_wait_online(ns.exec("setpriv", &args), LIMIT);
+    assert!(status.success(), "{}", status.describe());
+    for (key, value) in [
+        ("Uid:", "65534\t65534\t65534\t65534"),
+        ("Gid:", "65534\t65534\t65534\t65534"),
+        ("CapPrm:", "0000000000000000"),
+        ("CapEff:", "0000000000000000"),
+        ("CapBnd:", "0000000000000000"),
+        ("CapAmb:", "0000000000000000"),
+        ("NoNewPrivs:", "1"),
+    ] {
+        assert!(
+            status
+                .stdout
+                .lines()
+                .any(|l| l.starts_with(key) && l[key.len()..].trim() == value),
+            "setpriv did not set {key} {value}:\n{}",
+            status.stdout
+        );
+    }
+}
+
+#[test]
+fn unprivileged_run_in_a_netns() {
+    if !common::require_root() {
+        return;
+    }
+    let (_dir, bin) = unprivileged_copy();
+    let ns = Netns::new();
+    assert_setpriv_drops_everything(&ns);
+    let run = |args: &[&str]| run_wait_online(ns.exec("setpriv", &setpriv_args(&bin, args)), LIMIT);
+
+    // the brief's check: the loopback has a carrier
+    let r = run(&["--manager=none", "-i", "lo:carrier", "--timeout=2"]);
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+
+    // a timeout still explains itself
+    let r = run(&["--manager=none", "-i", "lo:routable", "--timeout=1"]);
+    assert_eq!(r.code, Some(1), "{}", r.describe());
+    assert!(
+        r.stderr.contains("Timeout occurred") && r.stderr.contains("lo"),
+        "{}",
+        r.describe()
+    );
+
+    // events: start waiting, then the link comes up with a global address
+    let peer = Netns::new();
+    ns.add_veth("wo0", Some(&peer), "wo0p");
+    peer.add_addr("wo0p", "10.77.0.1/24");
+    peer.link_up("wo0p");
+    let waiting = run_wait_online_bg(
+        ns.exec(
+            "setpriv",
+            &setpriv_args(
+                &bin,
+                &["--manager=none", "-i", "wo0:routable", "--timeout=20"],
+            ),
+        ),
+        LIMIT,
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    ns.add_addr("wo0", "10.77.0.2/24");
+    ns.link_up("wo0");
+    let r = waiting.join().expect("join");
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+    assert!(r.elapsed < Duration::from_secs(15), "{}", r.describe());
+
+    // every link that is up, without -i
+    let r = run(&["--manager=none", "--timeout=10"]);
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+}
+
+/// `/etc/netns/<ns>/resolv.conf`, which `ip netns exec` bind-mounts on /etc/resolv.conf;
+/// removed on drop.
+struct NetnsResolvConf(PathBuf);
+
+impl NetnsResolvConf {
+    fn new(ns: &Netns, text: &str) -> NetnsResolvConf {
+        let dir = Path::new("/etc/netns").join(ns.name());
+        write(dir.join("resolv.conf"), text);
+        NetnsResolvConf(dir)
+    }
+}
+
+impl Drop for NetnsResolvConf {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn unprivileged_dns_in_a_netns() {
+    if !common::require_root() {
+        return;
+    }
+    let dnsmasq = ["/usr/sbin/dnsmasq", "/usr/bin/dnsmasq"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("dnsmasq is missing: run tests/setup-deps.sh (installs dnsmasq-base)");
+    let (_dir, bin) = unprivileged_copy();
+    let ns = Netns::new();
+    let peer = Netns::new();
+    ns.add_veth("wo0", Some(&peer), "wo0p");
+    peer.add_addr("wo0p", "10.77.0.1/24");
+    peer.link_up("wo0p");
+    ns.add_addr("wo0", "10.77.0.2/24");
+    ns.link_up("wo0");
+    ns.ip(&["route", "add", "default", "via", "10.77.0.1"]);
+    let _resolv = NetnsResolvConf::new(&ns, "nameserver 10.77.0.1\n");
+    let mut server = peer.spawn(
+        dnsmasq,
+        &[
+            "--keep-in-foreground",
+            "--conf-file=/dev/null",
+            "--no-resolv",
+            "--no-hosts",
+            "--bind-interfaces",
+            "--listen-address=10.77.0.1",
+            "--address=/probe.wait-online.test/10.77.0.9",
+            "--user=root",
+            "--pid-file=",
+        ],
+    );
+    let up = common::wait_until(Duration::from_secs(10), Duration::from_millis(20), || {
+        peer.output("ss", &["-Hlun", "sport", "=", ":53"])
+            .stdout
+            .contains("10.77.0.1")
+    });
+    let r = if up {
+        // UDP sockets to the server (--dns), a real query (--dns-probe), without privilege
+        Some(run_wait_online(
+            ns.exec(
+                "setpriv",
+                &setpriv_args(
+                    &bin,
+                    &[
+                        "--manager=none",
+                        "-i",
+                        "wo0:routable",
+                        "--dns",
+                        "--dns-probe=probe.wait-online.test",
+                        "--timeout=15",
+                    ],
+                ),
+            ),
+            LIMIT,
+        ))
+    } else {
+        None
+    };
+    let _ = server.kill();
+    let _ = server.wait();
+    let r = r.expect("dnsmasq did not listen on 10.77.0.1:53");
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+}
+
+#[test]
+fn unprivileged_run_with_networkd() {
+    if !common::require_root() {
+        return;
+    }
+    let (_dir, bin) = unprivileged_copy();
+    // inotify on /run/systemd/netif/links/, the forked inotify holder, the state files
+    let mut env = NetworkdEnv::new();
+    let peer = Netns::new();
+    env.netns().add_veth("wo0", Some(&peer), "wo0p");
+    peer.add_addr("wo0p", "10.77.0.1/24");
+    env.write_network(
+        "10-wo0.network",
+        "[Match]\nName=wo0\n\n[Network]\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n\
+         Address=10.77.0.2/24\n",
+    );
+    // networkd runs (its state directory exists), wo0 has no carrier until the peer is up
+    env.start_networkd();
+    let waiting = run_wait_online_bg(
+        env.run(
+            "setpriv",
+            &setpriv_args(
+                &bin,
+                &["--manager=networkd", "-i", "wo0:routable", "--timeout=20"],
+            ),
+        ),
+        LIMIT,
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    peer.link_up("wo0p");
+    let r = waiting.join().expect("join");
+    assert_eq!(r.code, Some(0), "{}\n{}", r.describe(), env.logs_tail(30));
+    // without -i: networkd's view of every link, loopback unmanaged
+    let r = run_wait_online(
+        env.run(
+            "setpriv",
+            &setpriv_args(&bin, &["--manager=networkd", "--timeout=10"]),
+        ),
+        LIMIT,
+    );
+    assert_eq!(r.code, Some(0), "{}\n{}", r.describe(), env.logs_tail(30));
+}
