@@ -322,28 +322,37 @@ UNIT
 # The units under test, hardened as shipped:
 #  * wait-online.service, no options: networkd's state files (inotify, the forked holder)
 #  * wait-online@lo:carrier.service: kernel only; its ExecStartPre= shows the sandbox
-#  * wait-online@host0.service with --dns --dns-probe: D-Bus to systemd-resolved, the route
-#    check of DNS servers (dnsmasq answers on the other end of the veth)
 #  * systemd-networkd-wait-online.service with the opt-in drop-in of the package
-mkdir -p "$ETC/wait-online@lo:carrier.service.d" "$ETC/wait-online@host0.service.d" \
-	"$ETC/systemd-networkd-wait-online.service.d"
+#  * wo-dns.service: the hardening of wait-online.service with -i host0 --dns --dns-probe,
+#    started once systemd-resolved is on D-Bus and answers (dnsmasq on the other end of the
+#    veth): D-Bus, resolved and the route check of DNS servers from inside the sandbox
+mkdir -p "$ETC/wait-online@lo:carrier.service.d" "$ETC/systemd-networkd-wait-online.service.d"
 cat >"$ETC/wait-online@lo:carrier.service.d/sandbox.conf" <<'UNIT'
 [Service]
 ExecStartPre=/bin/sh -c 'grep -E "^(Uid|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):" /proc/self/status; echo "uid_map: $(cat /proc/self/uid_map | tr -s " " | tr "\\n" ";")"; touch /usr/wo-test 2>/dev/null || echo "usr: read-only"; ls /home >/dev/null 2>&1 || echo "home: inaccessible"'
 UNIT
-cat >"$ETC/wait-online@host0.service.d/dns.conf" <<'UNIT'
-[Unit]
-# the test wants D-Bus at start (the shipped units do not order after dbus.socket)
-Wants=dbus.socket
-After=dbus.socket systemd-resolved.service
-[Service]
-ExecStart=
-ExecStart=/usr/libexec/wait-online/wait-online -i %i --dns --dns-probe=probe.wait-online.test --timeout=60
-TimeoutStartSec=100
-UNIT
 cp "$CHROOT/usr/share/wait-online/systemd-networkd-wait-online.service.d/wait-online.conf" \
 	"$ETC/systemd-networkd-wait-online.service.d/"
-BOOT_UNITS="wait-online.service wait-online@lo:carrier.service wait-online@host0.service systemd-networkd-wait-online.service"
+sed -e '/^\[Install\]/,$d' -e 's/^Description=.*/Description=wait-online test: --dns and --dns-probe/' \
+	-e 's/^Before=network-online.target shutdown.target$/Before=shutdown.target/' \
+	-e 's#^ExecStart=/usr/libexec/wait-online/wait-online$#ExecStart=/usr/libexec/wait-online/wait-online -i host0 --dns --dns-probe=probe.wait-online.test --timeout=30#' \
+	"$CHROOT/lib/systemd/system/wait-online.service" >"$ETC/wo-dns.service"
+grep -q -- '--dns-probe=probe' "$ETC/wo-dns.service" || fail "cannot derive wo-dns.service"
+cat >>"$ETC/wo-dns.service" <<'UNIT'
+
+[Unit]
+Wants=dbus.service
+After=dbus.service systemd-resolved.service wait-online.service
+
+[Service]
+# not sandboxed (+): wait until resolved is on the bus and answers for the probe name
+ExecStartPre=+/bin/sh -c 'for i in $(seq 200); do resolvectl query probe.wait-online.test >/dev/null 2>&1 && exit 0; sleep 0.1; done; echo "resolved does not answer"; exit 1'
+TimeoutStartSec=60
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+BOOT_UNITS="wait-online.service wait-online@lo:carrier.service wo-dns.service systemd-networkd-wait-online.service"
 cat >"$ETC/wo-report.service" <<UNIT
 [Unit]
 Description=wait-online test: report and power off
@@ -357,7 +366,7 @@ ExecStartPost=/bin/systemctl poweroff
 WantedBy=multi-user.target
 UNIT
 for u in systemd-networkd.service wait-online.service wait-online@lo:carrier.service \
-	wait-online@host0.service wo-report.service; do
+	wo-dns.service wo-report.service; do
 	IN systemctl enable "$u" >/dev/null 2>&1 || fail "systemctl enable $u failed"
 done
 rm -f "$CHROOT/root/report"

@@ -75,6 +75,5 @@ pub fn definition(
             dns_probe: refinements.dns_probe.clone(),
             ..Requirements::default()
         },
-        optional: Vec::new(),
     })
 }

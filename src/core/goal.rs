@@ -26,10 +26,9 @@ pub struct UbuntuDefinition {
     pub link_local: Requirements,
     /// Conditions (3) and (4): one of the listed interfaces is routable (and has DNS when
     /// `routable.dns`), Netplan's second line (`--any -o routable [--dns]`). Empty: Netplan
-    /// writes no such line, and neither condition is waited for.
+    /// writes no such line, and neither condition is waited for. Condition (1) is met by
+    /// construction: optional interfaces are in neither list.
     pub routable: Requirements,
-    /// Condition (1): the interfaces left out because they are optional, for the explanation.
-    pub optional: Vec<String>,
 }
 
 /// The decision for a goal, with the reasons in words.
@@ -200,7 +199,6 @@ mod tests {
                 dns,
                 ..Requirements::default()
             },
-            optional: Vec::new(),
         })
     }
 
