@@ -27,4 +27,4 @@ fi
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 tests/setup-deps.sh # dnsmasq-base + unpacked systemd-resolved for the DNS tests
-cargo test --locked
+cargo test --locked --lib --bins --tests
