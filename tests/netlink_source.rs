@@ -103,19 +103,8 @@ fn overflow_triggers_an_exact_resynchronisation() {
     std::fs::write(&burst_file, &burst).unwrap();
 
     let burst_copy = burst_file.clone();
-    let netns_path = ns.path();
-    let (stats, ours, our_links) = std::thread::spawn(move || {
-        let netns = File::open(&netns_path).unwrap();
-        // SAFETY: setns on this thread only; it then runs its own current-thread runtime.
-        assert_eq!(
-            unsafe { libc::setns(netns.as_raw_fd(), libc::CLONE_NEWNET) },
-            0
-        );
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
+    let (stats, ours, our_links) = in_netns(&ns, move || {
+        Box::pin(async move {
             let config = KernelSourceConfig {
                 receive_buffer: 4096,
                 track_routes: false,
@@ -140,9 +129,7 @@ fn overflow_triggers_an_exact_resynchronisation() {
                 .collect();
             (source.stats(), our_addresses(&tables), names)
         })
-    })
-    .join()
-    .unwrap();
+    });
     std::fs::remove_file(&setup).ok();
     std::fs::remove_file(&burst_copy).ok();
 
