@@ -11,12 +11,20 @@
 #   5. chroot B (skip with WO_SKIP_SYSTEMD=1): the same chroot plus systemd: systemd-analyze
 #      verify/security on the installed units, the opt-in drop-in and the dpkg-divert recipe of
 #      wait-online(8) and their undo (the diversion survives a reinstall of systemd), removal
+#   6. boot C (skip with WO_SKIP_BOOT=1): the chroot plus dbus and systemd-resolved, booted with
+#      systemd as PID 1 (systemd-nspawn, in a network namespace of its own, dnsmasq on the host
+#      end of its veth); the hardened units run for real: networkd mode, kernel only, --dns and
+#      --dns-probe through resolved on D-Bus, upstream's unit with the drop-in; the sandbox
+#      they get is printed (no capability, seccomp, user namespace, read-only /usr)
 #
 # Needs network access (crates.io for cargo, the Debian mirror for debootstrap/apt) and cargo on
 # PATH (rustup). Installs dpkg-dev, debhelper, debootstrap, lintian on the host when missing.
 # Environment: WO_DEB_DIR (/tmp/wo-deb), WO_CHROOT (/tmp/wo-chroot), WO_MIRROR (from apt's
-# sources), WO_SKIP_BUILD=1 (reuse the .deb of a previous run), WO_SKIP_SYSTEMD=1.
-# Takes minutes (a release build with fat LTO, the first debootstrap): not for every CI run.
+# sources), WO_SKIP_BUILD=1 (reuse the .deb of a previous run), WO_SKIP_SYSTEMD=1, WO_SKIP_BOOT=1.
+# The boot needs systemd-nspawn: the host's, or systemd-container of the host's systemd version
+# downloaded and unpacked into $WO_DEB_DIR/nspawn (never installed), and dnsmasq.
+# Takes about 5 minutes (4-5 for the release build with fat LTO, under a minute for the chroot
+# phases and the boot, plus about a minute for the first debootstrap): not for every CI run.
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -92,6 +100,7 @@ FILES=(
 	./lib/systemd/system/wait-online.service
 	./lib/systemd/system/wait-online@.service
 	./usr/share/wait-online/systemd-networkd-wait-online.service.d/wait-online.conf
+	./usr/lib/sysusers.d/wait-online.conf
 	./usr/share/man/man8/wait-online.8.gz
 	./usr/share/doc/wait-online/README.md.gz
 	./usr/share/doc/wait-online/copyright
@@ -159,6 +168,7 @@ installed_checks() {
 	if compgen -G "$CHROOT/etc/systemd/system/*.wants/wait-online*" >/dev/null; then
 		fail "the units were enabled at installation"
 	fi
+	IN getent passwd wait-online >/dev/null || fail "the system user wait-online was not created"
 	IN wait-online --help >"$WORK/help.txt" || fail "wait-online --help failed in the chroot"
 	grep -q -- '--interface' "$WORK/help.txt" || fail "wait-online --help printed no options"
 	IN wait-online --version
@@ -170,7 +180,9 @@ installed_checks() {
 removed_checks() { # removed_checks STAGE
 	local f
 	for f in "${FILES[@]}"; do
-		[ ! -e "$CHROOT/${f#./}" ] && [ ! -L "$CHROOT/${f#./}" ] || fail "after $1: ${f#.} is still there"
+		if [ -e "$CHROOT/${f#./}" ] || [ -L "$CHROOT/${f#./}" ]; then
+			fail "after $1: ${f#.} is still there"
+		fi
 	done
 	for d in usr/libexec/wait-online usr/share/wait-online; do
 		[ ! -e "$CHROOT/$d" ] || fail "after $1: /$d is still there"
@@ -186,11 +198,15 @@ removed_checks "dpkg -r"
 say "chroot A: dpkg -P"
 check "dpkg -P failed" IN dpkg -P wait-online
 removed_checks "dpkg -P"
+# shellcheck disable=SC2016 # dpkg-query's format, not the shell's
 if IN dpkg-query -W -f='${Status}\n' wait-online 2>/dev/null | grep -q installed; then
 	fail "dpkg still lists wait-online after dpkg -P"
 fi
 [ ! -e "$CHROOT/usr/share/doc/wait-online" ] || fail "/usr/share/doc/wait-online left behind"
-say "chroot A: install, remove and purge OK"
+IN getent passwd wait-online >/dev/null || fail "the system user was removed (it is kept on purge)"
+say "chroot A: install, remove and purge OK (user wait-online created with useradd, kept)"
+# chroot B creates it again, with systemd-sysusers
+IN userdel wait-online
 
 # ---- 5. chroot B: with systemd
 if [ "${WO_SKIP_SYSTEMD:-}" = 1 ]; then
@@ -206,10 +222,12 @@ IN env DEBIAN_FRONTEND=noninteractive apt-get update -qq >"$WORK/chroot-apt.log"
 	fail "apt-get update in the chroot failed (see $WORK/chroot-apt.log)"
 IN env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd \
 	>>"$WORK/chroot-apt.log" 2>&1 || fail "apt-get install systemd failed (see $WORK/chroot-apt.log)"
+# shellcheck disable=SC2016 # dpkg-query's format, not the shell's
 say "apt-get install systemd took $((SECONDS - t))s ($(IN dpkg-query -W -f='${Version}' systemd))"
 
 check "dpkg -i (with systemd) failed" IN dpkg -i "$PKG"
 installed_checks
+say "  user: $(IN getent passwd wait-online)"
 for unit in wait-online.service wait-online@.service; do
 	state=$(IN systemctl is-enabled "$unit" 2>/dev/null || true)
 	case $state in disabled | indirect | static) ;; *) fail "$unit is '$state' after installation, expected disabled" ;; esac
@@ -255,7 +273,7 @@ check "ln -s failed" IN ln -s /usr/libexec/wait-online/wait-online "$UPSTREAM_BI
 IN "$UPSTREAM_BIN" --version | grep -q '^wait-online ' || fail "the diverted path does not run wait-online"
 [ -x "$CHROOT$UPSTREAM_BIN.distrib" ] || fail "no $UPSTREAM_BIN.distrib"
 # an upgrade of systemd keeps the diversion: reinstall the cached .deb
-sysdeb=$(ls "$CHROOT"/var/cache/apt/archives/systemd_*.deb 2>/dev/null | head -n1 || true)
+sysdeb=$(find "$CHROOT/var/cache/apt/archives" -name 'systemd_*.deb' 2>/dev/null | head -n1 || true)
 if [ -n "$sysdeb" ]; then
 	check "reinstalling systemd failed" IN dpkg -i "/var/cache/apt/archives/$(basename "$sysdeb")" >/dev/null
 	IN "$UPSTREAM_BIN" --version | grep -q '^wait-online ' || fail "a systemd reinstall undid the diversion"
@@ -353,6 +371,7 @@ TimeoutStartSec=60
 WantedBy=multi-user.target
 UNIT
 BOOT_UNITS="wait-online.service wait-online@lo:carrier.service wo-dns.service systemd-networkd-wait-online.service"
+# shellcheck disable=SC2086 # BOOT_UNITS is a list: split on purpose
 cat >"$ETC/wo-report.service" <<UNIT
 [Unit]
 Description=wait-online test: report and power off

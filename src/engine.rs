@@ -128,6 +128,13 @@ pub async fn run(
         }
         if let Some(dns) = &mut dns {
             let wanted = links_for_dns(goal, &snapshot);
+            let before = (
+                snapshot.dns.source.clone(),
+                snapshot.dns.global.clone(),
+                snapshot.dns.links.clone(),
+            );
+            let probe_done = matches!(wake, Wake::Dns(DnsEvent::ProbeDone(_)));
+            let retry_due = matches!(wake, Wake::Dns(DnsEvent::ProbeRetry));
             let facts = &mut snapshot.dns;
             match wake {
                 // Kernel changes move routes and links: accessibility may change; new links
@@ -146,7 +153,17 @@ pub async fn run(
                 Wake::Dns(DnsEvent::ProbeDone(result)) => dns.probe_finished(facts, result),
                 Wake::Dns(DnsEvent::ProbeRetry) => dns.retry_due(),
             }
-            dns.kick_probe(&snapshot.dns);
+            let changed = before
+                != (
+                    snapshot.dns.source.clone(),
+                    snapshot.dns.global.clone(),
+                    snapshot.dns.links.clone(),
+                );
+            // A finished attempt never starts the next one itself (its backoff does), so a
+            // probe that fails at once cannot spin; configuration changes retry at once.
+            if !probe_done {
+                dns.kick_probe(&snapshot.dns, retry_due || changed);
+            }
         }
         snapshot.now = boottime_now();
         let verdict = goal.evaluate(&snapshot);

@@ -179,10 +179,9 @@ fn link_server_is_accessible_only_while_its_link_is_up() {
     if !common::require_root() {
         return;
     }
-    let (env, peer, _server) = setup("DNS=10.77.0.1\n", true);
+    let (env, _peer, _server) = setup("DNS=10.77.0.1\n", true);
     env.wait_for_link_dns("wo0", DNS_IP, Duration::from_secs(10));
-    peer.link_down("wo0p"); // wo0 loses carrier but stays up: -i wo0:no-carrier:routable
-    let r = wait_online(&env, &["-i", "wo0:no-carrier", "--dns", "--timeout=5"]);
+    let r = wait_online(&env, &["-i", "wo0", "--dns", "--timeout=5"]);
     assert_code(&r, 0, &env);
     env.netns().link_down("wo0");
     // Down, wo0's own server is not accessible and resolved no longer counts it as a DNS
@@ -301,4 +300,38 @@ fn probe_passes_fails_while_the_server_is_down_and_recovers() {
     let r = waiter.join().unwrap();
     assert_code(&r, 0, &env);
     assert!(r.finished >= back, "{}", r.describe());
+}
+
+#[test]
+fn probe_without_any_server_backs_off_and_honours_the_timeout() {
+    if !common::require_root() {
+        return;
+    }
+    // resolved not running, resolv.conf names only its stub: every attempt fails at once.
+    let (env, _peer, _server) = setup("", false);
+    env.set_resolv_conf("nameserver 127.0.0.53\n");
+    let mut cmd = env.run(
+        wait_online_bin(),
+        &["-i", "wo0", "--dns-probe", HOST1, "--timeout=2"],
+    );
+    cmd.env("SYSTEMD_LOG_LEVEL", "debug");
+    let r = run_wait_online(cmd, Duration::from_secs(20));
+    assert_code(&r, 1, &env);
+    assert!(
+        r.elapsed < Duration::from_secs(4),
+        "the deadline was not honoured: {}",
+        r.describe()
+    );
+    assert!(
+        r.stderr
+            .contains(&format!("DNS probe {HOST1} failed: no DNS server to ask")),
+        "{}",
+        r.describe()
+    );
+    let attempts = r.stderr.matches("DNS probe failed").count();
+    assert!(
+        (2..=6).contains(&attempts),
+        "backoff 0.25 s doubling within 2 s: {attempts} attempts\n{}",
+        r.describe()
+    );
 }

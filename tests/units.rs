@@ -192,7 +192,7 @@ fn units_share_one_hardening_block_and_the_upstream_shape() {
     assert_eq!(hardening(&template), block, "wait-online@.service drifted");
     assert_eq!(hardening(&drop_in), block, "{DROP_IN} drifted");
     for needed in [
-        "DynamicUser=yes",
+        "User=wait-online",
         "CapabilityBoundingSet=",
         "AmbientCapabilities=",
         "NoNewPrivileges=yes",
@@ -224,6 +224,14 @@ fn units_share_one_hardening_block_and_the_upstream_shape() {
         }
     }
     assert!(template.contains("Description=") && template.contains("%i to be Configured"));
+    // the user of User= is created by the package from this sysusers.d file
+    let sysusers = read(units.join("sysusers.d/wait-online.conf"));
+    assert!(
+        sysusers
+            .lines()
+            .any(|l| l.split_whitespace().take(2).eq(["u", "wait-online"])),
+        "units/sysusers.d/wait-online.conf does not declare the user wait-online:\n{sysusers}"
+    );
     // the drop-in resets upstream's ExecStart= before adding ours
     let execs: Vec<&str> = drop_in
         .lines()
@@ -243,8 +251,8 @@ fn exposure_parser() {
 // ---- real runs without any privilege ----
 
 /// setpriv arguments: nobody/nogroup, no supplementary groups, no capability in any set, no new
-/// privileges (what DynamicUser=, CapabilityBoundingSet=, AmbientCapabilities= and
-/// NoNewPrivileges= give the unit).
+/// privileges (what User=, CapabilityBoundingSet=, AmbientCapabilities= and NoNewPrivileges=
+/// give the unit).
 const UNPRIVILEGED: [&str; 7] = [
     "--reuid=65534",
     "--regid=65534",

@@ -167,14 +167,18 @@ impl DnsWatcher {
             recheck(link, Some(ifindex));
         }
     }
-
-    /// Starts a probe attempt if one is asked for, none is running or scheduled, and the name
-    /// has not resolved yet. Called after every relevant change.
-    pub fn kick_probe(&mut self, facts: &DnsFacts) {
+    /// Starts a probe attempt if one is asked for, none is running and the name has not
+    /// resolved yet. While a failed attempt's backoff runs, a new attempt starts only when
+    /// `now` is set (the DNS configuration changed, or the backoff is over): a probe that
+    /// fails at once must never spin.
+    pub fn kick_probe(&mut self, facts: &DnsFacts, now: bool) {
         let Some(name) = &self.probe_name else {
             return;
         };
-        if self.in_flight.is_some() || matches!(facts.probe, ProbeState::Resolved(_)) {
+        if self.in_flight.is_some()
+            || matches!(facts.probe, ProbeState::Resolved(_))
+            || (self.retry.is_some() && !now)
+        {
             return;
         }
         let route = match (&self.client, &facts.source) {
