@@ -4,7 +4,8 @@
 #
 #   1. copy the tree (git ls-files: tracked + untracked, not ignored) to $WO_DEB_DIR/wait-online-VER
 #   2. dpkg-buildpackage -us -uc -b          -> $WO_DEB_DIR/wait-online_VER-REV_ARCH.deb
-#   3. dpkg-deb -c / -I, the expected files, lintian (reported, never fatal)
+#   3. dpkg-deb -c / -I, the expected files (the three shell completions too), lintian (reported,
+#      never fatal)
 #   4. chroot A: minimal bookworm (debootstrap --variant=minbase, cached in $WO_CHROOT-base):
 #      dpkg -i, files present, units not enabled, wait-online --help runs, dpkg -r, dpkg -P,
 #      nothing left behind
@@ -105,6 +106,9 @@ FILES=(
 	./usr/share/doc/wait-online/README.md.gz
 	./usr/share/doc/wait-online/copyright
 	./usr/share/doc/wait-online/changelog.Debian.gz
+	./usr/share/bash-completion/completions/wait-online
+	./usr/share/zsh/vendor-completions/_wait-online
+	./usr/share/fish/vendor_completions.d/wait-online.fish
 )
 for f in "${FILES[@]}"; do
 	grep -q " $f\( ->\|$\)" "$WORK/contents.txt" || fail "the package lacks $f"
@@ -171,6 +175,17 @@ installed_checks() {
 	IN getent passwd wait-online >/dev/null || fail "the system user wait-online was not created"
 	IN wait-online --help >"$WORK/help.txt" || fail "wait-online --help failed in the chroot"
 	grep -q -- '--interface' "$WORK/help.txt" || fail "wait-online --help printed no options"
+	# the shipped completions are the binary's own, and the bash one parses
+	for c in bash:usr/share/bash-completion/completions/wait-online \
+		zsh:usr/share/zsh/vendor-completions/_wait-online \
+		fish:usr/share/fish/vendor_completions.d/wait-online.fish; do
+		IN wait-online --completions="${c%%:*}" | cmp -s - "$CHROOT/${c#*:}" ||
+			fail "/${c#*:} differs from wait-online --completions=${c%%:*}"
+	done
+	grep -q -- '--dns-probe' "$CHROOT/usr/share/bash-completion/completions/wait-online" ||
+		fail "the bash completion lacks --dns-probe"
+	check "bash -n rejects the bash completion" \
+		IN bash -n /usr/share/bash-completion/completions/wait-online
 	IN wait-online --version
 	# the host's loopback, seen through rtnetlink from the chroot
 	check "wait-online -i lo:carrier failed in the chroot" \

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use crate::cli::{self, Command, ManagerChoice, OnlineDefinition, Options};
 use crate::core::goal::Goal;
 use crate::engine::{self, ManagerSource, Outcome};
+use crate::explain_view::ExplainView;
 use crate::netlink::KernelSourceConfig;
 use crate::networkd;
 use crate::notify::{Notifier, notify};
@@ -39,7 +40,16 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
     };
     let started = std::time::Instant::now();
     let notifier = Notifier::from_env();
-    let outcome = run(&goal, &options, notifier.as_ref());
+    let mut view = options.explain.then(ExplainView::new);
+    let outcome = run(&goal, &options, notifier.as_ref(), view.as_mut());
+    if let Some(view) = &mut view {
+        view.finish(match &outcome {
+            Ok((Outcome::Online(_), _)) => "online",
+            Ok((Outcome::Timeout(_), _)) => "timed out",
+            Ok((Outcome::Interrupted(_), _)) => "interrupted",
+            Err(_) => "failed",
+        });
+    }
     let status = match outcome {
         Ok((Outcome::Online(_) | Outcome::Interrupted(_), _)) => {
             "STATUS=All interfaces configured..."
@@ -54,8 +64,12 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
         Ok((Outcome::Online(_) | Outcome::Interrupted(_), _)) => ExitCode::SUCCESS,
         Ok((Outcome::Timeout(verdict), _)) => {
             tracing::error!("Timeout occurred while waiting for network connectivity.");
-            for line in &verdict.explanation {
-                tracing::error!("{line}");
+            for (line, link) in crate::logging::explanation_links(&verdict) {
+                let interface = link.map(|l| tracing::field::display(&l.name));
+                let operstate = link
+                    .and_then(|l| l.status)
+                    .map(|s| tracing::field::display(s.oper));
+                tracing::error!(interface, operstate, "{line}");
             }
             ExitCode::from(FAILURE)
         }
@@ -118,6 +132,7 @@ fn run(
     goal: &Goal,
     options: &Options,
     notifier: Option<&Notifier>,
+    view: Option<&mut ExplainView>,
 ) -> Result<(Outcome, &'static str), String> {
     let manager = choose_manager(options.manager, Path::new(networkd::LINKS_DIR))?;
     let manager_name = match manager {
@@ -135,11 +150,16 @@ fn run(
             options.timeout,
             manager,
             KernelSourceConfig {
-                // Route changes decide whether a DNS server is accessible.
-                track_routes: goal.needs_dns(),
+                // Routes decide DNS server accessibility and the default-route requirement;
+                // --explain looks for pitfalls in routes and the gateway's neighbour entry.
+                track_routes: goal.needs_routes() || options.explain,
+                track_neighbours: goal.needs_neighbours() || options.explain,
+                // --explain looks at every link (rp_filter, default routes elsewhere).
+                scope: goal.named_links().filter(|_| !options.explain),
                 ..KernelSourceConfig::default()
             },
             notifier,
+            view,
         ))
         .map(|outcome| (outcome, manager_name))
         .map_err(|err| err.to_string())

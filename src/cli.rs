@@ -4,9 +4,10 @@
 use std::ffi::OsString;
 use std::time::Duration;
 
-use clap::Parser;
 use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser};
 
+use crate::core::default_route::{RouteFamily, RouteRequirement};
 use crate::core::glob::Glob;
 use crate::core::timespan::{TimeSpan, parse_timespan};
 use crate::core::{IfName, InterfaceRequirement, OperStateRange, RequiredFamilies, Requirements};
@@ -96,9 +97,38 @@ struct Args {
     #[arg(long)]
     json: bool,
 
+    /// Show what is awaited and why, live while waiting, and a summary with known pitfalls at exit
+    #[arg(long)]
+    explain: bool,
+
+    /// Also require a default route (IPv4, IPv6 or either) through an online interface
+    #[arg(
+        long,
+        value_name = "4|6|any",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "any",
+        value_parser = parse_route_family
+    )]
+    require_default_route: Option<RouteFamily>,
+
+    /// Also require that the default gateway has answered (its neighbour entry is
+    /// REACHABLE, STALE, DELAY or PROBE); sends no packets
+    #[arg(long)]
+    require_gateway: bool,
+
     /// Where link setup states come from: auto, networkd or none
     #[arg(long, value_name = "MANAGER", value_enum, default_value_t = ManagerChoice::Auto)]
     manager: ManagerChoice,
+
+    /// Print a completion script for SHELL (bash, zsh, fish) and exit
+    #[arg(long, value_name = "SHELL", value_enum)]
+    completions: Option<crate::completions::Shell>,
+}
+
+/// The clap command the parser uses, for generating shell completions.
+pub(crate) fn command() -> clap::Command {
+    Args::command()
 }
 
 /// Which network manager's per-link state to honour (`--manager=`).
@@ -134,6 +164,8 @@ pub struct Options {
     pub print_netplan_lines: bool,
     /// `--json`: a JSON report on stdout at exit.
     pub json: bool,
+    /// `--explain`: live view while waiting, summary and pitfalls at exit.
+    pub explain: bool,
 }
 
 /// What the command line asks for: run, or print text (help, version) and exit 0.
@@ -165,6 +197,9 @@ where
             };
         }
     };
+    if let Some(shell) = args.completions {
+        return Ok(Command::Print(crate::completions::script(shell)));
+    }
     let mut seen: Vec<&IfName> = Vec::new();
     for wanted in &args.interfaces {
         if seen.contains(&&wanted.name) {
@@ -187,6 +222,10 @@ where
         // Ubuntu's definition includes DNS (condition 4) unless --dns=no.
         dns: args.dns.unwrap_or(args.online_definition.is_some()),
         dns_probe: args.dns_probe.clone(),
+        route: RouteRequirement {
+            default_route: args.require_default_route,
+            gateway: args.require_gateway,
+        },
     };
     if args.online_definition.is_some() {
         let conflicting = [
@@ -216,6 +255,7 @@ where
         definition: args.online_definition,
         print_netplan_lines: args.print_netplan_lines,
         json: args.json,
+        explain: args.explain,
     }))
 }
 
@@ -266,6 +306,16 @@ fn parse_probe_name(text: &str) -> Result<String, String> {
         );
     }
     Ok(name.to_string())
+}
+
+/// `--require-default-route=`: `4`, `6` or `any` (also `ipv4`, `ipv6`).
+fn parse_route_family(text: &str) -> Result<RouteFamily, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "4" | "ipv4" => Ok(RouteFamily::Ipv4),
+        "6" | "ipv6" => Ok(RouteFamily::Ipv6),
+        "any" => Ok(RouteFamily::Any),
+        _ => Err("expected 4, 6 or any".to_string()),
+    }
 }
 
 /// systemd's `parse_boolean()`.

@@ -6,12 +6,13 @@ use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::core::dns::DnsSource;
 use crate::core::goal::{Goal, GoalVerdict};
 use crate::core::{Manager, Requirements, Snapshot};
 use crate::dns::{DnsEvent, DnsWatcher};
+use crate::explain_view::ExplainView;
 use crate::netlink::{KernelSource, KernelSourceConfig};
 use crate::networkd::NetworkdSource;
 use crate::notify::{Notifier, notify};
@@ -58,6 +59,7 @@ pub async fn run(
     manager: ManagerSource,
     kernel_config: KernelSourceConfig,
     notifier: Option<&Notifier>,
+    mut view: Option<&mut ExplainView>,
 ) -> Result<Outcome, EngineError> {
     let mut terminate = signal(SignalKind::terminate()).map_err(EngineError::Setup)?;
     let mut interrupt = signal(SignalKind::interrupt()).map_err(EngineError::Setup)?;
@@ -88,13 +90,20 @@ pub async fn run(
     };
     let probe = goal.requirement_sets().find_map(|r| r.dns_probe.clone());
     let mut dns = match goal.needs_dns() {
-        true => Some(DnsWatcher::start(probe, dns_limit()).await),
+        true => {
+            let start = DnsWatcher::start(probe, dns_limit());
+            match unless_signalled(&mut terminate, &mut interrupt, start).await {
+                Some(watcher) => Some(watcher),
+                None => return Ok(Outcome::Interrupted(None)),
+            }
+        }
         false => None,
     };
     let mut dns_links: Vec<u32> = Vec::new();
     let mut last_explanation: Vec<String> = Vec::new();
     let mut last_verdict: Option<GoalVerdict> = None;
     let mut announced_ready = false;
+    let mut last_status = String::new();
 
     loop {
         let wake = tokio::select! {
@@ -106,7 +115,11 @@ pub async fn run(
             }
             () = expired(timer.as_ref()) => {
                 snapshot.now = boottime_now();
-                return Ok(Outcome::Timeout(goal.evaluate(&snapshot)));
+                let verdict = goal.evaluate(&snapshot);
+                if let Some(view) = view.as_deref_mut() {
+                    view.update(&snapshot, &verdict);
+                }
+                return Ok(Outcome::Timeout(verdict));
             }
             result = kernel.process(&mut snapshot.kernel, boottime_now) => {
                 result.map_err(EngineError::Netlink)?;
@@ -142,13 +155,27 @@ pub async fn run(
                 Wake::Kernel if wanted == dns_links && facts.source == DnsSource::Resolved => {
                     DnsWatcher::recheck_accessibility(facts);
                 }
-                Wake::Kernel | Wake::Networkd | Wake::Dns(DnsEvent::ResolvedChanged) => {
-                    dns.refresh(facts, &wanted, dns_limit()).await;
+                Wake::Kernel
+                | Wake::Networkd
+                | Wake::Dns(DnsEvent::ResolvedChanged | DnsEvent::RefreshRetry) => {
+                    let refresh = dns.refresh(facts, &wanted, dns_limit());
+                    if unless_signalled(&mut terminate, &mut interrupt, refresh)
+                        .await
+                        .is_none()
+                    {
+                        return Ok(Outcome::Interrupted(last_verdict));
+                    }
                     dns_links = wanted;
                 }
                 Wake::Dns(DnsEvent::BusGone) => {
                     dns.bus_gone();
-                    dns.refresh(facts, &wanted, dns_limit()).await;
+                    let refresh = dns.refresh(facts, &wanted, dns_limit());
+                    if unless_signalled(&mut terminate, &mut interrupt, refresh)
+                        .await
+                        .is_none()
+                    {
+                        return Ok(Outcome::Interrupted(last_verdict));
+                    }
                 }
                 Wake::Dns(DnsEvent::ProbeDone(result)) => dns.probe_finished(facts, result),
                 Wake::Dns(DnsEvent::ProbeRetry) => dns.retry_due(),
@@ -167,21 +194,29 @@ pub async fn run(
         }
         snapshot.now = boottime_now();
         let verdict = goal.evaluate(&snapshot);
+        if let Some(view) = view.as_deref_mut() {
+            view.update(&snapshot, &verdict);
+        }
         if verdict.online {
             tracing::debug!("requirements hold");
             return Ok(Outcome::Online(verdict));
         }
+        let status = verdict.waiting_for();
         if !announced_ready {
             // As upstream: READY=1 only once the first decision said "not yet".
-            notify(
-                notifier,
-                "READY=1\nSTATUS=Waiting for network connections...",
-            );
+            notify(notifier, &format!("READY=1\nSTATUS={status}"));
             announced_ready = true;
+        } else if status != last_status {
+            notify(notifier, &format!("STATUS={status}"));
         }
+        last_status = status;
         if verdict.explanation != last_explanation {
-            for line in &verdict.explanation {
-                tracing::debug!("waiting: {line}");
+            for (line, link) in crate::logging::explanation_links(&verdict) {
+                let interface = link.map(|l| tracing::field::display(&l.name));
+                let operstate = link
+                    .and_then(|l| l.status)
+                    .map(|s| tracing::field::display(s.oper));
+                tracing::debug!(interface, operstate, "waiting: {line}");
             }
             last_explanation = verdict.explanation.clone();
         }
@@ -218,6 +253,21 @@ fn links_for_dns(goal: &Goal, snapshot: &Snapshot) -> Vec<u32> {
         })
         .map(|l| l.ifindex)
         .collect()
+}
+
+/// Runs `work` to its end, unless SIGTERM or SIGINT arrives first (`None`): a D-Bus call
+/// that stalls must not hold up the exit upstream promises on those signals.
+async fn unless_signalled<T>(
+    terminate: &mut Signal,
+    interrupt: &mut Signal,
+    work: impl std::future::Future<Output = T>,
+) -> Option<T> {
+    tokio::select! {
+        biased;
+        _ = terminate.recv() => None,
+        _ = interrupt.recv() => None,
+        value = work => Some(value),
+    }
 }
 
 async fn dns_event(dns: Option<&mut DnsWatcher>) -> DnsEvent {

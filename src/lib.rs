@@ -7,9 +7,11 @@
 
 pub mod app;
 pub mod cli;
+pub mod completions;
 pub mod core;
 pub mod dns;
 pub mod engine;
+pub mod explain_view;
 pub mod logging;
 pub mod netlink;
 pub mod netplan;

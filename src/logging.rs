@@ -1,7 +1,28 @@
-//! Logging to stderr in systemd's plain style (message only), at the level `-q` and
-//! `SYSTEMD_LOG_LEVEL` ask for.
+//! Logging at the level `-q` and `SYSTEMD_LOG_LEVEL` ask for: to the journal with structured
+//! fields when stderr is connected to it (`JOURNAL_STREAM`), otherwise to stderr in systemd's
+//! plain style (message only).
+//!
+//! Records about one interface carry the tracing fields `interface` and, when known,
+//! `operstate`; the journal gets them as `INTERFACE=` and `OPERSTATE=`
+//! (`journalctl INTERFACE=eth0`), stderr shows only the message.
 
+use std::fmt;
+use std::os::fd::AsFd;
+use std::os::unix::fs::MetadataExt;
+
+use tracing::field::{Field, Visit};
 use tracing::level_filters::LevelFilter;
+use tracing_subscriber::field::RecordFields;
+use tracing_subscriber::fmt::FormatFields;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+use crate::core::evaluate::LinkReport;
+use crate::core::goal::GoalVerdict;
+
+/// Fields that only the journal shows (the message already names the interface).
+const JOURNAL_ONLY_FIELDS: [&str; 2] = ["interface", "operstate"];
 
 /// systemd's log level names and numbers, mapped to tracing levels.
 pub fn level_from_systemd(text: &str) -> Option<LevelFilter> {
@@ -14,6 +35,36 @@ pub fn level_from_systemd(text: &str) -> Option<LevelFilter> {
     })
 }
 
+/// `JOURNAL_STREAM`'s `DEV:INODE` (decimal, as systemd writes it).
+pub fn parse_journal_stream(value: &str) -> Option<(u64, u64)> {
+    let (dev, ino) = value.trim().split_once(':')?;
+    Some((dev.parse().ok()?, ino.parse().ok()?))
+}
+
+/// Whether `JOURNAL_STREAM`'s value names the file whose device and inode are `dev` and `ino`,
+/// that is whether stderr is still the journal stream systemd connected (and not redirected
+/// by a child of the service).
+pub fn journal_stream_matches(value: &str, dev: u64, ino: u64) -> bool {
+    parse_journal_stream(value) == Some((dev, ino))
+}
+
+/// Whether stderr is connected to the journal, as systemd's `log_target` decides it.
+fn stderr_is_journal() -> bool {
+    let Some(value) = std::env::var_os("JOURNAL_STREAM") else {
+        return false;
+    };
+    let Some(value) = value.to_str() else {
+        return false;
+    };
+    let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() else {
+        return false;
+    };
+    match std::fs::File::from(fd).metadata() {
+        Ok(meta) => journal_stream_matches(value, meta.dev(), meta.ino()),
+        Err(_) => false,
+    }
+}
+
 /// Installs the subscriber. `-q` caps the level at errors, as upstream's `log_set_max_level`.
 pub fn init(quiet: bool) {
     let mut level = std::env::var("SYSTEMD_LOG_LEVEL")
@@ -23,17 +74,93 @@ pub fn init(quiet: bool) {
     if quiet {
         level = level.min(LevelFilter::ERROR);
     }
+    if stderr_is_journal() {
+        // When the journal socket cannot be opened, stderr (the journal stream) still works.
+        if let Ok(journal) = tracing_journald::layer() {
+            let _ = tracing_subscriber::registry()
+                .with(level)
+                .with(journal.with_field_prefix(None))
+                .try_init();
+            return;
+        }
+    }
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_max_level(level)
         .without_time()
         .with_target(false)
         .with_level(false)
+        .fmt_fields(PlainFields)
         .try_init();
+}
+
+/// The lines of a verdict's explanation, each with the link report it is about, if any (a
+/// line such as `(2) eth0: not present` is about `eth0`; `no considered link is online yet`
+/// is about none).
+pub fn explanation_links(verdict: &GoalVerdict) -> Vec<(&str, Option<&LinkReport>)> {
+    let reports: Vec<(String, &LinkReport)> = verdict
+        .verdicts
+        .iter()
+        .flat_map(|(_, v)| v.blocking())
+        .map(|report| (report.to_string(), report))
+        .collect();
+    verdict
+        .explanation
+        .iter()
+        .map(|line| (line.as_str(), line_subject(line, &reports).copied()))
+        .collect()
+}
+
+/// The subject of the first `(words, subject)` whose words end `line` as a whole (after
+/// nothing or a space: `eth0: …` is not `th0: …`).
+fn line_subject<'a, T>(line: &str, candidates: &'a [(String, T)]) -> Option<&'a T> {
+    candidates.iter().find_map(|(words, subject)| {
+        let prefix = line.strip_suffix(words.as_str())?;
+        (prefix.is_empty() || prefix.ends_with(' ')).then_some(subject)
+    })
+}
+
+/// Formats an event's fields for stderr like tracing-subscriber's default (the message, then
+/// ` name=value` for other fields), leaving out the journal-only fields.
+struct PlainFields;
+
+impl<'writer> FormatFields<'writer> for PlainFields {
+    fn format_fields<R: RecordFields>(&self, writer: Writer<'writer>, fields: R) -> fmt::Result {
+        let mut visitor = PlainVisitor {
+            writer,
+            result: Ok(()),
+            first: true,
+        };
+        fields.record(&mut visitor);
+        visitor.result
+    }
+}
+
+struct PlainVisitor<'writer> {
+    writer: Writer<'writer>,
+    result: fmt::Result,
+    first: bool,
+}
+
+impl Visit for PlainVisitor<'_> {
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if self.result.is_err() || JOURNAL_ONLY_FIELDS.contains(&field.name()) {
+            return;
+        }
+        let separator = if self.first { "" } else { " " };
+        self.first = false;
+        self.result = if field.name() == "message" {
+            write!(self.writer, "{separator}{value:?}")
+        } else {
+            write!(self.writer, "{separator}{}={value:?}", field.name())
+        };
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+
     use super::*;
 
     #[test]
@@ -43,5 +170,68 @@ mod tests {
         assert_eq!(level_from_systemd("err"), Some(LevelFilter::ERROR));
         assert_eq!(level_from_systemd("warning"), Some(LevelFilter::WARN));
         assert_eq!(level_from_systemd("loud"), None);
+    }
+
+    #[test]
+    fn journal_stream_is_dev_colon_inode() {
+        assert_eq!(parse_journal_stream("8:12345"), Some((8, 12345)));
+        assert_eq!(parse_journal_stream("8:12345\n"), Some((8, 12345)));
+        for bad in ["", "8", ":1", "8:", "a:1", "8:1:2", "-1:2", "8;1"] {
+            assert_eq!(parse_journal_stream(bad), None, "{bad:?}");
+        }
+        assert!(journal_stream_matches("64769:918273", 64769, 918273));
+        assert!(!journal_stream_matches("64769:918273", 64769, 918274));
+        assert!(!journal_stream_matches("64769:918273", 64770, 918273));
+        assert!(!journal_stream_matches("garbage", 0, 0));
+    }
+
+    #[test]
+    fn explanation_lines_find_their_link() {
+        let candidates = [
+            ("th0: not present".to_string(), "th0"),
+            ("eth0: not present".to_string(), "eth0"),
+        ];
+        let subject = |line: &str| line_subject(line, &candidates).copied();
+        assert_eq!(subject("(3)   eth0: not present"), Some("eth0"));
+        assert_eq!(subject("(2) th0: not present"), Some("th0"));
+        assert_eq!(subject("th0: not present"), Some("th0"));
+        assert_eq!(subject("eth0: not present"), Some("eth0"));
+        assert_eq!(subject("xeth0: not present"), None);
+        assert_eq!(subject("no considered link is online yet"), None);
+    }
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn stderr_shows_the_message_without_journal_fields() {
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .without_time()
+            .with_target(false)
+            .with_level(false)
+            .fmt_fields(PlainFields)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::error!(interface = "eth0", operstate = "off", "eth0: not present");
+            tracing::warn!(length = 7, "netlink message truncated");
+        });
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(
+            text,
+            "eth0: not present\nnetlink message truncated length=7\n"
+        );
     }
 }

@@ -75,11 +75,7 @@ impl Report {
 }
 
 fn interface(condition: Option<u8>, link: &LinkReport) -> InterfaceReport {
-    let words = link.to_string();
-    let reason = words
-        .strip_prefix(&format!("{}: ", link.name))
-        .unwrap_or(&words)
-        .to_string();
+    let reason = link.outcome_words();
     InterfaceReport {
         name: link.name.clone(),
         ifindex: link.ifindex,

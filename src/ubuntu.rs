@@ -9,7 +9,8 @@ use crate::netplan::{LinkLocalState, NetplanPlan};
 /// Builds the definition from Netplan's plan and the command line's refinements: `-i IF[:MIN]`
 /// adds an interface to condition (2) or changes its state, `--ignore` drops interfaces from
 /// every condition, `-4`/`-6` apply to every condition, `--dns=no` drops condition (4),
-/// `--dns-probe` adds a name that must resolve to it.
+/// `--dns-probe` adds a name that must resolve to it, `--require-default-route` and
+/// `--require-gateway` refine condition (3).
 pub fn definition(
     plan: &NetplanPlan,
     refinements: &Requirements,
@@ -73,6 +74,7 @@ pub fn definition(
             families: refinements.families,
             dns: refinements.dns,
             dns_probe: refinements.dns_probe.clone(),
+            route: refinements.route,
             ..Requirements::default()
         },
     })

@@ -6,25 +6,10 @@ mod common;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use common::{
-    Netns, RunResult, kernel_supports, run_wait_online, run_wait_online_bg, wait_online_bin,
-};
+use common::{Netns, kernel_supports, run_wait_online, wait_online_bin};
 
 /// Time the waiter gets to start and finish its initial dump before the test changes things.
 const SETTLE: Duration = Duration::from_millis(400);
-
-fn wait_online(ns: &Netns, args: &[&str]) -> RunResult {
-    let mut all = vec!["--manager=none"];
-    all.extend_from_slice(args);
-    run_wait_online(ns.exec(wait_online_bin(), &all), Duration::from_secs(20))
-}
-
-fn wait_online_bg(ns: &Netns, args: &[&str]) -> std::thread::JoinHandle<RunResult> {
-    let mut all = vec!["--manager=none".to_string()];
-    all.extend(args.iter().map(|a| a.to_string()));
-    let args: Vec<&str> = all.iter().map(String::as_str).collect();
-    run_wait_online_bg(ns.exec(wait_online_bin(), &args), Duration::from_secs(20))
-}
 
 /// A namespace with a veth pair `v0`/`v1`, both up (so both have carrier).
 fn veth_pair() -> Netns {
@@ -42,7 +27,7 @@ fn already_routable_exits_zero_at_once() {
     }
     let ns = veth_pair();
     ns.add_addr("v0", "192.0.2.1/24");
-    let r = wait_online(&ns, &["-i", "v0:routable", "--timeout=5"]);
+    let r = ns.wait_online(&["-i", "v0:routable", "--timeout=5"]);
     assert_eq!(r.code, Some(0), "{}", r.describe());
     assert!(r.elapsed < Duration::from_secs(2), "{}", r.describe());
     assert!(r.stderr.is_empty(), "{}", r.describe());
@@ -54,7 +39,7 @@ fn address_added_while_waiting_ends_the_wait_after_it() {
         return;
     }
     let ns = veth_pair();
-    let waiter = wait_online_bg(&ns, &["-i", "v0:routable", "--timeout=10"]);
+    let waiter = ns.wait_online_bg(&["-i", "v0:routable", "--timeout=10"]);
     sleep(SETTLE);
     let added = Instant::now();
     ns.add_addr("v0", "192.0.2.1/24");
@@ -73,7 +58,7 @@ fn timeout_names_each_blocking_interface_and_condition() {
         return;
     }
     let ns = veth_pair();
-    let r = wait_online(&ns, &["-i", "v0:routable", "-i", "eth7", "--timeout=1"]);
+    let r = ns.wait_online(&["-i", "v0:routable", "-i", "eth7", "--timeout=1"]);
     assert_eq!(r.code, Some(1), "{}", r.describe());
     let lines: Vec<&str> = r.stderr.lines().collect();
     assert_eq!(
@@ -86,7 +71,7 @@ fn timeout_names_each_blocking_interface_and_condition() {
         "{}",
         r.describe()
     );
-    let quiet = wait_online(&ns, &["-q", "-i", "v0:routable", "--timeout=200ms"]);
+    let quiet = ns.wait_online(&["-q", "-i", "v0:routable", "--timeout=200ms"]);
     assert_eq!(quiet.code, Some(1));
     assert!(
         quiet.stderr.starts_with("Timeout occurred"),
@@ -101,9 +86,9 @@ fn missing_range_is_satisfied_by_an_absent_interface() {
         return;
     }
     let ns = Netns::new();
-    let r = wait_online(&ns, &["-i", "nosuch0:missing", "--timeout=5"]);
+    let r = ns.wait_online(&["-i", "nosuch0:missing", "--timeout=5"]);
     assert_eq!(r.code, Some(0), "{}", r.describe());
-    let r = wait_online(&ns, &["-i", "nosuch0::off", "--timeout=5"]);
+    let r = ns.wait_online(&["-i", "nosuch0::off", "--timeout=5"]);
     assert_eq!(r.code, Some(0), "{}", r.describe());
 }
 
@@ -113,7 +98,7 @@ fn loopback_can_be_named() {
         return;
     }
     let ns = Netns::new();
-    let r = wait_online(&ns, &["-i", "lo:carrier", "--timeout=5"]);
+    let r = ns.wait_online(&["-i", "lo:carrier", "--timeout=5"]);
     assert_eq!(r.code, Some(0), "{}", r.describe());
 }
 
@@ -125,7 +110,7 @@ fn all_links_mode_down_links_never_block_and_up_links_must_be_degraded() {
     let ns = veth_pair();
     ns.add_veth("d0", None, "d1"); // stays down: never blocks
     ns.add_addr("v0", "192.0.2.1/24");
-    let r = wait_online(&ns, &["--timeout=1"]);
+    let r = ns.wait_online(&["--timeout=1"]);
     assert_eq!(
         r.code,
         Some(1),
@@ -138,12 +123,12 @@ fn all_links_mode_down_links_never_block_and_up_links_must_be_degraded() {
         "{}",
         r.describe()
     );
-    let r = wait_online(&ns, &["--timeout=5", "--ignore=v1"]);
+    let r = ns.wait_online(&["--timeout=5", "--ignore=v1"]);
     assert_eq!(r.code, Some(0), "{}", r.describe());
-    let r = wait_online(&ns, &["--timeout=5", "--any"]);
+    let r = ns.wait_online(&["--timeout=5", "--any"]);
     assert_eq!(r.code, Some(0), "{}", r.describe());
     ns.add_addr("v1", "198.51.100.1/24");
-    let r = wait_online(&ns, &["--timeout=5"]);
+    let r = ns.wait_online(&["--timeout=5"]);
     assert_eq!(r.code, Some(0), "{}", r.describe());
 }
 
@@ -153,7 +138,7 @@ fn all_links_mode_needs_one_online_link() {
         return;
     }
     let ns = Netns::new(); // only lo
-    let r = wait_online(&ns, &["--timeout=300ms"]);
+    let r = ns.wait_online(&["--timeout=300ms"]);
     assert_eq!(r.code, Some(1), "{}", r.describe());
     assert!(
         r.stderr.contains("no link is considered"),
@@ -174,18 +159,15 @@ fn bridge_with_a_port_lacking_carrier_is_degraded_carrier_until_the_port_has_car
     for dev in ["br0", "p0", "p0peer", "p1"] {
         ns.link_up(dev);
     }
-    let r = wait_online(
-        &ns,
-        &[
-            "-i",
-            "br0:degraded-carrier:degraded-carrier",
-            "-i",
-            "p0:enslaved",
-            "--timeout=5",
-        ],
-    );
+    let r = ns.wait_online(&[
+        "-i",
+        "br0:degraded-carrier:degraded-carrier",
+        "-i",
+        "p0:enslaved",
+        "--timeout=5",
+    ]);
     assert_eq!(r.code, Some(0), "{}", r.describe());
-    let waiter = wait_online_bg(&ns, &["-i", "br0:carrier", "--timeout=10"]);
+    let waiter = ns.wait_online_bg(&["-i", "br0:carrier", "--timeout=10"]);
     sleep(SETTLE);
     let fixed = Instant::now();
     ns.link_up("p1peer");
@@ -209,16 +191,14 @@ fn bond_losing_and_regaining_a_port() {
     }
     ns.add_addr("bond0", "192.0.2.1/24");
     assert_eq!(
-        wait_online(&ns, &["-i", "bond0:routable", "--timeout=5"]).code,
+        ns.wait_online(&["-i", "bond0:routable", "--timeout=5"])
+            .code,
         Some(0)
     );
     ns.link_down("e1peer");
-    let r = wait_online(&ns, &["-i", "bond0:carrier:carrier", "--timeout=500ms"]);
+    let r = ns.wait_online(&["-i", "bond0:carrier:carrier", "--timeout=500ms"]);
     assert_eq!(r.code, Some(1), "a port without carrier: {}", r.describe());
-    let r = wait_online(
-        &ns,
-        &["-i", "bond0:degraded-carrier:degraded", "--timeout=500ms"],
-    );
+    let r = ns.wait_online(&["-i", "bond0:degraded-carrier:degraded", "--timeout=500ms"]);
     assert_eq!(
         r.code,
         Some(1),
@@ -227,11 +207,8 @@ fn bond_losing_and_regaining_a_port() {
     );
     ns.link_up("e1peer");
     assert_eq!(
-        wait_online(
-            &ns,
-            &["-i", "bond0:routable", "-i", "e1:enslaved", "--timeout=5"]
-        )
-        .code,
+        ns.wait_online(&["-i", "bond0:routable", "-i", "e1:enslaved", "--timeout=5"])
+            .code,
         Some(0)
     );
 }
@@ -246,7 +223,7 @@ fn vlan_on_veth() {
     ns.add_vlan("v0", "v0.100", 100);
     ns.link_up("v0.100");
     ns.add_addr("v0.100", "192.0.2.1/24");
-    let r = wait_online(&ns, &["-i", "v0.100:routable", "--timeout=5"]);
+    let r = ns.wait_online(&["-i", "v0.100:routable", "--timeout=5"]);
     assert_eq!(r.code, Some(0), "{}", r.describe());
 }
 
@@ -258,7 +235,7 @@ fn rename_and_altname_lookup() {
     let ns = Netns::new();
     ns.add_veth("v0", None, "v1");
     ns.add_addr("v0", "192.0.2.1/24");
-    let waiter = wait_online_bg(&ns, &["-i", "uplink0:routable", "--timeout=10"]);
+    let waiter = ns.wait_online_bg(&["-i", "uplink0:routable", "--timeout=10"]);
     sleep(SETTLE);
     ns.set_name("v0", "uplink0");
     sleep(Duration::from_millis(100));
@@ -278,7 +255,7 @@ fn rename_and_altname_lookup() {
         "altname",
         "wan-primary",
     ]);
-    let r = wait_online(&ns, &["-i", "wan-primary:routable", "--timeout=5"]);
+    let r = ns.wait_online(&["-i", "wan-primary:routable", "--timeout=5"]);
     assert_eq!(r.code, Some(0), "{}", r.describe());
 }
 
@@ -288,7 +265,7 @@ fn deleted_and_recreated_link_is_followed_by_name() {
         return;
     }
     let ns = veth_pair();
-    let waiter = wait_online_bg(&ns, &["-i", "v0:routable", "--timeout=10"]);
+    let waiter = ns.wait_online_bg(&["-i", "v0:routable", "--timeout=10"]);
     sleep(SETTLE);
     ns.del_link("v0");
     ns.add_veth("v0", None, "v1");
@@ -309,7 +286,7 @@ fn address_flips_without_carrier_never_end_the_wait() {
     let ns = Netns::new();
     ns.add_veth("v0", None, "v1");
     ns.link_up("v0"); // v1 stays down: v0 has no carrier
-    let waiter = wait_online_bg(&ns, &["-i", "v0:routable", "--timeout=3"]);
+    let waiter = ns.wait_online_bg(&["-i", "v0:routable", "--timeout=3"]);
     sleep(SETTLE);
     let mut batch = String::new();
     for _ in 0..50 {
@@ -340,7 +317,7 @@ fn ipv6_address_that_stays_tentative_never_counts() {
         "v1",
         "nodad",
     ]);
-    let waiter = wait_online_bg(&ns, &["-6", "-i", "v0:routable", "--timeout=3"]);
+    let waiter = ns.wait_online_bg(&["-6", "-i", "v0:routable", "--timeout=3"]);
     sleep(SETTLE);
     ns.ip(&["-6", "address", "add", "2001:db8::1/64", "dev", "v0"]);
     let r = waiter.join().unwrap();
@@ -426,7 +403,7 @@ fn notifies_the_service_manager_like_upstream() {
     assert_eq!(
         messages(2),
         [
-            "READY=1\nSTATUS=Waiting for network connections...",
+            "READY=1\nSTATUS=Waiting for v0 (carrier, needs routable)",
             "STATUS=Failed to wait for network connectivity..."
         ]
     );
@@ -524,19 +501,16 @@ fn json_report_at_exit_parses_with_stable_fields() {
     }
     let ns = veth_pair();
     ns.add_addr("v0", "192.0.2.1/24");
-    let r = wait_online(
-        &ns,
-        &[
-            "-i",
-            "v0:routable",
-            "-i",
-            "v1",
-            "-i",
-            "eth9:missing",
-            "--json",
-            "--timeout=300ms",
-        ],
-    );
+    let r = ns.wait_online(&[
+        "-i",
+        "v0:routable",
+        "-i",
+        "v1",
+        "-i",
+        "eth9:missing",
+        "--json",
+        "--timeout=300ms",
+    ]);
     assert_eq!(r.code, Some(1), "{}", r.describe());
     let doc: serde_json::Value =
         serde_json::from_str(&r.stdout).expect("one JSON document on stdout");
@@ -569,7 +543,7 @@ fn json_report_at_exit_parses_with_stable_fields() {
         "v1: operational state is carrier, needs degraded (no IPv4/IPv6 address)"
     );
 
-    let r = wait_online(&ns, &["-i", "v0:routable", "--json", "--timeout=5"]);
+    let r = ns.wait_online(&["-i", "v0:routable", "--json", "--timeout=5"]);
     assert_eq!(r.code, Some(0), "{}", r.describe());
     let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(doc["verdict"], "online");

@@ -107,7 +107,7 @@ fn overflow_triggers_an_exact_resynchronisation() {
         Box::pin(async move {
             let config = KernelSourceConfig {
                 receive_buffer: 4096,
-                track_routes: false,
+                ..KernelSourceConfig::default()
             };
             let mut source = KernelSource::open(config).unwrap();
             let mut tables = KernelTables::default();
@@ -362,5 +362,168 @@ fn routes_are_tracked_and_silently_flushed_ipv4_routes_forgotten() {
     assert!(
         after.0.iter().any(|r| r.1 == "default" && r.4 == 200),
         "w0's default route stays"
+    );
+}
+
+/// Addresses of the link `name`, as `ip -o addr show dev` shows them.
+fn kernel_addresses_of(ns: &Netns, name: &str) -> BTreeSet<String> {
+    ns.ip(&["-o", "address", "show", "dev", name])
+        .lines()
+        .filter_map(|line| Some(line.split_whitespace().nth(3)?.to_string()))
+        .collect()
+}
+
+fn our_addresses_of(tables: &KernelTables, name: &str) -> BTreeSet<String> {
+    tables
+        .links
+        .values()
+        .filter(|l| l.has_name(name))
+        .flat_map(|l| {
+            l.addresses
+                .iter()
+                .map(|a| format!("{}/{}", a.address, a.prefix_len))
+        })
+        .collect()
+}
+
+#[test]
+fn scoped_source_fetches_only_the_named_links_and_follows_a_rename_onto_a_name() {
+    if !common::require_root() {
+        return;
+    }
+    let ns = Netns::new();
+    let mut batch = String::new();
+    for i in 0..30 {
+        batch.push_str(&format!(
+            "link add name v{i} type veth peer name p{i}\nlink set v{i} up\nlink set p{i} up\n\
+             address add 10.1.{i}.1/24 dev v{i}\n"
+        ));
+    }
+    batch.push_str("link property add dev v5 altname an-alternative-name-longer-than-15\n");
+    batch.push_str("address add 10.7.7.7/24 dev p7\naddress add 10.7.8.7/24 dev p7\n");
+    let setup = std::env::temp_dir().join(format!("{}-scoped", ns.name()));
+    std::fs::write(&setup, &batch).unwrap();
+    ns.ip(&["-batch", setup.to_str().unwrap()]);
+    std::fs::remove_file(&setup).ok();
+    let p7 = ns.ifindex("p7");
+
+    let script = format!(
+        "ip -n {ns} link del v3 && ip -n {ns} link set p7 down && ip -n {ns} link set p7 name v3 && ip -n {ns} link set v3 up",
+        ns = ns.name()
+    );
+    let (first, after) = in_netns(&ns, move || {
+        Box::pin(async move {
+            let config = KernelSourceConfig {
+                scope: Some(vec![
+                    "v3".into(),
+                    "an-alternative-name-longer-than-15".into(),
+                    "absent0".into(),
+                ]),
+                ..KernelSourceConfig::default()
+            };
+            let mut source = KernelSource::open(config).unwrap();
+            let mut tables = KernelTables::default();
+            while !source.is_synced() {
+                source.process(&mut tables, boottime_now).await.unwrap();
+            }
+            let first = tables.clone();
+            let status = std::process::Command::new("sh")
+                .args(["-c", &script])
+                .status()
+                .unwrap();
+            assert!(status.success());
+            drain(&mut source, &mut tables, Duration::from_millis(300)).await;
+            assert!(source.is_synced());
+            (first, tables)
+        })
+    });
+    let names: Vec<&str> = first.links.values().map(|l| l.name.as_str()).collect();
+    assert_eq!(
+        names.len(),
+        2,
+        "only the named links were fetched: {names:?}"
+    );
+    assert!(names.contains(&"v3") && names.contains(&"v5"), "{names:?}");
+    assert_eq!(
+        our_addresses_of(&first, "v5"),
+        kernel_addresses_of(&ns, "v5"),
+        "a link found by its alternative name, with its addresses"
+    );
+    // After the rename: the link now called v3 is the old p7, with the addresses it already
+    // had (which no event announced).
+    let v3 = after.links.values().find(|l| l.name == "v3").expect("v3");
+    assert_eq!(v3.ifindex, p7);
+    let ours = our_addresses_of(&after, "v3");
+    assert!(
+        ours.contains("10.7.7.7/24") && ours.contains("10.7.8.7/24"),
+        "{ours:?}"
+    );
+    assert_eq!(ours, kernel_addresses_of(&ns, "v3"));
+}
+
+#[test]
+fn neighbour_entries_are_tracked() {
+    if !common::require_root() {
+        return;
+    }
+    let ns = Netns::new();
+    ns.add_veth("v0", None, "v1");
+    ns.link_up("v0");
+    ns.link_up("v1");
+    ns.add_addr("v0", "192.0.2.2/24");
+    ns.ip(&[
+        "neigh",
+        "add",
+        "192.0.2.50",
+        "lladdr",
+        "02:00:00:00:00:50",
+        "dev",
+        "v0",
+        "nud",
+        "permanent",
+    ]);
+    let script = format!(
+        "ip -n {ns} neigh add 192.0.2.51 lladdr 02:00:00:00:00:51 dev v0 nud stale && \
+         ip -n {ns} neigh del 192.0.2.50 dev v0 && \
+         ip -n {ns} neigh replace 192.0.2.51 lladdr 02:00:00:00:00:51 dev v0 nud reachable",
+        ns = ns.name()
+    );
+    let v0 = ns.ifindex("v0");
+    let (first, after) = in_netns(&ns, move || {
+        Box::pin(async move {
+            let config = KernelSourceConfig {
+                track_neighbours: true,
+                ..KernelSourceConfig::default()
+            };
+            let mut source = KernelSource::open(config).unwrap();
+            let mut tables = KernelTables::default();
+            while !source.is_synced() {
+                source.process(&mut tables, boottime_now).await.unwrap();
+            }
+            let first = tables.neighbours.clone();
+            let status = std::process::Command::new("sh")
+                .args(["-c", &script])
+                .status()
+                .unwrap();
+            assert!(status.success());
+            drain(&mut source, &mut tables, Duration::from_millis(300)).await;
+            (first, tables.neighbours)
+        })
+    });
+    use wait_online::core::neighbour::NeighbourState;
+    let at = |ip: &str| (v0, ip.parse::<std::net::IpAddr>().unwrap());
+    assert_eq!(
+        first.get(&at("192.0.2.50")),
+        Some(&NeighbourState::Permanent)
+    );
+    assert_eq!(after.get(&at("192.0.2.50")), None, "deleted");
+    assert_eq!(
+        after.get(&at("192.0.2.51")),
+        Some(&NeighbourState::Reachable)
+    );
+    let kernel = ns.ip(&["neigh", "show", "dev", "v0"]);
+    assert!(
+        kernel.contains("192.0.2.51") && kernel.contains("REACHABLE"),
+        "{kernel}"
     );
 }

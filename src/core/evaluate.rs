@@ -3,8 +3,9 @@
 //! `manager_link_is_online()` (v256+), plus the kernel-only rules for machines without
 //! systemd-networkd. Pure: no I/O, no clock, no logging.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
+use super::default_route::{self, RouteProblem, RouteRequirement};
 use super::dns::{self, DnsProblem, ProbeState};
 use super::glob::Glob;
 use super::ifname::IfName;
@@ -38,6 +39,8 @@ pub struct Requirements {
     pub dns: bool,
     /// `--dns-probe=NAME`: NAME must also resolve.
     pub dns_probe: Option<String>,
+    /// `--require-default-route`, `--require-gateway`.
+    pub route: RouteRequirement,
 }
 
 /// Why a link was left out of the decision (only without `-i`).
@@ -124,6 +127,9 @@ pub struct Verdict {
     pub no_online_link: bool,
     /// `--dns-probe`: the probe has not resolved (the links alone would be online).
     pub probe_unmet: Option<(String, ProbeState)>,
+    /// `--require-default-route`/`--require-gateway`: why the route requirement does not hold
+    /// (empty when it holds or was not asked for).
+    pub route_unmet: Vec<RouteProblem>,
     pub links: Vec<LinkReport>,
 }
 
@@ -152,6 +158,18 @@ pub fn evaluate(requirements: &Requirements, snapshot: &Snapshot) -> Verdict {
     {
         verdict.probe_unmet = Some((name.clone(), snapshot.dns.probe.clone()));
         verdict.online = false;
+    }
+    if requirements.route.is_required() {
+        let online: BTreeMap<u32, String> = verdict
+            .links
+            .iter()
+            .filter(|r| r.outcome == LinkOutcome::Online)
+            .filter_map(|r| Some((r.ifindex?, r.name.clone())))
+            .collect();
+        verdict.route_unmet = default_route::check(&requirements.route, &snapshot.kernel, &online);
+        if !verdict.route_unmet.is_empty() {
+            verdict.online = false;
+        }
     }
     verdict
 }
@@ -210,6 +228,7 @@ impl Judge<'_> {
             online,
             no_online_link: false,
             probe_unmet: None,
+            route_unmet: Vec::new(),
             links,
         }
     }
@@ -264,6 +283,7 @@ impl Judge<'_> {
             online,
             no_online_link: !has_online,
             probe_unmet: None,
+            route_unmet: Vec::new(),
             links,
         }
     }

@@ -16,12 +16,7 @@ impl Verdict {
             return Vec::new();
         }
         let mut lines: Vec<String> = self.blocking().map(ToString::to_string).collect();
-        if let Some((name, state)) = &self.probe_unmet {
-            lines.push(match state {
-                ProbeState::Failed(failure) => format!("DNS probe {name} failed: {failure}"),
-                _ => format!("DNS probe {name} has not resolved yet"),
-            });
-        }
+        lines.extend(self.unmet_conditions());
         if self.no_online_link && self.probe_unmet.is_none() {
             let summary = if lines.is_empty() {
                 "no link is considered: every link is loopback, ignored, down or not required for online"
@@ -34,6 +29,33 @@ impl Verdict {
     }
 }
 
+impl Verdict {
+    /// The unmet conditions that are not about one link: the DNS probe and the route
+    /// requirement.
+    pub fn unmet_conditions(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        if let Some((name, state)) = &self.probe_unmet {
+            lines.push(match state {
+                ProbeState::Failed(failure) => format!("DNS probe {name} failed: {failure}"),
+                _ => format!("DNS probe {name} has not resolved yet"),
+            });
+        }
+        lines.extend(self.route_unmet.iter().map(ToString::to_string));
+        lines
+    }
+}
+
+impl LinkReport {
+    /// What the link's outcome is, in words, without its name.
+    pub fn outcome_words(&self) -> String {
+        let line = self.to_string();
+        match line.strip_prefix(&format!("{}: ", self.name)) {
+            Some(words) => words.to_string(),
+            None => line,
+        }
+    }
+}
+
 impl fmt::Display for LinkReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: ", self.name)?;
@@ -43,7 +65,7 @@ impl fmt::Display for LinkReport {
             LinkOutcome::AbsentAllowed => f.write_str("not present, which the range allows"),
             LinkOutcome::Ignored(reason) => write!(f, "ignored ({reason})"),
             LinkOutcome::NotProcessed { setup: None } => {
-                f.write_str("not yet processed by systemd-networkd (no state file)")
+                f.write_str("not yet processed by systemd-networkd (no usable state file)")
             }
             LinkOutcome::NotProcessed { setup: Some(state) } => write!(
                 f,

@@ -6,7 +6,7 @@
 //! interface has IPv4 and/or IPv6 link-local addressing (or better); (3) at least one interface
 //! has a globally routable connection; (4) domain name resolution works on a routable interface.
 
-use super::evaluate::{Requirements, Verdict, evaluate};
+use super::evaluate::{LinkOutcome, LinkReport, Requirements, Verdict, evaluate};
 use super::snapshot::Snapshot;
 
 /// The whole goal of a run.
@@ -49,6 +49,41 @@ impl Goal {
             .any(|r| r.dns || r.dns_probe.is_some())
     }
 
+    /// Whether the routing table is needed (DNS server accessibility, `--require-default-route`,
+    /// `--require-gateway`).
+    pub fn needs_routes(&self) -> bool {
+        self.needs_dns() || self.requirement_sets().any(|r| r.route.is_required())
+    }
+
+    /// The only links the decision looks at, when it names them all (every set of
+    /// requirements has `-i` interfaces; Ubuntu's definition always names its interfaces):
+    /// then only those links need to be fetched from the kernel. `None`: every link matters.
+    /// The route requirements look at every link (a default route may go anywhere, and its
+    /// interface is named in the explanation), so they fetch every link too.
+    pub fn named_links(&self) -> Option<Vec<String>> {
+        let mut names: Vec<String> = Vec::new();
+        for set in self.requirement_sets() {
+            if set.route.is_required() {
+                return None;
+            }
+            if set.interfaces.is_empty() && matches!(self, Goal::Upstream(_)) {
+                return None;
+            }
+            for wanted in &set.interfaces {
+                let name = wanted.name.to_string();
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        }
+        Some(names)
+    }
+
+    /// Whether the neighbour caches are needed (`--require-gateway`).
+    pub fn needs_neighbours(&self) -> bool {
+        self.requirement_sets().any(|r| r.route.gateway)
+    }
+
     /// Every set of requirements the goal consists of.
     pub fn requirement_sets(&self) -> impl Iterator<Item = &Requirements> {
         let sets: Vec<&Requirements> = match self {
@@ -71,6 +106,49 @@ impl Goal {
             }
             Goal::Ubuntu(definition) => definition.evaluate(snapshot),
         }
+    }
+}
+
+impl GoalVerdict {
+    /// What is still awaited, in one short line for the service manager's `STATUS=`:
+    /// `Waiting for eth0 (carrier, needs routable), eth1 (absent)`.
+    pub fn waiting_for(&self) -> String {
+        let mut items: Vec<String> = Vec::new();
+        for (_, verdict) in &self.verdicts {
+            for report in verdict.blocking() {
+                let item = format!("{} ({})", report.name, short_outcome(report));
+                if !items.contains(&item) {
+                    items.push(item);
+                }
+            }
+            items.extend(verdict.unmet_conditions());
+        }
+        if items.is_empty() {
+            return "Waiting for network connections...".to_string();
+        }
+        const SHOWN: usize = 4;
+        let more = items.len().saturating_sub(SHOWN);
+        items.truncate(SHOWN);
+        let mut line = format!("Waiting for {}", items.join(", "));
+        if more > 0 {
+            line.push_str(&format!(" and {more} more"));
+        }
+        line
+    }
+}
+
+/// A few words on why one link is not online yet.
+fn short_outcome(report: &LinkReport) -> String {
+    match &report.outcome {
+        LinkOutcome::OutOfRange { state, range } => format!("{state}, needs {}", range.min),
+        LinkOutcome::Absent => "absent".to_string(),
+        LinkOutcome::NotProcessed { .. } => "not processed by systemd-networkd yet".to_string(),
+        LinkOutcome::Configuring(_) => "being configured".to_string(),
+        LinkOutcome::MissingAddress { family, need, .. } => {
+            format!("no {} {family} address", need.as_str())
+        }
+        LinkOutcome::Dns(_) => "no accessible DNS server".to_string(),
+        _ => report.outcome_words(),
     }
 }
 
@@ -200,6 +278,53 @@ mod tests {
                 ..Requirements::default()
             },
         })
+    }
+
+    #[test]
+    fn named_links_scope_the_kernel_fetch_only_when_every_decision_names_its_links() {
+        let named = Goal::Upstream(Requirements {
+            interfaces: wanted(&["wo0", "wo1:carrier"]),
+            ..Requirements::default()
+        });
+        assert_eq!(named.named_links(), Some(vec!["wo0".into(), "wo1".into()]));
+        assert_eq!(Goal::Upstream(Requirements::default()).named_links(), None);
+        let mut with_route = Requirements {
+            interfaces: wanted(&["wo0"]),
+            ..Requirements::default()
+        };
+        with_route.route.gateway = true;
+        assert_eq!(Goal::Upstream(with_route).named_links(), None);
+        let both = ubuntu(&["wo0", "wo1"], &["wo1", "wo2"], true);
+        assert_eq!(
+            both.named_links(),
+            Some(vec!["wo0".into(), "wo1".into(), "wo2".into()])
+        );
+    }
+
+    #[test]
+    fn waiting_for_names_what_blocks_in_a_few_words() {
+        let snap = snapshot(vec![link(2, "wo0", None)]);
+        let goal = Goal::Upstream(Requirements {
+            interfaces: wanted(&["wo0:routable", "wo9"]),
+            ..Requirements::default()
+        });
+        assert_eq!(
+            goal.evaluate(&snap).waiting_for(),
+            "Waiting for wo0 (carrier, needs routable), wo9 (absent)"
+        );
+        let many = Goal::Upstream(Requirements {
+            interfaces: wanted(&["a1", "a2", "a3", "a4", "a5", "a6"]),
+            ..Requirements::default()
+        });
+        assert_eq!(
+            many.evaluate(&snap).waiting_for(),
+            "Waiting for a1 (absent), a2 (absent), a3 (absent), a4 (absent) and 2 more"
+        );
+        let online = Goal::Upstream(Requirements {
+            interfaces: wanted(&["wo0:carrier"]),
+            ..Requirements::default()
+        });
+        assert!(online.evaluate(&snap).online);
     }
 
     #[test]

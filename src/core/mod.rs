@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod default_route;
 pub mod dns;
 pub mod evaluate;
 pub mod explain;
@@ -10,12 +11,15 @@ pub mod glob;
 pub mod goal;
 pub mod ifname;
 pub mod link;
+pub mod neighbour;
+pub mod pitfalls;
 pub mod range;
 pub mod route;
 pub mod snapshot;
 pub mod state;
 pub mod timespan;
 pub mod update;
+pub mod view;
 
 pub use evaluate::{
     IgnoreReason, InterfaceRequirement, LinkOutcome, LinkReport, Requirements, Verdict, evaluate,

@@ -3,17 +3,21 @@
 //! addresses, routes the kernel drops without telling) are tested without a socket.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 
 use super::link::scope;
 use super::link::{Address, KernelLink};
+use super::neighbour::NeighbourState;
 use super::route::Route;
 use super::state::Family;
 
-/// The kernel's links (with their addresses) and routes.
+/// The kernel's links (with their addresses), routes and neighbour entries.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KernelTables {
     pub links: BTreeMap<u32, KernelLink>,
     pub routes: BTreeSet<Route>,
+    /// IPv4/IPv6 neighbour entries by (ifindex, address); only kept when asked for.
+    pub neighbours: BTreeMap<(u32, IpAddr), NeighbourState>,
 }
 
 /// One change reported by the kernel, already converted from netlink.
@@ -31,6 +35,14 @@ pub enum KernelEvent {
     NewRoute { routes: Vec<Route>, replace: bool },
     /// RTM_DELROUTE (one entry per next hop).
     DelRoute(Vec<Route>),
+    /// RTM_NEWNEIGH: the entry for `address` on `ifindex` is now in `state`.
+    NewNeighbour {
+        ifindex: u32,
+        address: IpAddr,
+        state: NeighbourState,
+    },
+    /// RTM_DELNEIGH.
+    DelNeighbour { ifindex: u32, address: IpAddr },
 }
 
 impl KernelEvent {
@@ -40,6 +52,9 @@ impl KernelEvent {
             KernelEvent::NewLink(_) | KernelEvent::DelLink(_) => ObjectClass::Links,
             KernelEvent::NewAddress(..) | KernelEvent::DelAddress(..) => ObjectClass::Addresses,
             KernelEvent::NewRoute { .. } | KernelEvent::DelRoute(_) => ObjectClass::Routes,
+            KernelEvent::NewNeighbour { .. } | KernelEvent::DelNeighbour { .. } => {
+                ObjectClass::Neighbours
+            }
         }
     }
 }
@@ -50,6 +65,7 @@ pub enum ObjectClass {
     Links,
     Addresses,
     Routes,
+    Neighbours,
 }
 
 /// Applies `event` to `tables`. An address for an unknown ifindex is dropped: the link's own
@@ -70,12 +86,15 @@ pub fn apply(tables: &mut KernelTables, event: KernelEvent) {
                 tables.routes.retain(|r| {
                     r.oif != Some(ifindex) || r.family != Family::Ipv4 || r.scope == scope::HOST
                 });
+                // Taking a link down flushes its neighbour cache.
+                tables.neighbours.retain(|(index, _), _| *index != ifindex);
             }
             links.insert(link.ifindex, link);
         }
         KernelEvent::DelLink(ifindex) => {
             links.remove(&ifindex);
             tables.routes.retain(|r| r.oif != Some(ifindex));
+            tables.neighbours.retain(|(index, _), _| *index != ifindex);
         }
         KernelEvent::NewAddress(ifindex, address) => {
             if let Some(link) = links.get_mut(&ifindex) {
@@ -104,6 +123,16 @@ pub fn apply(tables: &mut KernelTables, event: KernelEvent) {
             for route in &routes {
                 tables.routes.remove(route);
             }
+        }
+        KernelEvent::NewNeighbour {
+            ifindex,
+            address,
+            state,
+        } => {
+            tables.neighbours.insert((ifindex, address), state);
+        }
+        KernelEvent::DelNeighbour { ifindex, address } => {
+            tables.neighbours.remove(&(ifindex, address));
         }
     }
 }

@@ -27,6 +27,8 @@ pub const RESOLV_CONF: &str = "/etc/resolv.conf";
 const PROBE_ATTEMPT_LIMIT: Duration = Duration::from_secs(2);
 /// First and longest pause between failed probe attempts.
 const PROBE_BACKOFF: (Duration, Duration) = (Duration::from_millis(250), Duration::from_secs(4));
+/// First and longest pause before asking a bus or resolved that did not answer again.
+const STALL_BACKOFF: (Duration, Duration) = (Duration::from_millis(500), Duration::from_secs(4));
 
 type ProbeFuture = Pin<Box<dyn Future<Output = Result<Vec<IpAddr>, ProbeFailure>>>>;
 
@@ -40,6 +42,8 @@ pub enum DnsEvent {
     ProbeDone(Result<Vec<IpAddr>, ProbeFailure>),
     /// The pause after a failed probe is over: try again.
     ProbeRetry,
+    /// The pause after the bus or resolved did not answer in time is over: ask again.
+    RefreshRetry,
 }
 
 /// Gathers DNS facts; see the module documentation.
@@ -51,7 +55,14 @@ pub struct DnsWatcher {
     in_flight: Option<ProbeFuture>,
     retry: Option<BoottimeTimer>,
     backoff: Duration,
-    announced: Option<DnsSource>,
+    /// The bus (at connection) or resolved (at a call) did not answer within the limit: the
+    /// facts come from resolv.conf meanwhile, and `refresh_retry` asks again.
+    stalled: bool,
+    /// The bus connection timed out: connect again at the next refresh.
+    reconnect: bool,
+    refresh_retry: Option<BoottimeTimer>,
+    stall_backoff: Duration,
+    announced: Option<(DnsSource, bool)>,
 }
 
 impl DnsWatcher {
@@ -59,39 +70,67 @@ impl DnsWatcher {
     /// wedged bus must not hold the wait past its deadline). Without a bus the watcher still
     /// works, on /etc/resolv.conf alone.
     pub async fn start(probe_name: Option<String>, limit: Duration) -> DnsWatcher {
-        let connect = async {
-            let client = ResolvedClient::connect().await?;
-            let changes = client.changes().await?;
-            Ok::<_, zbus::Error>((client, changes))
-        };
-        let (client, changes) = match tokio::time::timeout(limit, connect).await {
-            Ok(Ok((client, changes))) => (Some(client), Some(changes)),
-            Ok(Err(err)) => {
-                tracing::debug!("no system bus ({err}): DNS facts come from {RESOLV_CONF}");
-                (None, None)
-            }
-            Err(_) => {
-                tracing::warn!(
-                    "the system bus did not answer within {limit:?}: DNS facts come from {RESOLV_CONF}"
-                );
-                (None, None)
-            }
-        };
-        DnsWatcher {
-            client,
-            changes,
+        let mut watcher = DnsWatcher {
+            client: None,
+            changes: None,
             resolv_conf: PathBuf::from(RESOLV_CONF),
             probe_name,
             in_flight: None,
             retry: None,
             backoff: PROBE_BACKOFF.0,
+            stalled: false,
+            reconnect: false,
+            refresh_retry: None,
+            stall_backoff: STALL_BACKOFF.0,
             announced: None,
+        };
+        watcher.connect(limit).await;
+        watcher
+    }
+
+    /// Connects to the system bus and subscribes to resolved's changes, within `limit`. A
+    /// bus that does not answer is asked again later; a missing bus is not (it cannot
+    /// appear without a change resolved would announce once connected to it).
+    async fn connect(&mut self, limit: Duration) {
+        let connect = async {
+            let client = ResolvedClient::connect().await?;
+            let changes = client.changes().await?;
+            Ok::<_, zbus::Error>((client, changes))
+        };
+        match tokio::time::timeout(limit, connect).await {
+            Ok(Ok((client, changes))) => {
+                self.client = Some(client);
+                self.changes = Some(changes);
+                self.reconnect = false;
+            }
+            Ok(Err(err)) => {
+                tracing::debug!("no system bus ({err}): DNS facts come from {RESOLV_CONF}");
+                self.reconnect = false;
+            }
+            Err(_) => {
+                tracing::warn!(
+                    "the system bus did not answer within {limit:?}: DNS facts come from {RESOLV_CONF} meanwhile"
+                );
+                self.reconnect = true;
+                self.stall();
+            }
         }
+    }
+
+    /// Something on the bus did not answer in time: ask again after a growing pause.
+    fn stall(&mut self) {
+        self.stalled = true;
+        self.refresh_retry = BoottimeTimer::new(self.stall_backoff).ok();
+        self.stall_backoff = (self.stall_backoff * 2).min(STALL_BACKOFF.1);
     }
 
     /// Re-reads the configuration (resolved when it runs, otherwise resolv.conf) for the
     /// links in `ifindexes`, and decides accessibility. The bus part is bounded by `limit`.
     pub async fn refresh(&mut self, facts: &mut DnsFacts, ifindexes: &[u32], limit: Duration) {
+        self.refresh_retry = None;
+        if self.reconnect {
+            self.connect(limit).await;
+        }
         // When resolved is not on the bus the first call fails at once (no activation).
         let read = async {
             match &self.client {
@@ -100,14 +139,20 @@ impl DnsWatcher {
             }
         };
         let fetched = match tokio::time::timeout(limit, read).await {
-            Ok(Some(Ok(config))) => Some(config),
+            Ok(Some(Ok(config))) => {
+                self.stalled = false;
+                self.stall_backoff = STALL_BACKOFF.0;
+                Some(config)
+            }
             Ok(Some(Err(err))) => {
                 tracing::debug!("reading systemd-resolved's configuration failed: {err}");
+                self.stalled = false;
                 None
             }
             Ok(None) => None,
             Err(_) => {
                 tracing::warn!("systemd-resolved did not answer within {limit:?}");
+                self.stall();
                 None
             }
         };
@@ -139,19 +184,24 @@ impl DnsWatcher {
             }
         }
         tracing::debug!(global = ?facts.global, links = ?facts.links, "DNS configuration");
-        if self.announced.as_ref() != Some(&facts.source) {
+        let state = (facts.source.clone(), self.stalled);
+        if self.announced.as_ref() != Some(&state) {
+            let resolved = match self.stalled {
+                true => "systemd-resolved does not answer (asking again later)",
+                false => "systemd-resolved is not running",
+            };
             match facts.source {
                 DnsSource::Resolved => tracing::info!("DNS: using systemd-resolved"),
                 DnsSource::ResolvConf => tracing::info!(
-                    "DNS: systemd-resolved is not running, using the name servers of {}",
+                    "DNS: {resolved}, using the name servers of {} meanwhile",
                     self.resolv_conf.display()
                 ),
                 DnsSource::Unavailable => tracing::info!(
-                    "DNS: systemd-resolved is not running and {} names no usable server",
+                    "DNS: {resolved} and {} names no usable server",
                     self.resolv_conf.display()
                 ),
             }
-            self.announced = Some(facts.source.clone());
+            self.announced = Some(state);
         }
     }
 
@@ -240,10 +290,20 @@ impl DnsWatcher {
                 None => std::future::pending().await,
             }
         };
+        let refresh_retry = async {
+            match &self.refresh_retry {
+                Some(timer) => match timer.expired().await {
+                    Ok(()) => DnsEvent::RefreshRetry,
+                    Err(_) => std::future::pending().await,
+                },
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             event = changes => event,
             event = probe => event,
             event = retry => event,
+            event = refresh_retry => event,
         }
     }
 

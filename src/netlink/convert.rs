@@ -6,8 +6,10 @@ use std::time::Duration;
 use netlink_packet_route::AddressFamily;
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::link::{LinkAttribute, LinkInfo, LinkMessage, Prop, State};
+use netlink_packet_route::neighbour::{NeighbourAddress, NeighbourAttribute, NeighbourMessage};
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
 
+use crate::core::neighbour::NeighbourState;
 use crate::core::{Address, Family, KernelLink, KernelOperState, Route};
 
 /// Lifetime value the kernel uses for "forever".
@@ -155,4 +157,20 @@ fn ip(address: &RouteAddress) -> Option<std::net::IpAddr> {
         RouteAddress::Inet6(v6) => Some((*v6).into()),
         _ => None,
     }
+}
+
+/// The entry described by an RTM_NEWNEIGH/RTM_DELNEIGH message: ifindex, IP address and
+/// state; `None` for bridge forwarding entries and messages without an IP destination.
+pub fn neighbour(message: &NeighbourMessage) -> Option<(u32, std::net::IpAddr, NeighbourState)> {
+    let address = message.attributes.iter().find_map(|a| match a {
+        NeighbourAttribute::Destination(NeighbourAddress::Inet(v4)) => {
+            Some(std::net::IpAddr::from(*v4))
+        }
+        NeighbourAttribute::Destination(NeighbourAddress::Inet6(v6)) => {
+            Some(std::net::IpAddr::from(*v6))
+        }
+        _ => None,
+    })?;
+    let state = NeighbourState::from_bits(u16::from(message.header.state));
+    Some((message.header.ifindex, address, state))
 }

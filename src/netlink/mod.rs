@@ -7,17 +7,19 @@
 
 pub mod convert;
 
+use std::collections::{BTreeSet, VecDeque};
 use std::io;
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use netlink_packet_core::{
-    NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REPLACE, NLM_F_REQUEST, NetlinkBuffer, NetlinkHeader,
-    NetlinkMessage, NetlinkPayload,
+    DefaultNla, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REPLACE, NLM_F_REQUEST,
+    NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::address::AddressMessage;
 use netlink_packet_route::link::{LinkAttribute, LinkExtentMask, LinkMessage};
+use netlink_packet_route::neighbour::NeighbourMessage;
 use netlink_packet_route::route::RouteMessage;
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 use tokio::io::unix::AsyncFd;
@@ -28,19 +30,28 @@ use crate::core::update::{KernelEvent, KernelTables, ObjectClass as DumpKind, ap
 const GROUPS: u32 = 0x1 | 0x10 | 0x100;
 /// Multicast groups (`RTMGRP_*`): IPv4 routes, IPv6 routes.
 const ROUTE_GROUPS: u32 = 0x40 | 0x400;
+/// Multicast group (`RTMGRP_NEIGH`): neighbour entries of every family.
+const NEIGHBOUR_GROUP: u32 = 0x4;
 /// Receive buffer asked for: large, so that boot-time event storms fit.
 const DEFAULT_RECEIVE_BUFFER: usize = 8 << 20;
 /// Size of one read; the kernel's dump messages fit in 32 KiB.
 const READ_SIZE: usize = 64 << 10;
 
 /// How to open the kernel source.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct KernelSourceConfig {
     /// Socket receive buffer in bytes (tests use a tiny one to force ENOBUFS).
     pub receive_buffer: usize,
     /// Also keep the routing tables (costs a dump and memory; only decisions that look at
     /// routes ask for it).
     pub track_routes: bool,
+    /// Also keep the IPv4/IPv6 neighbour caches (for `--require-gateway` and `--explain`).
+    pub track_neighbours: bool,
+    /// Only fetch these links (by name or alternative name), their ports and their
+    /// addresses, instead of every link: when the decision looks at named links only, a
+    /// host with thousands of links starts as fast as one with ten. Other links still
+    /// appear through events, without their addresses.
+    pub scope: Option<Vec<String>>,
 }
 
 impl Default for KernelSourceConfig {
@@ -48,26 +59,48 @@ impl Default for KernelSourceConfig {
         KernelSourceConfig {
             receive_buffer: DEFAULT_RECEIVE_BUFFER,
             track_routes: false,
+            track_neighbours: false,
+            scope: None,
         }
     }
 }
 
-/// A message `Protocol` asks its owner to send to the kernel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Request {
-    /// An `NLM_F_DUMP` request for `kind`, tagged with `seq`.
-    Dump { kind: DumpKind, seq: u32 },
+/// What one request asks the kernel for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Query {
+    /// Every object of a class (`NLM_F_DUMP`).
+    Dump(DumpKind),
+    /// One link by name or alternative name (`RTM_GETLINK` with an ACK).
+    LinkNamed(String),
+    /// The links enslaved to this master (a link dump filtered by `IFLA_MASTER`).
+    PortsOf(u32),
+    /// The addresses of one link (an address dump filtered by ifindex; strict checking).
+    AddressesOf(u32),
 }
 
-/// A dump in progress and the table it builds.
+/// A message `Protocol` asks its owner to send to the kernel: `query`, tagged with `seq`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Request {
+    query: Query,
+    seq: u32,
+}
+
+/// A resynchronisation in progress: the class being fetched, the request answering now, the
+/// requests still to send for this class, and the table they build.
 #[derive(Debug)]
 struct Resync {
     kind: DumpKind,
     seq: u32,
-    /// True once the first reply of this dump was read: later events are newer than the dump.
+    /// True once the kernel answered a request of this class: later events of the class are
+    /// newer than what was fetched.
     started: bool,
-    /// Another overflow happened during this dump: start over when it ends.
+    /// Events were lost (or a dump was inconsistent) meanwhile: start over when the current
+    /// request ends.
     restart: bool,
+    /// Requests of this class not sent yet.
+    queue: VecDeque<Query>,
+    /// Named links found so far (scoped mode).
+    fetched: BTreeSet<u32>,
     fresh: KernelTables,
 }
 
@@ -76,7 +109,7 @@ struct Resync {
 pub struct KernelSourceStats {
     /// Receive-buffer overflows seen (each one triggers a resynchronisation).
     pub overruns: u64,
-    /// Completed full dumps (the initial one included).
+    /// Completed resynchronisations (the initial one included).
     pub dumps: u64,
 }
 
@@ -92,8 +125,15 @@ pub struct KernelSource {
 #[derive(Debug)]
 struct Protocol {
     port: u32,
-    /// Whether a resync ends with a route dump.
+    /// Whether a resync includes a route dump.
     track_routes: bool,
+    /// Whether a resync ends with a neighbour dump.
+    track_neighbours: bool,
+    /// Scoped mode: only these links (by name or alternative name), their ports and their
+    /// addresses are fetched.
+    scope: Option<Vec<String>>,
+    /// The named links of the installed table (scoped mode).
+    fetched: BTreeSet<u32>,
     next_seq: u32,
     resync: Option<Resync>,
     stats: KernelSourceStats,
@@ -104,12 +144,23 @@ impl KernelSource {
     pub fn open(config: KernelSourceConfig) -> io::Result<KernelSource> {
         let mut socket = Socket::new(NETLINK_ROUTE)?;
         set_receive_buffer(&socket, config.receive_buffer);
-        let groups = GROUPS | if config.track_routes { ROUTE_GROUPS } else { 0 };
+        let groups = GROUPS
+            | if config.track_routes { ROUTE_GROUPS } else { 0 }
+            | if config.track_neighbours {
+                NEIGHBOUR_GROUP
+            } else {
+                0
+            };
         socket.bind(&SocketAddr::new(0, groups))?;
         let mut address = SocketAddr::new(0, 0);
         socket.get_address(&mut address)?;
         socket.set_non_blocking(true)?;
-        let mut protocol = Protocol::new(address.port_number(), config.track_routes);
+        let mut config = config;
+        // Filtered dumps need strict checking; without it (Linux < 4.20) fetch everything.
+        if config.scope.is_some() && socket.set_netlink_get_strict_chk(true).is_err() {
+            config.scope = None;
+        }
+        let mut protocol = Protocol::new(address.port_number(), config);
         send(&socket, protocol.start())?;
         Ok(KernelSource {
             socket: crate::sys::register_readable(socket)?,
@@ -189,46 +240,100 @@ impl KernelSource {
 
 impl Protocol {
     /// Bookkeeping for the socket bound to `port`, not yet synced.
-    fn new(port: u32, track_routes: bool) -> Protocol {
+    fn new(port: u32, config: KernelSourceConfig) -> Protocol {
         Protocol {
             port,
-            track_routes,
+            track_routes: config.track_routes,
+            track_neighbours: config.track_neighbours,
+            scope: config.scope,
+            fetched: BTreeSet::new(),
             next_seq: 1,
             resync: None,
             stats: KernelSourceStats::default(),
         }
     }
 
-    /// Starts the initial resynchronisation; returns the link dump request to send.
+    /// Starts the initial resynchronisation; returns the first request to send.
     fn start(&mut self) -> Request {
-        self.start_dump(DumpKind::Links, KernelTables::default())
+        self.begin()
     }
 
     /// The receive buffer overflowed (or a message was truncated): events were lost, so
-    /// resynchronise. Returns the dump request to send, if one is to be sent now.
+    /// resynchronise. Returns the request to send, if one is to be sent now.
     fn overflowed(&mut self) -> Option<Request> {
         match &mut self.resync {
-            // The kernel allows one dump at a time: finish this one, then start over.
+            // The kernel answers one dump at a time: finish this one, then start over.
             Some(resync) => {
                 resync.restart = true;
                 None
             }
-            None => Some(self.start_dump(DumpKind::Links, KernelTables::default())),
+            None => Some(self.begin()),
         }
     }
 
-    /// Begins a dump of `kind` that builds on `fresh`; returns its request.
-    fn start_dump(&mut self, kind: DumpKind, fresh: KernelTables) -> Request {
-        let seq = self.next_seq;
-        self.next_seq = self.next_seq.wrapping_add(1).max(1);
-        self.resync = Some(Resync {
-            kind,
-            seq,
+    /// Begins a resynchronisation from an empty table; returns its first request.
+    fn begin(&mut self) -> Request {
+        let mut resync = Resync {
+            kind: DumpKind::Links,
+            seq: 0,
             started: false,
             restart: false,
-            fresh,
-        });
-        Request::Dump { kind, seq }
+            queue: VecDeque::new(),
+            fetched: BTreeSet::new(),
+            fresh: KernelTables::default(),
+        };
+        resync.queue = match &self.scope {
+            Some(names) => names.iter().cloned().map(Query::LinkNamed).collect(),
+            None => VecDeque::from([Query::Dump(DumpKind::Links)]),
+        };
+        let seq = self.next_seq;
+        self.next_seq = self.next_seq.wrapping_add(1).max(1);
+        resync.seq = seq;
+        let query = resync
+            .queue
+            .pop_front()
+            .unwrap_or(Query::Dump(DumpKind::Links));
+        self.resync = Some(resync);
+        Request { query, seq }
+    }
+
+    /// The next request of the resync in progress: the next one queued for this class, or
+    /// the first of the next class; installs the table when every class is fetched.
+    fn next_request_into(&mut self, tables: &mut KernelTables) -> Option<Request> {
+        loop {
+            let resync = self.resync.as_mut()?;
+            if let Some(query) = resync.queue.pop_front() {
+                let seq = self.next_seq;
+                self.next_seq = self.next_seq.wrapping_add(1).max(1);
+                resync.seq = seq;
+                return Some(Request { query, seq });
+            }
+            let next = match resync.kind {
+                DumpKind::Links => Some(DumpKind::Addresses),
+                DumpKind::Addresses if self.track_routes => Some(DumpKind::Routes),
+                DumpKind::Addresses | DumpKind::Routes if self.track_neighbours => {
+                    Some(DumpKind::Neighbours)
+                }
+                _ => None,
+            };
+            let Some(kind) = next else {
+                let resync = self.resync.take()?;
+                self.fetched = resync.fetched;
+                *tables = resync.fresh;
+                self.stats.dumps += 1;
+                return None;
+            };
+            resync.kind = kind;
+            resync.started = false;
+            resync.queue = match (&self.scope, kind) {
+                (Some(_), DumpKind::Addresses) => resync
+                    .fetched
+                    .iter()
+                    .map(|&i| Query::AddressesOf(i))
+                    .collect(),
+                _ => VecDeque::from([Query::Dump(kind)]),
+            };
+        }
     }
 
     /// Handles every message in one datagram, pushing the requests to send onto `requests`.
@@ -261,7 +366,7 @@ impl Protocol {
         Ok(())
     }
 
-    /// Handles one message (a dump reply or an event); returns the request to send, if any.
+    /// Handles one message (a reply or an event); returns the request to send, if any.
     fn handle_message(
         &mut self,
         message: NetlinkMessage<RouteNetlinkMessage>,
@@ -270,29 +375,53 @@ impl Protocol {
     ) -> io::Result<Option<Request>> {
         let header = message.header;
         let ours = header.port_number == self.port && header.sequence_number != 0;
-        let dump_seq = self.resync.as_ref().map(|r| r.seq);
-        if ours && Some(header.sequence_number) != dump_seq {
+        let current_seq = self.resync.as_ref().map(|r| r.seq);
+        if ours && Some(header.sequence_number) != current_seq {
             return Ok(None); // a reply to an abandoned request
         }
         if ours {
+            let Some(resync) = &mut self.resync else {
+                return Ok(None);
+            };
+            resync.started = true;
             if header.flags & NLM_F_DUMP_INTR != 0 {
                 // The table changed while the kernel walked it: the dump is inconsistent.
-                if let Some(resync) = &mut self.resync {
-                    resync.restart = true;
-                }
+                resync.restart = true;
             }
             return match message.payload {
-                NetlinkPayload::Done(_) => Ok(self.dump_done(tables)),
-                NetlinkPayload::Error(err) if err.code.is_some() => Err(io::Error::other(format!(
+                NetlinkPayload::Done(_) => Ok(self.request_done(tables)),
+                // An ACK (code 0), or "no such device" for a link asked for by name: absent.
+                NetlinkPayload::Error(err)
+                    if err.code.is_none()
+                        || err.code.map(|c| c.get()) == Some(-libc::ENODEV)
+                            && self.scope.is_some() =>
+                {
+                    Ok(self.request_done(tables))
+                }
+                NetlinkPayload::Error(err) if self.scope.is_some() => {
+                    // An older kernel refusing a filtered request: fetch everything instead.
+                    tracing::debug!(
+                        "filtered netlink request refused ({}), dumping every link",
+                        err.to_io()
+                    );
+                    self.scope = None;
+                    self.resync = None;
+                    Ok(Some(self.begin()))
+                }
+                NetlinkPayload::Error(err) => Err(io::Error::other(format!(
                     "netlink dump failed: {}",
                     err.to_io()
                 ))),
                 NetlinkPayload::InnerMessage(inner) => {
-                    if let Some(resync) = &mut self.resync {
-                        resync.started = true;
-                        if let Some(event) = event(inner, header.flags, now) {
-                            apply(&mut resync.fresh, event);
+                    if let Some(event) = event(inner, header.flags, now) {
+                        if let (KernelEvent::NewLink(link), Some(names)) = (&event, &self.scope)
+                            && resync.kind == DumpKind::Links
+                            && names.iter().any(|n| link.has_name(n))
+                            && resync.fetched.insert(link.ifindex)
+                        {
+                            resync.queue.push_back(Query::PortsOf(link.ifindex));
                         }
+                        apply(&mut resync.fresh, event);
                     }
                     Ok(None)
                 }
@@ -305,60 +434,112 @@ impl Protocol {
         let Some(event) = event(inner, header.flags, now) else {
             return Ok(None);
         };
+        let unfetched_named_link = self.is_unfetched_named_link(&event);
         match &mut self.resync {
-            None => apply(tables, event),
+            None => {
+                apply(tables, event);
+                if unfetched_named_link {
+                    // A link renamed to, or created with, an awaited name: its addresses were
+                    // never fetched. Fetch the awaited links again.
+                    return Ok(Some(self.begin()));
+                }
+            }
             Some(resync) => {
-                // Dumps run in class order (links, addresses, routes). An event of a class
-                // already dumped is newer than its dump; of the class being dumped, only once
-                // the dump has begun; of a class still to be dumped, the dump supersedes it.
+                // Classes are fetched in order (links, addresses, routes, neighbours). An
+                // event of a class already fetched is newer than what was fetched; of the
+                // class being fetched, only once the kernel answered; of a class still to be
+                // fetched, the fetch supersedes it.
                 let class = event.class();
                 let newer = class < resync.kind || class == resync.kind && resync.started;
                 if newer {
                     apply(&mut resync.fresh, event);
+                }
+                if unfetched_named_link {
+                    resync.restart = true;
                 }
             }
         }
         Ok(None)
     }
 
-    /// The current dump ended: start over, continue with the address dump, or install the
-    /// fresh table. Returns the next dump request, if any.
-    fn dump_done(&mut self, tables: &mut KernelTables) -> Option<Request> {
-        let resync = self.resync.take()?;
-        if resync.restart {
-            return Some(self.start_dump(DumpKind::Links, KernelTables::default()));
-        }
-        match resync.kind {
-            DumpKind::Links => Some(self.start_dump(DumpKind::Addresses, resync.fresh)),
-            DumpKind::Addresses if self.track_routes => {
-                Some(self.start_dump(DumpKind::Routes, resync.fresh))
-            }
-            DumpKind::Addresses | DumpKind::Routes => {
-                *tables = resync.fresh;
-                self.stats.dumps += 1;
-                None
+    /// Scoped mode: `event` announces a link with an awaited name that the table being
+    /// built (or installed) did not fetch, and that no queued request will fetch.
+    fn is_unfetched_named_link(&self, event: &KernelEvent) -> bool {
+        let (KernelEvent::NewLink(link), Some(names)) = (event, &self.scope) else {
+            return false;
+        };
+        let Some(name) = names.iter().find(|n| link.has_name(n)) else {
+            return false;
+        };
+        match &self.resync {
+            None => !self.fetched.contains(&link.ifindex),
+            Some(resync) => {
+                let queued = resync.kind == DumpKind::Links
+                    && resync.queue.contains(&Query::LinkNamed(name.clone()));
+                !queued && !resync.fetched.contains(&link.ifindex)
             }
         }
     }
+
+    /// The current request was answered in full: start over, send the next request, or
+    /// install the fresh table. Returns the next request, if any.
+    fn request_done(&mut self, tables: &mut KernelTables) -> Option<Request> {
+        if self.resync.as_ref()?.restart {
+            return Some(self.begin());
+        }
+        self.next_request_into(tables)
+    }
 }
+
+/// `IFLA_ALT_IFNAME`: looks a link up by its name or any alternative name (up to 127 bytes).
+const IFLA_ALT_IFNAME: u16 = 53;
 
 /// Sends `request` to the kernel.
 fn send(socket: &Socket, request: Request) -> io::Result<()> {
-    let Request::Dump { kind, seq } = request;
-    let payload = match kind {
-        DumpKind::Links => {
-            let mut request = LinkMessage::default();
-            request
-                .attributes
-                .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
-            RouteNetlinkMessage::GetLink(request)
+    let skip_stats = || LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]);
+    let mut flags = NLM_F_REQUEST | NLM_F_DUMP;
+    let payload = match request.query {
+        Query::Dump(DumpKind::Links) => {
+            let mut message = LinkMessage::default();
+            message.attributes.push(skip_stats());
+            RouteNetlinkMessage::GetLink(message)
         }
-        DumpKind::Addresses => RouteNetlinkMessage::GetAddress(AddressMessage::default()),
-        DumpKind::Routes => RouteNetlinkMessage::GetRoute(RouteMessage::default()),
+        Query::Dump(DumpKind::Addresses) => {
+            RouteNetlinkMessage::GetAddress(AddressMessage::default())
+        }
+        Query::Dump(DumpKind::Routes) => RouteNetlinkMessage::GetRoute(RouteMessage::default()),
+        Query::Dump(DumpKind::Neighbours) => {
+            RouteNetlinkMessage::GetNeighbour(NeighbourMessage::default())
+        }
+        Query::LinkNamed(name) => {
+            flags = NLM_F_REQUEST | NLM_F_ACK;
+            let mut value = name.into_bytes();
+            value.push(0);
+            let mut message = LinkMessage::default();
+            message.attributes.push(skip_stats());
+            message
+                .attributes
+                .push(LinkAttribute::Other(DefaultNla::new(
+                    IFLA_ALT_IFNAME,
+                    value,
+                )));
+            RouteNetlinkMessage::GetLink(message)
+        }
+        Query::PortsOf(master) => {
+            let mut message = LinkMessage::default();
+            message.attributes.push(skip_stats());
+            message.attributes.push(LinkAttribute::Controller(master));
+            RouteNetlinkMessage::GetLink(message)
+        }
+        Query::AddressesOf(ifindex) => {
+            let mut message = AddressMessage::default();
+            message.header.index = ifindex;
+            RouteNetlinkMessage::GetAddress(message)
+        }
     };
     let mut header = NetlinkHeader::default();
-    header.flags = NLM_F_REQUEST | NLM_F_DUMP;
-    header.sequence_number = seq;
+    header.flags = flags;
+    header.sequence_number = request.seq;
     let mut message = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(payload));
     message.finalize();
     let mut bytes = vec![0; message.buffer_len()];
@@ -384,6 +565,17 @@ fn event(message: RouteNetlinkMessage, flags: u16, now: Duration) -> Option<Kern
         RouteNetlinkMessage::DelRoute(route) => {
             Some(KernelEvent::DelRoute(convert::routes(&route)))
         }
+        RouteNetlinkMessage::NewNeighbour(neighbour) => {
+            convert::neighbour(&neighbour).map(|(ifindex, address, state)| {
+                KernelEvent::NewNeighbour {
+                    ifindex,
+                    address,
+                    state,
+                }
+            })
+        }
+        RouteNetlinkMessage::DelNeighbour(neighbour) => convert::neighbour(&neighbour)
+            .map(|(ifindex, address, _)| KernelEvent::DelNeighbour { ifindex, address }),
         _ => None,
     }
 }
@@ -425,6 +617,13 @@ mod tests {
 
     /// Our socket's port in these tests.
     const PORT: u32 = 4242;
+
+    fn config(track_routes: bool) -> KernelSourceConfig {
+        KernelSourceConfig {
+            track_routes,
+            ..KernelSourceConfig::default()
+        }
+    }
     const NOW: Duration = Duration::from_secs(100);
 
     fn message(
@@ -516,15 +715,15 @@ mod tests {
     }
 
     fn links_dump(seq: u32) -> Request {
-        Request::Dump {
-            kind: DumpKind::Links,
+        Request {
+            query: Query::Dump(DumpKind::Links),
             seq,
         }
     }
 
     fn addresses_dump(seq: u32) -> Request {
-        Request::Dump {
-            kind: DumpKind::Addresses,
+        Request {
+            query: Query::Dump(DumpKind::Addresses),
             seq,
         }
     }
@@ -571,7 +770,7 @@ mod tests {
 
     /// Runs `steps` from a fresh `Protocol` and returns the requests sent and the table.
     fn run(name: &str, steps: Vec<Step>) -> (Protocol, Vec<Request>, KernelTables) {
-        let mut protocol = Protocol::new(PORT, false);
+        let mut protocol = Protocol::new(PORT, config(false));
         let mut links = KernelTables::default();
         let mut requests = vec![protocol.start()];
         for (index, step) in steps.into_iter().enumerate() {
@@ -822,7 +1021,7 @@ mod tests {
 
     #[test]
     fn dump_error_is_reported() {
-        let mut protocol = Protocol::new(PORT, false);
+        let mut protocol = Protocol::new(PORT, config(false));
         let mut links = KernelTables::default();
         protocol.start();
         let mut error = netlink_packet_core::ErrorMessage::default();
@@ -833,7 +1032,7 @@ mod tests {
 
     #[test]
     fn datagram_with_several_messages() {
-        let mut protocol = Protocol::new(PORT, false);
+        let mut protocol = Protocol::new(PORT, config(false));
         let mut links = KernelTables::default();
         assert_eq!(protocol.start(), links_dump(1));
         let mut datagram = Vec::new();
@@ -890,7 +1089,7 @@ mod tests {
         /// Arbitrary bytes, as if the kernel sent garbage: never a panic, whatever the state.
         #[test]
         fn arbitrary_datagrams_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
-            let mut protocol = Protocol::new(PORT, true);
+            let mut protocol = Protocol::new(PORT, config(true));
             let mut tables = KernelTables::default();
             let _ = protocol.start();
             let mut requests = Vec::new();
@@ -910,7 +1109,7 @@ mod tests {
                     *byte = value;
                 }
             }
-            let mut protocol = Protocol::new(PORT, false);
+            let mut protocol = Protocol::new(PORT, config(false));
             let _ = protocol.start();
             protocol.resync = None; // synced: events apply directly
             let mut tables = KernelTables::default();
@@ -924,7 +1123,7 @@ mod tests {
 
     #[test]
     fn rich_link_event_converts_every_attribute() {
-        let mut protocol = Protocol::new(PORT, false);
+        let mut protocol = Protocol::new(PORT, config(false));
         let _ = protocol.start();
         protocol.resync = None;
         let mut tables = KernelTables::default();
@@ -938,5 +1137,227 @@ mod tests {
         assert_eq!(link.master, Some(3));
         assert_eq!(link.kind.as_deref(), Some("bridge"));
         assert!(link.has_carrier());
+    }
+
+    mod scoped {
+        use super::*;
+        use netlink_packet_core::ErrorMessage;
+
+        fn scoped(names: &[&str]) -> Protocol {
+            Protocol::new(
+                PORT,
+                KernelSourceConfig {
+                    scope: Some(names.iter().map(|n| n.to_string()).collect()),
+                    ..KernelSourceConfig::default()
+                },
+            )
+        }
+
+        fn named_link(ifindex: u32, name: &str) -> RouteNetlinkMessage {
+            let mut link = LinkMessage::default();
+            link.header.index = ifindex;
+            link.attributes.push(LinkAttribute::IfName(name.into()));
+            RouteNetlinkMessage::NewLink(link)
+        }
+
+        /// The kernel's answer to a request by name: the link, not multipart.
+        fn answer(seq: u32, inner: RouteNetlinkMessage) -> NetlinkMessage<RouteNetlinkMessage> {
+            message(PORT, seq, 0, NetlinkPayload::InnerMessage(inner))
+        }
+
+        fn part(seq: u32, inner: RouteNetlinkMessage) -> NetlinkMessage<RouteNetlinkMessage> {
+            message(
+                PORT,
+                seq,
+                NLM_F_MULTIPART,
+                NetlinkPayload::InnerMessage(inner),
+            )
+        }
+
+        fn error(seq: u32, errno: i32) -> NetlinkMessage<RouteNetlinkMessage> {
+            let mut error = ErrorMessage::default();
+            error.code = std::num::NonZeroI32::new(-errno);
+            message(PORT, seq, 0, NetlinkPayload::Error(error))
+        }
+
+        fn end(seq: u32) -> NetlinkMessage<RouteNetlinkMessage> {
+            message(
+                PORT,
+                seq,
+                NLM_F_MULTIPART,
+                NetlinkPayload::Done(DoneMessage::default()),
+            )
+        }
+
+        fn event(inner: RouteNetlinkMessage) -> NetlinkMessage<RouteNetlinkMessage> {
+            message(0, 0, 0, NetlinkPayload::InnerMessage(inner))
+        }
+
+        fn ask(query: Query, seq: u32) -> Option<Request> {
+            Some(Request { query, seq })
+        }
+
+        /// Feeds `message` and returns the request it asks for.
+        fn feed(
+            protocol: &mut Protocol,
+            tables: &mut KernelTables,
+            message: NetlinkMessage<RouteNetlinkMessage>,
+        ) -> Option<Request> {
+            protocol.handle_message(message, tables, NOW).unwrap()
+        }
+
+        /// Runs the whole scoped fetch of `wo0` = ifindex 2 with one address; returns the
+        /// next sequence number.
+        fn sync_wo0(protocol: &mut Protocol, tables: &mut KernelTables, first_seq: u32) -> u32 {
+            let s = first_seq;
+            assert_eq!(
+                feed(protocol, tables, answer(s, named_link(2, "wo0"))),
+                None
+            );
+            assert_eq!(
+                feed(protocol, tables, error(s, 0)),
+                ask(Query::PortsOf(2), s + 1)
+            );
+            assert_eq!(
+                feed(protocol, tables, end(s + 1)),
+                ask(Query::AddressesOf(2), s + 2)
+            );
+            assert_eq!(feed(protocol, tables, part(s + 2, new_addr(2, 7))), None);
+            assert_eq!(feed(protocol, tables, end(s + 2)), None);
+            s + 3
+        }
+
+        #[test]
+        fn fetches_only_the_named_links_their_ports_and_addresses() {
+            let mut protocol = scoped(&["wo0", "gone0"]);
+            let mut tables = KernelTables::default();
+            assert_eq!(
+                Some(protocol.start()),
+                ask(Query::LinkNamed("wo0".into()), 1)
+            );
+            assert_eq!(
+                feed(&mut protocol, &mut tables, answer(1, named_link(2, "wo0"))),
+                None
+            );
+            // The ACK ends the request; the next name is asked for.
+            assert_eq!(
+                feed(&mut protocol, &mut tables, error(1, 0)),
+                ask(Query::LinkNamed("gone0".into()), 2)
+            );
+            // No such link: absent, not an error.
+            assert_eq!(
+                feed(&mut protocol, &mut tables, error(2, libc::ENODEV)),
+                ask(Query::PortsOf(2), 3)
+            );
+            let mut port = LinkMessage::default();
+            port.header.index = 4;
+            port.attributes.push(LinkAttribute::IfName("port0".into()));
+            port.attributes.push(LinkAttribute::Controller(2));
+            assert_eq!(
+                feed(
+                    &mut protocol,
+                    &mut tables,
+                    part(3, RouteNetlinkMessage::NewLink(port))
+                ),
+                None
+            );
+            assert_eq!(
+                feed(&mut protocol, &mut tables, end(3)),
+                ask(Query::AddressesOf(2), 4)
+            );
+            assert!(protocol.resync.is_some() && tables.links.is_empty());
+            assert_eq!(
+                feed(&mut protocol, &mut tables, part(4, new_addr(2, 7))),
+                None
+            );
+            assert_eq!(feed(&mut protocol, &mut tables, end(4)), None);
+            assert!(protocol.resync.is_none(), "synced");
+            assert_eq!(tables.links.keys().copied().collect::<Vec<_>>(), vec![2, 4]);
+            assert_eq!(tables.links[&2].addresses.len(), 1);
+            assert_eq!(tables.links[&4].master, Some(2));
+            assert_eq!(protocol.stats.dumps, 1);
+        }
+
+        #[test]
+        fn a_link_renamed_to_an_awaited_name_is_fetched_again() {
+            let mut protocol = scoped(&["wo0"]);
+            let mut tables = KernelTables::default();
+            protocol.start();
+            let next = sync_wo0(&mut protocol, &mut tables, 1);
+            // Unrelated links come and go through events without a refetch.
+            assert_eq!(
+                feed(&mut protocol, &mut tables, event(named_link(9, "other"))),
+                None
+            );
+            assert_eq!(
+                feed(&mut protocol, &mut tables, event(named_link(2, "wo0"))),
+                None,
+                "an update of a fetched link needs no refetch"
+            );
+            // wo0 deleted and another link (with addresses we never fetched) renamed to it.
+            assert_eq!(
+                feed(
+                    &mut protocol,
+                    &mut tables,
+                    event(RouteNetlinkMessage::DelLink({
+                        let mut l = LinkMessage::default();
+                        l.header.index = 2;
+                        l
+                    }))
+                ),
+                None
+            );
+            assert_eq!(
+                feed(&mut protocol, &mut tables, event(named_link(9, "wo0"))),
+                ask(Query::LinkNamed("wo0".into()), next)
+            );
+            assert!(protocol.resync.is_some(), "no decision until refetched");
+        }
+
+        #[test]
+        fn an_awaited_link_appearing_while_its_name_is_still_queued_needs_no_restart() {
+            let mut protocol = scoped(&["wo0", "wo1"]);
+            let mut tables = KernelTables::default();
+            protocol.start();
+            assert_eq!(
+                feed(&mut protocol, &mut tables, answer(1, named_link(2, "wo0"))),
+                None
+            );
+            // wo1 created while wo0's request is answered: it is asked for next anyway.
+            assert_eq!(
+                feed(&mut protocol, &mut tables, event(named_link(3, "wo1"))),
+                None
+            );
+            assert!(!protocol.resync.as_ref().unwrap().restart);
+            // A rename to wo0 after wo0 was fetched does need a restart.
+            assert_eq!(
+                feed(&mut protocol, &mut tables, event(named_link(5, "wo0"))),
+                None
+            );
+            assert!(protocol.resync.as_ref().unwrap().restart);
+            assert_eq!(
+                feed(&mut protocol, &mut tables, error(1, 0)),
+                ask(Query::LinkNamed("wo0".into()), 2),
+                "started over at the end of the current request"
+            );
+        }
+
+        #[test]
+        fn a_refused_filtered_request_falls_back_to_full_dumps() {
+            let mut protocol = scoped(&["wo0"]);
+            let mut tables = KernelTables::default();
+            protocol.start();
+            assert_eq!(
+                feed(&mut protocol, &mut tables, error(1, libc::EINVAL)),
+                ask(Query::Dump(DumpKind::Links), 2)
+            );
+            assert_eq!(protocol.scope, None);
+            // …and then a failing dump is an error again.
+            assert!(
+                protocol
+                    .handle_message(error(2, libc::EPERM), &mut tables, NOW)
+                    .is_err()
+            );
+        }
     }
 }

@@ -7,8 +7,13 @@ use crate::core::{NetworkdLink, OperStateRange, RequiredFamilies, SetupState};
 /// Parses the file's text. Upstream's fallbacks: a missing or unparsable
 /// `REQUIRED_FOR_ONLINE` means required; a missing or unparsable range means the default; a
 /// missing family means none; an empty `ADMIN_STATE` means unknown.
+/// A file with a NUL byte is refused whole, as upstream's env-file reader does (`EBADMSG`):
+/// the link then counts as not yet processed.
 pub fn parse(text: &str) -> NetworkdLink {
     let mut link = NetworkdLink::default();
+    if text.contains('\0') {
+        return link;
+    }
     for line in text.lines() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
@@ -62,6 +67,13 @@ fn parse_boolean(value: &str) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_nul_byte_makes_the_whole_file_unusable_like_upstream() {
+        let link = parse("ADMIN_STATE=configured\nOPER_STATE=routable\0\n");
+        assert_eq!(link, NetworkdLink::default());
+        assert_eq!(link.setup, None);
+    }
     use crate::core::OperState;
     use proptest::prelude::*;
 

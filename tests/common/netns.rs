@@ -194,6 +194,22 @@ impl Netns {
     /// Starts `cmd` in the netns in the background (stdin null, output inherited).
     /// It is SIGKILLed at the latest when the Netns is dropped; `wait()` the Child afterwards
     /// (an unwaited Child stays a zombie until the test process exits).
+    /// Runs this crate's `wait-online --manager=none ARGS` here (20 s hard limit).
+    pub fn wait_online(&self, args: &[&str]) -> RunResult {
+        run_wait_online(
+            self.exec(super::wait_online_bin(), &kernel_only(args)),
+            Duration::from_secs(20),
+        )
+    }
+
+    /// [`Self::wait_online`] on a thread, for tests that change things while it waits.
+    pub fn wait_online_bg(&self, args: &[&str]) -> thread::JoinHandle<RunResult> {
+        super::process::run_wait_online_bg(
+            self.exec(super::wait_online_bin(), &kernel_only(args)),
+            Duration::from_secs(20),
+        )
+    }
+
     pub fn spawn(&self, cmd: &str, args: &[&str]) -> Child {
         let mut c = self.exec(cmd, args);
         c.stdin(Stdio::null());
@@ -366,4 +382,11 @@ pub fn kernel_supports(kind: &str) -> bool {
         .get_or_insert_with(HashMap::new)
         .insert(kind.to_owned(), ok);
     ok
+}
+
+/// `--manager=none` followed by `args`.
+fn kernel_only<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let mut all = vec!["--manager=none"];
+    all.extend_from_slice(args);
+    all
 }

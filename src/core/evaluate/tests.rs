@@ -86,7 +86,7 @@ fn configured() -> NetworkdLink {
 fn tables(links: Vec<KernelLink>) -> KernelTables {
     KernelTables {
         links: links.into_iter().map(|l| (l.ifindex, l)).collect(),
-        routes: Default::default(),
+        ..KernelTables::default()
     }
 }
 
@@ -796,6 +796,7 @@ fn arb_requirements() -> impl Strategy<Value = Requirements> {
             any,
             dns: false,
             dns_probe: None,
+            route: Default::default(),
         })
 }
 

@@ -1,0 +1,254 @@
+//! The `--explain` view: one row per awaited interface (its operational state, its address
+//! state per family, and what it still needs or since when it is online), the unmet
+//! conditions that are not about one interface, and the pitfalls found. Pure text; the
+//! adapter decides whether to redraw it on a terminal or to append it to a log.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::evaluate::{LinkOutcome, LinkReport};
+use super::goal::GoalVerdict;
+use super::pitfalls::Pitfall;
+
+/// Headings of Ubuntu's conditions, by number.
+fn condition_heading(number: u8) -> &'static str {
+    match number {
+        2 => "(2) every non-optional interface has link-local addressing or better:",
+        3 => "(3) one interface has a globally routable connection:",
+        4 => "(4) domain name resolution works on a routable interface:",
+        _ => "condition:",
+    }
+}
+
+/// Renders the view. `elapsed` is the time since the wait began (`None` leaves every time
+/// out, which gives a text that only changes when the facts do); `online_since` says when
+/// each interface (by its row name) was first seen online.
+pub fn render(
+    verdict: &GoalVerdict,
+    pitfalls: &[Pitfall],
+    elapsed: Option<Duration>,
+    online_since: &BTreeMap<String, Duration>,
+) -> Vec<String> {
+    let rows: Vec<(Option<u8>, Vec<&LinkReport>)> = verdict
+        .verdicts
+        .iter()
+        .map(|(condition, v)| {
+            let shown = v
+                .links
+                .iter()
+                .filter(|r| !matches!(r.outcome, LinkOutcome::Ignored(_)))
+                .collect();
+            (*condition, shown)
+        })
+        .collect();
+    let width = rows
+        .iter()
+        .flat_map(|(_, reports)| reports.iter().map(|r| r.name.len()))
+        .chain(std::iter::once("INTERFACE".len()))
+        .max()
+        .unwrap_or(9);
+    let mut lines = vec![format!(
+        "  {:<width$}  {:<16}  {:<8}  {:<8}  STATUS",
+        "INTERFACE", "OPERSTATE", "IPV4", "IPV6"
+    )];
+    for ((condition, reports), (_, v)) in rows.iter().zip(&verdict.verdicts) {
+        if let Some(number) = condition {
+            lines.push(condition_heading(*number).to_string());
+        }
+        for report in reports {
+            lines.push(row(report, width, elapsed, online_since));
+        }
+        let ignored = v.links.len() - reports.len();
+        if ignored > 0 {
+            lines.push(format!(
+                "  ({ignored} more interface{} ignored: loopback, --ignore=, down or not required)",
+                if ignored == 1 { "" } else { "s" }
+            ));
+        }
+        for condition in v.unmet_conditions() {
+            lines.push(format!("  unmet: {condition}"));
+        }
+        if !v.online && v.no_online_link && v.probe_unmet.is_none() {
+            lines.push("  unmet: no considered interface is online yet".to_string());
+        }
+    }
+    lines.extend(pitfalls.iter().map(|p| format!("warning: {p}")));
+    lines
+}
+
+fn row(
+    report: &LinkReport,
+    width: usize,
+    elapsed: Option<Duration>,
+    online_since: &BTreeMap<String, Duration>,
+) -> String {
+    let (oper, ipv4, ipv6) = match &report.status {
+        Some(status) => (
+            status.oper.as_str(),
+            status.ipv4.as_str(),
+            status.ipv6.as_str(),
+        ),
+        None => ("-", "-", "-"),
+    };
+    let status = if report.outcome == LinkOutcome::Online {
+        match online_since.get(&report.name).zip(elapsed) {
+            Some((since, _)) => format!("online since {}", seconds(*since)),
+            None => "online".to_string(),
+        }
+    } else if report.outcome == LinkOutcome::AbsentAllowed {
+        report.outcome_words()
+    } else {
+        let needs = match report.required {
+            Some(range)
+                if report.status.is_some()
+                    && !matches!(report.outcome, LinkOutcome::OutOfRange { .. }) =>
+            {
+                format!(" (required: {range})")
+            }
+            _ => String::new(),
+        };
+        match elapsed {
+            Some(elapsed) => format!(
+                "waiting {}: {}{needs}",
+                seconds(elapsed),
+                report.outcome_words()
+            ),
+            None => format!("waiting: {}{needs}", report.outcome_words()),
+        }
+    };
+    format!(
+        "  {:<width$}  {oper:<16}  {ipv4:<8}  {ipv6:<8}  {status}",
+        report.name
+    )
+}
+
+/// A short duration for people: `12ms` below a second, `3.2s` above.
+pub fn seconds(duration: Duration) -> String {
+    if duration < Duration::from_secs(1) {
+        format!("{}ms", duration.as_millis())
+    } else {
+        format!("{:.1}s", duration.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::goal::Goal;
+    use crate::core::link::{Address, KernelOperState, iff, scope};
+    use crate::core::{
+        Family, IfName, InterfaceRequirement, KernelLink, Manager, OperStateRange, Requirements,
+        Snapshot,
+    };
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn snapshot() -> Snapshot {
+        let mut snap = Snapshot::new(Manager::KernelOnly);
+        let up = iff::UP | iff::RUNNING | iff::LOWER_UP;
+        snap.kernel.links.insert(
+            2,
+            KernelLink {
+                ifindex: 2,
+                name: "wo0".into(),
+                flags: up,
+                kernel_oper: KernelOperState::Up,
+                addresses: vec![Address {
+                    family: Family::Ipv4,
+                    address: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+                    prefix_len: 24,
+                    scope: scope::UNIVERSE,
+                    flags: 0,
+                    valid_until: None,
+                }],
+                ..KernelLink::default()
+            },
+        );
+        snap.kernel.links.insert(
+            3,
+            KernelLink {
+                ifindex: 3,
+                name: "wo1".into(),
+                flags: iff::UP,
+                kernel_oper: KernelOperState::Down,
+                ..KernelLink::default()
+            },
+        );
+        snap
+    }
+
+    fn goal(specs: &[&str]) -> Goal {
+        Goal::Upstream(Requirements {
+            interfaces: specs
+                .iter()
+                .map(|s| {
+                    let (name, range) = s.split_once(':').unwrap_or((s, ""));
+                    InterfaceRequirement {
+                        name: IfName::new(name).unwrap(),
+                        range: (!range.is_empty())
+                            .then(|| range.parse::<OperStateRange>().unwrap()),
+                    }
+                })
+                .collect(),
+            ..Requirements::default()
+        })
+    }
+
+    #[test]
+    fn one_row_per_awaited_interface_with_states_and_needs() {
+        let snap = snapshot();
+        let verdict = goal(&["wo0:routable", "wo1:routable", "wo9"]).evaluate(&snap);
+        let since = BTreeMap::from([("wo0".to_string(), Duration::from_millis(400))]);
+        let lines = render(&verdict, &[], Some(Duration::from_millis(3250)), &since);
+        assert!(lines[0].contains("INTERFACE") && lines[0].contains("OPERSTATE"));
+        let wo0 = lines.iter().find(|l| l.contains("wo0")).unwrap();
+        assert!(
+            wo0.contains("routable") && wo0.contains("online since 400ms"),
+            "{wo0}"
+        );
+        let wo1 = lines.iter().find(|l| l.contains("wo1")).unwrap();
+        assert!(
+            wo1.contains("no-carrier")
+                && wo1.contains("waiting 3.2s")
+                && wo1.contains("needs routable (no carrier)"),
+            "{wo1}"
+        );
+        let wo9 = lines.iter().find(|l| l.contains("wo9")).unwrap();
+        assert!(wo9.contains("not present"), "{wo9}");
+    }
+
+    #[test]
+    fn without_times_the_text_only_changes_with_the_facts() {
+        let snap = snapshot();
+        let verdict = goal(&["wo1"]).evaluate(&snap);
+        let a = render(&verdict, &[], None, &BTreeMap::new());
+        let b = render(&verdict, &[], None, &BTreeMap::new());
+        assert_eq!(a, b);
+        assert!(a.iter().all(|l| !l.contains("ms") && !l.contains("0s")));
+    }
+
+    #[test]
+    fn ignored_links_are_counted_and_conditions_and_pitfalls_listed() {
+        let snap = snapshot();
+        let mut requirements = Requirements {
+            ignore: vec![crate::core::glob::Glob::new("wo1")],
+            ..Requirements::default()
+        };
+        requirements.route.default_route = Some(crate::core::default_route::RouteFamily::Ipv4);
+        let verdict = Goal::Upstream(requirements).evaluate(&snap);
+        let pitfall = Pitfall::NoDefaultRoute {
+            family: Family::Ipv4,
+            interface: "wo0".into(),
+        };
+        let lines = render(&verdict, &[pitfall], None, &BTreeMap::new());
+        let text = lines.join("\n");
+        assert!(text.contains("1 more interface ignored"), "{text}");
+        assert!(
+            text.contains("unmet: no IPv4 default route in the main routing table"),
+            "{text}"
+        );
+        assert!(
+            text.contains("warning: wo0 has a global IPv4 address"),
+            "{text}"
+        );
+    }
+}
