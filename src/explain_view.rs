@@ -58,9 +58,13 @@ impl ExplainView {
         let mut err = std::io::stderr().lock();
         if self.terminal {
             self.erase(&mut err);
+            // Lines are cut to the terminal's width: a wrapped line would make the next
+            // redraw erase too little.
+            let width = crate::sys::stderr_columns().unwrap_or(usize::MAX).max(20) - 1;
             let _ = writeln!(err, "wait-online: waiting, {} elapsed", seconds(elapsed));
             for line in &lines {
-                let _ = writeln!(err, "{line}");
+                let cut: String = line.chars().take(width).collect();
+                let _ = writeln!(err, "{cut}");
             }
             self.drawn = lines.len() + 1;
         } else if facts != self.last_facts {

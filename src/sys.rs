@@ -97,6 +97,14 @@ fn timespec(span: Duration) -> libc::timespec {
     }
 }
 
+/// Columns of the terminal on standard error, when it is one (`TIOCGWINSZ`).
+pub fn stderr_columns() -> Option<usize> {
+    // SAFETY: TIOCGWINSZ writes one `winsize` into the zeroed struct we own.
+    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &raw mut size) };
+    (rc == 0 && size.ws_col > 0).then_some(usize::from(size.ws_col))
+}
+
 /// Restricts a socket to one interface (SO_BINDTOIFINDEX), as resolved does for a link's
 /// own DNS servers.
 pub fn bind_to_ifindex(socket: BorrowedFd<'_>, ifindex: u32) -> io::Result<()> {
