@@ -186,6 +186,10 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    if let Some(message) = non_utf8_argument(&args) {
+        return Err(UsageError(message));
+    }
     let args = match Args::try_parse_from(args) {
         Ok(args) => args,
         Err(err) => {
@@ -262,9 +266,71 @@ where
 /// clap's first error line without its `error: ` prefix, plus where to look for help.
 fn one_line(err: &clap::Error) -> String {
     let rendered = err.to_string();
-    let first = rendered.lines().next().unwrap_or("invalid command line");
-    let first = first.strip_prefix("error: ").unwrap_or(first);
-    format!("{first} (see 'wait-online --help')")
+    // clap's message, without its trailing usage and hint paragraphs; a value with a line
+    // break in it must not split the message (nor leave the option out of its first line).
+    let message = ["\n\nUsage:", "\n\nFor more information", "\n\n  tip:"]
+        .iter()
+        .fold(rendered.as_str(), |text, tail| {
+            text.split(tail).next().unwrap_or(text)
+        })
+        .trim_end();
+    let message = message.strip_prefix("error: ").unwrap_or(message);
+    format!("{} (see 'wait-online --help')", escape_controls(message))
+}
+
+/// Control characters (line breaks, carriage returns, escapes) as `\n`-style escapes, so
+/// that an error stays one line and cannot move the terminal's cursor.
+fn escape_controls(text: &str) -> String {
+    text.chars()
+        .map(|c| match c.is_control() {
+            true => c.escape_default().to_string(),
+            false => c.to_string(),
+        })
+        .collect()
+}
+
+/// The error for the first argument that is not UTF-8, naming its option (clap only says
+/// that one of them is not).
+fn non_utf8_argument(args: &[OsString]) -> Option<String> {
+    let (index, bad) = args
+        .iter()
+        .enumerate()
+        .skip(1)
+        .find(|(_, arg)| arg.to_str().is_none())?;
+    let lossy = bad.to_string_lossy();
+    let option = if lossy.starts_with("--") {
+        lossy.split('=').next().map(str::to_string)
+    } else if lossy.starts_with('-') {
+        Some(lossy.chars().take(2).collect())
+    } else {
+        args.get(index - 1)
+            .and_then(|previous| previous.to_str())
+            .filter(|previous| previous.starts_with('-') && !previous.contains('='))
+            .map(str::to_string)
+    };
+    let value = escape_controls(&lossy);
+    Some(match option.map(|o| long_option_name(&o)) {
+        Some(option) => format!(
+            "invalid value '{value}' for '{option}': not valid UTF-8 (see 'wait-online --help')"
+        ),
+        None => format!("argument '{value}' is not valid UTF-8 (see 'wait-online --help')"),
+    })
+}
+
+/// `-i` as `--interface`; long options as given.
+fn long_option_name(option: &str) -> String {
+    let short = option
+        .strip_prefix('-')
+        .filter(|rest| !rest.starts_with('-'))
+        .and_then(|rest| rest.chars().next());
+    let long = short.and_then(|short| {
+        command()
+            .get_arguments()
+            .find(|arg| arg.get_short() == Some(short))
+            .and_then(|arg| arg.get_long())
+            .map(|long| format!("--{long}"))
+    });
+    long.unwrap_or_else(|| option.to_string())
 }
 
 /// `IF[:MIN[:MAX]]`: split at the first colon like upstream.

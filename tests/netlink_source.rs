@@ -8,8 +8,6 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::fs::File;
-use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use common::Netns;
@@ -220,14 +218,7 @@ fn in_netns<T: Send + 'static>(
     ns: &Netns,
     body: impl FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = T>>> + Send + 'static,
 ) -> T {
-    let path = ns.path();
-    std::thread::spawn(move || {
-        let netns = File::open(&path).unwrap();
-        // SAFETY: setns on this thread only; it then runs its own current-thread runtime.
-        assert_eq!(
-            unsafe { libc::setns(netns.as_raw_fd(), libc::CLONE_NEWNET) },
-            0
-        );
+    ns.spawn_thread(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

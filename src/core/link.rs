@@ -59,8 +59,10 @@ pub struct Address {
 
 impl Address {
     /// networkd's `address_is_ready()` for addresses it sees from the kernel: not tentative
-    /// (which also covers DAD failure) and still within its valid lifetime. Deprecated
-    /// addresses count.
+    /// (which also covers DAD failure); deprecated addresses count. One deliberate
+    /// difference: an address whose valid lifetime has ended no longer counts, where networkd
+    /// counts it until the kernel removes it (within about a second): it can no longer be
+    /// used, and the verdict must never be "online" on its strength.
     pub fn is_ready(&self, now: Duration) -> bool {
         self.flags & (ifa::TENTATIVE | ifa::DADFAILED) == 0
             && self.valid_until.is_none_or(|end| end > now)

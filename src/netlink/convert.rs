@@ -3,6 +3,14 @@
 
 use std::time::Duration;
 
+use netlink_packet_core::{
+    NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload, NlaBuffer, NlasIterator,
+    Parseable, ParseableParametrized,
+};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::address::AddressHeader;
+use netlink_packet_route::link::LinkHeader;
+
 use netlink_packet_route::AddressFamily;
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::link::{LinkAttribute, LinkInfo, LinkMessage, Prop, State};
@@ -173,4 +181,86 @@ pub fn neighbour(message: &NeighbourMessage) -> Option<(u32, std::net::IpAddr, N
     })?;
     let state = NeighbourState::from_bits(u16::from(message.header.state));
     Some((message.header.ifindex, address, state))
+}
+
+/// Message types (`RTM_*`) that [`lenient_message`] recovers.
+const RTM_NEWLINK: u16 = 16;
+const RTM_DELLINK: u16 = 17;
+const RTM_NEWADDR: u16 = 20;
+const RTM_DELADDR: u16 = 21;
+/// Link attributes decoded by hand when their text is not UTF-8.
+const IFLA_IFNAME: u16 = 3;
+const IFLA_PROP_LIST: u16 = 52;
+const IFLA_ALT_IFNAME: u16 = 53;
+/// Sizes of the fixed headers (`ifinfomsg`, `ifaddrmsg`).
+const LINK_HEADER_LEN: usize = 16;
+const ADDRESS_HEADER_LEN: usize = 8;
+
+/// A link or address message that the strict decoder refused as a whole (an interface name,
+/// alias or label that is not UTF-8, an attribute it does not accept), decoded attribute by
+/// attribute instead: the attributes that cannot be read are left out, and names are read
+/// lossily. Dropping the whole message would hide the link, and a hidden link can make the
+/// verdict wrong in both directions. `None` for other message types or a broken header.
+pub fn lenient_message(bytes: &[u8]) -> Option<NetlinkMessage<RouteNetlinkMessage>> {
+    let buffer = NetlinkBuffer::new_checked(bytes).ok()?;
+    let header = NetlinkHeader::parse(&buffer).ok()?;
+    let payload = buffer.payload();
+    let inner = match header.message_type {
+        RTM_NEWLINK | RTM_DELLINK => {
+            let mut message = LinkMessage::default();
+            message.header = LinkHeader::parse(payload).ok()?;
+            let family = message.header.interface_family;
+            for nla in NlasIterator::new(payload.get(LINK_HEADER_LEN..)?).flatten() {
+                if let Some(attribute) = lenient_link_attribute(&nla, family) {
+                    message.attributes.push(attribute);
+                }
+            }
+            match header.message_type {
+                RTM_NEWLINK => RouteNetlinkMessage::NewLink(message),
+                _ => RouteNetlinkMessage::DelLink(message),
+            }
+        }
+        RTM_NEWADDR | RTM_DELADDR => {
+            let mut message = AddressMessage::default();
+            message.header = AddressHeader::parse(payload).ok()?;
+            for nla in NlasIterator::new(payload.get(ADDRESS_HEADER_LEN..)?).flatten() {
+                if let Ok(attribute) = AddressAttribute::parse(&nla) {
+                    message.attributes.push(attribute);
+                }
+            }
+            match header.message_type {
+                RTM_NEWADDR => RouteNetlinkMessage::NewAddress(message),
+                _ => RouteNetlinkMessage::DelAddress(message),
+            }
+        }
+        _ => return None,
+    };
+    Some(NetlinkMessage::new(
+        header,
+        NetlinkPayload::InnerMessage(inner),
+    ))
+}
+
+fn lenient_link_attribute(nla: &NlaBuffer<&[u8]>, family: AddressFamily) -> Option<LinkAttribute> {
+    if let Ok(attribute) = LinkAttribute::parse_with_param(nla, family) {
+        return Some(attribute);
+    }
+    match nla.kind() {
+        IFLA_IFNAME => Some(LinkAttribute::IfName(lossy_name(nla.value()))),
+        IFLA_PROP_LIST => {
+            let names: Vec<Prop> = NlasIterator::new(nla.value())
+                .flatten()
+                .filter(|prop| prop.kind() == IFLA_ALT_IFNAME)
+                .map(|prop| Prop::AltIfName(lossy_name(prop.value())))
+                .collect();
+            (!names.is_empty()).then_some(LinkAttribute::PropList(names))
+        }
+        _ => None,
+    }
+}
+
+/// A NUL-terminated name, with bytes that are not UTF-8 replaced.
+fn lossy_name(value: &[u8]) -> String {
+    let end = value.iter().position(|&b| b == 0).unwrap_or(value.len());
+    String::from_utf8_lossy(&value[..end]).into_owned()
 }

@@ -16,11 +16,11 @@ use netlink_packet_core::{
     DefaultNla, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REPLACE, NLM_F_REQUEST,
     NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload,
 };
-use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::address::AddressMessage;
 use netlink_packet_route::link::{LinkAttribute, LinkExtentMask, LinkMessage};
 use netlink_packet_route::neighbour::NeighbourMessage;
 use netlink_packet_route::route::RouteMessage;
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 use tokio::io::unix::AsyncFd;
 
@@ -36,6 +36,8 @@ const NEIGHBOUR_GROUP: u32 = 0x4;
 const DEFAULT_RECEIVE_BUFFER: usize = 8 << 20;
 /// Size of one read; the kernel's dump messages fit in 32 KiB.
 const READ_SIZE: usize = 64 << 10;
+/// Datagrams read per call of [`KernelSource::process`] before the caller decides again.
+const READ_BUDGET: usize = 64;
 
 /// How to open the kernel source.
 #[derive(Debug, Clone)]
@@ -97,6 +99,10 @@ struct Resync {
     /// Events were lost (or a dump was inconsistent) meanwhile: start over when the current
     /// request ends.
     restart: bool,
+    /// Every link and address is dumped (not only the named links).
+    full: bool,
+    /// The request being answered.
+    current: Query,
     /// Requests of this class not sent yet.
     queue: VecDeque<Query>,
     /// Named links found so far (scoped mode).
@@ -180,8 +186,9 @@ impl KernelSource {
         self.protocol.resync.is_none()
     }
 
-    /// Waits until the socket is readable, then reads and applies everything queued.
-    /// `now` gives CLOCK_BOOTTIME for address lifetimes.
+    /// Waits until the socket is readable, then reads and applies what is queued, at most
+    /// [`READ_BUDGET`] datagrams (so that a sustained storm cannot keep the caller from
+    /// deciding). `now` gives CLOCK_BOOTTIME for address lifetimes.
     pub async fn process(
         &mut self,
         tables: &mut KernelTables,
@@ -192,7 +199,7 @@ impl KernelSource {
             let mut guard = self.socket.readable().await?;
             let socket = guard.get_inner();
             let mut read_any = false;
-            loop {
+            for _ in 0..READ_BUDGET {
                 self.buffer.clear();
                 match socket.recv(&mut self.buffer, libc::MSG_TRUNC) {
                     Ok(length) if length > self.buffer.capacity() => {
@@ -255,36 +262,47 @@ impl Protocol {
 
     /// Starts the initial resynchronisation; returns the first request to send.
     fn start(&mut self) -> Request {
-        self.begin()
+        self.begin(false)
     }
 
     /// The receive buffer overflowed (or a message was truncated): events were lost, so
     /// resynchronise. Returns the request to send, if one is to be sent now.
+    ///
+    /// The resync after an overflow uses full dumps: the socket stays congested until its
+    /// queue is drained, and meanwhile the kernel silently drops the one-message reply to a
+    /// request by name, while a dump waits for room.
     fn overflowed(&mut self) -> Option<Request> {
         match &mut self.resync {
+            // That reply may already be lost: start over with dumps at once.
+            Some(resync) if matches!(resync.current, Query::LinkNamed(_)) => Some(self.begin(true)),
             // The kernel answers one dump at a time: finish this one, then start over.
             Some(resync) => {
                 resync.restart = true;
+                resync.full = true;
                 None
             }
-            None => Some(self.begin()),
+            None => Some(self.begin(true)),
         }
     }
 
-    /// Begins a resynchronisation from an empty table; returns its first request.
-    fn begin(&mut self) -> Request {
+    /// Begins a resynchronisation from an empty table, with full dumps when `full` (or
+    /// when not scoped); returns its first request.
+    fn begin(&mut self, full: bool) -> Request {
+        let full = full || self.scope.is_none();
         let mut resync = Resync {
+            full,
             kind: DumpKind::Links,
             seq: 0,
             started: false,
             restart: false,
+            current: Query::Dump(DumpKind::Links),
             queue: VecDeque::new(),
             fetched: BTreeSet::new(),
             fresh: KernelTables::default(),
         };
-        resync.queue = match &self.scope {
-            Some(names) => names.iter().cloned().map(Query::LinkNamed).collect(),
-            None => VecDeque::from([Query::Dump(DumpKind::Links)]),
+        resync.queue = match (&self.scope, full) {
+            (Some(names), false) => names.iter().cloned().map(Query::LinkNamed).collect(),
+            _ => VecDeque::from([Query::Dump(DumpKind::Links)]),
         };
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1).max(1);
@@ -293,6 +311,7 @@ impl Protocol {
             .queue
             .pop_front()
             .unwrap_or(Query::Dump(DumpKind::Links));
+        resync.current = query.clone();
         self.resync = Some(resync);
         Request { query, seq }
     }
@@ -306,6 +325,7 @@ impl Protocol {
                 let seq = self.next_seq;
                 self.next_seq = self.next_seq.wrapping_add(1).max(1);
                 resync.seq = seq;
+                resync.current = query.clone();
                 return Some(Request { query, seq });
             }
             let next = match resync.kind {
@@ -318,7 +338,17 @@ impl Protocol {
             };
             let Some(kind) = next else {
                 let resync = self.resync.take()?;
-                self.fetched = resync.fetched;
+                self.fetched = match (&self.scope, resync.full) {
+                    // Full dumps fetched every link with an awaited name.
+                    (Some(names), true) => resync
+                        .fresh
+                        .links
+                        .values()
+                        .filter(|l| names.iter().any(|n| l.has_name(n)))
+                        .map(|l| l.ifindex)
+                        .collect(),
+                    _ => resync.fetched,
+                };
                 *tables = resync.fresh;
                 self.stats.dumps += 1;
                 return None;
@@ -326,7 +356,7 @@ impl Protocol {
             resync.kind = kind;
             resync.started = false;
             resync.queue = match (&self.scope, kind) {
-                (Some(_), DumpKind::Addresses) => resync
+                (Some(_), DumpKind::Addresses) if !resync.full => resync
                     .fetched
                     .iter()
                     .map(|&i| Query::AddressesOf(i))
@@ -359,7 +389,13 @@ impl Protocol {
             }
             match NetlinkMessage::<RouteNetlinkMessage>::deserialize(&rest[..length]) {
                 Ok(message) => requests.extend(self.handle_message(message, tables, now)?),
-                Err(err) => tracing::warn!("undecodable netlink message ignored: {err}"),
+                Err(err) => match convert::lenient_message(&rest[..length]) {
+                    Some(message) => {
+                        tracing::debug!("netlink message decoded leniently ({err})");
+                        requests.extend(self.handle_message(message, tables, now)?);
+                    }
+                    None => tracing::warn!("undecodable netlink message ignored: {err}"),
+                },
             }
             offset += (length + 3) & !3;
         }
@@ -406,7 +442,7 @@ impl Protocol {
                     );
                     self.scope = None;
                     self.resync = None;
-                    Ok(Some(self.begin()))
+                    Ok(Some(self.begin(true)))
                 }
                 NetlinkPayload::Error(err) => Err(io::Error::other(format!(
                     "netlink dump failed: {}",
@@ -416,6 +452,7 @@ impl Protocol {
                     if let Some(event) = event(inner, header.flags, now) {
                         if let (KernelEvent::NewLink(link), Some(names)) = (&event, &self.scope)
                             && resync.kind == DumpKind::Links
+                            && !resync.full
                             && names.iter().any(|n| link.has_name(n))
                             && resync.fetched.insert(link.ifindex)
                         {
@@ -441,7 +478,7 @@ impl Protocol {
                 if unfetched_named_link {
                     // A link renamed to, or created with, an awaited name: its addresses were
                     // never fetched. Fetch the awaited links again.
-                    return Ok(Some(self.begin()));
+                    return Ok(Some(self.begin(false)));
                 }
             }
             Some(resync) => {
@@ -473,6 +510,8 @@ impl Protocol {
         };
         match &self.resync {
             None => !self.fetched.contains(&link.ifindex),
+            // Full dumps fetch it, or it appeared after and its addresses follow as events.
+            Some(resync) if resync.full => false,
             Some(resync) => {
                 let queued = resync.kind == DumpKind::Links
                     && resync.queue.contains(&Query::LinkNamed(name.clone()));
@@ -484,8 +523,10 @@ impl Protocol {
     /// The current request was answered in full: start over, send the next request, or
     /// install the fresh table. Returns the next request, if any.
     fn request_done(&mut self, tables: &mut KernelTables) -> Option<Request> {
-        if self.resync.as_ref()?.restart {
-            return Some(self.begin());
+        let resync = self.resync.as_ref()?;
+        if resync.restart {
+            let full = resync.full;
+            return Some(self.begin(full));
         }
         self.next_request_into(tables)
     }
@@ -552,6 +593,14 @@ fn send(socket: &Socket, request: Request) -> io::Result<()> {
 /// netlink header's (NLM_F_REPLACE marks a route replacement).
 fn event(message: RouteNetlinkMessage, flags: u16, now: Duration) -> Option<KernelEvent> {
     match message {
+        // A bridge's notifications about its ports (family AF_BRIDGE) share the link group
+        // but describe the port's bridge state, not the link: a DELLINK there only means
+        // "no longer a port", and its NEWLINK lacks the link's kind and alternative names.
+        RouteNetlinkMessage::NewLink(link) | RouteNetlinkMessage::DelLink(link)
+            if link.header.interface_family == AddressFamily::Bridge =>
+        {
+            None
+        }
         RouteNetlinkMessage::NewLink(link) => Some(KernelEvent::NewLink(convert::link(&link))),
         RouteNetlinkMessage::DelLink(link) => Some(KernelEvent::DelLink(link.header.index)),
         RouteNetlinkMessage::NewAddress(address) => convert::address(&address, now)
@@ -1343,6 +1392,59 @@ mod tests {
         }
 
         #[test]
+        fn an_overflow_while_asking_by_name_resyncs_with_full_dumps() {
+            let mut protocol = scoped(&["wo0"]);
+            let mut tables = KernelTables::default();
+            protocol.start();
+            // The reply to the request by name may have been dropped: full dumps at once.
+            assert_eq!(protocol.overflowed(), ask(Query::Dump(DumpKind::Links), 2));
+            assert_eq!(
+                feed(&mut protocol, &mut tables, part(2, named_link(2, "wo0"))),
+                None
+            );
+            assert_eq!(
+                feed(&mut protocol, &mut tables, part(2, named_link(3, "other"))),
+                None
+            );
+            assert_eq!(
+                feed(&mut protocol, &mut tables, end(2)),
+                ask(Query::Dump(DumpKind::Addresses), 3),
+                "no ports or per-link queries in a full resync"
+            );
+            assert_eq!(feed(&mut protocol, &mut tables, end(3)), None);
+            assert!(protocol.resync.is_none());
+            assert_eq!(tables.links.len(), 2);
+            assert_eq!(protocol.fetched, BTreeSet::from([2]));
+            assert_eq!(
+                protocol.scope,
+                Some(vec!["wo0".to_string()]),
+                "still scoped"
+            );
+            // Later, a rename onto the awaited name is fetched by name again.
+            assert_eq!(
+                feed(&mut protocol, &mut tables, event(named_link(3, "wo0"))),
+                ask(Query::LinkNamed("wo0".into()), 4)
+            );
+        }
+
+        #[test]
+        fn an_overflow_during_a_dump_makes_the_next_resync_full() {
+            let mut protocol = scoped(&["wo0"]);
+            let mut tables = KernelTables::default();
+            protocol.start();
+            feed(&mut protocol, &mut tables, answer(1, named_link(2, "wo0")));
+            assert_eq!(
+                feed(&mut protocol, &mut tables, error(1, 0)),
+                ask(Query::PortsOf(2), 2)
+            );
+            assert_eq!(protocol.overflowed(), None, "the dump is finished first");
+            assert_eq!(
+                feed(&mut protocol, &mut tables, end(2)),
+                ask(Query::Dump(DumpKind::Links), 3)
+            );
+        }
+
+        #[test]
         fn a_refused_filtered_request_falls_back_to_full_dumps() {
             let mut protocol = scoped(&["wo0"]);
             let mut tables = KernelTables::default();
@@ -1359,5 +1461,61 @@ mod tests {
                     .is_err()
             );
         }
+    }
+
+    #[test]
+    fn bridge_port_notifications_are_not_link_changes() {
+        let mut protocol = Protocol::new(PORT, config(false));
+        let mut tables = KernelTables::default();
+        protocol.start();
+        for step in [reply(1, new_link(2)), done(1), done(2)] {
+            let Step::Message(message) = step else {
+                unreachable!()
+            };
+            protocol.handle_message(message, &mut tables, NOW).unwrap();
+        }
+        let mut port = link(2);
+        port.header.interface_family = AddressFamily::Bridge;
+        let Step::Message(delete) = notify(RouteNetlinkMessage::DelLink(port)) else {
+            unreachable!()
+        };
+        protocol.handle_message(delete, &mut tables, NOW).unwrap();
+        assert!(
+            tables.links.contains_key(&2),
+            "a port leaving its bridge is not deleted"
+        );
+    }
+
+    #[test]
+    fn a_link_whose_name_is_not_utf8_is_decoded_leniently() {
+        let mut link = link(7);
+        link.attributes.clear();
+        link.attributes.push(LinkAttribute::Other(DefaultNla::new(
+            3,
+            b"w\xff0\0".to_vec(),
+        )));
+        let Step::Message(message) = notify(RouteNetlinkMessage::NewLink(link)) else {
+            unreachable!()
+        };
+        let mut bytes = vec![0; message.buffer_len()];
+        message.serialize(&mut bytes);
+        assert!(
+            NetlinkMessage::<RouteNetlinkMessage>::deserialize(&bytes).is_err(),
+            "the strict decoder refuses it"
+        );
+        let mut protocol = Protocol::new(PORT, config(false));
+        let mut tables = KernelTables::default();
+        protocol.start();
+        for step in [done(1), done(2)] {
+            let Step::Message(message) = step else {
+                unreachable!()
+            };
+            protocol.handle_message(message, &mut tables, NOW).unwrap();
+        }
+        let mut requests = Vec::new();
+        protocol
+            .handle_datagram(&bytes, &mut tables, NOW, &mut requests)
+            .unwrap();
+        assert_eq!(tables.links[&7].name, "w\u{fffd}0");
     }
 }

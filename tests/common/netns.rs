@@ -194,6 +194,23 @@ impl Netns {
     /// Starts `cmd` in the netns in the background (stdin null, output inherited).
     /// It is SIGKILLed at the latest when the Netns is dropped; `wait()` the Child afterwards
     /// (an unwaited Child stays a zombie until the test process exits).
+    /// Runs `body` on a new thread that has entered this namespace (`setns` changes only
+    /// that thread's namespace).
+    pub fn spawn_thread<T: Send + 'static>(
+        &self,
+        body: impl FnOnce() -> T + Send + 'static,
+    ) -> thread::JoinHandle<T> {
+        let path = self.path();
+        thread::spawn(move || {
+            let netns = std::fs::File::open(&path).expect("open the namespace");
+            // SAFETY: setns on a file descriptor we own; it affects this thread only.
+            let rc =
+                unsafe { libc::setns(std::os::fd::AsRawFd::as_raw_fd(&netns), libc::CLONE_NEWNET) };
+            assert_eq!(rc, 0, "setns {}", path.display());
+            body()
+        })
+    }
+
     /// Runs this crate's `wait-online --manager=none ARGS` here (20 s hard limit).
     pub fn wait_online(&self, args: &[&str]) -> RunResult {
         run_wait_online(
