@@ -148,6 +148,9 @@ pub async fn run(
             );
             let probe_done = matches!(wake, Wake::Dns(DnsEvent::ProbeDone(_)));
             let retry_due = matches!(wake, Wake::Dns(DnsEvent::ProbeRetry));
+            if matches!(wake, Wake::Dns(DnsEvent::BusGone)) {
+                dns.bus_gone();
+            }
             let facts = &mut snapshot.dns;
             match wake {
                 // Kernel changes move routes and links: accessibility may change; new links
@@ -157,7 +160,9 @@ pub async fn run(
                 }
                 Wake::Kernel
                 | Wake::Networkd
-                | Wake::Dns(DnsEvent::ResolvedChanged | DnsEvent::RefreshRetry) => {
+                | Wake::Dns(
+                    DnsEvent::ResolvedChanged | DnsEvent::RefreshRetry | DnsEvent::BusGone,
+                ) => {
                     let refresh = dns.refresh(facts, &wanted, dns_limit());
                     if unless_signalled(&mut terminate, &mut interrupt, refresh)
                         .await
@@ -166,16 +171,6 @@ pub async fn run(
                         return Ok(Outcome::Interrupted(last_verdict));
                     }
                     dns_links = wanted;
-                }
-                Wake::Dns(DnsEvent::BusGone) => {
-                    dns.bus_gone();
-                    let refresh = dns.refresh(facts, &wanted, dns_limit());
-                    if unless_signalled(&mut terminate, &mut interrupt, refresh)
-                        .await
-                        .is_none()
-                    {
-                        return Ok(Outcome::Interrupted(last_verdict));
-                    }
                 }
                 Wake::Dns(DnsEvent::ProbeDone(result)) => dns.probe_finished(facts, result),
                 Wake::Dns(DnsEvent::ProbeRetry) => dns.retry_due(),
@@ -201,15 +196,17 @@ pub async fn run(
             tracing::debug!("requirements hold");
             return Ok(Outcome::Online(verdict));
         }
-        let status = verdict.waiting_for();
-        if !announced_ready {
-            // As upstream: READY=1 only once the first decision said "not yet".
-            notify(notifier, &format!("READY=1\nSTATUS={status}"));
-            announced_ready = true;
-        } else if status != last_status {
-            notify(notifier, &format!("STATUS={status}"));
+        if notifier.is_some() {
+            let status = verdict.waiting_for();
+            if !announced_ready {
+                // As upstream: READY=1 only once the first decision said "not yet".
+                notify(notifier, &format!("READY=1\nSTATUS={status}"));
+                announced_ready = true;
+            } else if status != last_status {
+                notify(notifier, &format!("STATUS={status}"));
+            }
+            last_status = status;
         }
-        last_status = status;
         if verdict.explanation != last_explanation {
             for (line, link) in crate::logging::explanation_links(&verdict) {
                 let interface = link.map(|l| tracing::field::display(&l.name));

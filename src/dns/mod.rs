@@ -128,9 +128,12 @@ impl DnsWatcher {
     /// links in `ifindexes`, and decides accessibility. The bus part is bounded by `limit`.
     pub async fn refresh(&mut self, facts: &mut DnsFacts, ifindexes: &[u32], limit: Duration) {
         self.refresh_retry = None;
+        // One limit for the whole refresh, reconnection included.
+        let until = tokio::time::Instant::now() + limit;
         if self.reconnect {
             self.connect(limit).await;
         }
+        let limit = until.saturating_duration_since(tokio::time::Instant::now());
         // When resolved is not on the bus the first call fails at once (no activation).
         let read = async {
             match &self.client {
