@@ -117,6 +117,11 @@ struct Args {
     #[arg(long)]
     require_gateway: bool,
 
+    /// Like --require-gateway, and make an unanswered gateway answer: send it an empty UDP
+    /// datagram (discard port) from the route's interface, again every 3 s while it does not
+    #[arg(long)]
+    probe_gateway: bool,
+
     /// Where link setup states come from: auto, networkd or none
     #[arg(long, value_name = "MANAGER", value_enum, default_value_t = ManagerChoice::Auto)]
     manager: ManagerChoice,
@@ -229,6 +234,7 @@ where
         route: RouteRequirement {
             default_route: args.require_default_route,
             gateway: args.require_gateway,
+            probe: args.probe_gateway,
         },
     };
     if args.online_definition.is_some() {

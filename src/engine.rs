@@ -89,6 +89,7 @@ pub async fn run(
         remaining.min(DNS_CALL_LIMIT)
     };
     let probe = goal.requirement_sets().find_map(|r| r.dns_probe.clone());
+    let probes_gateway = goal.probes_gateway();
     let mut dns = match goal.needs_dns() {
         true => {
             let start = DnsWatcher::start(probe, dns_limit());
@@ -104,6 +105,9 @@ pub async fn run(
     let mut last_verdict: Option<GoalVerdict> = None;
     let mut announced_ready = false;
     let mut last_status = String::new();
+    // `--probe-gateway`: armed after probes were sent; when it fires, they are sent again
+    // if the gateway still has not answered.
+    let mut gateway_probe: Option<BoottimeTimer> = None;
 
     loop {
         let wake = tokio::select! {
@@ -130,6 +134,10 @@ pub async fn run(
                 Wake::Networkd
             }
             event = dns_event(dns.as_mut()) => Wake::Dns(event),
+            () = expired(gateway_probe.as_ref()) => {
+                gateway_probe = None;
+                Wake::GatewayProbe
+            }
         };
         if !kernel.is_synced() {
             continue;
@@ -174,6 +182,7 @@ pub async fn run(
                 }
                 Wake::Dns(DnsEvent::ProbeDone(result)) => dns.probe_finished(facts, result),
                 Wake::Dns(DnsEvent::ProbeRetry) => dns.retry_due(),
+                Wake::GatewayProbe => {}
             }
             let changed = before
                 != (
@@ -195,6 +204,9 @@ pub async fn run(
         if verdict.online {
             tracing::debug!("requirements hold");
             return Ok(Outcome::Online(verdict));
+        }
+        if probes_gateway {
+            gateway_probe = probe_gateways(&verdict, gateway_probe.take());
         }
         if notifier.is_some() {
             let status = verdict.waiting_for();
@@ -229,6 +241,36 @@ enum Wake {
     Kernel,
     Networkd,
     Dns(DnsEvent),
+    /// Time to probe an unanswered gateway again.
+    GatewayProbe,
+}
+
+/// Pause between probes of a gateway that does not answer (ARP gives up after about 3 s).
+const GATEWAY_PROBE_INTERVAL: Duration = Duration::from_secs(3);
+
+/// `--probe-gateway`: sends a probe to every unanswered gateway of `verdict`, unless probes
+/// are already pending; returns the timer of the next round (`None` when nothing is to be
+/// probed).
+fn probe_gateways(verdict: &GoalVerdict, pending: Option<BoottimeTimer>) -> Option<BoottimeTimer> {
+    let gateways: Vec<(std::net::IpAddr, u32)> = verdict
+        .verdicts
+        .iter()
+        .flat_map(|(_, v)| v.route_unmet.iter())
+        .filter_map(|problem| problem.gateway_to_probe())
+        .collect();
+    if gateways.is_empty() {
+        return None;
+    }
+    if pending.is_some() {
+        return pending;
+    }
+    for (gateway, ifindex) in gateways {
+        match crate::gateway::probe(gateway, ifindex) {
+            Ok(()) => tracing::debug!("probed gateway {gateway} (ifindex {ifindex})"),
+            Err(err) => tracing::warn!("could not probe gateway {gateway}: {err}"),
+        }
+    }
+    BoottimeTimer::new(GATEWAY_PROBE_INTERVAL).ok()
 }
 
 /// The links whose DNS configuration the decision looks at: the `-i` links of every set of

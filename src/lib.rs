@@ -12,6 +12,7 @@ pub mod core;
 pub mod dns;
 pub mod engine;
 pub mod explain_view;
+pub mod gateway;
 pub mod logging;
 pub mod netlink;
 pub mod netplan;

@@ -346,3 +346,45 @@ fn explain_reports_the_field_pitfalls_found_in_the_kernel() {
         r.describe()
     );
 }
+
+#[test]
+fn probe_gateway_makes_a_quiet_gateway_answer() {
+    if !common::require_root() {
+        return;
+    }
+    let (ns, _gw) = host_and_gateway();
+    ns.ip(&["route", "add", "default", "via", "10.9.0.1"]);
+    assert!(!neighbour_state(&ns, "10.9.0.1").contains("lladdr"));
+    let r = ns.wait_online(&["-i", "wo0:routable", "--probe-gateway", "--timeout=5"]);
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+    assert!(r.elapsed < Duration::from_secs(3), "{}", r.describe());
+    let state = neighbour_state(&ns, "10.9.0.1");
+    assert!(
+        state.contains("lladdr"),
+        "the probe made the kernel resolve it: {state}"
+    );
+}
+
+#[test]
+fn probe_gateway_that_never_answers_ends_in_a_timeout_naming_it() {
+    if !common::require_root() {
+        return;
+    }
+    let (ns, _gw) = host_and_gateway();
+    ns.ip(&["route", "add", "default", "via", "10.9.0.99"]);
+    let r = ns.wait_online(&["-i", "wo0:routable", "--probe-gateway", "--timeout=4500ms"]);
+    assert_eq!(r.code, Some(1), "{}", r.describe());
+    assert!(
+        r.stderr.contains(
+            "the IPv4 default gateway 10.9.0.99 on wo0 has not answered (neighbour entry"
+        ),
+        "{}",
+        r.describe()
+    );
+    // The entry exists only because the tool probed (nothing else talked to 10.9.0.99).
+    let state = neighbour_state(&ns, "10.9.0.99");
+    assert!(
+        state.contains("FAILED") || state.contains("INCOMPLETE"),
+        "{state}"
+    );
+}

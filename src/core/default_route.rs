@@ -42,17 +42,25 @@ pub struct RouteRequirement {
     /// `--require-gateway`: the chosen default route's gateway must have answered. Implies a
     /// default route of any family when `default_route` is not given.
     pub gateway: bool,
+    /// `--probe-gateway`: as `gateway`, and an unanswered gateway may be sent a datagram so
+    /// that the kernel resolves it.
+    pub probe: bool,
 }
 
 impl RouteRequirement {
     /// Whether anything is required at all.
     pub fn is_required(&self) -> bool {
-        self.default_route.is_some() || self.gateway
+        self.default_route.is_some() || self.needs_gateway()
+    }
+
+    /// Whether the gateway must have answered.
+    pub fn needs_gateway(&self) -> bool {
+        self.gateway || self.probe
     }
 
     /// The family requirement in force, if any.
     fn family(&self) -> Option<RouteFamily> {
-        match (self.default_route, self.gateway) {
+        match (self.default_route, self.needs_gateway()) {
             (Some(family), _) => Some(family),
             (None, true) => Some(RouteFamily::Any),
             (None, false) => None,
@@ -72,9 +80,27 @@ pub enum RouteProblem {
     GatewayUnanswered {
         family: Family,
         gateway: IpAddr,
+        ifindex: u32,
         interface: String,
         state: Option<NeighbourState>,
     },
+}
+
+impl RouteProblem {
+    /// The gateway (and the interface it is reached through) that a datagram would make the
+    /// kernel resolve: one with no neighbour entry, or whose resolution failed. Not while a
+    /// resolution is under way (INCOMPLETE), nor for any other problem.
+    pub fn gateway_to_probe(&self) -> Option<(IpAddr, u32)> {
+        match self {
+            RouteProblem::GatewayUnanswered {
+                gateway,
+                ifindex,
+                state: None | Some(NeighbourState::Failed | NeighbourState::None),
+                ..
+            } => Some((*gateway, *ifindex)),
+            _ => None,
+        }
+    }
 }
 
 /// The default routes of `family` in the main table, best (lowest metric) first.
@@ -103,7 +129,7 @@ pub fn check(
     };
     let mut problems = Vec::new();
     for &family in wanted.families() {
-        match check_family(family, requirement.gateway, tables, online) {
+        match check_family(family, requirement.needs_gateway(), tables, online) {
             Ok(()) => return Vec::new(),
             Err(problem) => problems.push(problem),
         }
@@ -164,6 +190,7 @@ fn check_family(
     Err(RouteProblem::GatewayUnanswered {
         family,
         gateway,
+        ifindex: oif,
         interface: interface_name(tables, Some(oif)),
         state: tables.neighbours.get(&(oif, gateway)).copied(),
     })
@@ -195,6 +222,7 @@ impl fmt::Display for RouteProblem {
                 gateway,
                 interface,
                 state: Some(state),
+                ..
             } => write!(
                 f,
                 "the {family} default gateway {gateway} on {interface} has not answered \
@@ -205,10 +233,11 @@ impl fmt::Display for RouteProblem {
                 gateway,
                 interface,
                 state: None,
+                ..
             } => write!(
                 f,
-                "the {family} default gateway {gateway} on {interface} has no neighbour entry yet \
-                 (nothing has talked to it; wait-online sends no packets itself)"
+                "the {family} default gateway {gateway} on {interface} has no neighbour entry yet: \
+                 nothing has talked to it (wait-online sends it nothing unless --probe-gateway is given)"
             ),
         }
     }
@@ -268,6 +297,7 @@ mod tests {
         let req = RouteRequirement {
             default_route: Some(RouteFamily::Ipv4),
             gateway: false,
+            probe: false,
         };
         let t = tables(vec![default_route(Family::Ipv4, 3, Some(GW4), 100)]);
         assert_eq!(
@@ -289,6 +319,7 @@ mod tests {
         let req = RouteRequirement {
             default_route: Some(RouteFamily::Ipv4),
             gateway: false,
+            probe: false,
         };
         let mut other_table = default_route(Family::Ipv4, 2, Some(GW4), 0);
         other_table.table = 100;
@@ -308,6 +339,7 @@ mod tests {
         let need = |family| RouteRequirement {
             default_route: Some(family),
             gateway: false,
+            probe: false,
         };
         assert!(check(&need(RouteFamily::Any), &t, &online(&[2])).is_empty());
         assert!(check(&need(RouteFamily::Ipv6), &t, &online(&[2])).is_empty());
@@ -338,12 +370,14 @@ mod tests {
         let req = RouteRequirement {
             default_route: None,
             gateway: true,
+            probe: false,
         };
         let mut t = tables(vec![default_route(Family::Ipv4, 2, Some(GW4), 0)]);
         let problem = |state| {
             vec![RouteProblem::GatewayUnanswered {
                 family: Family::Ipv4,
                 gateway: GW4,
+                ifindex: 2,
                 interface: "wo0".into(),
                 state,
             }]
@@ -376,6 +410,7 @@ mod tests {
         let req = RouteRequirement {
             default_route: Some(RouteFamily::Ipv6),
             gateway: true,
+            probe: false,
         };
         let mut t = tables(vec![
             default_route(Family::Ipv6, 2, Some(gw6), 100),
@@ -394,8 +429,39 @@ mod tests {
         let req = RouteRequirement {
             default_route: Some(RouteFamily::Ipv4),
             gateway: true,
+            probe: false,
         };
         let t = tables(vec![default_route(Family::Ipv4, 2, None, 0)]);
         assert!(check(&req, &t, &online(&[2])).is_empty());
+    }
+
+    #[test]
+    fn only_a_gateway_without_entry_or_with_a_failed_one_is_probed() {
+        let problem = |state| RouteProblem::GatewayUnanswered {
+            family: Family::Ipv4,
+            gateway: GW4,
+            ifindex: 2,
+            interface: "wo0".into(),
+            state,
+        };
+        assert_eq!(problem(None).gateway_to_probe(), Some((GW4, 2)));
+        assert_eq!(
+            problem(Some(NeighbourState::Failed)).gateway_to_probe(),
+            Some((GW4, 2))
+        );
+        assert_eq!(
+            problem(Some(NeighbourState::Incomplete)).gateway_to_probe(),
+            None
+        );
+        assert_eq!(
+            RouteProblem::NoDefaultRoute(Family::Ipv4).gateway_to_probe(),
+            None
+        );
+        let probing = RouteRequirement {
+            default_route: None,
+            gateway: false,
+            probe: true,
+        };
+        assert!(probing.is_required() && probing.needs_gateway());
     }
 }

@@ -79,9 +79,14 @@ impl Goal {
         Some(names)
     }
 
-    /// Whether the neighbour caches are needed (`--require-gateway`).
+    /// Whether the neighbour caches are needed (`--require-gateway`, `--probe-gateway`).
     pub fn needs_neighbours(&self) -> bool {
-        self.requirement_sets().any(|r| r.route.gateway)
+        self.requirement_sets().any(|r| r.route.needs_gateway())
+    }
+
+    /// Whether an unanswered gateway may be probed (`--probe-gateway`).
+    pub fn probes_gateway(&self) -> bool {
+        self.requirement_sets().any(|r| r.route.probe)
     }
 
     /// Every set of requirements the goal consists of.
