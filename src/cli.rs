@@ -315,7 +315,8 @@ fn non_utf8_argument(args: &[OsString]) -> Option<String> {
             .map(str::to_string)
     };
     let value = escape_controls(&lossy);
-    Some(match option.map(|o| long_option_name(&o)) {
+    let option = option.map(|o| escape_controls(&long_option_name(&o)));
+    Some(match option {
         Some(option) => format!(
             "invalid value '{value}' for '{option}': not valid UTF-8 (see 'wait-online --help')"
         ),

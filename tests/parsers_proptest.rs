@@ -38,7 +38,11 @@ use wait_online::netlink::convert;
 /// prints its minimal input, which the report quotes).
 fn config() -> ProptestConfig {
     ProptestConfig {
-        cases: 3000,
+        // PROPTEST_CASES=N searches longer (e.g. before a release).
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(3000),
         failure_persistence: None,
         ..ProptestConfig::default()
     }
@@ -183,7 +187,9 @@ fn names_an_argument(message: &str, args: &[String]) -> bool {
                 || value.is_some_and(quoted);
         }
         if let Some(short) = arg.strip_prefix('-') {
-            return short.chars().any(|c| message.contains(&format!("-{c}")));
+            return short
+                .chars()
+                .any(|c| message.contains(&format!("-{}", escaped(&c.to_string()))));
         }
         arg.split(':').any(quoted)
     })
