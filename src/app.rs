@@ -9,7 +9,7 @@ use crate::engine::{self, ManagerSource, Outcome};
 use crate::explain_view::ExplainView;
 use crate::netlink::KernelSourceConfig;
 use crate::networkd;
-use crate::notify::{Notifier, notify};
+use crate::notify::Notifier;
 use crate::report::Report;
 use crate::{netplan, ubuntu};
 
@@ -50,13 +50,11 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
             Err(_) => "failed",
         });
     }
-    let status = match outcome {
-        Ok((Outcome::Online(_) | Outcome::Interrupted(_), _)) => {
-            "STATUS=All interfaces configured..."
-        }
-        _ => "STATUS=Failed to wait for network connectivity...",
-    };
-    notify(notifier.as_ref(), status);
+    let success = matches!(
+        outcome,
+        Ok((Outcome::Online(_) | Outcome::Interrupted(_), _))
+    );
+    crate::announce::finished(notifier.as_ref(), success);
     if options.json {
         print_json(&goal, &outcome, started.elapsed());
     }
@@ -64,13 +62,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
         Ok((Outcome::Online(_) | Outcome::Interrupted(_), _)) => ExitCode::SUCCESS,
         Ok((Outcome::Timeout(verdict), _)) => {
             tracing::error!("Timeout occurred while waiting for network connectivity.");
-            for (line, link) in crate::logging::explanation_links(&verdict) {
-                let interface = link.map(|l| tracing::field::display(&l.name));
-                let operstate = link
-                    .and_then(|l| l.status)
-                    .map(|s| tracing::field::display(s.oper));
-                tracing::error!(interface, operstate, "{line}");
-            }
+            crate::logging::reasons(&verdict, true);
             ExitCode::from(FAILURE)
         }
         Err(message) => {

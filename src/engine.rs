@@ -1,22 +1,25 @@
-//! The one event loop: kernel changes, networkd state-file changes, the deadline and the
-//! termination signals come in; after each batch the pure core decides again.
+//! The one event loop, shaped like upstream's: each source (the kernel, systemd-networkd's
+//! state files, DNS) yields events; its handler applies them to the snapshot; then the pure
+//! core decides again. One deadline, and SIGTERM/SIGINT end the wait whatever is in flight.
 
 use std::collections::BTreeMap;
 use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::signal::unix::{SignalKind, signal};
 
-use crate::core::dns::DnsSource;
+use crate::announce::Announcer;
+use crate::core::dns::DnsFacts;
 use crate::core::goal::{Goal, GoalVerdict};
-use crate::core::{Manager, Requirements, Snapshot};
+use crate::core::{Manager, Snapshot};
 use crate::dns::{DnsEvent, DnsWatcher};
 use crate::explain_view::ExplainView;
+use crate::gateway::GatewayProber;
 use crate::netlink::{KernelSource, KernelSourceConfig};
 use crate::networkd::NetworkdSource;
-use crate::notify::{Notifier, notify};
-use crate::sys::{BoottimeTimer, Inotify, boottime_now};
+use crate::notify::Notifier;
+use crate::sys::{BoottimeTimer, Inotify, InotifyEvent, boottime_now, expired};
 
 /// How the wait ended.
 #[derive(Debug)]
@@ -52,6 +55,25 @@ pub enum ManagerSource {
     },
 }
 
+/// What a source reported.
+enum Event {
+    /// The kernel's tables changed (already applied by the kernel source).
+    Kernel,
+    /// Changes in networkd's state directory.
+    Networkd(Vec<InotifyEvent>),
+    Dns(DnsEvent),
+    /// Time to probe unanswered gateways again.
+    GatewayRound,
+}
+
+/// The sources, and the facts they keep up to date.
+struct Sources {
+    snapshot: Snapshot,
+    kernel: KernelSource,
+    networkd: Option<NetworkdSource>,
+    dns: Option<DnsWatcher>,
+}
+
 /// Waits until `goal` holds, the timeout passes, or a signal arrives.
 pub async fn run(
     goal: &Goal,
@@ -63,249 +85,138 @@ pub async fn run(
 ) -> Result<Outcome, EngineError> {
     let mut terminate = signal(SignalKind::terminate()).map_err(EngineError::Setup)?;
     let mut interrupt = signal(SignalKind::interrupt()).map_err(EngineError::Setup)?;
+    let deadline = timeout.map(|t| boottime_now() + t);
     let timer = timeout
         .map(BoottimeTimer::new)
         .transpose()
         .map_err(EngineError::Setup)?;
-    let watchdog = notifier
-        .and_then(Notifier::watchdog_interval)
-        .map(BoottimeTimer::periodic)
-        .transpose()
-        .map_err(EngineError::Setup)?;
-
-    let (mut networkd, manager_state) = match manager {
-        ManagerSource::KernelOnly => (None, Manager::KernelOnly),
-        ManagerSource::Networkd { dir, watch } => (
-            Some(NetworkdSource::new(dir, watch).map_err(EngineError::Networkd)?),
-            Manager::Networkd(BTreeMap::new()),
-        ),
-    };
-    let mut snapshot = Snapshot::new(manager_state);
-    let mut kernel = KernelSource::open(kernel_config).map_err(EngineError::NetlinkOpen)?;
-    // The bus is only touched when DNS is part of the requirements.
-    let deadline = timeout.map(|t| boottime_now() + t);
-    let dns_limit = || {
-        let remaining = deadline.map_or(DNS_CALL_LIMIT, |d| d.saturating_sub(boottime_now()));
-        remaining.min(DNS_CALL_LIMIT)
-    };
-    let probe = goal.requirement_sets().find_map(|r| r.dns_probe.clone());
-    let probes_gateway = goal.probes_gateway();
-    let mut dns = match goal.needs_dns() {
-        true => {
-            let start = DnsWatcher::start(probe, dns_limit());
-            match unless_signalled(&mut terminate, &mut interrupt, start).await {
-                Some(watcher) => Some(watcher),
-                None => return Ok(Outcome::Interrupted(None)),
-            }
-        }
-        false => None,
-    };
-    let mut dns_links: Vec<u32> = Vec::new();
-    let mut last_explanation: Vec<String> = Vec::new();
-    let mut last_verdict: Option<GoalVerdict> = None;
-    let mut announced_ready = false;
-    let mut last_status = String::new();
-    // `--probe-gateway`: armed after probes were sent; when it fires, they are sent again
-    // if the gateway still has not answered.
-    let mut gateway_probe: Option<BoottimeTimer> = None;
+    let mut announcer = Announcer::new(notifier).map_err(EngineError::Setup)?;
+    let mut gateways = GatewayProber::new(goal.probes_gateway());
+    let mut sources = Sources::open(goal, deadline, manager, kernel_config)?;
+    let mut last: Option<GoalVerdict> = None;
 
     loop {
-        let wake = tokio::select! {
-            biased;            _ = terminate.recv() => return Ok(Outcome::Interrupted(last_verdict)),
-            _ = interrupt.recv() => return Ok(Outcome::Interrupted(last_verdict)),
-            () = expired(watchdog.as_ref()) => {
-                notify(notifier, "WATCHDOG=1");
+        let event = tokio::select! {
+            biased;
+            _ = terminate.recv() => return Ok(Outcome::Interrupted(last)),
+            _ = interrupt.recv() => return Ok(Outcome::Interrupted(last)),
+            () = expired(timer.as_ref()) => {
+                return Ok(Outcome::Timeout(sources.decide(goal, view.as_deref_mut())));
+            }
+            () = announcer.watchdog_due() => {
+                announcer.ping_watchdog();
                 continue;
             }
-            () = expired(timer.as_ref()) => {
-                snapshot.now = boottime_now();
-                let verdict = goal.evaluate(&snapshot);
-                if let Some(view) = view.as_deref_mut() {
-                    view.update(&snapshot, &verdict);
-                }
-                return Ok(Outcome::Timeout(verdict));
-            }
-            result = kernel.process(&mut snapshot.kernel, boottime_now) => {
+            result = sources.kernel.process(&mut sources.snapshot.kernel, boottime_now) => {
                 result.map_err(EngineError::Netlink)?;
-                Wake::Kernel
+                Event::Kernel
             }
-            result = networkd_changes(networkd.as_mut(), &mut snapshot.manager) => {
-                result.map_err(EngineError::Networkd)?;
-                Wake::Networkd
+            result = networkd_event(sources.networkd.as_mut()) => {
+                Event::Networkd(result.map_err(EngineError::Networkd)?)
             }
-            event = dns_event(dns.as_mut()) => Wake::Dns(event),
-            () = expired(gateway_probe.as_ref()) => {
-                gateway_probe = None;
-                Wake::GatewayProbe
+            event = dns_event(sources.dns.as_mut()) => Event::Dns(event),
+            () = gateways.round_due() => Event::GatewayRound,
+        };
+        let changed = match event {
+            Event::Kernel => sources.on_kernel_event(goal),
+            Event::Networkd(events) => sources.on_networkd_event(&events),
+            Event::Dns(event) => sources.on_dns_event(event),
+            Event::GatewayRound => {
+                gateways.start_round();
+                true
             }
         };
-        if !kernel.is_synced() {
+        // Nothing is decided on half a picture: not during a resync of the kernel's tables.
+        if !changed || !sources.kernel.is_synced() {
             continue;
         }
-        if let (Wake::Kernel, Some(source), Manager::Networkd(files)) =
-            (&wake, &mut networkd, &mut snapshot.manager)
-        {
-            source.track_links(snapshot.kernel.links.keys(), files);
-        }
-        if let Some(dns) = &mut dns {
-            let wanted = links_for_dns(goal, &snapshot);
-            let before = (
-                snapshot.dns.source.clone(),
-                snapshot.dns.global.clone(),
-                snapshot.dns.links.clone(),
-            );
-            let probe_done = matches!(wake, Wake::Dns(DnsEvent::ProbeDone(_)));
-            let retry_due = matches!(wake, Wake::Dns(DnsEvent::ProbeRetry));
-            if matches!(wake, Wake::Dns(DnsEvent::BusGone)) {
-                dns.bus_gone();
-            }
-            let facts = &mut snapshot.dns;
-            match wake {
-                // Kernel changes move routes and links: accessibility may change; new links
-                // (or a resolv.conf source, which has no change signal) need a fresh read.
-                Wake::Kernel if wanted == dns_links && facts.source == DnsSource::Resolved => {
-                    DnsWatcher::recheck_accessibility(facts);
-                }
-                Wake::Kernel
-                | Wake::Networkd
-                | Wake::Dns(
-                    DnsEvent::ResolvedChanged | DnsEvent::RefreshRetry | DnsEvent::BusGone,
-                ) => {
-                    let refresh = dns.refresh(facts, &wanted, dns_limit());
-                    if unless_signalled(&mut terminate, &mut interrupt, refresh)
-                        .await
-                        .is_none()
-                    {
-                        return Ok(Outcome::Interrupted(last_verdict));
-                    }
-                    dns_links = wanted;
-                }
-                Wake::Dns(DnsEvent::ProbeDone(result)) => dns.probe_finished(facts, result),
-                Wake::Dns(DnsEvent::ProbeRetry) => dns.retry_due(),
-                Wake::GatewayProbe => {}
-            }
-            let changed = before
-                != (
-                    snapshot.dns.source.clone(),
-                    snapshot.dns.global.clone(),
-                    snapshot.dns.links.clone(),
-                );
-            // A finished attempt never starts the next one itself (its backoff does), so a
-            // probe that fails at once cannot spin; configuration changes retry at once.
-            if !probe_done {
-                dns.kick_probe(&snapshot.dns, retry_due || changed);
-            }
-        }
-        snapshot.now = boottime_now();
-        let verdict = goal.evaluate(&snapshot);
-        if let Some(view) = view.as_deref_mut() {
-            view.update(&snapshot, &verdict);
-        }
+        let verdict = sources.decide(goal, view.as_deref_mut());
         if verdict.online {
             tracing::debug!("requirements hold");
             return Ok(Outcome::Online(verdict));
         }
-        if probes_gateway {
-            gateway_probe = probe_gateways(&verdict, gateway_probe.take());
-        }
-        if notifier.is_some() {
-            let status = verdict.waiting_for();
-            if !announced_ready {
-                // As upstream: READY=1 only once the first decision said "not yet".
-                notify(notifier, &format!("READY=1\nSTATUS={status}"));
-                announced_ready = true;
-            } else if status != last_status {
-                notify(notifier, &format!("STATUS={status}"));
-            }
-            last_status = status;
-        }
-        if verdict.explanation != last_explanation {
-            for (line, link) in crate::logging::explanation_links(&verdict) {
-                let interface = link.map(|l| tracing::field::display(&l.name));
-                let operstate = link
-                    .and_then(|l| l.status)
-                    .map(|s| tracing::field::display(s.oper));
-                tracing::debug!(interface, operstate, "waiting: {line}");
-            }
-            last_explanation = verdict.explanation.clone();
-        }
-        last_verdict = Some(verdict);
+        gateways.probe_unanswered(&verdict);
+        announcer.waiting(&verdict, last.as_ref());
+        last = Some(verdict);
     }
 }
 
-/// Longest a D-Bus exchange with the bus or resolved may take before it is given up for now.
-const DNS_CALL_LIMIT: Duration = Duration::from_secs(2);
-
-/// What woke the loop.
-enum Wake {
-    Kernel,
-    Networkd,
-    Dns(DnsEvent),
-    /// Time to probe an unanswered gateway again.
-    GatewayProbe,
-}
-
-/// Pause between probes of a gateway that does not answer (ARP gives up after about 3 s).
-const GATEWAY_PROBE_INTERVAL: Duration = Duration::from_secs(3);
-
-/// `--probe-gateway`: sends a probe to every unanswered gateway of `verdict`, unless probes
-/// are already pending; returns the timer of the next round (`None` when nothing is to be
-/// probed).
-fn probe_gateways(verdict: &GoalVerdict, pending: Option<BoottimeTimer>) -> Option<BoottimeTimer> {
-    let gateways: Vec<(std::net::IpAddr, u32)> = verdict
-        .verdicts
-        .iter()
-        .flat_map(|(_, v)| v.route_unmet.iter())
-        .filter_map(|problem| problem.gateway_to_probe())
-        .collect();
-    if gateways.is_empty() {
-        return None;
-    }
-    if pending.is_some() {
-        return pending;
-    }
-    for (gateway, ifindex) in gateways {
-        match crate::gateway::probe(gateway, ifindex) {
-            Ok(()) => tracing::debug!("probed gateway {gateway} (ifindex {ifindex})"),
-            Err(err) => tracing::warn!("could not probe gateway {gateway}: {err}"),
-        }
-    }
-    BoottimeTimer::new(GATEWAY_PROBE_INTERVAL).ok()
-}
-
-/// The links whose DNS configuration the decision looks at: the `-i` links of every set of
-/// requirements with `--dns`, or every link that is not loopback when such a set names none.
-fn links_for_dns(goal: &Goal, snapshot: &Snapshot) -> Vec<u32> {
-    let sets: Vec<&Requirements> = goal.requirement_sets().filter(|r| r.dns).collect();
-    let every_link = sets.iter().any(|r| r.interfaces.is_empty());
-    snapshot
-        .kernel
-        .links
-        .values()
-        .filter(|l| {
-            if every_link {
-                !l.is_loopback()
-            } else {
-                sets.iter()
-                    .any(|r| r.interfaces.iter().any(|i| l.has_name(i.name.as_str())))
-            }
+impl Sources {
+    fn open(
+        goal: &Goal,
+        deadline: Option<Duration>,
+        manager: ManagerSource,
+        kernel_config: KernelSourceConfig,
+    ) -> Result<Sources, EngineError> {
+        let (networkd, manager) = match manager {
+            ManagerSource::KernelOnly => (None, Manager::KernelOnly),
+            ManagerSource::Networkd { dir, watch } => (
+                Some(NetworkdSource::new(dir, watch).map_err(EngineError::Networkd)?),
+                Manager::Networkd(BTreeMap::new()),
+            ),
+        };
+        let mut snapshot = Snapshot::new(manager);
+        let kernel = KernelSource::open(kernel_config).map_err(EngineError::NetlinkOpen)?;
+        // The bus is only touched when DNS is part of the requirements.
+        let dns = goal.needs_dns().then(|| {
+            snapshot.dns = DnsFacts::not_read();
+            let probe = goal.requirement_sets().find_map(|r| r.dns_probe.clone());
+            DnsWatcher::start(probe, deadline)
+        });
+        Ok(Sources {
+            snapshot,
+            kernel,
+            networkd,
+            dns,
         })
-        .map(|l| l.ifindex)
-        .collect()
-}
+    }
 
-/// Runs `work` to its end, unless SIGTERM or SIGINT arrives first (`None`): a D-Bus call
-/// that stalls must not hold up the exit upstream promises on those signals.
-async fn unless_signalled<T>(
-    terminate: &mut Signal,
-    interrupt: &mut Signal,
-    work: impl std::future::Future<Output = T>,
-) -> Option<T> {
-    tokio::select! {
-        biased;
-        _ = terminate.recv() => None,
-        _ = interrupt.recv() => None,
-        value = work => Some(value),
+    /// The kernel's links or routes changed: networkd's files of new links are read, and
+    /// DNS learns which links matter now (and that routes may have moved).
+    fn on_kernel_event(&mut self, goal: &Goal) -> bool {
+        if !self.kernel.is_synced() {
+            return true;
+        }
+        let snapshot = &mut self.snapshot;
+        if let (Some(networkd), Manager::Networkd(files)) =
+            (&mut self.networkd, &mut snapshot.manager)
+        {
+            networkd.track_links(snapshot.kernel.links.keys(), files);
+        }
+        if let Some(dns) = &mut self.dns {
+            dns.links_changed(goal.dns_links(snapshot), &mut snapshot.dns);
+        }
+        true
+    }
+
+    /// networkd rewrote state files: its DNS settings may have changed too.
+    fn on_networkd_event(&mut self, events: &[InotifyEvent]) -> bool {
+        if let (Some(networkd), Manager::Networkd(files)) =
+            (&mut self.networkd, &mut self.snapshot.manager)
+        {
+            networkd.apply(events, files);
+        }
+        if let Some(dns) = &mut self.dns {
+            dns.configuration_may_have_changed(&mut self.snapshot.dns);
+        }
+        true
+    }
+
+    fn on_dns_event(&mut self, event: DnsEvent) -> bool {
+        match &mut self.dns {
+            Some(dns) => dns.apply(event, &mut self.snapshot.dns),
+            None => false,
+        }
+    }
+
+    /// Decides on the facts as they are now, and shows the decision in `--explain`'s view.
+    fn decide(&mut self, goal: &Goal, view: Option<&mut ExplainView>) -> GoalVerdict {
+        self.snapshot.now = boottime_now();
+        let verdict = goal.evaluate(&self.snapshot);
+        if let Some(view) = view {
+            view.update(&self.snapshot, &verdict);
+        }
+        verdict
     }
 }
 
@@ -316,24 +227,9 @@ async fn dns_event(dns: Option<&mut DnsWatcher>) -> DnsEvent {
     }
 }
 
-async fn expired(timer: Option<&BoottimeTimer>) {
-    match timer {
-        Some(timer) => {
-            if let Err(err) = timer.expired().await {
-                tracing::warn!("timer failed, waiting without it: {err}");
-                std::future::pending::<()>().await;
-            }
-        }
+async fn networkd_event(source: Option<&mut NetworkdSource>) -> io::Result<Vec<InotifyEvent>> {
+    match source {
+        Some(source) => source.next_event().await,
         None => std::future::pending().await,
-    }
-}
-
-async fn networkd_changes(
-    source: Option<&mut NetworkdSource>,
-    manager: &mut Manager,
-) -> io::Result<()> {
-    match (source, manager) {
-        (Some(source), Manager::Networkd(files)) => source.process(files).await,
-        _ => std::future::pending().await,
     }
 }

@@ -6,6 +6,10 @@
 use std::io;
 use std::net::{IpAddr, SocketAddr, SocketAddrV6, UdpSocket};
 use std::os::fd::AsFd;
+use std::time::Duration;
+
+use crate::core::goal::GoalVerdict;
+use crate::sys::{BoottimeTimer, expired};
 
 /// The discard service: whatever answers there ignores the datagram.
 const DISCARD_PORT: u16 = 9;
@@ -27,4 +31,62 @@ pub fn probe(gateway: IpAddr, ifindex: u32) -> io::Result<()> {
     crate::sys::bind_to_ifindex(socket.as_fd(), ifindex)?;
     socket.send_to(&[], target)?;
     Ok(())
+}
+
+/// Pause between probes of a gateway that does not answer (ARP gives up after about 3 s).
+const PROBE_INTERVAL: Duration = Duration::from_secs(3);
+
+/// `--probe-gateway` as an adapter: after each decision it probes the gateways that have not
+/// answered, and again every [`PROBE_INTERVAL`] while they still have not.
+pub struct GatewayProber {
+    enabled: bool,
+    /// Armed after probes were sent; when it fires, the next decision probes again.
+    next_round: Option<BoottimeTimer>,
+}
+
+impl GatewayProber {
+    /// A prober that only acts when `enabled` (`--probe-gateway`).
+    pub fn new(enabled: bool) -> GatewayProber {
+        GatewayProber {
+            enabled,
+            next_round: None,
+        }
+    }
+
+    /// Completes when the next round of probes is due.
+    pub async fn round_due(&self) {
+        expired(self.next_round.as_ref()).await;
+    }
+
+    /// The round is due: the next decision probes again.
+    pub fn start_round(&mut self) {
+        self.next_round = None;
+    }
+
+    /// Probes every unanswered gateway of `verdict`, unless a round is already under way.
+    pub fn probe_unanswered(&mut self, verdict: &GoalVerdict) {
+        if !self.enabled {
+            return;
+        }
+        let gateways: Vec<(IpAddr, u32)> = verdict
+            .verdicts
+            .iter()
+            .flat_map(|(_, v)| v.route_unmet.iter())
+            .filter_map(|problem| problem.gateway_to_probe())
+            .collect();
+        if gateways.is_empty() {
+            self.next_round = None;
+            return;
+        }
+        if self.next_round.is_some() {
+            return;
+        }
+        for (gateway, ifindex) in gateways {
+            match probe(gateway, ifindex) {
+                Ok(()) => tracing::debug!("probed gateway {gateway} (ifindex {ifindex})"),
+                Err(err) => tracing::warn!("could not probe gateway {gateway}: {err}"),
+            }
+        }
+        self.next_round = BoottimeTimer::new(PROBE_INTERVAL).ok();
+    }
 }

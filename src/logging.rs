@@ -18,7 +18,6 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-use crate::core::evaluate::LinkReport;
 use crate::core::goal::GoalVerdict;
 
 /// Fields that only the journal shows (the message already names the interface).
@@ -94,30 +93,22 @@ pub fn init(quiet: bool) {
         .try_init();
 }
 
-/// The lines of a verdict's explanation, each with the link report it is about, if any (a
-/// line such as `(2) eth0: not present` is about `eth0`; `no considered link is online yet`
-/// is about none).
-pub fn explanation_links(verdict: &GoalVerdict) -> Vec<(&str, Option<&LinkReport>)> {
-    let reports: Vec<(String, &LinkReport)> = verdict
-        .verdicts
-        .iter()
-        .flat_map(|(_, v)| v.blocking())
-        .map(|report| (report.to_string(), report))
-        .collect();
-    verdict
-        .explanation
-        .iter()
-        .map(|line| (line.as_str(), line_subject(line, &reports).copied()))
-        .collect()
-}
-
-/// The subject of the first `(words, subject)` whose words end `line` as a whole (after
-/// nothing or a space: `eth0: …` is not `th0: …`).
-fn line_subject<'a, T>(line: &str, candidates: &'a [(String, T)]) -> Option<&'a T> {
-    candidates.iter().find_map(|(words, subject)| {
-        let prefix = line.strip_suffix(words.as_str())?;
-        (prefix.is_empty() || prefix.ends_with(' ')).then_some(subject)
-    })
+/// Logs why `verdict` does not hold, one record per reason, with the journal fields of the
+/// link a reason is about: at error level on timeout (upstream's lines after "Timeout
+/// occurred…"), at debug level (prefixed `waiting: `) while waiting.
+pub fn reasons(verdict: &GoalVerdict, timeout: bool) {
+    for reason in verdict.reasons() {
+        let link = reason.link();
+        let interface = link.map(|l| tracing::field::display(&l.name));
+        let operstate = link
+            .and_then(|l| l.status)
+            .map(|s| tracing::field::display(s.oper));
+        if timeout {
+            tracing::error!(interface, operstate, "{reason}");
+        } else {
+            tracing::debug!(interface, operstate, "waiting: {reason}");
+        }
+    }
 }
 
 /// Formats an event's fields for stderr like tracing-subscriber's default (the message, then
@@ -183,21 +174,6 @@ mod tests {
         assert!(!journal_stream_matches("64769:918273", 64769, 918274));
         assert!(!journal_stream_matches("64769:918273", 64770, 918273));
         assert!(!journal_stream_matches("garbage", 0, 0));
-    }
-
-    #[test]
-    fn explanation_lines_find_their_link() {
-        let candidates = [
-            ("th0: not present".to_string(), "th0"),
-            ("eth0: not present".to_string(), "eth0"),
-        ];
-        let subject = |line: &str| line_subject(line, &candidates).copied();
-        assert_eq!(subject("(3)   eth0: not present"), Some("eth0"));
-        assert_eq!(subject("(2) th0: not present"), Some("th0"));
-        assert_eq!(subject("th0: not present"), Some("th0"));
-        assert_eq!(subject("eth0: not present"), Some("eth0"));
-        assert_eq!(subject("xeth0: not present"), None);
-        assert_eq!(subject("no considered link is online yet"), None);
     }
 
     #[derive(Clone, Default)]

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use crate::core::goal::GoalVerdict;
+use crate::core::reason::Condition;
 use crate::core::{LinkOutcome, LinkReport};
 
 /// The whole document.
@@ -58,7 +59,9 @@ impl Report {
                 g.verdicts
                     .iter()
                     .flat_map(|(condition, v)| {
-                        v.links.iter().map(move |l| interface(*condition, l))
+                        v.links
+                            .iter()
+                            .map(move |l| interface(condition.map(Condition::number), l))
                     })
                     .collect()
             })
@@ -69,13 +72,15 @@ impl Report {
             definition,
             manager,
             interfaces,
-            reasons: goal.map(|g| g.explanation.clone()).unwrap_or_default(),
+            reasons: goal
+                .map(|g| g.reasons().iter().map(ToString::to_string).collect())
+                .unwrap_or_default(),
         }
     }
 }
 
 fn interface(condition: Option<u8>, link: &LinkReport) -> InterfaceReport {
-    let reason = link.outcome_words();
+    let reason = link.outcome_words().to_string();
     InterfaceReport {
         name: link.name.clone(),
         ifindex: link.ifindex,

@@ -90,6 +90,20 @@ impl BoottimeTimer {
     }
 }
 
+/// Completes when `timer` expires; never when there is none (or it fails, which is logged):
+/// a `select!` branch for an optional timer.
+pub async fn expired(timer: Option<&BoottimeTimer>) {
+    match timer {
+        Some(timer) => {
+            if let Err(err) = timer.expired().await {
+                tracing::warn!("timer failed, waiting without it: {err}");
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending().await,
+    }
+}
+
 fn timespec(span: Duration) -> libc::timespec {
     libc::timespec {
         tv_sec: libc::time_t::try_from(span.as_secs()).unwrap_or(libc::time_t::MAX),

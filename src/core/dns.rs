@@ -58,6 +58,8 @@ pub enum DnsSource {
     ResolvConf,
     /// Neither is available yet (resolved not on the bus and no usable resolv.conf).
     Unavailable,
+    /// Not read yet: the system bus has not answered so far.
+    NotRead,
 }
 
 /// Result of the `--dns-probe` query.
@@ -121,6 +123,14 @@ impl DnsFacts {
             probe: ProbeState::Pending,
         }
     }
+
+    /// Before the first read (the bus is being asked).
+    pub fn not_read() -> DnsFacts {
+        DnsFacts {
+            source: DnsSource::NotRead,
+            ..DnsFacts::unavailable()
+        }
+    }
 }
 
 /// Why the DNS condition of a link does not hold.
@@ -128,6 +138,8 @@ impl DnsFacts {
 pub enum DnsProblem {
     /// Neither resolved nor resolv.conf gave any DNS information.
     NoSource,
+    /// The system bus has not answered yet, so nothing was read.
+    NotRead,
     /// resolved has no configuration for this link yet.
     NoConfiguration,
     /// The link must use its own servers (DNS default route or `~.`), and none is accessible.
@@ -140,6 +152,7 @@ pub enum DnsProblem {
 pub fn check_link(facts: &DnsFacts, ifindex: u32) -> Result<(), DnsProblem> {
     let link = match facts.source {
         DnsSource::Unavailable => return Err(DnsProblem::NoSource),
+        DnsSource::NotRead => return Err(DnsProblem::NotRead),
         DnsSource::Resolved => match facts.links.get(&ifindex) {
             Some(link) => link,
             None => return Err(DnsProblem::NoConfiguration),
@@ -177,6 +190,9 @@ impl fmt::Display for DnsProblem {
         match self {
             DnsProblem::NoSource => f.write_str(
                 "no DNS configuration known: systemd-resolved is not on the bus and /etc/resolv.conf names no usable server",
+            ),
+            DnsProblem::NotRead => f.write_str(
+                "no DNS configuration known yet: the system bus has not answered",
             ),
             DnsProblem::NoConfiguration => f.write_str("no DNS configuration from systemd-resolved yet"),
             DnsProblem::NoAccessibleLinkServer { servers } if servers.is_empty() => {

@@ -1,65 +1,34 @@
-//! Plain-words explanations of a verdict, printed on timeout: one line per blocking link,
-//! naming it and the condition it does not meet.
+//! A link's outcome in plain words: `eth0: operational state is carrier, needs routable (no
+//! global IPv4/IPv6 address)`. The reasons of a whole verdict are in [`super::reason`].
 
 use std::fmt;
 
-use super::dns::ProbeState;
-use super::evaluate::{IgnoreReason, LinkOutcome, LinkReport, Verdict};
+use super::evaluate::{IgnoreReason, LinkOutcome, LinkReport};
 use super::link::LinkStatus;
 use super::range::OperStateRange;
 use super::state::{AddressState, CarrierState, OperState};
 
-impl Verdict {
-    /// One line per reason the verdict is not online (empty when it is).
-    pub fn explain(&self) -> Vec<String> {
-        if self.online {
-            return Vec::new();
-        }
-        let mut lines: Vec<String> = self.blocking().map(ToString::to_string).collect();
-        lines.extend(self.unmet_conditions());
-        if self.no_online_link && self.probe_unmet.is_none() {
-            let summary = if lines.is_empty() {
-                "no link is considered: every link is loopback, ignored, down or not required for online"
-            } else {
-                "no considered link is online yet"
-            };
-            lines.insert(0, summary.to_string());
-        }
-        lines
-    }
-}
-
-impl Verdict {
-    /// The unmet conditions that are not about one link: the DNS probe and the route
-    /// requirement.
-    pub fn unmet_conditions(&self) -> Vec<String> {
-        let mut lines = Vec::new();
-        if let Some((name, state)) = &self.probe_unmet {
-            lines.push(match state {
-                ProbeState::Failed(failure) => format!("DNS probe {name} failed: {failure}"),
-                _ => format!("DNS probe {name} has not resolved yet"),
-            });
-        }
-        lines.extend(self.route_unmet.iter().map(ToString::to_string));
-        lines
-    }
-}
-
 impl LinkReport {
     /// What the link's outcome is, in words, without its name.
-    pub fn outcome_words(&self) -> String {
-        let line = self.to_string();
-        match line.strip_prefix(&format!("{}: ", self.name)) {
-            Some(words) => words.to_string(),
-            None => line,
-        }
+    pub fn outcome_words(&self) -> OutcomeWords<'_> {
+        OutcomeWords(self)
     }
 }
 
+/// `eth0: operational state is carrier, needs routable (no global IPv4/IPv6 address)`.
 impl fmt::Display for LinkReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: ", self.name)?;
-        match &self.outcome {
+        write!(f, "{}: {}", self.name, self.outcome_words())
+    }
+}
+
+/// A link's outcome in words, without its name (see [`LinkReport::outcome_words`]).
+pub struct OutcomeWords<'a>(&'a LinkReport);
+
+impl fmt::Display for OutcomeWords<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let report = self.0;
+        match &report.outcome {
             LinkOutcome::Online => f.write_str("online"),
             LinkOutcome::Absent => f.write_str("not present"),
             LinkOutcome::AbsentAllowed => f.write_str("not present, which the range allows"),
@@ -82,7 +51,7 @@ impl fmt::Display for LinkReport {
                     "operational state is {state}, needs {}",
                     RangeWords(*range)
                 )?;
-                if let Some(hint) = self.status.and_then(|s| out_of_range_hint(&s, *range)) {
+                if let Some(hint) = report.status.and_then(|s| out_of_range_hint(&s, *range)) {
                     write!(f, " ({hint})")?;
                 }
                 Ok(())

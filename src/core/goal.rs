@@ -7,6 +7,7 @@
 //! has a globally routable connection; (4) domain name resolution works on a routable interface.
 
 use super::evaluate::{LinkOutcome, LinkReport, Requirements, Verdict, evaluate};
+use super::reason::{Condition, Reason, ReasonKind};
 use super::snapshot::Snapshot;
 
 /// The whole goal of a run.
@@ -31,15 +32,13 @@ pub struct UbuntuDefinition {
     pub routable: Requirements,
 }
 
-/// The decision for a goal, with the reasons in words.
+/// The decision for a goal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GoalVerdict {
     pub online: bool,
-    /// One line per unmet condition (numbered for Ubuntu's definition).
-    pub explanation: Vec<String>,
-    /// The verdicts the decision was made of, each with the number of the Ubuntu condition
-    /// it decides (`None` for upstream's semantics).
-    pub verdicts: Vec<(Option<u8>, Verdict)>,
+    /// The verdicts the decision was made of, each with the Ubuntu condition it decides
+    /// (`None` for upstream's semantics).
+    pub verdicts: Vec<(Option<Condition>, Verdict)>,
 }
 
 impl Goal {
@@ -89,6 +88,26 @@ impl Goal {
         self.requirement_sets().any(|r| r.route.probe)
     }
 
+    /// The links whose DNS configuration the decision looks at: the `-i` links of every set
+    /// of requirements with `--dns`, or every link that is not loopback when such a set names
+    /// none.
+    pub fn dns_links(&self, snapshot: &Snapshot) -> Vec<u32> {
+        let sets: Vec<&Requirements> = self.requirement_sets().filter(|r| r.dns).collect();
+        let every_link = sets.iter().any(|r| r.interfaces.is_empty());
+        snapshot
+            .kernel
+            .links
+            .values()
+            .filter(|l| match every_link {
+                true => !l.is_loopback(),
+                false => sets
+                    .iter()
+                    .any(|r| r.interfaces.iter().any(|i| l.has_name(i.name.as_str()))),
+            })
+            .map(|l| l.ifindex)
+            .collect()
+    }
+
     /// Every set of requirements the goal consists of.
     pub fn requirement_sets(&self) -> impl Iterator<Item = &Requirements> {
         let sets: Vec<&Requirements> = match self {
@@ -105,7 +124,6 @@ impl Goal {
                 let verdict = evaluate(requirements, snapshot);
                 GoalVerdict {
                     online: verdict.online,
-                    explanation: verdict.explain(),
                     verdicts: vec![(None, verdict)],
                 }
             }
@@ -115,18 +133,38 @@ impl Goal {
 }
 
 impl GoalVerdict {
+    /// Why the goal does not hold (empty when it does), in the order of the timeout lines:
+    /// per verdict, the line that introduces an unmet condition of Ubuntu's definition, then
+    /// its reasons.
+    pub fn reasons(&self) -> Vec<Reason<'_>> {
+        let mut reasons = Vec::new();
+        for (condition, verdict) in &self.verdicts {
+            if verdict.online {
+                continue;
+            }
+            if let Some(condition) = condition.filter(|c| c.denial().is_some()) {
+                reasons.push(Reason {
+                    condition: Some(condition),
+                    kind: ReasonKind::ConditionUnmet,
+                });
+            }
+            reasons.extend(verdict.reasons(*condition));
+        }
+        reasons
+    }
+
     /// What is still awaited, in one short line for the service manager's `STATUS=`:
     /// `Waiting for eth0 (carrier, needs routable), eth1 (absent)`.
     pub fn waiting_for(&self) -> String {
         let mut items: Vec<String> = Vec::new();
-        for (_, verdict) in &self.verdicts {
-            for report in verdict.blocking() {
-                let item = format!("{} ({})", report.name, short_outcome(report));
-                if !items.contains(&item) {
-                    items.push(item);
-                }
+        for reason in self.reasons().iter().filter(|r| r.is_awaited()) {
+            let item = match reason.kind {
+                ReasonKind::Link(report) => format!("{} ({})", report.name, short_outcome(report)),
+                kind => kind.to_string(),
+            };
+            if !items.contains(&item) {
+                items.push(item);
             }
-            items.extend(verdict.unmet_conditions());
         }
         if items.is_empty() {
             return "Waiting for network connections...".to_string();
@@ -153,27 +191,18 @@ fn short_outcome(report: &LinkReport) -> String {
             format!("no {} {family} address", need.as_str())
         }
         LinkOutcome::Dns(_) => "no accessible DNS server".to_string(),
-        _ => report.outcome_words(),
+        _ => report.outcome_words().to_string(),
     }
 }
 
 impl UbuntuDefinition {
     fn evaluate(&self, snapshot: &Snapshot) -> GoalVerdict {
-        let mut explanation = Vec::new();
         let mut verdicts = Vec::new();
-        let mut online = true;
         if !self.link_local.interfaces.is_empty() {
-            let verdict = evaluate(&self.link_local, snapshot);
-            if !verdict.online {
-                online = false;
-                explanation.extend(
-                    verdict
-                        .explain()
-                        .into_iter()
-                        .map(|line| format!("(2) {line}")),
-                );
-            }
-            verdicts.push((Some(2), verdict));
+            verdicts.push((
+                Some(Condition::LinkLocal),
+                evaluate(&self.link_local, snapshot),
+            ));
         }
         if !self.routable.interfaces.is_empty() {
             let without_dns = Requirements {
@@ -182,40 +211,15 @@ impl UbuntuDefinition {
                 ..self.routable.clone()
             };
             let routable = evaluate(&without_dns, snapshot);
-            if !routable.online {
-                online = false;
-                explanation
-                    .push("(3) no interface has a globally routable connection:".to_string());
-                explanation.extend(
-                    routable
-                        .explain()
-                        .into_iter()
-                        .map(|line| format!("(3)   {line}")),
-                );
-                verdicts.push((Some(3), routable));
-            } else if self.routable.dns || self.routable.dns_probe.is_some() {
-                let with_dns = evaluate(&self.routable, snapshot);
-                if !with_dns.online {
-                    online = false;
-                    explanation.push(
-                        "(4) domain name resolution does not work on a routable interface:"
-                            .to_string(),
-                    );
-                    explanation.extend(
-                        with_dns
-                            .explain()
-                            .into_iter()
-                            .map(|line| format!("(4)   {line}")),
-                    );
-                }
-                verdicts.push((Some(4), with_dns));
+            // (4) is only decided once (3) holds: DNS must work on a routable interface.
+            if routable.online && (self.routable.dns || self.routable.dns_probe.is_some()) {
+                verdicts.push((Some(Condition::Dns), evaluate(&self.routable, snapshot)));
             } else {
-                verdicts.push((Some(3), routable));
+                verdicts.push((Some(Condition::Routable), routable));
             }
         }
         GoalVerdict {
-            online,
-            explanation,
+            online: verdicts.iter().all(|(_, verdict)| verdict.online),
             verdicts,
         }
     }
@@ -248,6 +252,10 @@ mod tests {
                 .collect(),
             ..KernelLink::default()
         }
+    }
+
+    fn explanation(verdict: &GoalVerdict) -> Vec<String> {
+        verdict.reasons().iter().map(ToString::to_string).collect()
     }
 
     fn snapshot(links: Vec<KernelLink>) -> Snapshot {
@@ -348,7 +356,7 @@ mod tests {
         };
         let goal = ubuntu(&["eth0:degraded", "eth1:degraded"], &["eth0", "eth1"], true);
         let verdict = goal.evaluate(&snap);
-        assert!(verdict.online, "{:?}", verdict.explanation);
+        assert!(verdict.online, "{:?}", explanation(&verdict));
         assert!(goal.needs_dns());
     }
 
@@ -362,7 +370,7 @@ mod tests {
         let verdict = goal.evaluate(&snap);
         assert!(!verdict.online);
         assert_eq!(
-            verdict.explanation,
+            explanation(&verdict),
             [
                 "(2) eth1: operational state is carrier, needs degraded (no IPv4/IPv6 address)",
                 "(3) no interface has a globally routable connection:",
@@ -377,7 +385,7 @@ mod tests {
         let goal = ubuntu(&["eth0:degraded"], &["eth0"], true);
         let verdict = goal.evaluate(&snap);
         assert_eq!(
-            verdict.explanation,
+            explanation(&verdict),
             [
                 "(4) domain name resolution does not work on a routable interface:",
                 "(4)   eth0: no DNS configuration known: systemd-resolved is not on the bus and /etc/resolv.conf names no usable server",

@@ -14,6 +14,7 @@ pub mod link;
 pub mod neighbour;
 pub mod pitfalls;
 pub mod range;
+pub mod reason;
 pub mod route;
 pub mod snapshot;
 pub mod state;

@@ -9,16 +9,7 @@ use std::time::Duration;
 use super::evaluate::{LinkOutcome, LinkReport};
 use super::goal::GoalVerdict;
 use super::pitfalls::Pitfall;
-
-/// Headings of Ubuntu's conditions, by number.
-fn condition_heading(number: u8) -> &'static str {
-    match number {
-        2 => "(2) every non-optional interface has link-local addressing or better:",
-        3 => "(3) one interface has a globally routable connection:",
-        4 => "(4) domain name resolution works on a routable interface:",
-        _ => "condition:",
-    }
-}
+use super::reason::Condition;
 
 /// Renders the view. `elapsed` is the time since the wait began (`None` leaves every time
 /// out, which gives a text that only changes when the facts do); `online_since` says when
@@ -29,7 +20,7 @@ pub fn render(
     elapsed: Option<Duration>,
     online_since: &BTreeMap<String, Duration>,
 ) -> Vec<String> {
-    let rows: Vec<(Option<u8>, Vec<&LinkReport>)> = verdict
+    let rows: Vec<(Option<Condition>, Vec<&LinkReport>)> = verdict
         .verdicts
         .iter()
         .map(|(condition, v)| {
@@ -52,8 +43,12 @@ pub fn render(
         "INTERFACE", "OPERSTATE", "IPV4", "IPV6"
     )];
     for ((condition, reports), (_, v)) in rows.iter().zip(&verdict.verdicts) {
-        if let Some(number) = condition {
-            lines.push(condition_heading(*number).to_string());
+        if let Some(condition) = condition {
+            lines.push(format!(
+                "({}) {}:",
+                condition.number(),
+                condition.statement()
+            ));
         }
         for report in reports {
             lines.push(row(report, width, elapsed, online_since));
@@ -96,7 +91,7 @@ fn row(
             None => "online".to_string(),
         }
     } else if report.outcome == LinkOutcome::AbsentAllowed {
-        report.outcome_words()
+        report.outcome_words().to_string()
     } else {
         let needs = match report.required {
             Some(range)

@@ -7,6 +7,7 @@ pub mod probe;
 pub mod resolv_conf;
 pub mod resolved;
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -17,9 +18,9 @@ use futures::stream::SelectAll;
 use zbus::MessageStream;
 
 use crate::core::dns::{DnsFacts, DnsScope, DnsServer, DnsSource, ProbeFailure, ProbeState};
-use crate::sys::BoottimeTimer;
+use crate::sys::{BoottimeTimer, boottime_now, expired};
 use probe::ProbeRoute;
-use resolved::{ResolvedClient, ScopeConfig};
+use resolved::{ResolvedClient, ResolvedConfig, ScopeConfig};
 
 /// Where the fallback reads name servers.
 pub const RESOLV_CONF: &str = "/etc/resolv.conf";
@@ -27,10 +28,31 @@ pub const RESOLV_CONF: &str = "/etc/resolv.conf";
 const PROBE_ATTEMPT_LIMIT: Duration = Duration::from_secs(2);
 /// First and longest pause between failed probe attempts.
 const PROBE_BACKOFF: (Duration, Duration) = (Duration::from_millis(250), Duration::from_secs(4));
+/// Longest a D-Bus exchange with the bus or resolved may take before it is given up for now.
+const DNS_CALL_LIMIT: Duration = Duration::from_secs(2);
 /// First and longest pause before asking a bus or resolved that did not answer again.
 const STALL_BACKOFF: (Duration, Duration) = (Duration::from_millis(500), Duration::from_secs(4));
 
 type ProbeFuture = Pin<Box<dyn Future<Output = Result<Vec<IpAddr>, ProbeFailure>>>>;
+type ExchangeFuture = Pin<Box<dyn Future<Output = Exchange>>>;
+
+/// A bus exchange that finished, or ran out of its time limit (`Err(limit)`).
+pub enum Exchange {
+    /// Connecting to the bus and subscribing to resolved's changes.
+    Connected(Result<zbus::Result<(ResolvedClient, SelectAll<MessageStream>)>, Duration>),
+    /// Reading resolved's configuration.
+    Fetched(Result<zbus::Result<ResolvedConfig>, Duration>),
+}
+
+/// What a finished exchange gave.
+enum Exchanged {
+    /// resolved's configuration.
+    Config(ResolvedConfig),
+    /// A bus connection: the configuration is read next.
+    Connected,
+    /// Nothing: the facts come from resolv.conf meanwhile.
+    Failed,
+}
 
 /// What woke the DNS adapter up.
 pub enum DnsEvent {
@@ -38,6 +60,8 @@ pub enum DnsEvent {
     ResolvedChanged,
     /// The bus connection ended: no more resolved signals.
     BusGone,
+    /// A bus exchange finished.
+    Exchange(Exchange),
     /// A probe attempt finished.
     ProbeDone(Result<Vec<IpAddr>, ProbeFailure>),
     /// The pause after a failed probe is over: try again.
@@ -46,11 +70,20 @@ pub enum DnsEvent {
     RefreshRetry,
 }
 
-/// Gathers DNS facts; see the module documentation.
+/// Gathers DNS facts; see the module documentation. It keeps its own bus exchanges and probe
+/// attempts in flight: the engine is only told what happened ([`Self::apply`]) and which links
+/// matter ([`Self::links_changed`]), and never waits for the bus itself.
 pub struct DnsWatcher {
     client: Option<ResolvedClient>,
     changes: Option<SelectAll<MessageStream>>,
     resolv_conf: PathBuf,
+    /// CLOCK_BOOTTIME deadline of the wait: no bus exchange may last past it.
+    deadline: Option<Duration>,
+    /// The links whose configuration the decision looks at.
+    links: Vec<u32>,
+    /// The configuration may have changed since it was last read.
+    refresh_wanted: bool,
+    exchange: Option<ExchangeFuture>,
     probe_name: Option<String>,
     in_flight: Option<ProbeFuture>,
     retry: Option<BoottimeTimer>,
@@ -66,14 +99,18 @@ pub struct DnsWatcher {
 }
 
 impl DnsWatcher {
-    /// Connects to the system bus and subscribes to resolved's changes, within `limit` (a
-    /// wedged bus must not hold the wait past its deadline). Without a bus the watcher still
-    /// works, on /etc/resolv.conf alone.
-    pub async fn start(probe_name: Option<String>, limit: Duration) -> DnsWatcher {
+    /// Starts connecting to the system bus (and subscribing to resolved's changes); the facts
+    /// stay "not read" until that exchange ends. Without a bus the watcher still works, on
+    /// /etc/resolv.conf alone. No exchange lasts past `deadline` (CLOCK_BOOTTIME).
+    pub fn start(probe_name: Option<String>, deadline: Option<Duration>) -> DnsWatcher {
         let mut watcher = DnsWatcher {
             client: None,
             changes: None,
             resolv_conf: PathBuf::from(RESOLV_CONF),
+            deadline,
+            links: Vec::new(),
+            refresh_wanted: true,
+            exchange: None,
             probe_name,
             in_flight: None,
             retry: None,
@@ -84,37 +121,193 @@ impl DnsWatcher {
             stall_backoff: STALL_BACKOFF.0,
             announced: None,
         };
-        watcher.connect(limit).await;
+        watcher.connect();
         watcher
     }
 
-    /// Connects to the system bus and subscribes to resolved's changes, within `limit`. A
-    /// bus that does not answer is asked again later; a missing bus is not (it cannot
-    /// appear without a change resolved would announce once connected to it).
-    async fn connect(&mut self, limit: Duration) {
-        let connect = async {
-            let client = ResolvedClient::connect().await?;
-            let changes = client.changes().await?;
-            Ok::<_, zbus::Error>((client, changes))
-        };
-        match tokio::time::timeout(limit, connect).await {
-            Ok(Ok((client, changes))) => {
+    /// The longest the next bus exchange may take.
+    fn exchange_limit(&self) -> Duration {
+        let remaining = self
+            .deadline
+            .map_or(DNS_CALL_LIMIT, |d| d.saturating_sub(boottime_now()));
+        remaining.min(DNS_CALL_LIMIT)
+    }
+
+    /// Starts connecting to the system bus and subscribing to resolved's changes.
+    fn connect(&mut self) {
+        let limit = self.exchange_limit();
+        self.exchange = Some(Box::pin(async move {
+            let connect = async {
+                let client = ResolvedClient::connect().await?;
+                let changes = client.changes().await?;
+                Ok((client, changes))
+            };
+            Exchange::Connected(
+                tokio::time::timeout(limit, connect)
+                    .await
+                    .map_err(|_| limit),
+            )
+        }));
+    }
+
+    /// These links matter now (the kernel's links changed, or routes did): their
+    /// configuration is read when the set changed, and accessibility is decided again.
+    /// Returns whether the facts changed.
+    pub fn links_changed(&mut self, links: Vec<u32>, facts: &mut DnsFacts) -> bool {
+        if links != self.links {
+            self.links = links;
+            self.refresh_wanted = true;
+        } else if facts.source == DnsSource::Resolved {
+            let changed = recheck_accessibility(facts);
+            self.kick_probe(facts, changed);
+            return changed;
+        } else {
+            // resolv.conf (or no source yet) has no change signal: read it again.
+            self.refresh_wanted = true;
+        }
+        self.pump(facts)
+    }
+
+    /// The DNS configuration may have changed (networkd rewrote a link's state).
+    pub fn configuration_may_have_changed(&mut self, facts: &mut DnsFacts) -> bool {
+        self.refresh_wanted = true;
+        self.pump(facts)
+    }
+
+    /// Applies what happened; returns whether the facts changed.
+    pub fn apply(&mut self, event: DnsEvent, facts: &mut DnsFacts) -> bool {
+        match event {
+            DnsEvent::ResolvedChanged => {
+                // resolved is alive: ask it now, even while a retry after a stall is pending.
+                self.refresh_retry = None;
+                self.refresh_wanted = true;
+            }
+            DnsEvent::BusGone => {
+                self.changes = None;
+                self.refresh_wanted = true;
+            }
+            DnsEvent::RefreshRetry => {
+                self.refresh_retry = None;
+                self.refresh_wanted = true;
+            }
+            DnsEvent::Exchange(exchange) => {
+                self.exchange = None;
+                let changed = match self.exchanged(exchange) {
+                    Exchanged::Config(config) => set_resolved_config(facts, &config),
+                    Exchanged::Connected => false,
+                    Exchanged::Failed => self.read_resolv_conf(facts),
+                };
+                self.announce(facts);
+                self.kick_probe(facts, changed);
+                return self.pump(facts) | changed;
+            }
+            DnsEvent::ProbeDone(result) => {
+                // A finished attempt never starts the next one itself (its backoff does), so
+                // a probe that fails at once cannot spin.
+                self.probe_finished(facts, result);
+                return true;
+            }
+            DnsEvent::ProbeRetry => {
+                self.retry = None;
+                self.kick_probe(facts, true);
+                return false;
+            }
+        }
+        self.pump(facts)
+    }
+
+    /// Records a finished exchange; returns resolved's configuration when it was read.
+    fn exchanged(&mut self, exchange: Exchange) -> Exchanged {
+        match exchange {
+            Exchange::Connected(Ok(Ok((client, changes)))) => {
                 self.client = Some(client);
                 self.changes = Some(changes);
                 self.reconnect = false;
+                self.refresh_wanted = true;
+                return Exchanged::Connected;
             }
-            Ok(Err(err)) => {
+            Exchange::Connected(Ok(Err(err))) => {
                 tracing::debug!("no system bus ({err}): DNS facts come from {RESOLV_CONF}");
                 self.reconnect = false;
             }
-            Err(_) => {
+            Exchange::Connected(Err(limit)) => {
                 tracing::warn!(
                     "the system bus did not answer within {limit:?}: DNS facts come from {RESOLV_CONF} meanwhile"
                 );
                 self.reconnect = true;
                 self.stall();
             }
+            Exchange::Fetched(Ok(Ok(config))) => {
+                self.stalled = false;
+                self.stall_backoff = STALL_BACKOFF.0;
+                return Exchanged::Config(config);
+            }
+            Exchange::Fetched(Ok(Err(err))) => {
+                // When resolved is not on the bus the call fails at once (no activation).
+                tracing::debug!("reading systemd-resolved's configuration failed: {err}");
+                self.stalled = false;
+            }
+            Exchange::Fetched(Err(limit)) => {
+                tracing::warn!("systemd-resolved did not answer within {limit:?}");
+                self.stall();
+            }
         }
+        Exchanged::Failed
+    }
+
+    /// Starts the refresh that is wanted, unless an exchange is in flight (its end pumps
+    /// again): a bus exchange when the bus may answer, otherwise a read of resolv.conf right
+    /// away. Returns whether the facts changed.
+    fn pump(&mut self, facts: &mut DnsFacts) -> bool {
+        if !self.refresh_wanted || self.exchange.is_some() {
+            return false;
+        }
+        self.refresh_wanted = false;
+        // While the bus or resolved does not answer, only the retry timer (or a sign of life
+        // from resolved) asks again; other changes re-read resolv.conf meanwhile.
+        let ask_bus = !self.stalled || self.refresh_retry.is_none();
+        if ask_bus && self.reconnect {
+            self.connect();
+            return false;
+        }
+        if ask_bus
+            && self.changes.is_some()
+            && let Some(client) = self.client.clone()
+        {
+            let links = self.links.clone();
+            let limit = self.exchange_limit();
+            self.exchange = Some(Box::pin(async move {
+                let fetch = client.fetch(&links);
+                Exchange::Fetched(tokio::time::timeout(limit, fetch).await.map_err(|_| limit))
+            }));
+            return false;
+        }
+        let changed = self.read_resolv_conf(facts);
+        self.announce(facts);
+        self.kick_probe(facts, changed);
+        changed
+    }
+
+    /// Takes the name servers of resolv.conf as the global configuration.
+    fn read_resolv_conf(&self, facts: &mut DnsFacts) -> bool {
+        let servers = std::fs::read_to_string(&self.resolv_conf)
+            .map(|text| resolv_conf::nameservers(&text))
+            .unwrap_or_default();
+        let (source, global) = match servers.is_empty() {
+            true => (DnsSource::Unavailable, DnsScope::default()),
+            false => (
+                DnsSource::ResolvConf,
+                DnsScope {
+                    servers: servers.iter().map(|&a| server(a, None)).collect(),
+                    ..DnsScope::default()
+                },
+            ),
+        };
+        let changed = facts.source != source || facts.global != global || !facts.links.is_empty();
+        facts.source = source;
+        facts.global = global;
+        facts.links.clear();
+        changed
     }
 
     /// Something on the bus did not answer in time: ask again after a growing pause.
@@ -124,111 +317,41 @@ impl DnsWatcher {
         self.stall_backoff = (self.stall_backoff * 2).min(STALL_BACKOFF.1);
     }
 
-    /// Re-reads the configuration (resolved when it runs, otherwise resolv.conf) for the
-    /// links in `ifindexes`, and decides accessibility. The bus part is bounded by `limit`.
-    pub async fn refresh(&mut self, facts: &mut DnsFacts, ifindexes: &[u32], limit: Duration) {
-        self.refresh_retry = None;
-        // One limit for the whole refresh, reconnection included.
-        let until = tokio::time::Instant::now() + limit;
-        if self.reconnect {
-            self.connect(limit).await;
-        }
-        let limit = until.saturating_duration_since(tokio::time::Instant::now());
-        // When resolved is not on the bus the first call fails at once (no activation).
-        let read = async {
-            match &self.client {
-                Some(client) => Some(client.fetch(ifindexes).await),
-                None => None,
-            }
-        };
-        let fetched = match tokio::time::timeout(limit, read).await {
-            Ok(Some(Ok(config))) => {
-                self.stalled = false;
-                self.stall_backoff = STALL_BACKOFF.0;
-                Some(config)
-            }
-            Ok(Some(Err(err))) => {
-                tracing::debug!("reading systemd-resolved's configuration failed: {err}");
-                self.stalled = false;
-                None
-            }
-            Ok(None) => None,
-            Err(_) => {
-                tracing::warn!("systemd-resolved did not answer within {limit:?}");
-                self.stall();
-                None
-            }
-        };
-        match fetched {
-            Some(config) => {
-                facts.source = DnsSource::Resolved;
-                facts.global = scope(&config.global, None);
-                facts.links = config
-                    .links
-                    .iter()
-                    .map(|(&ifindex, link)| (ifindex, scope(link, Some(ifindex))))
-                    .collect();
-            }
-            None => {
-                let servers = std::fs::read_to_string(&self.resolv_conf)
-                    .map(|text| resolv_conf::nameservers(&text))
-                    .unwrap_or_default();
-                facts.links.clear();
-                if servers.is_empty() {
-                    facts.source = DnsSource::Unavailable;
-                    facts.global = DnsScope::default();
-                } else {
-                    facts.source = DnsSource::ResolvConf;
-                    facts.global = DnsScope {
-                        servers: servers.iter().map(|&a| server(a, None)).collect(),
-                        ..DnsScope::default()
-                    };
-                }
-            }
-        }
+    /// Logs the source of the facts once, and again whenever it changes.
+    fn announce(&mut self, facts: &DnsFacts) {
         tracing::debug!(global = ?facts.global, links = ?facts.links, "DNS configuration");
         let state = (facts.source.clone(), self.stalled);
-        if self.announced.as_ref() != Some(&state) {
-            let resolved = match self.stalled {
-                true => "systemd-resolved does not answer (asking again later)",
-                false => "systemd-resolved is not running",
-            };
-            match facts.source {
-                DnsSource::Resolved => tracing::info!("DNS: using systemd-resolved"),
-                DnsSource::ResolvConf => tracing::info!(
-                    "DNS: {resolved}, using the name servers of {} meanwhile",
-                    self.resolv_conf.display()
-                ),
-                DnsSource::Unavailable => tracing::info!(
-                    "DNS: {resolved} and {} names no usable server",
-                    self.resolv_conf.display()
-                ),
-            }
-            self.announced = Some(state);
+        if self.announced.as_ref() == Some(&state) {
+            return;
         }
+        let resolved = match self.stalled {
+            true => "systemd-resolved does not answer (asking again later)",
+            false => "systemd-resolved is not running",
+        };
+        let resolv_conf = self.resolv_conf.display();
+        match facts.source {
+            DnsSource::Resolved => tracing::info!("DNS: using systemd-resolved"),
+            DnsSource::ResolvConf => {
+                tracing::info!("DNS: {resolved}, using the name servers of {resolv_conf} meanwhile")
+            }
+            DnsSource::Unavailable => {
+                tracing::info!("DNS: {resolved} and {resolv_conf} names no usable server")
+            }
+            DnsSource::NotRead => return,
+        }
+        self.announced = Some(state);
     }
 
-    /// Decides accessibility again (routes or links changed); the configuration stays.
-    pub fn recheck_accessibility(facts: &mut DnsFacts) {
-        let recheck = |scope: &mut DnsScope, ifindex: Option<u32>| {
-            for s in scope.servers.iter_mut().chain(scope.current.as_mut()) {
-                s.accessible = access::is_accessible(s.address, ifindex);
-            }
-        };
-        recheck(&mut facts.global, None);
-        for (&ifindex, link) in facts.links.iter_mut() {
-            recheck(link, Some(ifindex));
-        }
-    }
     /// Starts a probe attempt if one is asked for, none is running and the name has not
     /// resolved yet. While a failed attempt's backoff runs, a new attempt starts only when
     /// `now` is set (the DNS configuration changed, or the backoff is over): a probe that
     /// fails at once must never spin.
-    pub fn kick_probe(&mut self, facts: &DnsFacts, now: bool) {
+    fn kick_probe(&mut self, facts: &DnsFacts, now: bool) {
         let Some(name) = &self.probe_name else {
             return;
         };
         if self.in_flight.is_some()
+            || facts.source == DnsSource::NotRead
             || matches!(facts.probe, ProbeState::Resolved(_))
             || (self.retry.is_some() && !now)
         {
@@ -247,11 +370,7 @@ impl DnsWatcher {
     }
 
     /// Records a finished attempt in `facts`, and schedules the next one after a failure.
-    pub fn probe_finished(
-        &mut self,
-        facts: &mut DnsFacts,
-        result: Result<Vec<IpAddr>, ProbeFailure>,
-    ) {
+    fn probe_finished(&mut self, facts: &mut DnsFacts, result: Result<Vec<IpAddr>, ProbeFailure>) {
         self.in_flight = None;
         match result {
             Ok(addresses) => facts.probe = ProbeState::Resolved(addresses),
@@ -278,47 +397,60 @@ impl DnsWatcher {
                 None => std::future::pending().await,
             }
         };
+        let exchange = async {
+            match &mut self.exchange {
+                Some(future) => DnsEvent::Exchange(future.await),
+                None => std::future::pending().await,
+            }
+        };
         let probe = async {
             match &mut self.in_flight {
                 Some(future) => DnsEvent::ProbeDone(future.await),
                 None => std::future::pending().await,
             }
         };
-        let retry = async {
-            match &self.retry {
-                Some(timer) => match timer.expired().await {
-                    Ok(()) => DnsEvent::ProbeRetry,
-                    Err(_) => std::future::pending().await,
-                },
-                None => std::future::pending().await,
-            }
-        };
-        let refresh_retry = async {
-            match &self.refresh_retry {
-                Some(timer) => match timer.expired().await {
-                    Ok(()) => DnsEvent::RefreshRetry,
-                    Err(_) => std::future::pending().await,
-                },
-                None => std::future::pending().await,
-            }
-        };
         tokio::select! {
             event = changes => event,
+            event = exchange => event,
             event = probe => event,
-            event = retry => event,
-            event = refresh_retry => event,
+            () = expired(self.retry.as_ref()) => DnsEvent::ProbeRetry,
+            () = expired(self.refresh_retry.as_ref()) => DnsEvent::RefreshRetry,
         }
     }
+}
 
-    /// Forgets the bus stream after it ended.
-    pub fn bus_gone(&mut self) {
-        self.changes = None;
-    }
+/// Takes resolved's configuration (deciding accessibility); returns whether the facts changed.
+fn set_resolved_config(facts: &mut DnsFacts, config: &ResolvedConfig) -> bool {
+    let global = scope(&config.global, None);
+    let links: BTreeMap<u32, DnsScope> = config
+        .links
+        .iter()
+        .map(|(&ifindex, link)| (ifindex, scope(link, Some(ifindex))))
+        .collect();
+    let changed =
+        facts.source != DnsSource::Resolved || facts.global != global || facts.links != links;
+    facts.source = DnsSource::Resolved;
+    facts.global = global;
+    facts.links = links;
+    changed
+}
 
-    /// The pause after a failure is over.
-    pub fn retry_due(&mut self) {
-        self.retry = None;
+/// Decides accessibility again (routes or links changed); the configuration stays. Returns
+/// whether any server's accessibility changed.
+fn recheck_accessibility(facts: &mut DnsFacts) -> bool {
+    let mut changed = false;
+    let mut recheck = |scope: &mut DnsScope, ifindex: Option<u32>| {
+        for s in scope.servers.iter_mut().chain(scope.current.as_mut()) {
+            let accessible = access::is_accessible(s.address, ifindex);
+            changed |= accessible != s.accessible;
+            s.accessible = accessible;
+        }
+    };
+    recheck(&mut facts.global, None);
+    for (&ifindex, link) in facts.links.iter_mut() {
+        recheck(link, Some(ifindex));
     }
+    changed
 }
 
 fn server(address: IpAddr, ifindex: Option<u32>) -> DnsServer {

@@ -8,7 +8,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::core::NetworkdLink;
-use crate::sys::{AsyncInotify, Inotify, in_mask};
+use crate::sys::{AsyncInotify, Inotify, InotifyEvent, in_mask};
 
 /// Where networkd writes one state file per link, named by ifindex.
 pub const LINKS_DIR: &str = "/run/systemd/netif/links";
@@ -77,16 +77,20 @@ impl NetworkdSource {
         }
     }
 
-    /// Waits for changes in the directory and applies them to `files`.
-    pub async fn process(&mut self, files: &mut BTreeMap<u32, NetworkdLink>) -> io::Result<()> {
-        let events = self.inotify.events().await?;
+    /// Waits for changes in the directory. Cancel-safe.
+    pub async fn next_event(&mut self) -> io::Result<Vec<InotifyEvent>> {
+        self.inotify.events().await
+    }
+
+    /// Applies changes in the directory to `files`.
+    pub fn apply(&mut self, events: &[InotifyEvent], files: &mut BTreeMap<u32, NetworkdLink>) {
         if events.iter().any(|e| e.mask & in_mask::Q_OVERFLOW != 0) {
             tracing::debug!("inotify queue overflowed, re-reading every state file");
             let known: Vec<u32> = self.seen.iter().copied().collect();
             for ifindex in known {
                 self.refresh(ifindex, files);
             }
-            return Ok(());
+            return;
         }
         let changed: BTreeSet<u32> = events
             .iter()
@@ -97,7 +101,6 @@ impl NetworkdSource {
                 self.refresh(ifindex, files);
             }
         }
-        Ok(())
     }
 
     /// Re-reads one link's file. A missing file means networkd has not processed the link

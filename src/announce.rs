@@ -1,0 +1,73 @@
+//! What the wait tells the outside world while it runs: `READY=1`, `STATUS=` and `WATCHDOG=1`
+//! to the service manager, like upstream, and a debug record of each reason when the reasons
+//! change. Rendered from the typed reasons of each decision.
+
+use std::io;
+
+use crate::core::goal::GoalVerdict;
+use crate::notify::{Notifier, notify};
+use crate::sys::{BoottimeTimer, expired};
+
+/// Announces decisions; see the module documentation.
+pub struct Announcer<'a> {
+    notifier: Option<&'a Notifier>,
+    watchdog: Option<BoottimeTimer>,
+    ready: bool,
+    status: String,
+}
+
+impl<'a> Announcer<'a> {
+    /// Starts the watchdog pings when the service manager asked for them. Needs the runtime.
+    pub fn new(notifier: Option<&'a Notifier>) -> io::Result<Announcer<'a>> {
+        let watchdog = notifier
+            .and_then(Notifier::watchdog_interval)
+            .map(BoottimeTimer::periodic)
+            .transpose()?;
+        Ok(Announcer {
+            notifier,
+            watchdog,
+            ready: false,
+            status: String::new(),
+        })
+    }
+
+    /// Completes when the next watchdog ping is due (never without a watchdog).
+    pub async fn watchdog_due(&self) {
+        expired(self.watchdog.as_ref()).await;
+    }
+
+    pub fn ping_watchdog(&self) {
+        notify(self.notifier, "WATCHDOG=1");
+    }
+
+    /// A decision said "not yet": `READY=1` the first time (as upstream, only once the first
+    /// decision was made), `STATUS=` whenever what is awaited changes, and the reasons at
+    /// debug level when they differ from the `previous` decision's.
+    pub fn waiting(&mut self, verdict: &GoalVerdict, previous: Option<&GoalVerdict>) {
+        if self.notifier.is_some() {
+            let status = verdict.waiting_for();
+            if !self.ready {
+                notify(self.notifier, &format!("READY=1\nSTATUS={status}"));
+                self.ready = true;
+            } else if status != self.status {
+                notify(self.notifier, &format!("STATUS={status}"));
+            }
+            self.status = status;
+        }
+        if tracing::enabled!(tracing::Level::DEBUG)
+            && previous.is_none_or(|p| p.reasons() != verdict.reasons())
+        {
+            crate::logging::reasons(verdict, false);
+        }
+    }
+}
+
+/// The last `STATUS=`, at exit: upstream's words for success (also after a signal) and for
+/// failure.
+pub fn finished(notifier: Option<&Notifier>, success: bool) {
+    let status = match success {
+        true => "STATUS=All interfaces configured...",
+        false => "STATUS=Failed to wait for network connectivity...",
+    };
+    notify(notifier, status);
+}

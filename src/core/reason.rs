@@ -1,0 +1,180 @@
+//! Why the goal does not hold, as data: each reason names its subject (a link, the DNS probe,
+//! the route requirement, or the decision as a whole), the condition of Ubuntu's definition it
+//! belongs to, and its kind. Every output — the timeout lines, `--explain`, `--json`, `STATUS=`
+//! and the journal's `INTERFACE=` field — renders from these values; nothing parses prose back.
+
+use std::fmt;
+
+use super::default_route::RouteProblem;
+use super::dns::ProbeState;
+use super::evaluate::{LinkReport, Verdict};
+
+/// A condition of Ubuntu's definition of online that a verdict decides. Condition (1)
+/// (optional interfaces are never waited for) holds by construction and has no verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Condition {
+    /// (2) every non-optional interface has link-local addressing or better.
+    LinkLocal,
+    /// (3) at least one interface has a globally routable connection.
+    Routable,
+    /// (4) domain name resolution works on a routable interface.
+    Dns,
+}
+
+impl Condition {
+    /// Its number in Ubuntu's definition.
+    pub fn number(self) -> u8 {
+        match self {
+            Condition::LinkLocal => 2,
+            Condition::Routable => 3,
+            Condition::Dns => 4,
+        }
+    }
+
+    /// The condition, stated (the `--explain` heading).
+    pub fn statement(self) -> &'static str {
+        match self {
+            Condition::LinkLocal => {
+                "every non-optional interface has link-local addressing or better"
+            }
+            Condition::Routable => "one interface has a globally routable connection",
+            Condition::Dns => "domain name resolution works on a routable interface",
+        }
+    }
+
+    /// The condition, denied, for the line that introduces its reasons; `None` for (2),
+    /// whose reasons each name an interface and stand alone.
+    pub fn denial(self) -> Option<&'static str> {
+        match self {
+            Condition::LinkLocal => None,
+            Condition::Routable => Some("no interface has a globally routable connection"),
+            Condition::Dns => Some("domain name resolution does not work on a routable interface"),
+        }
+    }
+}
+
+/// What a reason is about, and what is wrong with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReasonKind<'a> {
+    /// The whole condition is unmet; the reasons under it follow.
+    ConditionUnmet,
+    /// Without `-i`, every link is loopback, ignored, down or not required for online.
+    NoLinkConsidered,
+    /// Without `-i` and `--any`, no considered link is online yet (upstream issue #27822).
+    NoLinkOnline,
+    /// A link that keeps the verdict from being online.
+    Link(&'a LinkReport),
+    /// `--dns-probe` has not resolved the name.
+    Probe {
+        name: &'a str,
+        state: &'a ProbeState,
+    },
+    /// `--require-default-route`/`--require-gateway` does not hold.
+    Route(&'a RouteProblem),
+}
+
+/// One reason the goal does not hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reason<'a> {
+    /// The condition of Ubuntu's definition the reason belongs to (`None` under upstream's
+    /// semantics).
+    pub condition: Option<Condition>,
+    pub kind: ReasonKind<'a>,
+}
+
+impl<'a> Reason<'a> {
+    /// The link the reason is about, if it is about one.
+    pub fn link(&self) -> Option<&'a LinkReport> {
+        match self.kind {
+            ReasonKind::Link(report) => Some(report),
+            _ => None,
+        }
+    }
+
+    /// Whether the reason says what is awaited (not a heading or a summary of others).
+    pub fn is_awaited(&self) -> bool {
+        matches!(
+            self.kind,
+            ReasonKind::Link(_) | ReasonKind::Probe { .. } | ReasonKind::Route(_)
+        )
+    }
+}
+
+impl Verdict {
+    /// The reasons this verdict is not online (none when it is): the blocking links, then the
+    /// unmet conditions that are about no single link; without `-i`, a summary first when no
+    /// considered link is online.
+    pub fn reasons(&self, condition: Option<Condition>) -> Vec<Reason<'_>> {
+        if self.online {
+            return Vec::new();
+        }
+        let reason = |kind| Reason { condition, kind };
+        let mut reasons: Vec<Reason<'_>> = self
+            .blocking()
+            .map(|report| reason(ReasonKind::Link(report)))
+            .collect();
+        reasons.extend(self.unmet_conditions().map(reason));
+        if self.no_online_link && self.probe_unmet.is_none() {
+            let summary = match reasons.is_empty() {
+                true => ReasonKind::NoLinkConsidered,
+                false => ReasonKind::NoLinkOnline,
+            };
+            reasons.insert(0, reason(summary));
+        }
+        reasons
+    }
+
+    /// The unmet conditions that are not about one link: the DNS probe and the route
+    /// requirement.
+    pub fn unmet_conditions(&self) -> impl Iterator<Item = ReasonKind<'_>> {
+        let probe = self
+            .probe_unmet
+            .as_ref()
+            .map(|(name, state)| ReasonKind::Probe { name, state });
+        probe
+            .into_iter()
+            .chain(self.route_unmet.iter().map(ReasonKind::Route))
+    }
+
+    /// The reasons in words, one line each (as printed on timeout).
+    pub fn explain(&self) -> Vec<String> {
+        self.reasons(None).iter().map(ToString::to_string).collect()
+    }
+}
+
+impl fmt::Display for ReasonKind<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReasonKind::ConditionUnmet => Ok(()),
+            ReasonKind::NoLinkConsidered => f.write_str(
+                "no link is considered: every link is loopback, ignored, down or not required for online",
+            ),
+            ReasonKind::NoLinkOnline => f.write_str("no considered link is online yet"),
+            ReasonKind::Link(report) => write!(f, "{report}"),
+            ReasonKind::Probe {
+                name,
+                state: ProbeState::Failed(failure),
+            } => write!(f, "DNS probe {name} failed: {failure}"),
+            ReasonKind::Probe { name, .. } => write!(f, "DNS probe {name} has not resolved yet"),
+            ReasonKind::Route(problem) => write!(f, "{problem}"),
+        }
+    }
+}
+
+/// The timeout line: `eth0: …`, `(2) eth0: …`, `(3) no interface has …:`, `(3)   eth0: …`.
+impl fmt::Display for Reason<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some(condition) = self.condition else {
+            return write!(f, "{}", self.kind);
+        };
+        let number = condition.number();
+        match (self.kind, condition.denial()) {
+            (ReasonKind::ConditionUnmet, denial) => {
+                write!(f, "({number}) {}:", denial.unwrap_or(condition.statement()))
+            }
+            // Reasons under a heading are indented below it.
+            (kind, Some(_)) => write!(f, "({number})   {kind}"),
+            (kind, None) => write!(f, "({number}) {kind}"),
+        }
+    }
+}
