@@ -17,7 +17,8 @@ pub struct Report {
     pub elapsed_ms: u64,
     /// `upstream` or `ubuntu`.
     pub definition: &'static str,
-    /// `networkd` or `none`.
+    /// `networkd`, `networkmanager`, `auto` (per interface: see each one's `manager`) or
+    /// `none`.
     pub manager: &'static str,
     pub interfaces: Vec<InterfaceReport>,
     /// The reasons in words, as printed on timeout (empty when online).
@@ -36,8 +37,11 @@ pub struct InterfaceReport {
     pub ipv6_address_state: Option<&'static str>,
     /// Required operational state range, `MIN:MAX`.
     pub required: Option<String>,
+    /// Whose rules judged it: `networkd`, `networkmanager` or `none` (kernel facts); `null`
+    /// when it does not exist.
+    pub manager: Option<&'static str>,
     /// `online`, `absent`, `absent-allowed`, `ignored`, `not-processed`, `configuring`,
-    /// `unmanaged`, `out-of-range`, `missing-address` or `dns`.
+    /// `unmanaged`, `disconnected`, `out-of-range`, `missing-address` or `dns`.
     pub outcome: &'static str,
     /// The outcome in words.
     pub reason: String,
@@ -89,6 +93,7 @@ fn interface(condition: Option<u8>, link: &LinkReport) -> InterfaceReport {
         ipv4_address_state: link.status.map(|s| s.ipv4.as_str()),
         ipv6_address_state: link.status.map(|s| s.ipv6.as_str()),
         required: link.required.map(|r| format!("{}:{}", r.min, r.max)),
+        manager: link.manager.map(|m| m.as_str()),
         outcome: match link.outcome {
             LinkOutcome::Online => "online",
             LinkOutcome::Absent => "absent",
@@ -100,6 +105,10 @@ fn interface(condition: Option<u8>, link: &LinkReport) -> InterfaceReport {
             LinkOutcome::OutOfRange { .. } => "out-of-range",
             LinkOutcome::MissingAddress { .. } => "missing-address",
             LinkOutcome::Dns(_) => "dns",
+            LinkOutcome::NetworkManagerPending(_) => "not-processed",
+            LinkOutcome::Activating(_) => "configuring",
+            LinkOutcome::Disconnected(_) => "disconnected",
+            LinkOutcome::FamilyNotReady(_) => "missing-address",
         },
         reason,
         blocking: link.blocking,

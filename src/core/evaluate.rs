@@ -10,8 +10,9 @@ use super::dns::{self, DnsProblem, ProbeState};
 use super::glob::Glob;
 use super::ifname::IfName;
 use super::link::{KernelLink, LinkStatus};
+use super::networkmanager::{Device, DeviceState, NetworkManagerFacts, NmPending};
 use super::range::OperStateRange;
-use super::snapshot::{Manager, Snapshot};
+use super::snapshot::{LinkManager, ManagerKind, Snapshot};
 use super::state::{AddressState, Family, OperState, RequiredFamilies, SetupState};
 
 /// One `-i IF[:RANGE]` argument.
@@ -85,6 +86,18 @@ pub enum LinkOutcome {
     },
     /// `--dns`: no accessible DNS server for this link (-EADDRNOTAVAIL).
     Dns(DnsProblem),
+    /// NetworkManager's view is not settled yet (it is absent, restarting or starting): as
+    /// upstream's -EAGAIN.
+    NetworkManagerPending(NmPending),
+    /// NetworkManager is still activating the device (or retrying after a failure), whatever
+    /// the kernel shows already: as upstream's -EBUSY.
+    Activating(DeviceState),
+    /// After NetworkManager's startup, a device it does not activate (unavailable or
+    /// disconnected): it never holds up a wait without `-i`.
+    Disconnected(DeviceState),
+    /// `-4`/`-6`: NetworkManager activated the device without finishing this family's
+    /// configuration (its `may-fail` allows that).
+    FamilyNotReady(Family),
 }
 
 impl LinkOutcome {
@@ -95,6 +108,7 @@ impl LinkOutcome {
             LinkOutcome::OutOfRange { .. }
                 | LinkOutcome::MissingAddress { .. }
                 | LinkOutcome::Dns(_)
+                | LinkOutcome::FamilyNotReady(_)
         )
     }
 
@@ -109,6 +123,8 @@ pub struct LinkReport {
     /// The `-i` name, or the link's name without `-i`.
     pub name: String,
     pub ifindex: Option<u32>,
+    /// Whose rules judged the link, when it exists.
+    pub manager: Option<ManagerKind>,
     /// Computed states, when the link exists.
     pub status: Option<LinkStatus>,
     /// The operational state range the link was judged against, when it was.
@@ -195,6 +211,7 @@ impl Judge<'_> {
                         LinkReport {
                             name: wanted.name.to_string(),
                             ifindex: None,
+                            manager: None,
                             status: None,
                             required: wanted.range,
                             outcome: if allowed {
@@ -237,7 +254,6 @@ impl Judge<'_> {
     /// online, and at least one must be (with `--any`: one online link is enough).
     fn all_links(&self) -> Verdict {
         let any = self.requirements.any;
-        let kernel_only = matches!(self.snapshot.manager, Manager::KernelOnly);
         let mut links: Vec<LinkReport> = self
             .snapshot
             .kernel
@@ -247,6 +263,7 @@ impl Judge<'_> {
                 Some(reason) => LinkReport {
                     name: link.name.clone(),
                     ifindex: Some(link.ifindex),
+                    manager: Some(self.snapshot.link_manager(link).kind()),
                     status: Some(self.snapshot.status(link, self.degraded_masters)),
                     required: None,
                     outcome: LinkOutcome::Ignored(reason),
@@ -257,13 +274,15 @@ impl Judge<'_> {
             .collect();
         let considered = |r: &LinkReport| !matches!(r.outcome, LinkOutcome::Ignored(_));
         let has_online = links.iter().any(|r| r.outcome == LinkOutcome::Online);
-        // Without networkd nothing is "still configuring": every considered link must be
-        // online. With networkd, configured-but-offline links do not block (issue #29506).
+        // On kernel facts nothing is "still configuring": every considered link must be
+        // online. networkd's configured-but-offline links do not block (issue #29506);
+        // NetworkManager's activated devices do, its settled disconnected ones do not.
         let blocks = |r: &LinkReport| {
             considered(r)
                 && r.outcome != LinkOutcome::Online
                 && r.outcome != LinkOutcome::Unmanaged
-                && (kernel_only || !r.outcome.is_conditions_unmet())
+                && !matches!(r.outcome, LinkOutcome::Disconnected(_))
+                && (r.manager != Some(ManagerKind::Networkd) || !r.outcome.is_conditions_unmet())
         };
         let online = if any {
             has_online
@@ -292,16 +311,11 @@ impl Judge<'_> {
         if link.is_loopback() {
             return Some(IgnoreReason::Loopback);
         }
-        match &self.snapshot.manager {
-            Manager::KernelOnly if !link.is_up() => {
+        match self.snapshot.link_manager(link) {
+            LinkManager::Kernel if !link.is_up() => {
                 return Some(IgnoreReason::AdministrativelyDown);
             }
-            Manager::Networkd(_)
-                if self
-                    .snapshot
-                    .networkd_link(link.ifindex)
-                    .is_some_and(|file| !file.required_for_online) =>
-            {
+            LinkManager::Networkd(Some(file)) if !file.required_for_online => {
                 return Some(IgnoreReason::NotRequiredForOnline);
             }
             _ => {}
@@ -326,6 +340,7 @@ impl Judge<'_> {
         LinkReport {
             name: link.name.clone(),
             ifindex: Some(link.ifindex),
+            manager: Some(self.snapshot.link_manager(link).kind()),
             status: Some(status),
             required: Some(self.effective_range(link, cmdline_range)),
             outcome: self.link_outcome(link, &status, cmdline_range, named_on_cmdline),
@@ -339,12 +354,13 @@ impl Judge<'_> {
         link: &KernelLink,
         cmdline_range: Option<OperStateRange>,
     ) -> OperStateRange {
+        let networkd_range = match self.snapshot.link_manager(link) {
+            LinkManager::Networkd(file) => file.and_then(|f| f.required_range),
+            _ => None,
+        };
         cmdline_range
             .or(self.requirements.oper_range)
-            .or(self
-                .snapshot
-                .networkd_link(link.ifindex)
-                .and_then(|f| f.required_range))
+            .or(networkd_range)
             .unwrap_or(OperStateRange::DEFAULT)
     }
 
@@ -355,17 +371,31 @@ impl Judge<'_> {
         cmdline_range: Option<OperStateRange>,
         named_on_cmdline: bool,
     ) -> LinkOutcome {
-        let file = self.snapshot.networkd_link(link.ifindex);
-        if let Manager::Networkd(_) = self.snapshot.manager {
-            match file.and_then(|f| f.setup.as_ref()) {
-                None | Some(SetupState::Pending) => {
-                    return LinkOutcome::NotProcessed {
-                        setup: file.and_then(|f| f.setup.clone()),
-                    };
+        let manager = self.snapshot.link_manager(link);
+        let mut file = None;
+        let mut activated = None;
+        match manager {
+            LinkManager::Kernel => {}
+            LinkManager::Networkd(networkd_file) => {
+                file = networkd_file;
+                match file.and_then(|f| f.setup.as_ref()) {
+                    None | Some(SetupState::Pending) => {
+                        return LinkOutcome::NotProcessed {
+                            setup: file.and_then(|f| f.setup.clone()),
+                        };
+                    }
+                    Some(SetupState::Unmanaged) if !named_on_cmdline => {
+                        return LinkOutcome::Unmanaged;
+                    }
+                    Some(SetupState::Unmanaged | SetupState::Configured) => {}
+                    Some(other) => return LinkOutcome::Configuring(other.clone()),
                 }
-                Some(SetupState::Unmanaged) if !named_on_cmdline => return LinkOutcome::Unmanaged,
-                Some(SetupState::Unmanaged | SetupState::Configured) => {}
-                Some(other) => return LinkOutcome::Configuring(other.clone()),
+            }
+            LinkManager::NetworkManager(facts, device) => {
+                match networkmanager_outcome(facts, device, named_on_cmdline) {
+                    Ok(device) => activated = device,
+                    Err(outcome) => return outcome,
+                }
             }
         }
         let range = self.effective_range(link, cmdline_range);
@@ -390,6 +420,9 @@ impl Judge<'_> {
             if have < need {
                 return LinkOutcome::MissingAddress { family, need, have };
             }
+            if activated.is_some_and(|d| !d.family_ready(family)) {
+                return LinkOutcome::FamilyNotReady(family);
+            }
         }
         if self.requirements.dns
             && let Err(problem) = dns::check_link(&self.snapshot.dns, link.ifindex)
@@ -400,5 +433,45 @@ impl Judge<'_> {
     }
 }
 
+/// NetworkManager's part of `link_outcome`: the outcome when its view decides, or `Ok` when
+/// the kernel's facts decide, with the device when it is activated (whose families must also
+/// be ready).
+fn networkmanager_outcome<'a>(
+    facts: &NetworkManagerFacts,
+    device: Option<&'a Device>,
+    named_on_cmdline: bool,
+) -> Result<Option<&'a Device>, LinkOutcome> {
+    if !facts.running {
+        return Err(LinkOutcome::NetworkManagerPending(NmPending::NotRunning));
+    }
+    let Some(device) = device else {
+        return match facts.startup {
+            true => Err(LinkOutcome::NetworkManagerPending(NmPending::NotListed)),
+            // After startup, a link NetworkManager does not list is none of its business.
+            false if named_on_cmdline => Ok(None),
+            false => Err(LinkOutcome::Unmanaged),
+        };
+    };
+    if !device.is_managed() {
+        return match named_on_cmdline {
+            true => Ok(None),
+            false => Err(LinkOutcome::Unmanaged),
+        };
+    }
+    match device.state {
+        DeviceState::Activated => Ok(Some(device)),
+        state if state.is_activating() => Err(LinkOutcome::Activating(state)),
+        state if facts.startup => Err(LinkOutcome::NetworkManagerPending(NmPending::Starting(
+            state,
+        ))),
+        // Settled after startup: without -i it does not block; with -i the kernel decides.
+        _ if named_on_cmdline => Ok(None),
+        state => Err(LinkOutcome::Disconnected(state)),
+    }
+}
+
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod networkmanager_tests;

@@ -5,7 +5,9 @@ use std::fmt;
 
 use super::evaluate::{IgnoreReason, LinkOutcome, LinkReport};
 use super::link::LinkStatus;
+use super::networkmanager::NmPending;
 use super::range::OperStateRange;
+use super::snapshot::ManagerKind;
 use super::state::{AddressState, CarrierState, OperState};
 
 impl LinkReport {
@@ -44,7 +46,33 @@ impl fmt::Display for OutcomeWords<'_> {
                 f,
                 "still being configured by systemd-networkd (setup state is {state})"
             ),
-            LinkOutcome::Unmanaged => f.write_str("not managed by systemd-networkd"),
+            LinkOutcome::Unmanaged => match report.manager {
+                Some(ManagerKind::NetworkManager) => f.write_str(
+                    "not managed by NetworkManager (unmanaged, or configured outside it)",
+                ),
+                _ => f.write_str("not managed by systemd-networkd"),
+            },
+            LinkOutcome::NetworkManagerPending(NmPending::NotRunning) => {
+                f.write_str("NetworkManager is not running (waiting for it on the system bus)")
+            }
+            LinkOutcome::NetworkManagerPending(NmPending::NotListed) => {
+                f.write_str("NetworkManager is starting and does not list it yet")
+            }
+            LinkOutcome::NetworkManagerPending(NmPending::Starting(state)) => {
+                write!(
+                    f,
+                    "{state}{} while NetworkManager is starting",
+                    carrier_hint(report)
+                )
+            }
+            LinkOutcome::Activating(state) => {
+                write!(f, "NetworkManager is still activating it ({state})")
+            }
+            LinkOutcome::Disconnected(state) => write!(f, "{state}{}", carrier_hint(report)),
+            LinkOutcome::FamilyNotReady(family) => write!(
+                f,
+                "NetworkManager activated it without completing its {family} configuration"
+            ),
             LinkOutcome::OutOfRange { state, range } => {
                 write!(
                     f,
@@ -94,6 +122,15 @@ impl fmt::Display for RangeWords {
         } else {
             write!(f, "between {min} and {max}")
         }
+    }
+}
+
+/// ` (no carrier)` when the kernel says so: NetworkManager's reason for an unavailable device
+/// is generic.
+fn carrier_hint(report: &LinkReport) -> &'static str {
+    match report.status {
+        Some(status) if status.carrier <= CarrierState::NoCarrier => " (no carrier)",
+        _ => "",
     }
 }
 

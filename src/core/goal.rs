@@ -187,6 +187,8 @@ fn short_outcome(report: &LinkReport) -> String {
         LinkOutcome::Absent => "absent".to_string(),
         LinkOutcome::NotProcessed { .. } => "not processed by systemd-networkd yet".to_string(),
         LinkOutcome::Configuring(_) => "being configured".to_string(),
+        LinkOutcome::NetworkManagerPending(_) => "not ready in NetworkManager yet".to_string(),
+        LinkOutcome::Activating(state) => format!("NetworkManager: {state}"),
         LinkOutcome::MissingAddress { family, need, .. } => {
             format!("no {} {family} address", need.as_str())
         }

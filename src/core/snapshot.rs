@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::dns::DnsFacts;
 use super::link::{KernelLink, LinkStatus};
+use super::networkmanager::{Device, NetworkManagerFacts};
 use super::range::OperStateRange;
 use super::state::{CarrierState, RequiredFamilies, SetupState};
 use super::update::KernelTables;
@@ -41,6 +42,78 @@ pub enum Manager {
     KernelOnly,
     /// systemd-networkd, with its state file per ifindex (absent = not yet written).
     Networkd(BTreeMap<u32, NetworkdLink>),
+    /// NetworkManager (`--manager=networkmanager`): every link by its rules.
+    NetworkManager(NetworkManagerFacts),
+    /// `--manager=auto` where NetworkManager may run: per link, networkd when its state file
+    /// manages the link, else NetworkManager when it manages the device, else the rules of
+    /// whichever runs (networkd first), else kernel facts.
+    Auto {
+        /// networkd's state files, when networkd manages the machine.
+        networkd: Option<BTreeMap<u32, NetworkdLink>>,
+        networkmanager: NetworkManagerFacts,
+    },
+}
+
+/// Whose rules judge one link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkManager<'a> {
+    Kernel,
+    /// systemd-networkd, with the link's state file when it has written one.
+    Networkd(Option<&'a NetworkdLink>),
+    /// NetworkManager, with its facts and the link's device when it lists one.
+    NetworkManager(&'a NetworkManagerFacts, Option<&'a Device>),
+}
+
+/// The name of a link's manager, for reports (`--json`'s `manager`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManagerKind {
+    Kernel,
+    Networkd,
+    NetworkManager,
+}
+
+impl ManagerKind {
+    /// `none`, `networkd` or `networkmanager`, as `--manager=` spells them.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ManagerKind::Kernel => "none",
+            ManagerKind::Networkd => "networkd",
+            ManagerKind::NetworkManager => "networkmanager",
+        }
+    }
+}
+
+impl LinkManager<'_> {
+    pub fn kind(&self) -> ManagerKind {
+        match self {
+            LinkManager::Kernel => ManagerKind::Kernel,
+            LinkManager::Networkd(_) => ManagerKind::Networkd,
+            LinkManager::NetworkManager(..) => ManagerKind::NetworkManager,
+        }
+    }
+}
+
+impl Manager {
+    /// networkd's state files, when they are read.
+    pub fn networkd_files_mut(&mut self) -> Option<&mut BTreeMap<u32, NetworkdLink>> {
+        match self {
+            Manager::Networkd(files) => Some(files),
+            Manager::Auto { networkd, .. } => networkd.as_mut(),
+            Manager::KernelOnly | Manager::NetworkManager(_) => None,
+        }
+    }
+
+    /// NetworkManager's facts, when they are read.
+    pub fn networkmanager_mut(&mut self) -> Option<&mut NetworkManagerFacts> {
+        match self {
+            Manager::NetworkManager(facts)
+            | Manager::Auto {
+                networkmanager: facts,
+                ..
+            } => Some(facts),
+            Manager::KernelOnly | Manager::Networkd(_) => None,
+        }
+    }
 }
 
 /// Everything known at one moment.
@@ -71,11 +144,50 @@ impl Snapshot {
         self.kernel.links.values().find(|link| link.has_name(name))
     }
 
-    /// networkd's view of a link, when networkd is the manager and has written its file.
+    /// networkd's state file of a link, when networkd's files are read and it has written it.
     pub fn networkd_link(&self, ifindex: u32) -> Option<&NetworkdLink> {
         match &self.manager {
-            Manager::KernelOnly => None,
             Manager::Networkd(files) => files.get(&ifindex),
+            Manager::Auto {
+                networkd: Some(files),
+                ..
+            } => files.get(&ifindex),
+            _ => None,
+        }
+    }
+
+    /// Whose rules judge `link` (see [`Manager`]).
+    pub fn link_manager(&self, link: &KernelLink) -> LinkManager<'_> {
+        match &self.manager {
+            Manager::KernelOnly => LinkManager::Kernel,
+            Manager::Networkd(files) => LinkManager::Networkd(files.get(&link.ifindex)),
+            Manager::NetworkManager(facts) => {
+                LinkManager::NetworkManager(facts, facts.device(link))
+            }
+            Manager::Auto {
+                networkd,
+                networkmanager,
+            } => {
+                let file = networkd.as_ref().and_then(|files| files.get(&link.ifindex));
+                if file.is_some_and(|f| {
+                    f.setup
+                        .as_ref()
+                        .is_some_and(|s| *s != SetupState::Unmanaged)
+                }) {
+                    return LinkManager::Networkd(file);
+                }
+                let device = networkmanager.device(link);
+                if networkmanager.running && device.is_some_and(|d| d.is_managed()) {
+                    return LinkManager::NetworkManager(networkmanager, device);
+                }
+                if networkd.is_some() {
+                    LinkManager::Networkd(file)
+                } else if networkmanager.running || networkmanager.seen {
+                    LinkManager::NetworkManager(networkmanager, device)
+                } else {
+                    LinkManager::Kernel
+                }
+            }
         }
     }
 

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::core::link::{Address, KernelOperState, ifa, iff, scope};
-use crate::core::snapshot::NetworkdLink;
+use crate::core::snapshot::{Manager, NetworkdLink};
 use crate::core::update::KernelTables;
 
 const NOW: Duration = Duration::from_secs(1000);
