@@ -8,10 +8,10 @@ use crate::core::goal::Goal;
 use crate::engine::{self, ManagerSource, Outcome};
 use crate::explain_view::ExplainView;
 use crate::netlink::KernelSourceConfig;
-use crate::networkd;
 use crate::notify::Notifier;
 use crate::report::Report;
 use crate::{netplan, ubuntu};
+use crate::{networkd, networkmanager};
 
 /// Upstream's only failure status.
 const FAILURE: u8 = 1;
@@ -130,6 +130,8 @@ fn run(
     let manager_name = match manager {
         ManagerSource::KernelOnly => "none",
         ManagerSource::Networkd { .. } => "networkd",
+        ManagerSource::NetworkManager => "networkmanager",
+        ManagerSource::Auto { .. } => "auto",
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
@@ -157,19 +159,42 @@ fn run(
         .map_err(|err| err.to_string())
 }
 
-/// Resolves `--manager=` and, for networkd, starts the watch and hands a copy of it to a
-/// holder process (so our exit does not wait for the inotify teardown). Runs before the
-/// runtime exists, while the process is single-threaded.
+/// Resolves `--manager=`. `auto` follows NetworkManager only where it may run (its runtime
+/// directory exists), so that the networkd and kernel-only paths make no bus connection.
+/// Runs before the runtime exists, while the process is single-threaded.
 fn choose_manager(choice: ManagerChoice, dir: &Path) -> Result<ManagerSource, String> {
-    let use_networkd = match choice {
-        ManagerChoice::None => false,
-        ManagerChoice::Networkd => true,
-        ManagerChoice::Auto => networkd::is_managing(dir),
-    };
-    if !use_networkd {
-        tracing::debug!("judging links on kernel facts alone (no systemd-networkd state files)");
-        return Ok(ManagerSource::KernelOnly);
+    match choice {
+        ManagerChoice::None => Ok(ManagerSource::KernelOnly),
+        ManagerChoice::Networkd => {
+            let (dir, watch) = watch_networkd(dir)?;
+            Ok(ManagerSource::Networkd { dir, watch })
+        }
+        ManagerChoice::NetworkManager => Ok(ManagerSource::NetworkManager),
+        ManagerChoice::Auto => {
+            let networkd = match networkd::is_managing(dir) {
+                true => Some(watch_networkd(dir)?),
+                false => None,
+            };
+            if Path::new(networkmanager::RUN_DIR).is_dir() {
+                tracing::debug!("NetworkManager may run: following it over D-Bus");
+                return Ok(ManagerSource::Auto { networkd });
+            }
+            Ok(match networkd {
+                Some((dir, watch)) => ManagerSource::Networkd { dir, watch },
+                None => {
+                    tracing::debug!(
+                        "judging links on kernel facts alone (no systemd-networkd state files, no NetworkManager)"
+                    );
+                    ManagerSource::KernelOnly
+                }
+            })
+        }
     }
+}
+
+/// Starts the watch of networkd's state directory and hands a copy of it to a holder process
+/// (so our exit does not wait for the inotify teardown).
+fn watch_networkd(dir: &Path) -> Result<(PathBuf, crate::sys::Inotify), String> {
     let watch = networkd::watch(dir).map_err(|err| {
         format!(
             "cannot watch {}: {err}; is systemd-networkd running? (use --manager=none to judge links without it)",
@@ -183,8 +208,5 @@ fn choose_manager(choice: ManagerChoice, dir: &Path) -> Result<ManagerSource, St
         "reading systemd-networkd's state files in {}",
         dir.display()
     );
-    Ok(ManagerSource::Networkd {
-        dir: PathBuf::from(dir),
-        watch,
-    })
+    Ok((PathBuf::from(dir), watch))
 }

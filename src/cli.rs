@@ -122,7 +122,7 @@ struct Args {
     #[arg(long)]
     probe_gateway: bool,
 
-    /// Where link setup states come from: auto, networkd or none
+    /// Where link setup states come from: auto, networkd, networkmanager or none
     #[arg(long, value_name = "MANAGER", value_enum, default_value_t = ManagerChoice::Auto)]
     manager: ManagerChoice,
 
@@ -139,10 +139,14 @@ pub(crate) fn command() -> clap::Command {
 /// Which network manager's per-link state to honour (`--manager=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ManagerChoice {
-    /// systemd-networkd when its state directory holds link state files, otherwise none.
+    /// Per link: systemd-networkd when its state file manages the link, else NetworkManager
+    /// when it runs and manages the device, else kernel facts.
     Auto,
     /// Always read systemd-networkd's state files.
     Networkd,
+    /// Always follow NetworkManager over D-Bus (waiting for it when it is not running).
+    #[value(name = "networkmanager")]
+    NetworkManager,
     /// Judge links on kernel facts alone.
     None,
 }

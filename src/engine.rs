@@ -12,12 +12,14 @@ use tokio::signal::unix::{SignalKind, signal};
 use crate::announce::Announcer;
 use crate::core::dns::DnsFacts;
 use crate::core::goal::{Goal, GoalVerdict};
+use crate::core::networkmanager::NetworkManagerFacts;
 use crate::core::{Manager, Snapshot};
 use crate::dns::{DnsEvent, DnsWatcher};
 use crate::explain_view::ExplainView;
 use crate::gateway::GatewayProber;
 use crate::netlink::{KernelSource, KernelSourceConfig};
 use crate::networkd::NetworkdSource;
+use crate::networkmanager::{NetworkManagerEvent, NetworkManagerSource};
 use crate::notify::Notifier;
 use crate::sys::{BoottimeTimer, Inotify, InotifyEvent, boottime_now, expired};
 
@@ -53,6 +55,13 @@ pub enum ManagerSource {
         dir: PathBuf,
         watch: Inotify,
     },
+    /// NetworkManager over D-Bus (`--manager=networkmanager`).
+    NetworkManager,
+    /// Per link (`--manager=auto` where NetworkManager may run), with networkd's directory
+    /// and watch when networkd manages the machine too.
+    Auto {
+        networkd: Option<(PathBuf, Inotify)>,
+    },
 }
 
 /// What a source reported.
@@ -61,6 +70,7 @@ enum Event {
     Kernel,
     /// Changes in networkd's state directory.
     Networkd(Vec<InotifyEvent>),
+    NetworkManager(NetworkManagerEvent),
     Dns(DnsEvent),
     /// Time to probe unanswered gateways again.
     GatewayRound,
@@ -71,6 +81,7 @@ struct Sources {
     snapshot: Snapshot,
     kernel: KernelSource,
     networkd: Option<NetworkdSource>,
+    networkmanager: Option<NetworkManagerSource>,
     dns: Option<DnsWatcher>,
 }
 
@@ -114,12 +125,16 @@ pub async fn run(
             result = networkd_event(sources.networkd.as_mut()) => {
                 Event::Networkd(result.map_err(EngineError::Networkd)?)
             }
+            event = networkmanager_event(sources.networkmanager.as_mut()) => {
+                Event::NetworkManager(event)
+            }
             event = dns_event(sources.dns.as_mut()) => Event::Dns(event),
             () = gateways.round_due() => Event::GatewayRound,
         };
         let changed = match event {
             Event::Kernel => sources.on_kernel_event(goal),
             Event::Networkd(events) => sources.on_networkd_event(&events),
+            Event::NetworkManager(event) => sources.on_networkmanager_event(event),
             Event::Dns(event) => sources.on_dns_event(event),
             Event::GatewayRound => {
                 gateways.start_round();
@@ -148,12 +163,31 @@ impl Sources {
         manager: ManagerSource,
         kernel_config: KernelSourceConfig,
     ) -> Result<Sources, EngineError> {
-        let (networkd, manager) = match manager {
-            ManagerSource::KernelOnly => (None, Manager::KernelOnly),
+        let watch_networkd = |(dir, watch)| NetworkdSource::new(dir, watch);
+        let (networkd, networkmanager, manager) = match manager {
+            ManagerSource::KernelOnly => (None, None, Manager::KernelOnly),
             ManagerSource::Networkd { dir, watch } => (
-                Some(NetworkdSource::new(dir, watch).map_err(EngineError::Networkd)?),
+                Some(watch_networkd((dir, watch)).map_err(EngineError::Networkd)?),
+                None,
                 Manager::Networkd(BTreeMap::new()),
             ),
+            ManagerSource::NetworkManager => (
+                None,
+                Some(NetworkManagerSource::start(false)),
+                Manager::NetworkManager(NetworkManagerFacts::default()),
+            ),
+            ManagerSource::Auto { networkd } => {
+                let files = networkd.is_some().then(BTreeMap::new);
+                let source = networkd.map(watch_networkd).transpose();
+                (
+                    source.map_err(EngineError::Networkd)?,
+                    Some(NetworkManagerSource::start(true)),
+                    Manager::Auto {
+                        networkd: files,
+                        networkmanager: NetworkManagerFacts::default(),
+                    },
+                )
+            }
         };
         let mut snapshot = Snapshot::new(manager);
         let kernel = KernelSource::open(kernel_config).map_err(EngineError::NetlinkOpen)?;
@@ -167,6 +201,7 @@ impl Sources {
             snapshot,
             kernel,
             networkd,
+            networkmanager,
             dns,
         })
     }
@@ -178,8 +213,8 @@ impl Sources {
             return true;
         }
         let snapshot = &mut self.snapshot;
-        if let (Some(networkd), Manager::Networkd(files)) =
-            (&mut self.networkd, &mut snapshot.manager)
+        if let (Some(networkd), Some(files)) =
+            (&mut self.networkd, snapshot.manager.networkd_files_mut())
         {
             networkd.track_links(snapshot.kernel.links.keys(), files);
         }
@@ -191,15 +226,26 @@ impl Sources {
 
     /// networkd rewrote state files: its DNS settings may have changed too.
     fn on_networkd_event(&mut self, events: &[InotifyEvent]) -> bool {
-        if let (Some(networkd), Manager::Networkd(files)) =
-            (&mut self.networkd, &mut self.snapshot.manager)
-        {
+        if let (Some(networkd), Some(files)) = (
+            &mut self.networkd,
+            self.snapshot.manager.networkd_files_mut(),
+        ) {
             networkd.apply(events, files);
         }
         if let Some(dns) = &mut self.dns {
             dns.configuration_may_have_changed(&mut self.snapshot.dns);
         }
         true
+    }
+
+    fn on_networkmanager_event(&mut self, event: NetworkManagerEvent) -> bool {
+        match (
+            &mut self.networkmanager,
+            self.snapshot.manager.networkmanager_mut(),
+        ) {
+            (Some(source), Some(facts)) => source.apply(event, facts),
+            _ => false,
+        }
     }
 
     fn on_dns_event(&mut self, event: DnsEvent) -> bool {
@@ -217,6 +263,13 @@ impl Sources {
             view.update(&self.snapshot, &verdict);
         }
         verdict
+    }
+}
+
+async fn networkmanager_event(source: Option<&mut NetworkManagerSource>) -> NetworkManagerEvent {
+    match source {
+        Some(source) => source.next_event().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -24,6 +24,7 @@ pub mod logging;
 pub mod netlink;
 pub mod netplan;
 pub mod networkd;
+pub mod networkmanager;
 pub mod notify;
 pub mod report;
 pub mod sys;

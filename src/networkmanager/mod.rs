@@ -1,0 +1,343 @@
+//! The NetworkManager adapter: its view of each device, read over D-Bus (zbus) once through
+//! the ObjectManager's `GetManagedObjects` and then followed through `PropertiesChanged`,
+//! `InterfacesAdded`/`InterfacesRemoved` and `NameOwnerChanged`. Nothing is polled, and
+//! NetworkManager is never started through bus activation: it is only called by the unique
+//! name of its current owner, which cannot activate anything.
+//!
+//! Like the DNS adapter, it keeps its own bus exchanges in flight; the engine only applies
+//! the events it yields. A restart drops every fact (nothing is judged on stale ones) until
+//! the objects have been read again.
+
+pub mod objects;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+
+use futures::StreamExt;
+use futures::stream::SelectAll;
+use zbus::message::Sequence;
+use zbus::{Connection, MatchRule, Message, MessageStream, OwnedObjectPath};
+
+use crate::core::networkmanager::NetworkManagerFacts;
+use objects::{Objects, Properties};
+
+/// NetworkManager's well-known bus name.
+pub const SERVICE: &str = "org.freedesktop.NetworkManager";
+/// NetworkManager's runtime directory: it exists once NetworkManager has run in this boot.
+pub const RUN_DIR: &str = "/run/NetworkManager";
+/// Where its ObjectManager lives.
+const OBJECT_MANAGER_PATH: &str = "/org/freedesktop";
+
+type ExchangeFuture = Pin<Box<dyn Future<Output = Exchange>>>;
+type ManagedObjects = HashMap<OwnedObjectPath, HashMap<String, Properties>>;
+
+/// A bus exchange that finished.
+pub enum Exchange {
+    /// Connected to the bus and subscribed to NetworkManager's signals; whether it owns its
+    /// name right now.
+    Connected(zbus::Result<(Connection, SelectAll<MessageStream>, bool)>),
+    /// `GetManagedObjects`' reply (or why there is none).
+    Read(zbus::Result<Message>),
+}
+
+/// What woke the NetworkManager adapter up.
+pub enum NetworkManagerEvent {
+    Exchange(Exchange),
+    /// A signal from NetworkManager or about its name.
+    Signal(Message),
+    /// The bus connection ended.
+    BusGone,
+}
+
+/// Follows NetworkManager; see the module documentation.
+pub struct NetworkManagerSource {
+    connection: Option<Connection>,
+    signals: Option<SelectAll<MessageStream>>,
+    exchange: Option<ExchangeFuture>,
+    /// The objects, once read.
+    objects: Option<Objects>,
+    /// Where in the connection's message order the objects were read: older signals are
+    /// already in them.
+    read_at: Option<Sequence>,
+    /// Signals that arrived while the objects were being read.
+    held: Vec<Message>,
+    /// Whether a failed connection should only be logged at debug level (`--manager=auto`,
+    /// where kernel facts are a normal fallback).
+    optional: bool,
+}
+
+impl NetworkManagerSource {
+    /// Starts connecting to the system bus. `optional`: NetworkManager may well be absent.
+    pub fn start(optional: bool) -> NetworkManagerSource {
+        let connect = async {
+            let connect = async {
+                let connection = Connection::system().await?;
+                let signals = subscribe(&connection).await?;
+                let dbus = zbus::fdo::DBusProxy::new(&connection).await?;
+                let running = dbus
+                    .name_has_owner(SERVICE.try_into()?)
+                    .await?;
+                Ok((connection, signals, running))
+            };
+            Exchange::Connected(connect.await)
+        };
+        NetworkManagerSource {
+            connection: None,
+            signals: None,
+            exchange: Some(Box::pin(connect)),
+            objects: None,
+            read_at: None,
+            held: Vec::new(),
+            optional,
+        }
+    }
+
+    /// Waits for the next event. Cancel-safe.
+    pub async fn next_event(&mut self) -> NetworkManagerEvent {
+        let exchange = async {
+            match &mut self.exchange {
+                Some(future) => future.await,
+                None => std::future::pending().await,
+            }
+        };
+        let signal = async {
+            match &mut self.signals {
+                Some(signals) => loop {
+                    match signals.next().await {
+                        Some(Ok(message)) => break Some(message),
+                        Some(Err(err)) => tracing::debug!("malformed D-Bus message ignored: {err}"),
+                        None => break None,
+                    }
+                },
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            exchange = exchange => NetworkManagerEvent::Exchange(exchange),
+            signal = signal => match signal {
+                Some(message) => NetworkManagerEvent::Signal(message),
+                None => NetworkManagerEvent::BusGone,
+            },
+        }
+    }
+
+    /// Applies an event to `facts`; returns whether they changed.
+    pub fn apply(&mut self, event: NetworkManagerEvent, facts: &mut NetworkManagerFacts) -> bool {
+        match event {
+            NetworkManagerEvent::Exchange(Exchange::Connected(Ok((
+                connection,
+                signals,
+                running,
+            )))) => {
+                self.exchange = None;
+                self.connection = Some(connection);
+                self.signals = Some(signals);
+                if running {
+                    self.read_objects();
+                } else {
+                    tracing::info!("NetworkManager is not on the system bus: waiting for it");
+                }
+                false
+            }
+            NetworkManagerEvent::Exchange(Exchange::Connected(Err(err))) => {
+                self.exchange = None;
+                match self.optional {
+                    true => tracing::info!(
+                        "no system bus ({err}): links are judged without NetworkManager"
+                    ),
+                    false => tracing::warn!(
+                        "cannot connect to the system bus ({err}): NetworkManager's view of the links is unknown"
+                    ),
+                }
+                false
+            }
+            NetworkManagerEvent::Exchange(Exchange::Read(reply)) => {
+                self.exchange = None;
+                self.objects_read(reply, facts)
+            }
+            NetworkManagerEvent::Signal(message) => self.signal(message, facts),
+            NetworkManagerEvent::BusGone => {
+                tracing::warn!("the system bus connection ended: NetworkManager's view is gone");
+                self.signals = None;
+                self.objects = None;
+                let changed = facts.running;
+                facts.forget();
+                changed
+            }
+        }
+    }
+
+    /// Starts reading every object, from the current owner of the name.
+    fn read_objects(&mut self) {
+        let Some(connection) = self.connection.clone() else {
+            return;
+        };
+        self.objects = None;
+        self.read_at = None;
+        self.held.clear();
+        self.exchange = Some(Box::pin(async move {
+            let read = async {
+                let dbus = zbus::fdo::DBusProxy::new(&connection).await?;
+                let owner = dbus
+                    .get_name_owner(SERVICE.try_into()?)
+                    .await?;
+                connection
+                    .call_method(
+                        Some(owner.as_str()),
+                        OBJECT_MANAGER_PATH,
+                        Some("org.freedesktop.DBus.ObjectManager"),
+                        "GetManagedObjects",
+                        &(),
+                    )
+                    .await
+            };
+            Exchange::Read(read.await)
+        }));
+    }
+
+    fn objects_read(
+        &mut self,
+        reply: zbus::Result<Message>,
+        facts: &mut NetworkManagerFacts,
+    ) -> bool {
+        let managed = reply.and_then(|message| {
+            let body: ManagedObjects = message.body().deserialize()?;
+            Ok((message.recv_position(), body))
+        });
+        match managed {
+            Ok((position, managed)) => {
+                let by_path: HashMap<String, HashMap<String, Properties>> = managed
+                    .into_iter()
+                    .map(|(path, interfaces)| (path.as_str().to_string(), interfaces))
+                    .collect();
+                let mut objects = Objects::from_managed(&by_path);
+                for message in std::mem::take(&mut self.held) {
+                    if message.recv_position() > position {
+                        apply_signal(&mut objects, &message);
+                    }
+                }
+                let changed = objects.apply_to(facts);
+                tracing::debug!(devices = ?facts.devices, startup = facts.startup, "NetworkManager read");
+                self.objects = Some(objects);
+                self.read_at = Some(position);
+                changed
+            }
+            Err(err) => {
+                // It went away in between (its NameOwnerChanged follows), or does not answer.
+                tracing::debug!("reading NetworkManager's objects failed: {err}");
+                self.held.clear();
+                false
+            }
+        }
+    }
+
+    fn signal(&mut self, message: Message, facts: &mut NetworkManagerFacts) -> bool {
+        let header = message.header();
+        let member = header.member().map(|m| m.as_str());
+        if member == Some("NameOwnerChanged") {
+            let Ok((name, _old, new)) = message.body().deserialize::<(String, String, String)>()
+            else {
+                return false;
+            };
+            if name != SERVICE {
+                return false;
+            }
+            let changed = facts.running;
+            facts.forget();
+            self.objects = None;
+            if new.is_empty() {
+                tracing::info!("NetworkManager left the system bus: waiting for it to come back");
+                self.exchange = None;
+            } else {
+                tracing::debug!("NetworkManager is on the system bus ({new}): reading its objects");
+                self.read_objects();
+            }
+            return changed;
+        }
+        match &mut self.objects {
+            Some(objects) => {
+                if self
+                    .read_at
+                    .is_some_and(|read| message.recv_position() <= read)
+                {
+                    return false;
+                }
+                apply_signal(objects, &message);
+                objects.apply_to(facts)
+            }
+            None => {
+                if self.exchange.is_some() {
+                    self.held.push(message);
+                }
+                false
+            }
+        }
+    }
+}
+
+/// Applies one of NetworkManager's object signals to `objects`.
+fn apply_signal(objects: &mut Objects, message: &Message) {
+    let header = message.header();
+    let Some(path) = header.path().map(|p| p.as_str().to_string()) else {
+        return;
+    };
+    match header.member().map(|m| m.as_str()) {
+        Some("PropertiesChanged") => {
+            if let Ok((interface, changed, _invalidated)) =
+                message
+                    .body()
+                    .deserialize::<(String, Properties, Vec<String>)>()
+            {
+                objects.change(&path, &interface, &changed);
+            }
+        }
+        Some("InterfacesAdded") => {
+            if let Ok((object, interfaces)) = message
+                .body()
+                .deserialize::<(OwnedObjectPath, HashMap<String, Properties>)>()
+            {
+                objects.add(object.as_str(), &interfaces);
+            }
+        }
+        Some("InterfacesRemoved") => {
+            if let Ok((object, interfaces)) = message
+                .body()
+                .deserialize::<(OwnedObjectPath, Vec<String>)>()
+            {
+                objects.remove(object.as_str(), &interfaces);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Subscribes to every signal that changes NetworkManager's view, before anything is read so
+/// that nothing is lost in between.
+async fn subscribe(connection: &Connection) -> zbus::Result<SelectAll<MessageStream>> {
+    let properties = MatchRule::builder()
+        .msg_type(zbus::message::Type::Signal)
+        .sender(SERVICE)
+        .interface("org.freedesktop.DBus.Properties")
+        .member("PropertiesChanged")
+        .path_namespace("/org/freedesktop/NetworkManager")
+        .build()?;
+    let object_manager = MatchRule::builder()
+        .msg_type(zbus::message::Type::Signal)
+        .sender(SERVICE)
+        .interface("org.freedesktop.DBus.ObjectManager")
+        .path(OBJECT_MANAGER_PATH)
+        .build()?;
+    let owner = MatchRule::builder()
+        .msg_type(zbus::message::Type::Signal)
+        .sender("org.freedesktop.DBus")
+        .interface("org.freedesktop.DBus")
+        .member("NameOwnerChanged")
+        .arg(0, SERVICE)
+        .build()?;
+    let mut streams = SelectAll::new();
+    for rule in [properties, object_manager, owner] {
+        streams.push(MessageStream::for_match_rule(rule, connection, None).await?);
+    }
+    Ok(streams)
+}

@@ -1,0 +1,338 @@
+//! NetworkManager's D-Bus objects as last read: the properties of the manager, of each device
+//! and of each active connection, kept up to date from `GetManagedObjects`,
+//! `PropertiesChanged`, `InterfacesAdded` and `InterfacesRemoved`, and turned into the core's
+//! [`NetworkManagerFacts`]. Sans I/O: property dictionaries in, facts out.
+
+use std::collections::{BTreeMap, HashMap};
+
+use zbus::zvariant::OwnedVariant;
+
+use crate::core::networkmanager::{ActiveConnection, Device, DeviceState, NetworkManagerFacts};
+
+pub const MANAGER_INTERFACE: &str = "org.freedesktop.NetworkManager";
+pub const DEVICE_INTERFACE: &str = "org.freedesktop.NetworkManager.Device";
+pub const ACTIVE_INTERFACE: &str = "org.freedesktop.NetworkManager.Connection.Active";
+
+/// Properties by name, as D-Bus carries them.
+pub type Properties = HashMap<String, OwnedVariant>;
+
+/// A device object's properties that matter here.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct DeviceObject {
+    interface: String,
+    ip_interface: String,
+    state: u32,
+    managed: bool,
+    /// `Real`: false for placeholders of profiles whose device does not exist (yet).
+    real: bool,
+    /// `ActiveConnection` (`None` for `/`).
+    active_connection: Option<String>,
+}
+
+/// An active connection's properties that matter here.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct ActiveObject {
+    state: u32,
+    flags: u32,
+}
+
+/// The objects; see the module documentation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Objects {
+    startup: bool,
+    devices: BTreeMap<String, DeviceObject>,
+    active: BTreeMap<String, ActiveObject>,
+}
+
+impl Objects {
+    /// From `GetManagedObjects`' reply.
+    pub fn from_managed(objects: &HashMap<String, HashMap<String, Properties>>) -> Objects {
+        let mut all = Objects {
+            // Until the manager's properties say otherwise, it is starting.
+            startup: true,
+            ..Objects::default()
+        };
+        for (path, interfaces) in objects {
+            all.add(path, interfaces);
+        }
+        all
+    }
+
+    /// `InterfacesAdded`: an object appeared (or gained interfaces).
+    pub fn add(&mut self, path: &str, interfaces: &HashMap<String, Properties>) {
+        for (interface, properties) in interfaces {
+            match interface.as_str() {
+                DEVICE_INTERFACE => {
+                    self.devices.entry(path.to_string()).or_default();
+                }
+                ACTIVE_INTERFACE => {
+                    self.active.entry(path.to_string()).or_default();
+                }
+                _ => {}
+            }
+            self.change(path, interface, properties);
+        }
+    }
+
+    /// `InterfacesRemoved`.
+    pub fn remove(&mut self, path: &str, interfaces: &[String]) {
+        for interface in interfaces {
+            match interface.as_str() {
+                DEVICE_INTERFACE => {
+                    self.devices.remove(path);
+                }
+                ACTIVE_INTERFACE => {
+                    self.active.remove(path);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// `PropertiesChanged` of `interface` on the object at `path`; properties of objects not
+    /// known (yet) are ignored, as are values of an unexpected type.
+    pub fn change(&mut self, path: &str, interface: &str, properties: &Properties) {
+        match interface {
+            MANAGER_INTERFACE => {
+                if let Some(startup) = get::<bool>(properties, "Startup") {
+                    self.startup = startup;
+                }
+            }
+            DEVICE_INTERFACE => {
+                let Some(device) = self.devices.get_mut(path) else {
+                    return;
+                };
+                if let Some(name) = get_str(properties, "Interface") {
+                    device.interface = name;
+                }
+                if let Some(name) = get_str(properties, "IpInterface") {
+                    device.ip_interface = name;
+                }
+                if let Some(state) = get::<u32>(properties, "State") {
+                    device.state = state;
+                }
+                if let Some(managed) = get::<bool>(properties, "Managed") {
+                    device.managed = managed;
+                }
+                if let Some(real) = get::<bool>(properties, "Real") {
+                    device.real = real;
+                }
+                if let Some(path) = get_path(properties, "ActiveConnection") {
+                    device.active_connection = (path != "/").then_some(path);
+                }
+            }
+            ACTIVE_INTERFACE => {
+                let Some(active) = self.active.get_mut(path) else {
+                    return;
+                };
+                if let Some(state) = get::<u32>(properties, "State") {
+                    active.state = state;
+                }
+                if let Some(flags) = get::<u32>(properties, "StateFlags") {
+                    active.flags = flags;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Writes what the objects say into `facts` (NetworkManager runs); returns whether they
+    /// changed.
+    pub fn apply_to(&self, facts: &mut NetworkManagerFacts) -> bool {
+        let devices: BTreeMap<String, Device> = self
+            .devices
+            .values()
+            .filter(|d| d.real)
+            .map(|d| {
+                let name = match d.ip_interface.is_empty() {
+                    true => d.interface.clone(),
+                    false => d.ip_interface.clone(),
+                };
+                let connection = d
+                    .active_connection
+                    .as_ref()
+                    .and_then(|path| self.active.get(path))
+                    .map(|a| ActiveConnection {
+                        state: a.state,
+                        flags: a.flags,
+                    });
+                let device = Device {
+                    state: DeviceState::from_u32(d.state),
+                    managed: d.managed,
+                    connection,
+                };
+                (name, device)
+            })
+            .collect();
+        let changed = !facts.running || facts.startup != self.startup || facts.devices != devices;
+        facts.running = true;
+        facts.seen = true;
+        facts.startup = self.startup;
+        facts.devices = devices;
+        changed
+    }
+}
+
+fn get<T>(properties: &Properties, name: &str) -> Option<T>
+where
+    T: for<'a> TryFrom<&'a OwnedVariant>,
+{
+    properties.get(name).and_then(|v| T::try_from(v).ok())
+}
+
+fn get_str(properties: &Properties, name: &str) -> Option<String> {
+    let value = properties.get(name)?;
+    <&str>::try_from(value).ok().map(str::to_string)
+}
+
+fn get_path(properties: &Properties, name: &str) -> Option<String> {
+    let value = properties.get(name)?;
+    <&zbus::ObjectPath<'_>>::try_from(value)
+        .ok()
+        .map(|p| p.as_str().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zbus::{ObjectPath, Str};
+
+    fn props(pairs: &[(&str, OwnedVariant)]) -> Properties {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.try_clone().unwrap()))
+            .collect()
+    }
+
+    fn text(value: &str) -> OwnedVariant {
+        OwnedVariant::from(Str::from(value.to_string()))
+    }
+
+    fn path(value: &str) -> OwnedVariant {
+        OwnedVariant::from(ObjectPath::try_from(value.to_string()).unwrap())
+    }
+
+    const DEVICE: &str = "/org/freedesktop/NetworkManager/Devices/2";
+    const ACTIVE: &str = "/org/freedesktop/NetworkManager/ActiveConnection/1";
+
+    fn managed_objects() -> HashMap<String, HashMap<String, Properties>> {
+        HashMap::from([
+            (
+                "/org/freedesktop/NetworkManager".to_string(),
+                HashMap::from([(
+                    MANAGER_INTERFACE.to_string(),
+                    props(&[("Startup", true.into()), ("State", 40u32.into())]),
+                )]),
+            ),
+            (
+                DEVICE.to_string(),
+                HashMap::from([(
+                    DEVICE_INTERFACE.to_string(),
+                    props(&[
+                        ("Interface", text("eth0")),
+                        ("IpInterface", text("")),
+                        ("State", 70u32.into()),
+                        ("Managed", true.into()),
+                        ("Real", true.into()),
+                        ("ActiveConnection", path(ACTIVE)),
+                    ]),
+                )]),
+            ),
+            (
+                ACTIVE.to_string(),
+                HashMap::from([(
+                    ACTIVE_INTERFACE.to_string(),
+                    props(&[("State", 1u32.into()), ("StateFlags", 0u32.into())]),
+                )]),
+            ),
+        ])
+    }
+
+    #[test]
+    fn managed_objects_become_devices_joined_to_their_connection_by_name() {
+        let objects = Objects::from_managed(&managed_objects());
+        let mut facts = NetworkManagerFacts::default();
+        assert!(objects.apply_to(&mut facts));
+        assert!(facts.running && facts.seen && facts.startup);
+        let eth0 = &facts.devices["eth0"];
+        assert_eq!(eth0.state, DeviceState::IpConfig);
+        assert_eq!(
+            eth0.connection,
+            Some(ActiveConnection { state: 1, flags: 0 })
+        );
+        assert!(!objects.apply_to(&mut facts), "nothing changed");
+    }
+
+    #[test]
+    fn property_changes_activation_renames_and_removal() {
+        let mut objects = Objects::from_managed(&managed_objects());
+        let mut facts = NetworkManagerFacts::default();
+        objects.apply_to(&mut facts);
+        objects.change(
+            ACTIVE,
+            ACTIVE_INTERFACE,
+            &props(&[("StateFlags", 0x1cu32.into())]),
+        );
+        objects.change(
+            DEVICE,
+            DEVICE_INTERFACE,
+            &props(&[("State", 100u32.into())]),
+        );
+        objects.change(
+            "/org/freedesktop/NetworkManager",
+            MANAGER_INTERFACE,
+            &props(&[("Startup", false.into())]),
+        );
+        assert!(objects.apply_to(&mut facts));
+        let eth0 = &facts.devices["eth0"];
+        assert_eq!(eth0.state, DeviceState::Activated);
+        assert!(eth0.family_ready(crate::core::Family::Ipv4));
+        assert!(!facts.startup);
+        // IpInterface wins over Interface (PPP and the like), and a rename follows.
+        objects.change(
+            DEVICE,
+            DEVICE_INTERFACE,
+            &props(&[("IpInterface", text("ppp0"))]),
+        );
+        objects.apply_to(&mut facts);
+        assert!(facts.devices.contains_key("ppp0") && !facts.devices.contains_key("eth0"));
+        // The connection goes away: the device has none.
+        objects.change(
+            DEVICE,
+            DEVICE_INTERFACE,
+            &props(&[("ActiveConnection", path("/"))]),
+        );
+        objects.remove(ACTIVE, &[ACTIVE_INTERFACE.to_string()]);
+        objects.apply_to(&mut facts);
+        assert_eq!(facts.devices["ppp0"].connection, None);
+        objects.remove(DEVICE, &[DEVICE_INTERFACE.to_string()]);
+        objects.apply_to(&mut facts);
+        assert!(facts.devices.is_empty());
+    }
+
+    #[test]
+    fn placeholders_and_unknown_objects_and_bad_types_are_ignored() {
+        let mut objects = Objects::from_managed(&managed_objects());
+        objects.add(
+            "/org/freedesktop/NetworkManager/Devices/9",
+            &HashMap::from([(
+                DEVICE_INTERFACE.to_string(),
+                props(&[("Interface", text("eth0")), ("Real", false.into())]),
+            )]),
+        );
+        objects.change(
+            "/org/freedesktop/NetworkManager/Devices/77",
+            DEVICE_INTERFACE,
+            &props(&[("State", 100u32.into())]),
+        );
+        objects.change(
+            DEVICE,
+            DEVICE_INTERFACE,
+            &props(&[("State", text("activated"))]),
+        );
+        let mut facts = NetworkManagerFacts::default();
+        objects.apply_to(&mut facts);
+        assert_eq!(facts.devices.len(), 1);
+        assert_eq!(facts.devices["eth0"].state, DeviceState::IpConfig);
+    }
+}
