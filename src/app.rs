@@ -8,6 +8,7 @@ use crate::core::goal::Goal;
 use crate::engine::{self, ManagerSource, Outcome};
 use crate::explain_view::ExplainView;
 use crate::netlink::KernelSourceConfig;
+use crate::netplan::Renderers;
 use crate::notify::Notifier;
 use crate::report::Report;
 use crate::{netplan, ubuntu};
@@ -102,8 +103,9 @@ fn goal(options: &Options) -> Result<Option<Goal>, String> {
     let Some(OnlineDefinition::Ubuntu) = options.definition else {
         return Ok(Some(Goal::Upstream(options.requirements.clone())));
     };
-    let plan = netplan::plan_system().map_err(|err| err.to_string())?;
     if options.print_netplan_lines {
+        // Exactly what Netplan writes: its override covers networkd's definitions only.
+        let plan = netplan::plan_system(Renderers::Networkd).map_err(|err| err.to_string())?;
         for line in
             netplan::upstream_lines(&plan, netplan::UPSTREAM_BINARY, options.requirements.dns)
         {
@@ -111,9 +113,10 @@ fn goal(options: &Options) -> Result<Option<Goal>, String> {
         }
         return Ok(None);
     }
-    if plan.link_local.is_empty() && plan.routable.is_empty() {
+    let plan = netplan::plan_system(Renderers::All).map_err(|err| err.to_string())?;
+    if plan.is_empty() {
         tracing::info!(
-            "--online-definition=ubuntu: Netplan's configuration has no non-optional interface rendered by systemd-networkd: nothing to wait for"
+            "--online-definition=ubuntu: Netplan's configuration has no non-optional interface: nothing to wait for"
         );
     }
     ubuntu::definition(&plan, &options.requirements).map(|d| Some(Goal::Ubuntu(d)))

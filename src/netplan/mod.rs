@@ -19,7 +19,10 @@ use std::path::Path;
 pub use config::{ActivationMode, Backend, DeviceType, NetDef, NetplanConfig};
 pub use error::NetplanError;
 pub use load::{DEFAULT_DIRS, Loader, config_files, load_dirs, load_files, load_system};
-pub use plan::{LinkLocalState, NetplanPlan, PresentInterface, compute, matches_interface};
+pub use plan::{
+    LinkLocalState, NetplanPlan, PresentInterface, Renderers, compute, compute_for,
+    matches_interface,
+};
 pub use present::{SYS_CLASS_NET, discover, discover_system};
 
 /// The binary Netplan names in its override.
@@ -31,14 +34,24 @@ pub fn plan_from<P: AsRef<Path>>(
     dirs: &[P],
     sys_class_net: &Path,
 ) -> Result<NetplanPlan, NetplanError> {
-    let config = load_dirs(dirs)?;
-    let present = discover(sys_class_net)?;
-    Ok(compute(&config, &present))
+    plan_renderers_from(dirs, sys_class_net, Renderers::Networkd)
 }
 
-/// [`plan_from`] on Netplan's directories and `/sys/class/net`.
-pub fn plan_system() -> Result<NetplanPlan, NetplanError> {
-    plan_from(&DEFAULT_DIRS, Path::new(SYS_CLASS_NET))
+/// [`plan_from`] for the definitions of `renderers`.
+pub fn plan_renderers_from<P: AsRef<Path>>(
+    dirs: &[P],
+    sys_class_net: &Path,
+    renderers: Renderers,
+) -> Result<NetplanPlan, NetplanError> {
+    let config = load_dirs(dirs)?;
+    let present = discover(sys_class_net)?;
+    Ok(compute_for(&config, &present, renderers))
+}
+
+/// The plan on Netplan's directories and `/sys/class/net`, for the definitions of
+/// `renderers`.
+pub fn plan_system(renderers: Renderers) -> Result<NetplanPlan, NetplanError> {
+    plan_renderers_from(&DEFAULT_DIRS, Path::new(SYS_CLASS_NET), renderers)
 }
 
 /// The command lines Netplan's override runs (after `ExecStart=`), with `binary` in place of

@@ -108,12 +108,32 @@ struct WaitData {
     routable: bool,
 }
 
-/// Computes the plan for `config` with the interfaces `present` now.
+/// Which renderers' definitions a plan covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Renderers {
+    /// systemd-networkd's only: exactly what Netplan writes into its override.
+    Networkd,
+    /// NetworkManager's too, planned by the same rules: Ubuntu's definition of online on every
+    /// renderer. NetworkManager itself ignores `optional:`; the plan honours it.
+    All,
+}
+
+/// Computes the plan Netplan writes for `config` with the interfaces `present` now.
 pub fn compute(config: &NetplanConfig, present: &[PresentInterface]) -> NetplanPlan {
+    compute_for(config, present, Renderers::Networkd)
+}
+
+/// Computes the plan for the definitions of `renderers`.
+pub fn compute_for(
+    config: &NetplanConfig,
+    present: &[PresentInterface],
+    renderers: Renderers,
+) -> NetplanPlan {
     // Netplan's `non_optional_interfaces` hash table; sorted here.
     let mut table: BTreeMap<String, WaitData> = BTreeMap::new();
     for def in &config.defs {
-        if def.backend != Backend::Networkd || def.optional || def.activation_mode.is_some() {
+        let rendered = def.backend == Backend::Networkd || renderers == Renderers::All;
+        if !rendered || def.optional || def.activation_mode.is_some() {
             continue;
         }
         let member = def.bond.is_some() || def.bridge.is_some();
@@ -231,6 +251,33 @@ mod tests {
         let p = plan(vec![eth0], &["eth0"]);
         assert_eq!(p.link_local, ll(&[("eth0", Degraded)]));
         assert_eq!(p.routable, ["eth0"]);
+    }
+
+    #[test]
+    fn networkmanager_definitions_only_in_the_plan_for_every_renderer() {
+        let mut desktop = NetDef::new("eth1", DeviceType::Ethernet, Backend::NetworkManager);
+        desktop.dhcp4 = true;
+        let mut spare = NetDef::new("eth2", DeviceType::Ethernet, Backend::NetworkManager);
+        spare.optional = true;
+        let config = NetplanConfig {
+            defs: vec![def("eth0", DeviceType::Ethernet), desktop, spare],
+            ..NetplanConfig::default()
+        };
+        let present: Vec<PresentInterface> = ["eth0", "eth1", "eth2"]
+            .iter()
+            .map(|n| PresentInterface::named(n))
+            .collect();
+        // Netplan's own override: networkd's definitions only.
+        let networkd = compute(&config, &present);
+        assert_eq!(networkd.link_local, ll(&[("eth0", Degraded)]));
+        assert!(networkd.routable.is_empty());
+        // Ubuntu's definition on every renderer; `optional` honoured for NetworkManager too.
+        let all = compute_for(&config, &present, Renderers::All);
+        assert_eq!(
+            all.link_local,
+            ll(&[("eth0", Degraded), ("eth1", Degraded)])
+        );
+        assert_eq!(all.routable, ["eth1"]);
     }
 
     #[test]

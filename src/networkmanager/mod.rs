@@ -75,9 +75,7 @@ impl NetworkManagerSource {
                 let connection = Connection::system().await?;
                 let signals = subscribe(&connection).await?;
                 let dbus = zbus::fdo::DBusProxy::new(&connection).await?;
-                let running = dbus
-                    .name_has_owner(SERVICE.try_into()?)
-                    .await?;
+                let running = dbus.name_has_owner(SERVICE.try_into()?).await?;
                 Ok((connection, signals, running))
             };
             Exchange::Connected(connect.await)
@@ -179,9 +177,7 @@ impl NetworkManagerSource {
         self.exchange = Some(Box::pin(async move {
             let read = async {
                 let dbus = zbus::fdo::DBusProxy::new(&connection).await?;
-                let owner = dbus
-                    .get_name_owner(SERVICE.try_into()?)
-                    .await?;
+                let owner = dbus.get_name_owner(SERVICE.try_into()?).await?;
                 connection
                     .call_method(
                         Some(owner.as_str()),
