@@ -34,6 +34,7 @@
 
 mod netns;
 mod networkd;
+pub mod networkmanager;
 mod process;
 mod resolved;
 

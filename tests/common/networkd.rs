@@ -15,7 +15,9 @@
 //! [`NetworkdEnv::with_resolved`] (see `resolved.rs`) additionally bind-mounts a private
 //! /etc/passwd + /etc/group with the `systemd-resolve` user, creates /run/systemd/resolve and
 //! /run/systemd/resolved.conf.d/zz-wait-online-tests.conf, and lets the bus load the resolve1
-//! policy of the unpacked systemd-resolved package.
+//! policy of the unpacked systemd-resolved package. [`super::networkmanager::NmEnv`]
+//! bind-mounts a private copy of /etc over /etc, puts a tmpfs on /var/lib and lets the bus load
+//! NetworkManager's policy from the unpacked network-manager package.
 //!
 //! Logs: `<tmp>/wot-<pid>-<n>/logs/{holder,dbus,networkd,resolved}.log`, printed (tail) when a
 //! wait fails or the test panics. `WAIT_ONLINE_TEST_KEEP=1` keeps the directory.
@@ -46,13 +48,26 @@ mount --rbind /sys/fs/cgroup /run/wot/cg
 mount -t sysfs -o ro,nosuid,nodev,noexec sysfs /sys
 mount --move /run/wot/cg /sys/fs/cgroup || echo "warning: cannot move cgroupfs back" >&2
 rmdir /run/wot/cg 2>/dev/null || true
+if [ -n "${WOT_NM:-}" ]; then
+	# NetworkManager (networkmanager.rs): a private copy of /etc, so the host's is never
+	# written, and private state in /var/lib; the binds below then land on the copy
+	cp -a /etc/. "$WOT_DIR/etc-copy/"
+	# resolv.conf: a regular file in the copy, as NetworkManager replaces it by rename
+	rm -f "$WOT_DIR/etc-copy/resolv.conf"
+	cp "$WOT_DIR/etc/resolv.conf" "$WOT_DIR/etc-copy/resolv.conf"
+	mount --bind "$WOT_DIR/etc-copy" /etc
+	mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /var/lib
+	mkdir -p /etc/systemd/network /var/lib/NetworkManager /run/NetworkManager/system-connections
+fi
 mount --bind "$WOT_DIR/network" /etc/systemd/network
 chown systemd-network:systemd-network /run/systemd/netif
 # private /etc/resolv.conf (a symlink into /run points into our empty tmpfs: create the target)
-t=$(readlink -f /etc/resolv.conf || true)
-case $t in /run/*) [ -e "$t" ] || { mkdir -p "${t%/*}"; : > "$t"; } ;; esac
-mount --bind "$WOT_DIR/etc/resolv.conf" /etc/resolv.conf ||
-	echo "warning: cannot bind-mount a private /etc/resolv.conf" >&2
+if [ -z "${WOT_NM:-}" ]; then
+	t=$(readlink -f /etc/resolv.conf || true)
+	case $t in /run/*) [ -e "$t" ] || { mkdir -p "${t%/*}"; : > "$t"; } ;; esac
+	mount --bind "$WOT_DIR/etc/resolv.conf" /etc/resolv.conf ||
+		echo "warning: cannot bind-mount a private /etc/resolv.conf" >&2
+fi
 if [ -n "${WOT_RESOLVED:-}" ]; then
 	# the systemd-resolve user exists only in this mount namespace
 	mount --bind "$WOT_DIR/etc/passwd" /etc/passwd
@@ -159,6 +174,15 @@ impl NetworkdEnv {
 
     /// `resolved_root`: Some(unpacked systemd-resolved package) = prepare the holder for it.
     pub(super) fn build(resolved_root: Option<PathBuf>) -> NetworkdEnv {
+        Self::build_with(resolved_root, None)
+    }
+
+    /// [`NetworkdEnv::build`]; `nm_root`: Some(unpacked network-manager package) = prepare the
+    /// holder for NetworkManager (private /etc copy and /var/lib, its bus policy).
+    pub(super) fn build_with(
+        resolved_root: Option<PathBuf>,
+        nm_root: Option<&Path>,
+    ) -> NetworkdEnv {
         for tool in [
             NETWORKD,
             "/usr/bin/dbus-daemon",
@@ -181,6 +205,14 @@ impl NetworkdEnv {
             ),
             None => String::new(),
         };
+        let nm_policy = match nm_root {
+            Some(root) => format!(
+                "  <!-- org.freedesktop.NetworkManager policy of the unpacked network-manager package -->\n  \
+                 <includedir>{}</includedir>\n",
+                root.join("usr/share/dbus-1/system.d").display()
+            ),
+            None => String::new(),
+        };
         std::fs::write(
             dir.0.join("dbus.conf"),
             format!(
@@ -189,7 +221,7 @@ impl NetworkdEnv {
 <busconfig>
   <!-- stock system bus: unix:path=/run/dbus/system_bus_socket (private /run), stock policies -->
   <include>/usr/share/dbus-1/system.conf</include>
-{resolved_policy}  <!-- tests: root may own any name (mock services) -->
+{resolved_policy}{nm_policy}  <!-- tests: root may own any name (mock services) -->
   <policy user="root"><allow own="*"/><allow send_type="method_call"/></policy>
 </busconfig>
 "#
@@ -206,6 +238,9 @@ impl NetworkdEnv {
         std::fs::write(dir.0.join("etc/resolv.conf"), resolv_conf).expect("write resolv.conf");
         if resolved_root.is_some() {
             super::resolved::write_private_etc(&dir.0);
+        }
+        if nm_root.is_some() {
+            std::fs::create_dir_all(dir.0.join("etc-copy")).expect("mkdir etc-copy");
         }
 
         let holder_log = File::create(dir.0.join("logs/holder.log")).expect("holder.log");
@@ -233,6 +268,7 @@ impl NetworkdEnv {
                 "WOT_RESOLVED",
                 if resolved_root.is_some() { "1" } else { "" },
             )
+            .env("WOT_NM", if nm_root.is_some() { "1" } else { "" })
             // keep libmount from writing /run/mount/utab on the host before our tmpfs is there
             .env("LIBMOUNT_UTAB", dir.0.join("utab"))
             .stdin(Stdio::piped())
