@@ -442,7 +442,10 @@ fn networkmanager_outcome<'a>(
     named_on_cmdline: bool,
 ) -> Result<Option<&'a Device>, LinkOutcome> {
     if !facts.running {
-        return Err(LinkOutcome::NetworkManagerPending(NmPending::NotRunning));
+        return Err(LinkOutcome::NetworkManagerPending(match facts.known {
+            true => NmPending::NotRunning,
+            false => NmPending::NotRead,
+        }));
     }
     let Some(device) = device else {
         return match facts.startup {

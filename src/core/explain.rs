@@ -52,6 +52,9 @@ impl fmt::Display for OutcomeWords<'_> {
                 ),
                 _ => f.write_str("not managed by systemd-networkd"),
             },
+            LinkOutcome::NetworkManagerPending(NmPending::NotRead) => f.write_str(
+                "NetworkManager's view of it is not read yet (the system bus has not answered)",
+            ),
             LinkOutcome::NetworkManagerPending(NmPending::NotRunning) => {
                 f.write_str("NetworkManager is not running (waiting for it on the system bus)")
             }

@@ -154,6 +154,10 @@ impl Device {
 /// What NetworkManager says, as far as it has been read.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct NetworkManagerFacts {
+    /// Whether NetworkManager runs is known: the bus answered (or is missing), and when it
+    /// owns its name, its objects have been read. Until then nothing falls back to kernel
+    /// facts.
+    pub known: bool,
     /// NetworkManager owns its bus name and its objects have been read.
     pub running: bool,
     /// It was running at some moment of this wait: its absence is a restart (or a stop), and
@@ -171,7 +175,7 @@ impl NetworkManagerFacts {
         self.devices.get(&link.name)
     }
 
-    /// NetworkManager went away: nothing it said holds any more.
+    /// NetworkManager went away (or is being read again): nothing it said holds any more.
     pub fn forget(&mut self) {
         self.running = false;
         self.startup = false;
@@ -182,6 +186,9 @@ impl NetworkManagerFacts {
 /// Why NetworkManager's view of a link is not settled yet (upstream's "not yet processed").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NmPending {
+    /// Its view has not been read yet: the bus has not answered, or its objects are being
+    /// read.
+    NotRead,
     /// NetworkManager does not own its bus name (not started yet, or restarting).
     NotRunning,
     /// It is starting and does not list the device yet.

@@ -169,6 +169,7 @@ impl Snapshot {
                 networkmanager,
             } => {
                 let file = networkd.as_ref().and_then(|files| files.get(&link.ifindex));
+                let device = networkmanager.device(link);
                 if file.is_some_and(|f| {
                     f.setup
                         .as_ref()
@@ -176,8 +177,10 @@ impl Snapshot {
                 }) {
                     return LinkManager::Networkd(file);
                 }
-                let device = networkmanager.device(link);
-                if networkmanager.running && device.is_some_and(|d| d.is_managed()) {
+                // Nothing falls back to another manager's rules or to kernel facts before
+                // NetworkManager's view is known.
+                let nm_manages = networkmanager.running && device.is_some_and(|d| d.is_managed());
+                if !networkmanager.known || nm_manages {
                     return LinkManager::NetworkManager(networkmanager, device);
                 }
                 if networkd.is_some() {

@@ -133,10 +133,11 @@ impl NetworkManagerSource {
                 self.signals = Some(signals);
                 if running {
                     self.read_objects();
-                } else {
-                    tracing::info!("NetworkManager is not on the system bus: waiting for it");
+                    return false;
                 }
-                false
+                tracing::info!("NetworkManager is not on the system bus: waiting for it");
+                facts.known = true;
+                true
             }
             NetworkManagerEvent::Exchange(Exchange::Connected(Err(err))) => {
                 self.exchange = None;
@@ -148,7 +149,8 @@ impl NetworkManagerSource {
                         "cannot connect to the system bus ({err}): NetworkManager's view of the links is unknown"
                     ),
                 }
-                false
+                facts.known = true;
+                true
             }
             NetworkManagerEvent::Exchange(Exchange::Read(reply)) => {
                 self.exchange = None;
@@ -223,7 +225,9 @@ impl NetworkManagerSource {
                 // It went away in between (its NameOwnerChanged follows), or does not answer.
                 tracing::debug!("reading NetworkManager's objects failed: {err}");
                 self.held.clear();
-                false
+                let changed = !facts.known;
+                facts.known = true;
+                changed
             }
         }
     }
@@ -239,15 +243,17 @@ impl NetworkManagerSource {
             if name != SERVICE {
                 return false;
             }
-            let changed = facts.running;
+            let changed = facts.running || !facts.known;
             facts.forget();
             self.objects = None;
             if new.is_empty() {
                 tracing::info!("NetworkManager left the system bus: waiting for it to come back");
                 self.exchange = None;
+                facts.known = true;
             } else {
                 tracing::debug!("NetworkManager is on the system bus ({new}): reading its objects");
                 self.read_objects();
+                facts.known = false;
             }
             return changed;
         }

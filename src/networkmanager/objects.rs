@@ -165,6 +165,7 @@ impl Objects {
             })
             .collect();
         let changed = !facts.running || facts.startup != self.startup || facts.devices != devices;
+        facts.known = true;
         facts.running = true;
         facts.seen = true;
         facts.startup = self.startup;

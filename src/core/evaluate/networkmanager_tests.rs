@@ -53,6 +53,7 @@ const READY4: u32 = activation_flags::IP4_READY;
 
 fn facts(startup: bool, devices: &[(&str, Device)]) -> NetworkManagerFacts {
     NetworkManagerFacts {
+        known: true,
         running: true,
         seen: true,
         startup,
@@ -364,7 +365,19 @@ fn auto_judges_each_link_by_the_manager_that_manages_it() {
         LinkOutcome::Activating(DeviceState::IpConfig)
     );
     assert_eq!(outcome(&verdict, "eth2"), LinkOutcome::Unmanaged);
-    // Without networkd, and before NetworkManager was ever seen: kernel facts.
+    // Before NetworkManager's view is known, nothing falls back to kernel facts.
+    let unknown = snapshot(
+        Manager::Auto {
+            networkd: None,
+            networkmanager: NetworkManagerFacts::default(),
+        },
+        vec![routable(3, "eth1")],
+    );
+    assert_eq!(
+        outcome(&evaluate(&named(&["eth1"]), &unknown), "eth1"),
+        LinkOutcome::NetworkManagerPending(NmPending::NotRead)
+    );
+    // Without networkd, and NetworkManager known absent (never seen): kernel facts.
     let mut absent = nm;
     absent.forget();
     absent.seen = false;
