@@ -1,8 +1,8 @@
 //! The few system calls without a safe wrapper in our dependencies: CLOCK_BOOTTIME, a
-//! boottime timerfd for the deadline, inotify, and the holder process that keeps the inotify
-//! instance alive after we exit. All `unsafe` of the crate is here.
+//! boottime timerfd for the deadline, inotify, glibc's `fnmatch()`, and the holder process that
+//! keeps the inotify instance alive after we exit. All `unsafe` of the crate is here.
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
@@ -22,6 +22,16 @@ pub fn boottime_now() -> Duration {
         u64::try_from(ts.tv_sec).unwrap_or(0),
         u32::try_from(ts.tv_nsec).unwrap_or(0),
     )
+}
+
+/// glibc's `fnmatch(pattern, name, 0) == 0`: the very call upstream makes for `--ignore=`, so
+/// matching is exact by construction. The process never calls `setlocale()`, like upstream,
+/// so matching is per byte in the C locale, and `[^…]` negates unless POSIXLY_CORRECT is set.
+/// A pure function of its arguments and that variable.
+pub fn fnmatch(pattern: &CStr, name: &CStr) -> bool {
+    // SAFETY: both pointers are NUL-terminated strings that outlive the call, which only
+    // reads them.
+    unsafe { libc::fnmatch(pattern.as_ptr(), name.as_ptr(), 0) == 0 }
 }
 
 fn check(rc: libc::c_int) -> io::Result<libc::c_int> {
@@ -303,6 +313,16 @@ mod tests {
             parse_inotify(&bytes[..20]).is_empty(),
             "a truncated record is not an event"
         );
+    }
+
+    #[test]
+    fn fnmatch_is_glibcs_with_flags_0() {
+        assert!(fnmatch(c"eth*", c"eth0"));
+        assert!(!fnmatch(c"eth*", c"wlan0"));
+        // Flags 0: `*` crosses `/` and leading dots, a backslash escapes.
+        assert!(fnmatch(c"*", c".a/b"));
+        assert!(fnmatch(c"\\*", c"*"));
+        assert!(!fnmatch(c"\\*", c"a"));
     }
 
     #[test]
