@@ -9,7 +9,6 @@ pub mod convert;
 
 use std::collections::{BTreeSet, VecDeque};
 use std::io;
-use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use netlink_packet_core::{
@@ -632,26 +631,13 @@ fn event(message: RouteNetlinkMessage, flags: u16, now: Duration) -> Option<Kern
 /// SO_RCVBUFFORCE (root, ignores rmem_max) with SO_RCVBUF as fallback; failure only costs
 /// more resynchronisations, so it is logged, not fatal.
 fn set_receive_buffer(socket: &Socket, size: usize) {
-    let value = libc::c_int::try_from(size).unwrap_or(libc::c_int::MAX);
-    for option in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
-        // SAFETY: setsockopt reads `size_of::<c_int>()` bytes from a live c_int.
-        let rc = unsafe {
-            libc::setsockopt(
-                socket.as_raw_fd(),
-                libc::SOL_SOCKET,
-                option,
-                (&raw const value).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        if rc == 0 {
-            return;
-        }
+    use rustix::net::sockopt::{set_socket_recv_buffer_size, set_socket_recv_buffer_size_force};
+    let size = size.min(i32::MAX as usize);
+    if let Err(err) = set_socket_recv_buffer_size_force(socket, size)
+        .or_else(|_| set_socket_recv_buffer_size(socket, size))
+    {
+        tracing::debug!("could not enlarge the netlink receive buffer: {err}");
     }
-    tracing::debug!(
-        "could not enlarge the netlink receive buffer: {}",
-        io::Error::last_os_error()
-    );
 }
 
 #[cfg(test)]

@@ -8,18 +8,18 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::core::NetworkdLink;
-use crate::sys::{AsyncInotify, Inotify, in_mask};
+use crate::sys::{AsyncInotify, Inotify, ReadFlags, WatchFlags};
 
 /// Where networkd writes one state file per link, named by ifindex.
 pub const LINKS_DIR: &str = "/run/systemd/netif/links";
 
 /// Events that mean a state file was (re)written or removed. networkd writes a temporary
 /// file and renames it into place (IN_MOVED_TO).
-const WATCH_MASK: u32 = in_mask::MOVED_TO
-    | in_mask::CLOSE_WRITE
-    | in_mask::DELETE
-    | in_mask::MOVED_FROM
-    | in_mask::ONLYDIR;
+const WATCH_MASK: WatchFlags = WatchFlags::MOVED_TO
+    .union(WatchFlags::CLOSE_WRITE)
+    .union(WatchFlags::DELETE)
+    .union(WatchFlags::MOVED_FROM)
+    .union(WatchFlags::ONLYDIR);
 
 /// True when `dir` holds at least one link state file. networkd writes one for every link,
 /// loopback included, as soon as it runs and removes them when it stops, so an empty or
@@ -80,7 +80,10 @@ impl NetworkdSource {
     /// Waits for changes in the directory and applies them to `files`.
     pub async fn process(&mut self, files: &mut BTreeMap<u32, NetworkdLink>) -> io::Result<()> {
         let events = self.inotify.events().await?;
-        if events.iter().any(|e| e.mask & in_mask::Q_OVERFLOW != 0) {
+        if events
+            .iter()
+            .any(|e| e.mask.contains(ReadFlags::QUEUE_OVERFLOW))
+        {
             tracing::debug!("inotify queue overflowed, re-reading every state file");
             let known: Vec<u32> = self.seen.iter().copied().collect();
             for ifindex in known {
