@@ -25,12 +25,13 @@ use tokio::io::unix::AsyncFd;
 
 use crate::core::update::{KernelEvent, KernelTables, ObjectClass as DumpKind, apply};
 
-/// Multicast groups (`RTMGRP_*`): links, IPv4 addresses, IPv6 addresses.
-const GROUPS: u32 = 0x1 | 0x10 | 0x100;
-/// Multicast groups (`RTMGRP_*`): IPv4 routes, IPv6 routes.
-const ROUTE_GROUPS: u32 = 0x40 | 0x400;
-/// Multicast group (`RTMGRP_NEIGH`): neighbour entries of every family.
-const NEIGHBOUR_GROUP: u32 = 0x4;
+/// Multicast groups: links, IPv4 addresses, IPv6 addresses.
+const GROUPS: u32 =
+    (libc::RTMGRP_LINK | libc::RTMGRP_IPV4_IFADDR | libc::RTMGRP_IPV6_IFADDR) as u32;
+/// Multicast groups: IPv4 routes, IPv6 routes.
+const ROUTE_GROUPS: u32 = (libc::RTMGRP_IPV4_ROUTE | libc::RTMGRP_IPV6_ROUTE) as u32;
+/// Multicast group: neighbour entries of every family.
+const NEIGHBOUR_GROUP: u32 = libc::RTMGRP_NEIGH as u32;
 /// Receive buffer asked for: large, so that boot-time event storms fit.
 const DEFAULT_RECEIVE_BUFFER: usize = 8 << 20;
 /// Size of one read; the kernel's dump messages fit in 32 KiB.
@@ -531,9 +532,6 @@ impl Protocol {
     }
 }
 
-/// `IFLA_ALT_IFNAME`: looks a link up by its name or any alternative name (up to 127 bytes).
-const IFLA_ALT_IFNAME: u16 = 53;
-
 /// Sends `request` to the kernel.
 fn send(socket: &Socket, request: Request) -> io::Result<()> {
     let skip_stats = || LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]);
@@ -560,7 +558,8 @@ fn send(socket: &Socket, request: Request) -> io::Result<()> {
             message
                 .attributes
                 .push(LinkAttribute::Other(DefaultNla::new(
-                    IFLA_ALT_IFNAME,
+                    // Looks a link up by its name or any alternative name (up to 127 bytes).
+                    libc::IFLA_ALT_IFNAME,
                     value,
                 )));
             RouteNetlinkMessage::GetLink(message)
