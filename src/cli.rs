@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
 
+use crate::core::boolean::parse_boolean;
 use crate::core::default_route::{RouteFamily, RouteRequirement};
 use crate::core::glob::Glob;
 use crate::core::timespan::{TimeSpan, parse_timespan};
@@ -76,7 +77,7 @@ struct Args {
         num_args = 0..=1,
         require_equals = true,
         default_missing_value = "yes",
-        value_parser = parse_boolean
+        value_parser = parse_dns_boolean
     )]
     dns: Option<bool>,
 
@@ -395,17 +396,10 @@ fn parse_route_family(text: &str) -> Result<RouteFamily, String> {
     }
 }
 
-/// systemd's `parse_boolean()`.
-fn parse_boolean(text: &str) -> Result<bool, String> {
-    const TRUE: [&str; 6] = ["1", "yes", "y", "true", "t", "on"];
-    const FALSE: [&str; 6] = ["0", "no", "n", "false", "f", "off"];
-    if TRUE.iter().any(|t| t.eq_ignore_ascii_case(text)) {
-        Ok(true)
-    } else if FALSE.iter().any(|f| f.eq_ignore_ascii_case(text)) {
-        Ok(false)
-    } else {
-        Err("expected a boolean: yes/no, true/false, on/off or 1/0".to_string())
-    }
+/// `--dns=`: systemd's `parse_boolean()`.
+fn parse_dns_boolean(text: &str) -> Result<bool, String> {
+    parse_boolean(text)
+        .ok_or_else(|| "expected a boolean: yes/no, true/false, on/off or 1/0".to_string())
 }
 
 #[cfg(test)]

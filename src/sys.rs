@@ -1,41 +1,48 @@
-//! The few system calls without a safe wrapper in our dependencies: CLOCK_BOOTTIME, a
-//! boottime timerfd for the deadline, inotify, and the holder process that keeps the inotify
-//! instance alive after we exit. All `unsafe` of the crate is here.
+//! The system interfaces beyond tokio's: CLOCK_BOOTTIME and a boottime timerfd for the
+//! deadline, inotify, the terminal width, `SO_BINDTOIFINDEX`, glibc's `fnmatch()`, and the
+//! holder process that keeps the inotify instance alive after we exit. System calls go through
+//! rustix and socket2; the four `unsafe` blocks of the crate are here, each with its reason:
+//! tokio's fd registration, the `fnmatch()` call, `fork()` and the holder's closing of
+//! inherited descriptors.
 
-use std::ffi::CString;
+use std::ffi::CStr;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::mem::MaybeUninit;
+use std::num::NonZeroU32;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::time::Duration;
 
+use rustix::fs::inotify;
+use rustix::io::Errno;
+use rustix::process::{Pid, Signal};
+use rustix::time::{
+    ClockId, Itimerspec, TimerfdClockId, TimerfdFlags, TimerfdTimerFlags, Timespec,
+};
 use tokio::io::unix::AsyncFd;
+
+pub use rustix::fs::inotify::{ReadFlags, WatchFlags};
 
 /// CLOCK_BOOTTIME now: like CLOCK_MONOTONIC, but it keeps counting during suspend.
 pub fn boottime_now() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes one timespec to a valid pointer.
-    unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
-    Duration::new(
-        u64::try_from(ts.tv_sec).unwrap_or(0),
-        u32::try_from(ts.tv_nsec).unwrap_or(0),
-    )
+    Duration::try_from(rustix::time::clock_gettime(ClockId::Boottime)).unwrap_or_default()
 }
 
-fn check(rc: libc::c_int) -> io::Result<libc::c_int> {
-    if rc < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(rc)
-    }
+/// glibc's `fnmatch(pattern, name, 0) == 0`: the very call upstream makes for `--ignore=`, so
+/// matching is exact by construction. The process never calls `setlocale()`, like upstream,
+/// so matching is per byte in the C locale, and `[^…]` negates unless POSIXLY_CORRECT is set.
+/// A pure function of its arguments and that variable.
+pub fn fnmatch(pattern: &CStr, name: &CStr) -> bool {
+    // SAFETY: both pointers are NUL-terminated strings that outlive the call, which only
+    // reads them.
+    unsafe { libc::fnmatch(pattern.as_ptr(), name.as_ptr(), 0) == 0 }
 }
 
 /// Registers an fd with the tokio reactor for readability. Needs a tokio runtime.
 pub fn register_readable<T: AsRawFd>(inner: T) -> io::Result<AsyncFd<T>> {
-    // SAFETY: every `T` used here (OwnedFd, netlink_sys::Socket) owns its fd, keeps it open
-    // for its whole life and always returns the same fd from `as_raw_fd`.
+    // SAFETY: tokio requires that the fd stays open and the same while registered; every `T`
+    // used here (OwnedFd, netlink_sys::Socket) owns its fd for its whole life and always
+    // returns that fd from `as_raw_fd`.
     unsafe { AsyncFd::register_with_interest(inner, tokio::io::Interest::READABLE) }
         .map_err(io::Error::from)
 }
@@ -58,18 +65,16 @@ impl BoottimeTimer {
     }
 
     fn with_interval(after: Duration, interval: Duration) -> io::Result<BoottimeTimer> {
-        // SAFETY: plain syscall; the returned fd is owned below.
-        let raw = check(unsafe {
-            libc::timerfd_create(libc::CLOCK_BOOTTIME, libc::TFD_NONBLOCK | libc::TFD_CLOEXEC)
-        })?;
-        // SAFETY: `raw` is a fresh fd we own.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        let spec = libc::itimerspec {
+        let fd = rustix::time::timerfd_create(
+            TimerfdClockId::Boottime,
+            TimerfdFlags::NONBLOCK | TimerfdFlags::CLOEXEC,
+        )?;
+        // A zero value would disarm the timer instead of expiring it at once.
+        let spec = Itimerspec {
             it_interval: timespec(interval),
             it_value: timespec(after.max(Duration::from_nanos(1))),
         };
-        // SAFETY: valid fd and itimerspec pointer; old value not requested.
-        check(unsafe { libc::timerfd_settime(fd.as_raw_fd(), 0, &spec, std::ptr::null_mut()) })?;
+        rustix::time::timerfd_settime(&fd, TimerfdTimerFlags::empty(), &spec)?;
         Ok(BoottimeTimer {
             fd: register_readable(fd)?,
         })
@@ -80,12 +85,12 @@ impl BoottimeTimer {
         loop {
             let mut guard = self.fd.readable().await?;
             let mut count = [0u8; 8];
-            // SAFETY: reads at most 8 bytes into a live 8-byte buffer.
-            let n = unsafe { libc::read(self.fd.as_raw_fd(), count.as_mut_ptr().cast(), 8) };
-            if n == 8 {
-                return Ok(());
+            match rustix::io::read(self.fd.get_ref(), &mut count) {
+                Ok(8) => return Ok(()),
+                Err(Errno::INTR) => {}
+                Ok(_) | Err(Errno::AGAIN) => guard.clear_ready(),
+                Err(err) => return Err(err.into()),
             }
-            guard.clear_ready();
         }
     }
 }
@@ -104,55 +109,32 @@ pub async fn expired(timer: Option<&BoottimeTimer>) {
     }
 }
 
-fn timespec(span: Duration) -> libc::timespec {
-    libc::timespec {
-        tv_sec: libc::time_t::try_from(span.as_secs()).unwrap_or(libc::time_t::MAX),
-        tv_nsec: libc::c_long::from(span.subsec_nanos() as i32),
-    }
+/// A span as a `timespec`; spans beyond its range saturate (they never expire anyway).
+fn timespec(span: Duration) -> Timespec {
+    Timespec::try_from(span).unwrap_or(Timespec {
+        tv_sec: i64::MAX,
+        tv_nsec: 0,
+    })
 }
 
 /// Columns of the terminal on standard error, when it is one (`TIOCGWINSZ`).
 pub fn stderr_columns() -> Option<usize> {
-    // SAFETY: TIOCGWINSZ writes one `winsize` into the zeroed struct we own.
-    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &raw mut size) };
-    (rc == 0 && size.ws_col > 0).then_some(usize::from(size.ws_col))
+    let size = rustix::termios::tcgetwinsize(io::stderr()).ok()?;
+    (size.ws_col > 0).then_some(usize::from(size.ws_col))
 }
 
 /// Restricts a socket to one interface (SO_BINDTOIFINDEX), as resolved does for a link's
 /// own DNS servers.
 pub fn bind_to_ifindex(socket: BorrowedFd<'_>, ifindex: u32) -> io::Result<()> {
-    let value =
-        libc::c_int::try_from(ifindex).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    // SAFETY: setsockopt reads one c_int from a live value.
-    let rc = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_BINDTOIFINDEX,
-            (&raw const value).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    check(rc).map(|_| ())
-}
-
-/// Inotify event bits we use.
-pub mod in_mask {
-    pub const CLOSE_WRITE: u32 = 0x8;
-    pub const MOVED_FROM: u32 = 0x40;
-    pub const MOVED_TO: u32 = 0x80;
-    pub const CREATE: u32 = 0x100;
-    pub const DELETE: u32 = 0x200;
-    pub const Q_OVERFLOW: u32 = 0x4000;
-    pub const ONLYDIR: u32 = 0x0100_0000;
+    // On Linux the `_v4` and `_v6` variants both set SO_BINDTOIFINDEX, for any family.
+    socket2::SockRef::from(&socket).bind_device_by_index_v4(NonZeroU32::new(ifindex))
 }
 
 /// One inotify event: its mask and the file name it concerns (empty for the watched
 /// directory itself or an overflow).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InotifyEvent {
-    pub mask: u32,
+    pub mask: ReadFlags,
     pub name: String,
 }
 
@@ -163,15 +145,9 @@ pub struct Inotify {
 
 impl Inotify {
     /// Creates the instance and watches `dir` for `mask`.
-    pub fn watch(dir: &Path, mask: u32) -> io::Result<Inotify> {
-        // SAFETY: plain syscall; the returned fd is owned below.
-        let raw = check(unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) })?;
-        // SAFETY: `raw` is a fresh fd we own.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        let path = CString::new(dir.as_os_str().as_encoded_bytes())
-            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-        // SAFETY: valid fd and NUL-terminated path.
-        check(unsafe { libc::inotify_add_watch(fd.as_raw_fd(), path.as_ptr(), mask) })?;
+    pub fn watch(dir: &Path, mask: WatchFlags) -> io::Result<Inotify> {
+        let fd = inotify::init(inotify::CreateFlags::NONBLOCK | inotify::CreateFlags::CLOEXEC)?;
+        inotify::add_watch(&fd, dir, mask)?;
         Ok(Inotify { fd })
     }
 
@@ -195,53 +171,33 @@ pub struct AsyncInotify {
 }
 
 impl AsyncInotify {
-    /// Waits for events and returns all that are queued.
+    /// Waits for events and returns all that one read delivers.
     pub async fn events(&self) -> io::Result<Vec<InotifyEvent>> {
-        let mut buffer = [0u8; 8192];
+        let mut buffer = [MaybeUninit::<u8>::uninit(); 8192];
         loop {
             let mut guard = self.fd.readable().await?;
-            // SAFETY: reads into a live buffer of the given length.
-            let n = unsafe {
-                libc::read(
-                    self.fd.as_raw_fd(),
-                    buffer.as_mut_ptr().cast(),
-                    buffer.len(),
-                )
-            };
-            if n > 0 {
-                return Ok(parse_inotify(&buffer[..n as usize]));
-            }
-            let err = io::Error::last_os_error();
-            if n < 0 && err.kind() != io::ErrorKind::WouldBlock {
-                return Err(err);
+            let mut reader = inotify::Reader::new(self.fd.get_ref(), &mut buffer);
+            let mut events = Vec::new();
+            loop {
+                match reader.next() {
+                    Ok(event) => events.push(InotifyEvent {
+                        mask: event.events(),
+                        name: event
+                            .file_name()
+                            .map(|name| name.to_string_lossy().into_owned())
+                            .unwrap_or_default(),
+                    }),
+                    Err(Errno::INTR) => continue,
+                    Err(Errno::AGAIN) => break,
+                    Err(err) => return Err(err.into()),
+                }
+                if reader.is_buffer_empty() {
+                    return Ok(events);
+                }
             }
             guard.clear_ready();
         }
     }
-}
-
-/// Splits a read of `struct inotify_event` records (wd, mask, cookie, len, name[len]).
-fn parse_inotify(mut bytes: &[u8]) -> Vec<InotifyEvent> {
-    let mut events = Vec::new();
-    while bytes.len() >= 16 {
-        let word =
-            |i: usize| u32::from_ne_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
-        let mask = word(4);
-        let len = word(12) as usize;
-        let Some(raw_name) = bytes.get(16..16 + len) else {
-            break;
-        };
-        let name_end = raw_name
-            .iter()
-            .position(|&b| b == 0)
-            .unwrap_or(raw_name.len());
-        events.push(InotifyEvent {
-            mask,
-            name: String::from_utf8_lossy(&raw_name[..name_end]).into_owned(),
-        });
-        bytes = &bytes[16 + len..];
-    }
-    events
 }
 
 /// Forks a process that holds a copy of `fd` until this process dies.
@@ -251,39 +207,50 @@ fn parse_inotify(mut bytes: &[u8]) -> Vec<InotifyEvent> {
 /// the wait happens in the holder, after our exit status has been delivered. Must be called
 /// while the process is single-threaded (before the runtime starts).
 pub fn hold_in_child(fd: BorrowedFd<'_>) -> io::Result<()> {
-    let keep: RawFd = fd.as_raw_fd();
-    // SAFETY: getpid has no preconditions.
-    let parent = unsafe { libc::getpid() };
-    // SAFETY: the process is single-threaded here (documented precondition), so the child may
-    // run arbitrary code; it only calls async-signal-safe functions anyway.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(io::Error::last_os_error());
+    let parent = rustix::process::getpid();
+    // SAFETY: `fork()` has no safe wrapper. It is sound here because the process is
+    // single-threaded (documented precondition): the child gets a consistent copy of every
+    // lock and allocator, and it never returns into the parent's code (`hold` diverges).
+    match unsafe { libc::fork() } {
+        pid if pid < 0 => Err(io::Error::last_os_error()),
+        0 => hold(fd.as_raw_fd(), parent),
+        _ => Ok(()),
     }
-    if pid > 0 {
-        return Ok(());
+}
+
+/// The holder: dies with `parent`, keeps `keep` and nothing else open, waits.
+fn hold(keep: RawFd, parent: Pid) -> ! {
+    // SIGKILL when the parent exits; if it already has (between fork and prctl), or the
+    // signal cannot be arranged, die now the same way.
+    if rustix::process::set_parent_process_death_signal(Some(Signal::KILL)).is_err()
+        || rustix::process::getppid() != Some(parent)
+    {
+        let _ = rustix::process::kill_process(rustix::process::getpid(), Signal::KILL);
     }
-    // Child: die with the parent, keep nothing else open, wait.
-    // SAFETY: async-signal-safe calls only; never returns.
-    unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-        if libc::getppid() != parent {
-            libc::_exit(0);
+    for other in (3..1024).filter(|&fd| fd != keep) {
+        // SAFETY: closing a raw fd is unsafe only because an owner elsewhere could still use
+        // it; in this child nothing runs but this function, which uses no descriptor except
+        // `keep` and the standard streams.
+        unsafe { libc::close(other) };
+    }
+    // Standard streams on /dev/null, so that nobody waits for this process's end of a pipe.
+    if let Ok(null) = rustix::fs::open(
+        "/dev/null",
+        rustix::fs::OFlags::RDWR | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    ) {
+        if keep != 0 {
+            let _ = rustix::stdio::dup2_stdin(&null);
         }
-        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
-        for std_fd in 0..3 {
-            if std_fd != keep {
-                libc::dup2(null, std_fd);
-            }
+        if keep != 1 {
+            let _ = rustix::stdio::dup2_stdout(&null);
         }
-        for other in 3..1024 {
-            if other != keep {
-                libc::close(other);
-            }
+        if keep != 2 {
+            let _ = rustix::stdio::dup2_stderr(&null);
         }
-        loop {
-            libc::pause();
-        }
+    }
+    loop {
+        rustix::event::pause();
     }
 }
 
@@ -292,37 +259,53 @@ mod tests {
     use super::*;
 
     #[test]
-    fn inotify_records_are_split() {
-        let mut bytes = Vec::new();
-        for (mask, name) in [(in_mask::MOVED_TO, "12"), (in_mask::DELETE, "7")] {
-            bytes.extend_from_slice(&1i32.to_ne_bytes());
-            bytes.extend_from_slice(&mask.to_ne_bytes());
-            bytes.extend_from_slice(&0u32.to_ne_bytes());
-            bytes.extend_from_slice(&16u32.to_ne_bytes());
-            let mut padded = name.as_bytes().to_vec();
-            padded.resize(16, 0);
-            bytes.extend_from_slice(&padded);
-        }
-        let events = parse_inotify(&bytes);
-        assert_eq!(events.len(), 2);
-        assert_eq!(
-            events[0],
-            InotifyEvent {
-                mask: in_mask::MOVED_TO,
-                name: "12".into()
-            }
-        );
-        assert_eq!(events[1].name, "7");
-        assert!(
-            parse_inotify(&bytes[..20]).is_empty(),
-            "a truncated record is not an event"
-        );
-    }
-
-    #[test]
     fn boottime_advances() {
         let a = boottime_now();
         let b = boottime_now();
         assert!(b >= a && a > Duration::ZERO);
+    }
+
+    #[test]
+    fn fnmatch_is_glibcs_with_flags_0() {
+        assert!(fnmatch(c"eth*", c"eth0"));
+        assert!(!fnmatch(c"eth*", c"wlan0"));
+        // Flags 0: `*` crosses `/` and leading dots, a backslash escapes.
+        assert!(fnmatch(c"*", c".a/b"));
+        assert!(fnmatch(c"\\*", c"*"));
+        assert!(!fnmatch(c"\\*", c"a"));
+    }
+
+    #[tokio::test]
+    async fn inotify_reports_names_and_masks() {
+        let dir = std::env::temp_dir().join(format!("wait-online-sys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create test dir");
+        let watch = Inotify::watch(&dir, WatchFlags::CLOSE_WRITE | WatchFlags::DELETE)
+            .expect("watch")
+            .into_async()
+            .expect("register");
+        std::fs::write(dir.join("12"), "x").expect("write");
+        std::fs::remove_file(dir.join("12")).expect("remove");
+        let mut seen = Vec::new();
+        while seen.len() < 2 {
+            seen.extend(watch.events().await.expect("events"));
+        }
+        std::fs::remove_dir(&dir).ok();
+        assert_eq!(seen[0].name, "12");
+        assert!(seen[0].mask.contains(ReadFlags::CLOSE_WRITE), "{seen:?}");
+        assert!(seen[1].mask.contains(ReadFlags::DELETE), "{seen:?}");
+    }
+
+    #[tokio::test]
+    async fn boottime_timer_expires() {
+        let start = boottime_now();
+        let timer = BoottimeTimer::new(Duration::from_millis(20)).expect("timer");
+        timer.expired().await.expect("expired");
+        assert!(boottime_now() - start >= Duration::from_millis(20));
+        // A zero span still expires (it is not a disarmed timer).
+        BoottimeTimer::new(Duration::ZERO)
+            .expect("timer")
+            .expired()
+            .await
+            .expect("expired");
     }
 }

@@ -8,27 +8,27 @@ use super::state::{AddressState, CarrierState, Family, OperState};
 
 /// Interface flags (`IFF_*` from `<linux/if.h>`) that the state computation reads.
 pub mod iff {
-    pub const UP: u32 = 0x1;
-    pub const LOOPBACK: u32 = 0x8;
-    pub const RUNNING: u32 = 0x40;
-    pub const SLAVE: u32 = 0x800;
-    pub const LOWER_UP: u32 = 0x1_0000;
-    pub const DORMANT: u32 = 0x2_0000;
+    pub const UP: u32 = libc::IFF_UP as u32;
+    pub const LOOPBACK: u32 = libc::IFF_LOOPBACK as u32;
+    pub const RUNNING: u32 = libc::IFF_RUNNING as u32;
+    pub const SLAVE: u32 = libc::IFF_SLAVE as u32;
+    pub const LOWER_UP: u32 = libc::IFF_LOWER_UP as u32;
+    pub const DORMANT: u32 = libc::IFF_DORMANT as u32;
 }
 
 /// Address flags (`IFA_F_*`, 32-bit `IFA_FLAGS`).
 pub mod ifa {
-    pub const TENTATIVE: u32 = 0x40;
-    pub const DADFAILED: u32 = 0x08;
-    pub const DEPRECATED: u32 = 0x20;
+    pub use libc::{
+        IFA_F_DADFAILED as DADFAILED, IFA_F_DEPRECATED as DEPRECATED, IFA_F_TENTATIVE as TENTATIVE,
+    };
 }
 
 /// Address scopes (`RT_SCOPE_*`).
 pub mod scope {
-    pub const UNIVERSE: u8 = 0;
-    pub const SITE: u8 = 200;
-    pub const LINK: u8 = 253;
-    pub const HOST: u8 = 254;
+    pub use libc::{
+        RT_SCOPE_HOST as HOST, RT_SCOPE_LINK as LINK, RT_SCOPE_SITE as SITE,
+        RT_SCOPE_UNIVERSE as UNIVERSE,
+    };
 }
 
 /// RFC 2863 operational state as the kernel reports it in `IFLA_OPERSTATE`.

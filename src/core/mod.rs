@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod boolean;
 pub mod default_route;
 pub mod dns;
 pub mod evaluate;

@@ -3,6 +3,10 @@
 
 use std::time::Duration;
 
+use libc::{
+    IFLA_ALT_IFNAME, IFLA_IFNAME, IFLA_PROP_LIST, RTM_DELADDR, RTM_DELLINK, RTM_NEWADDR,
+    RTM_NEWLINK,
+};
 use netlink_packet_core::{
     NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload, NlaBuffer, NlasIterator,
     Parseable, ParseableParametrized,
@@ -183,18 +187,9 @@ pub fn neighbour(message: &NeighbourMessage) -> Option<(u32, std::net::IpAddr, N
     Some((message.header.ifindex, address, state))
 }
 
-/// Message types (`RTM_*`) that [`lenient_message`] recovers.
-const RTM_NEWLINK: u16 = 16;
-const RTM_DELLINK: u16 = 17;
-const RTM_NEWADDR: u16 = 20;
-const RTM_DELADDR: u16 = 21;
-/// Link attributes decoded by hand when their text is not UTF-8.
-const IFLA_IFNAME: u16 = 3;
-const IFLA_PROP_LIST: u16 = 52;
-const IFLA_ALT_IFNAME: u16 = 53;
-/// Sizes of the fixed headers (`ifinfomsg`, `ifaddrmsg`).
-const LINK_HEADER_LEN: usize = 16;
-const ADDRESS_HEADER_LEN: usize = 8;
+/// Sizes of the fixed headers that precede the attributes.
+const LINK_HEADER_LEN: usize = std::mem::size_of::<libc::ifinfomsg>();
+const ADDRESS_HEADER_LEN: usize = std::mem::size_of::<libc::ifaddrmsg>();
 
 /// A link or address message that the strict decoder refused as a whole (an interface name,
 /// alias or label that is not UTF-8, an attribute it does not accept), decoded attribute by

@@ -9,7 +9,6 @@ pub mod convert;
 
 use std::collections::{BTreeSet, VecDeque};
 use std::io;
-use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use netlink_packet_core::{
@@ -26,12 +25,13 @@ use tokio::io::unix::AsyncFd;
 
 use crate::core::update::{KernelEvent, KernelTables, ObjectClass as DumpKind, apply};
 
-/// Multicast groups (`RTMGRP_*`): links, IPv4 addresses, IPv6 addresses.
-const GROUPS: u32 = 0x1 | 0x10 | 0x100;
-/// Multicast groups (`RTMGRP_*`): IPv4 routes, IPv6 routes.
-const ROUTE_GROUPS: u32 = 0x40 | 0x400;
-/// Multicast group (`RTMGRP_NEIGH`): neighbour entries of every family.
-const NEIGHBOUR_GROUP: u32 = 0x4;
+/// Multicast groups: links, IPv4 addresses, IPv6 addresses.
+const GROUPS: u32 =
+    (libc::RTMGRP_LINK | libc::RTMGRP_IPV4_IFADDR | libc::RTMGRP_IPV6_IFADDR) as u32;
+/// Multicast groups: IPv4 routes, IPv6 routes.
+const ROUTE_GROUPS: u32 = (libc::RTMGRP_IPV4_ROUTE | libc::RTMGRP_IPV6_ROUTE) as u32;
+/// Multicast group: neighbour entries of every family.
+const NEIGHBOUR_GROUP: u32 = libc::RTMGRP_NEIGH as u32;
 /// Receive buffer asked for: large, so that boot-time event storms fit.
 const DEFAULT_RECEIVE_BUFFER: usize = 8 << 20;
 /// Size of one read; the kernel's dump messages fit in 32 KiB.
@@ -532,9 +532,6 @@ impl Protocol {
     }
 }
 
-/// `IFLA_ALT_IFNAME`: looks a link up by its name or any alternative name (up to 127 bytes).
-const IFLA_ALT_IFNAME: u16 = 53;
-
 /// Sends `request` to the kernel.
 fn send(socket: &Socket, request: Request) -> io::Result<()> {
     let skip_stats = || LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]);
@@ -561,7 +558,8 @@ fn send(socket: &Socket, request: Request) -> io::Result<()> {
             message
                 .attributes
                 .push(LinkAttribute::Other(DefaultNla::new(
-                    IFLA_ALT_IFNAME,
+                    // Looks a link up by its name or any alternative name (up to 127 bytes).
+                    libc::IFLA_ALT_IFNAME,
                     value,
                 )));
             RouteNetlinkMessage::GetLink(message)
@@ -632,26 +630,13 @@ fn event(message: RouteNetlinkMessage, flags: u16, now: Duration) -> Option<Kern
 /// SO_RCVBUFFORCE (root, ignores rmem_max) with SO_RCVBUF as fallback; failure only costs
 /// more resynchronisations, so it is logged, not fatal.
 fn set_receive_buffer(socket: &Socket, size: usize) {
-    let value = libc::c_int::try_from(size).unwrap_or(libc::c_int::MAX);
-    for option in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
-        // SAFETY: setsockopt reads `size_of::<c_int>()` bytes from a live c_int.
-        let rc = unsafe {
-            libc::setsockopt(
-                socket.as_raw_fd(),
-                libc::SOL_SOCKET,
-                option,
-                (&raw const value).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        if rc == 0 {
-            return;
-        }
+    use rustix::net::sockopt::{set_socket_recv_buffer_size, set_socket_recv_buffer_size_force};
+    let size = size.min(i32::MAX as usize);
+    if let Err(err) = set_socket_recv_buffer_size_force(socket, size)
+        .or_else(|_| set_socket_recv_buffer_size(socket, size))
+    {
+        tracing::debug!("could not enlarge the netlink receive buffer: {err}");
     }
-    tracing::debug!(
-        "could not enlarge the netlink receive buffer: {}",
-        io::Error::last_os_error()
-    );
 }
 
 #[cfg(test)]

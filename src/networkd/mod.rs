@@ -8,18 +8,18 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::core::NetworkdLink;
-use crate::sys::{AsyncInotify, Inotify, InotifyEvent, in_mask};
+use crate::sys::{AsyncInotify, Inotify, InotifyEvent, ReadFlags, WatchFlags};
 
 /// Where networkd writes one state file per link, named by ifindex.
 pub const LINKS_DIR: &str = "/run/systemd/netif/links";
 
 /// Events that mean a state file was (re)written or removed. networkd writes a temporary
 /// file and renames it into place (IN_MOVED_TO).
-const WATCH_MASK: u32 = in_mask::MOVED_TO
-    | in_mask::CLOSE_WRITE
-    | in_mask::DELETE
-    | in_mask::MOVED_FROM
-    | in_mask::ONLYDIR;
+const WATCH_MASK: WatchFlags = WatchFlags::MOVED_TO
+    .union(WatchFlags::CLOSE_WRITE)
+    .union(WatchFlags::DELETE)
+    .union(WatchFlags::MOVED_FROM)
+    .union(WatchFlags::ONLYDIR);
 
 /// True when `dir` holds at least one link state file. networkd writes one for every link,
 /// loopback included, as soon as it runs and removes them when it stops, so an empty or
@@ -84,7 +84,10 @@ impl NetworkdSource {
 
     /// Applies changes in the directory to `files`.
     pub fn apply(&mut self, events: &[InotifyEvent], files: &mut BTreeMap<u32, NetworkdLink>) {
-        if events.iter().any(|e| e.mask & in_mask::Q_OVERFLOW != 0) {
+        if events
+            .iter()
+            .any(|e| e.mask.contains(ReadFlags::QUEUE_OVERFLOW))
+        {
             tracing::debug!("inotify queue overflowed, re-reading every state file");
             let known: Vec<u32> = self.seen.iter().copied().collect();
             for ifindex in known {

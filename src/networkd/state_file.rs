@@ -2,6 +2,7 @@
 //! an env-file of `KEY=VALUE` lines. Pure and total: garbage lines are skipped, and every key
 //! falls back to what upstream assumes when it is missing or unreadable.
 
+use crate::core::boolean::parse_boolean;
 use crate::core::{NetworkdLink, OperStateRange, RequiredFamilies, SetupState};
 
 /// Parses the file's text. Upstream's fallbacks: a missing or unparsable
@@ -54,14 +55,6 @@ fn unquote(value: &str) -> &str {
         }
     }
     value
-}
-
-fn parse_boolean(value: &str) -> Option<bool> {
-    match value.to_ascii_lowercase().as_str() {
-        "1" | "yes" | "y" | "true" | "t" | "on" => Some(true),
-        "0" | "no" | "n" | "false" | "f" | "off" => Some(false),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
