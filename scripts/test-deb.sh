@@ -101,6 +101,7 @@ FILES=(
 	./lib/systemd/system/wait-online.service
 	./lib/systemd/system/wait-online@.service
 	./usr/share/wait-online/systemd-networkd-wait-online.service.d/wait-online.conf
+	./usr/share/wait-online/NetworkManager-wait-online.service.d/wait-online.conf
 	./usr/lib/sysusers.d/wait-online.conf
 	./usr/share/man/man8/wait-online.8.gz
 	./usr/share/doc/wait-online/README.md.gz

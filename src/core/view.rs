@@ -10,6 +10,7 @@ use super::evaluate::{LinkOutcome, LinkReport};
 use super::goal::GoalVerdict;
 use super::pitfalls::Pitfall;
 use super::reason::Condition;
+use super::snapshot::ManagerKind;
 
 /// Renders the view. `elapsed` is the time since the wait began (`None` leaves every time
 /// out, which gives a text that only changes when the facts do); `online_since` says when
@@ -38,8 +39,15 @@ pub fn render(
         .chain(std::iter::once("INTERFACE".len()))
         .max()
         .unwrap_or(9);
+    // Which manager judged each interface, shown where NetworkManager is involved (on
+    // networkd-only and kernel-only machines the column would say the same on every row).
+    let show_manager = rows
+        .iter()
+        .flat_map(|(_, reports)| reports.iter())
+        .any(|r| r.manager == Some(ManagerKind::NetworkManager));
+    let manager_heading = if show_manager { "MANAGER         " } else { "" };
     let mut lines = vec![format!(
-        "  {:<width$}  {:<16}  {:<8}  {:<8}  STATUS",
+        "  {:<width$}  {manager_heading}{:<16}  {:<8}  {:<8}  STATUS",
         "INTERFACE", "OPERSTATE", "IPV4", "IPV6"
     )];
     for ((condition, reports), (_, v)) in rows.iter().zip(&verdict.verdicts) {
@@ -51,7 +59,7 @@ pub fn render(
             ));
         }
         for report in reports {
-            lines.push(row(report, width, elapsed, online_since));
+            lines.push(row(report, width, show_manager, elapsed, online_since));
         }
         let ignored = v.links.len() - reports.len();
         if ignored > 0 {
@@ -74,6 +82,7 @@ pub fn render(
 fn row(
     report: &LinkReport,
     width: usize,
+    show_manager: bool,
     elapsed: Option<Duration>,
     online_since: &BTreeMap<String, Duration>,
 ) -> String {
@@ -111,8 +120,13 @@ fn row(
             None => format!("waiting: {}{needs}", report.outcome_words()),
         }
     };
+    let manager = match (show_manager, report.manager) {
+        (false, _) => String::new(),
+        (true, Some(kind)) => format!("{:<16}", kind.as_str()),
+        (true, None) => format!("{:<16}", "-"),
+    };
     format!(
-        "  {:<width$}  {oper:<16}  {ipv4:<8}  {ipv6:<8}  {status}",
+        "  {:<width$}  {manager}{oper:<16}  {ipv4:<8}  {ipv6:<8}  {status}",
         report.name
     )
 }
@@ -209,6 +223,39 @@ mod tests {
         );
         let wo9 = lines.iter().find(|l| l.contains("wo9")).unwrap();
         assert!(wo9.contains("not present"), "{wo9}");
+    }
+
+    #[test]
+    fn the_manager_column_appears_where_networkmanager_judges() {
+        use crate::core::networkmanager::{Device, DeviceState, NetworkManagerFacts};
+        let mut snap = snapshot();
+        let plain = render(&goal(&["wo0"]).evaluate(&snap), &[], None, &BTreeMap::new());
+        assert!(!plain[0].contains("MANAGER"), "{plain:?}");
+        snap.manager = Manager::NetworkManager(NetworkManagerFacts {
+            known: true,
+            running: true,
+            seen: true,
+            startup: false,
+            devices: BTreeMap::from([(
+                "wo0".to_string(),
+                Device {
+                    state: DeviceState::IpConfig,
+                    managed: true,
+                    connection: None,
+                },
+            )]),
+        });
+        let lines = render(&goal(&["wo0"]).evaluate(&snap), &[], None, &BTreeMap::new());
+        assert!(
+            lines[0].contains("INTERFACE  MANAGER         OPERSTATE"),
+            "{lines:?}"
+        );
+        let wo0 = lines.iter().find(|l| l.contains("wo0")).unwrap();
+        assert!(
+            wo0.contains("wo0        networkmanager  routable")
+                && wo0.contains("NetworkManager is still activating it (ip-config)"),
+            "{wo0}"
+        );
     }
 
     #[test]
