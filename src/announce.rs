@@ -1,12 +1,15 @@
 //! What the wait tells the outside world while it runs: `READY=1`, `STATUS=` and `WATCHDOG=1`
-//! to the service manager, like upstream, and a debug record of each reason when the reasons
-//! change. Rendered from the typed reasons of each decision.
+//! to the service manager, like upstream, a debug record of each reason when the reasons
+//! change, and, when a wait that ends online was slow, one line that says what held it up.
+//! Rendered from the typed reasons of each decision.
 
 use std::io;
+use std::time::Duration;
 
 use crate::core::goal::GoalVerdict;
+use crate::core::holdup::HoldUps;
 use crate::notify::{Notifier, notify};
-use crate::sys::{BoottimeTimer, expired};
+use crate::sys::{BoottimeTimer, boottime_now, expired};
 
 /// Announces decisions; see the module documentation.
 pub struct Announcer<'a> {
@@ -14,6 +17,9 @@ pub struct Announcer<'a> {
     watchdog: Option<BoottimeTimer>,
     ready: bool,
     status: String,
+    /// CLOCK_BOOTTIME when the wait began.
+    started: Duration,
+    held_up: HoldUps,
 }
 
 impl<'a> Announcer<'a> {
@@ -28,6 +34,8 @@ impl<'a> Announcer<'a> {
             watchdog,
             ready: false,
             status: String::new(),
+            started: boottime_now(),
+            held_up: HoldUps::default(),
         })
     }
 
@@ -44,6 +52,7 @@ impl<'a> Announcer<'a> {
     /// decision was made), `STATUS=` whenever what is awaited changes, and the reasons at
     /// debug level when they differ from the `previous` decision's.
     pub fn waiting(&mut self, verdict: &GoalVerdict, previous: Option<&GoalVerdict>) {
+        self.held_up.observe(verdict, self.elapsed());
         if self.notifier.is_some() {
             let status = verdict.waiting_for();
             if !self.ready {
@@ -58,6 +67,24 @@ impl<'a> Announcer<'a> {
             && previous.is_none_or(|p| p.reasons() != verdict.reasons())
         {
             crate::logging::reasons(verdict, false);
+        }
+    }
+}
+
+impl Announcer<'_> {
+    fn elapsed(&self) -> Duration {
+        boottime_now().saturating_sub(self.started)
+    }
+
+    /// The requirements hold: when that took a second or more, one line at info level (on
+    /// stderr, so in the unit's journal, with `INTERFACE=` of the interface held up longest)
+    /// says how long and what held the wait up until when.
+    pub fn online(&mut self, verdict: &GoalVerdict) {
+        let elapsed = self.elapsed();
+        self.held_up.observe(verdict, elapsed);
+        if let Some((line, culprit)) = self.held_up.summary(elapsed) {
+            let interface = culprit.map(tracing::field::display);
+            tracing::info!(interface, "{line}");
         }
     }
 }

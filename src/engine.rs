@@ -148,6 +148,7 @@ pub async fn run(
         let verdict = sources.decide(goal, view.as_deref_mut());
         if verdict.online {
             tracing::debug!("requirements hold");
+            announcer.online(&verdict);
             return Ok(Outcome::Online(verdict));
         }
         gateways.probe_unanswered(&verdict);

@@ -10,6 +10,7 @@ pub mod evaluate;
 pub mod explain;
 pub mod glob;
 pub mod goal;
+pub mod holdup;
 pub mod ifname;
 pub mod link;
 pub mod neighbour;

@@ -1,0 +1,272 @@
+//! A record of what held a wait up: for each interface (or condition) that kept a decision
+//! from being online, why and until when. After a slow boot the network is usually online by
+//! the time an administrator looks; this record, logged once at exit, says what took the time.
+
+use std::time::Duration;
+
+use super::evaluate::{LinkOutcome, LinkReport};
+use super::goal::GoalVerdict;
+use super::reason::ReasonKind;
+use super::state::CarrierState;
+use super::view::seconds;
+
+/// Waits shorter than this are not worth a record.
+pub const SLOW_WAIT: Duration = Duration::from_secs(1);
+
+/// One subject that held the wait up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct HoldUp {
+    /// The interface's name, or the condition in words (`DNS probe example.com`).
+    subject: String,
+    is_interface: bool,
+    /// Why it holds the wait up now (or did last), and since when.
+    why: String,
+    since: Duration,
+    /// The reason that held it up longest so far, and for how long.
+    longest: (String, Duration),
+    /// When it stopped holding the wait up; `None` while it still does.
+    until: Option<Duration>,
+}
+
+impl HoldUp {
+    /// The reason that held it up longest, counting the current one up to `now`.
+    fn main_reason(&self, now: Duration) -> &str {
+        let current = self.until.unwrap_or(now).saturating_sub(self.since);
+        match current >= self.longest.1 {
+            true => &self.why,
+            false => &self.longest.0,
+        }
+    }
+
+    /// The current reason ends at `at`.
+    fn close(&mut self, at: Duration) {
+        let lasted = at.saturating_sub(self.since);
+        if lasted >= self.longest.1 {
+            self.longest = (self.why.clone(), lasted);
+        }
+    }
+}
+
+/// The record; see the module documentation. Times are since the wait began.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HoldUps {
+    entries: Vec<HoldUp>,
+}
+
+impl HoldUps {
+    /// Takes note of a decision made `at` after the wait began.
+    pub fn observe(&mut self, verdict: &GoalVerdict, at: Duration) {
+        let mut current: Vec<(String, bool, String)> = Vec::new();
+        for reason in verdict.reasons() {
+            let entry = match reason.kind {
+                ReasonKind::Link(report) => (report.name.clone(), true, why(report)),
+                kind @ (ReasonKind::Probe { .. } | ReasonKind::Route(_)) => {
+                    (kind.to_string(), false, String::new())
+                }
+                _ => continue,
+            };
+            if !current.iter().any(|(subject, ..)| *subject == entry.0) {
+                current.push(entry);
+            }
+        }
+        for entry in &mut self.entries {
+            if entry.until.is_none() && !current.iter().any(|(s, ..)| *s == entry.subject) {
+                entry.close(at);
+                entry.until = Some(at);
+            }
+        }
+        for (subject, is_interface, why) in current {
+            match self.entries.iter_mut().find(|e| e.subject == subject) {
+                Some(entry) if entry.until.is_none() && entry.why == why => {}
+                Some(entry) => {
+                    if entry.until.is_none() {
+                        entry.close(at);
+                    }
+                    entry.why = why;
+                    entry.since = at;
+                    entry.until = None;
+                }
+                None => self.entries.push(HoldUp {
+                    subject,
+                    is_interface,
+                    why,
+                    since: at,
+                    longest: (String::new(), Duration::ZERO),
+                    until: None,
+                }),
+            }
+        }
+    }
+
+    /// The line for a wait that ended online after `elapsed`, when it was slow:
+    /// `online after 41.2s; held up by eth1 (no carrier until 41.1s)`, the longest hold-ups
+    /// first, each with the reason that held it up longest; with the interface held up
+    /// longest, for the journal's `INTERFACE=`.
+    pub fn summary(&self, elapsed: Duration) -> Option<(String, Option<&str>)> {
+        if elapsed < SLOW_WAIT {
+            return None;
+        }
+        let mut entries: Vec<(&HoldUp, Duration)> = self
+            .entries
+            .iter()
+            .map(|e| (e, e.until.unwrap_or(elapsed)))
+            .collect();
+        entries.sort_by_key(|(_, until)| std::cmp::Reverse(*until));
+        let mut line = format!("online after {}", seconds(elapsed));
+        if !entries.is_empty() {
+            let items: Vec<String> = entries
+                .iter()
+                .map(|(e, until)| match e.main_reason(elapsed) {
+                    "" => format!("{} (until {})", e.subject, seconds(*until)),
+                    why => format!("{} ({why} until {})", e.subject, seconds(*until)),
+                })
+                .collect();
+            line.push_str(&format!("; held up by {}", items.join(", ")));
+        }
+        let culprit = entries
+            .iter()
+            .find(|(e, _)| e.is_interface)
+            .map(|(e, _)| e.subject.as_str());
+        Some((line, culprit))
+    }
+}
+
+/// A few words on why a link held the wait up.
+fn why(report: &LinkReport) -> String {
+    let carrier = report.status.map(|s| s.carrier);
+    match &report.outcome {
+        LinkOutcome::OutOfRange { .. } if carrier == Some(CarrierState::NoCarrier) => {
+            "no carrier".to_string()
+        }
+        LinkOutcome::OutOfRange { .. } if carrier == Some(CarrierState::Off) => "down".to_string(),
+        LinkOutcome::OutOfRange { state, range } => format!("{state}, needs {}", range.min),
+        LinkOutcome::Absent => "absent".to_string(),
+        LinkOutcome::NotProcessed { .. } => "not processed by systemd-networkd".to_string(),
+        LinkOutcome::Configuring(_) => "configured by systemd-networkd".to_string(),
+        LinkOutcome::Activating(state) => format!("activated by NetworkManager, {state}"),
+        LinkOutcome::NetworkManagerPending(_) => "NetworkManager not ready".to_string(),
+        LinkOutcome::MissingAddress { family, need, .. } => {
+            format!("no {} {family} address", need.as_str())
+        }
+        LinkOutcome::FamilyNotReady(family) => format!("{family} not ready in NetworkManager"),
+        LinkOutcome::Dns(_) => "no accessible DNS server".to_string(),
+        _ => report.outcome_words().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::goal::Goal;
+    use crate::core::link::{Address, KernelOperState, iff, scope};
+    use crate::core::{
+        Family, IfName, InterfaceRequirement, KernelLink, Manager, Requirements, Snapshot,
+    };
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn link(ifindex: u32, name: &str, carrier: bool, routable: bool) -> KernelLink {
+        KernelLink {
+            ifindex,
+            name: name.into(),
+            flags: match carrier {
+                true => iff::UP | iff::RUNNING | iff::LOWER_UP,
+                false => iff::UP,
+            },
+            kernel_oper: match carrier {
+                true => KernelOperState::Up,
+                false => KernelOperState::LowerLayerDown,
+            },
+            addresses: routable
+                .then(|| Address {
+                    family: Family::Ipv4,
+                    address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, ifindex as u8)),
+                    prefix_len: 24,
+                    scope: scope::UNIVERSE,
+                    flags: 0,
+                    valid_until: None,
+                })
+                .into_iter()
+                .collect(),
+            ..KernelLink::default()
+        }
+    }
+
+    fn verdict(links: Vec<KernelLink>) -> GoalVerdict {
+        let mut snap = Snapshot::new(Manager::KernelOnly);
+        snap.kernel.links = links.into_iter().map(|l| (l.ifindex, l)).collect();
+        Goal::Upstream(Requirements {
+            interfaces: ["eth0", "eth1"]
+                .iter()
+                .map(|n| InterfaceRequirement {
+                    name: IfName::new(n).unwrap(),
+                    range: Some("routable".parse().unwrap()),
+                })
+                .collect(),
+            ..Requirements::default()
+        })
+        .evaluate(&snap)
+    }
+
+    #[test]
+    fn a_slow_wait_names_what_held_it_up_and_until_when() {
+        let mut record = HoldUps::default();
+        let at = Duration::from_millis;
+        record.observe(
+            &verdict(vec![
+                link(2, "eth0", true, false),
+                link(3, "eth1", false, false),
+            ]),
+            at(5),
+        );
+        record.observe(
+            &verdict(vec![
+                link(2, "eth0", true, true),
+                link(3, "eth1", false, false),
+            ]),
+            at(2300),
+        );
+        record.observe(
+            &verdict(vec![
+                link(2, "eth0", true, true),
+                link(3, "eth1", true, false),
+            ]),
+            at(41_100),
+        );
+        let online = verdict(vec![
+            link(2, "eth0", true, true),
+            link(3, "eth1", true, true),
+        ]);
+        assert!(online.online);
+        record.observe(&online, at(41_200));
+        let (line, culprit) = record.summary(at(41_200)).unwrap();
+        // eth1 had no carrier for 41.1 s, then no address for 0.1 s: the longer reason.
+        assert_eq!(
+            line,
+            "online after 41.2s; held up by eth1 (no carrier until 41.2s), \
+             eth0 (carrier, needs routable until 2.3s)"
+        );
+        assert_eq!(culprit, Some("eth1"));
+    }
+
+    #[test]
+    fn no_carrier_is_said_in_two_words_and_fast_waits_say_nothing() {
+        let mut record = HoldUps::default();
+        record.observe(
+            &verdict(vec![
+                link(2, "eth0", true, true),
+                link(3, "eth1", false, false),
+            ]),
+            Duration::from_millis(1),
+        );
+        let (line, _) = record.summary(Duration::from_millis(1500)).unwrap();
+        assert_eq!(
+            line,
+            "online after 1.5s; held up by eth1 (no carrier until 1.5s)"
+        );
+        assert_eq!(record.summary(Duration::from_millis(999)), None);
+        assert_eq!(
+            HoldUps::default().summary(Duration::from_secs(3)),
+            Some(("online after 3.0s".to_string(), None))
+        );
+    }
+}
