@@ -31,6 +31,10 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
         }
     };
     crate::logging::init(options.quiet);
+    // Until the engine receives them (see sys::mask_termination_signals).
+    if let Err(err) = crate::sys::mask_termination_signals(true) {
+        tracing::debug!("cannot block SIGTERM/SIGINT until their handlers exist: {err}");
+    }
     let goal = match goal(&options) {
         Ok(Some(goal)) => goal,
         Ok(None) => return ExitCode::SUCCESS,

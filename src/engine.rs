@@ -96,6 +96,8 @@ pub async fn run(
 ) -> Result<Outcome, EngineError> {
     let mut terminate = signal(SignalKind::terminate()).map_err(EngineError::Setup)?;
     let mut interrupt = signal(SignalKind::interrupt()).map_err(EngineError::Setup)?;
+    // Both are received now: what arrived meanwhile was held pending and is delivered.
+    crate::sys::mask_termination_signals(false).map_err(EngineError::Setup)?;
     let deadline = timeout.map(|t| boottime_now() + t);
     let timer = timeout
         .map(BoottimeTimer::new)

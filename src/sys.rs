@@ -1,9 +1,9 @@
 //! The system interfaces beyond tokio's: CLOCK_BOOTTIME and a boottime timerfd for the
 //! deadline, inotify, the terminal width, `SO_BINDTOIFINDEX`, glibc's `fnmatch()`, and the
 //! holder process that keeps the inotify instance alive after we exit. System calls go through
-//! rustix and socket2; the four `unsafe` blocks of the crate are here, each with its reason:
-//! tokio's fd registration, the `fnmatch()` call, `fork()` and the holder's closing of
-//! inherited descriptors.
+//! rustix and socket2; the five `unsafe` blocks of the crate are here, each with its reason:
+//! tokio's fd registration, the `fnmatch()` call, the signal mask (rustix has no stable
+//! `sigprocmask`), `fork()` and the holder's closing of inherited descriptors.
 
 use std::ffi::CStr;
 use std::io;
@@ -92,6 +92,30 @@ impl BoottimeTimer {
                 Err(err) => return Err(err.into()),
             }
         }
+    }
+}
+
+/// Blocks (or unblocks) SIGTERM and SIGINT for the calling thread. They are blocked from the
+/// start until the streams that receive them exist: a signal that arrives in between stays
+/// pending and is then received, instead of being lost between tokio's handler and its
+/// listener (upstream blocks them with `sigprocmask()` before setting up its event loop).
+pub fn mask_termination_signals(block: bool) -> io::Result<()> {
+    let how = match block {
+        true => libc::SIG_BLOCK,
+        false => libc::SIG_UNBLOCK,
+    };
+    // SAFETY: the set lives on this stack and is initialised by sigemptyset before it is
+    // used; pthread_sigmask only reads it and does not keep the pointer.
+    let rc = unsafe {
+        let mut set = MaybeUninit::<libc::sigset_t>::zeroed();
+        libc::sigemptyset(set.as_mut_ptr());
+        libc::sigaddset(set.as_mut_ptr(), libc::SIGTERM);
+        libc::sigaddset(set.as_mut_ptr(), libc::SIGINT);
+        libc::pthread_sigmask(how, set.as_ptr(), std::ptr::null_mut())
+    };
+    match rc {
+        0 => Ok(()),
+        errno => Err(io::Error::from_raw_os_error(errno)),
     }
 }
 
