@@ -479,3 +479,41 @@ fn ubuntu_definition_with_networkmanager_renderer() {
     );
     assert_code(&probe, 0, &env, "DNS probe through resolv.conf");
 }
+
+#[test]
+fn auto_without_a_system_bus_judges_on_kernel_facts_and_says_so_once() {
+    if !require_root() {
+        return;
+    }
+    // /run/NetworkManager exists (NetworkManager ran), but the bus is gone: auto falls back
+    // to kernel facts; --manager=networkmanager keeps waiting and says why.
+    let (mut env, _peer) = topology(None);
+    env.write_profile("wo0", &static_profile("wo0", "10.77.0.2/24"));
+    env.start_networkmanager();
+    env.wait_for_device_state("wo0", DEVICE_STATE_ACTIVATED, ACTIVATE);
+    let no_bus = |args: &[&str]| {
+        let mut cmd = env.run(common::wait_online_bin(), args);
+        cmd.env("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/run/wot-no-such-bus");
+        run_wait_online(cmd, Duration::from_secs(20))
+    };
+    let auto = no_bus(&["-i", "wo0:routable", "--timeout=5", "--json"]);
+    assert_code(&auto, 0, &env, "auto without a bus");
+    assert_eq!(
+        auto.stderr.matches("no system bus").count(),
+        1,
+        "{}",
+        auto.describe()
+    );
+    let report: serde_json::Value = serde_json::from_str(&auto.stdout).expect("--json");
+    assert_eq!(report["interfaces"][0]["manager"], "none", "{report:#}");
+    let forced = no_bus(&["--manager=networkmanager", "-i", "wo0", "--timeout=1"]);
+    assert_code(&forced, 1, &env, "--manager=networkmanager without a bus");
+    assert!(
+        forced.stderr.contains("cannot connect to the system bus")
+            && forced
+                .stderr
+                .contains("wo0: NetworkManager is not running (waiting for it on the system bus)"),
+        "{}",
+        forced.describe()
+    );
+}
