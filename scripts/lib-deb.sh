@@ -46,30 +46,20 @@ wo_rm_root() {
 	rm -rf "$1"
 }
 
-# The first Debian mirror in apt's sources (deb822 or one-line), or WO_MIRROR.
-wo_mirror() {
-	if [ -n "${WO_MIRROR:-}" ]; then
-		echo "$WO_MIRROR"
-		return
-	fi
+# wo_apt_uri PATH_REGEX DEFAULT: the first URI of apt's sources (deb822 or one-line) whose
+# path matches PATH_REGEX, else DEFAULT
+wo_apt_uri() {
 	local m
 	m=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources \
 		2>/dev/null | grep -E '^[[:space:]]*(deb|URIs:)[[:space:]]' |
-		grep -oE '(https?|file)://[^[:space:]]+' | grep -E '/debian/?$' | head -n1 || true)
-	echo "${m:-http://deb.debian.org/debian}"
+		grep -oE '(https?|file)://[^[:space:]]+' | grep -E "$1" | head -n1 || true)
+	echo "${m:-$2}"
 }
 
-# The Debian security mirror, likewise (WO_SECURITY_MIRROR).
+# The Debian mirror (WO_MIRROR, else apt's) and the security one (WO_SECURITY_MIRROR, else apt's).
+wo_mirror() { echo "${WO_MIRROR:-$(wo_apt_uri '/debian/?$' http://deb.debian.org/debian)}"; }
 wo_security_mirror() {
-	if [ -n "${WO_SECURITY_MIRROR:-}" ]; then
-		echo "$WO_SECURITY_MIRROR"
-		return
-	fi
-	local m
-	m=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources \
-		2>/dev/null | grep -E '^[[:space:]]*(deb|URIs:)[[:space:]]' |
-		grep -oE '(https?|file)://[^[:space:]]+' | grep -E '/debian-security/?$' | head -n1 || true)
-	echo "${m:-http://deb.debian.org/debian-security}"
+	echo "${WO_SECURITY_MIRROR:-$(wo_apt_uri '/debian-security/?$' http://deb.debian.org/debian-security)}"
 }
 
 # The host's debootstrap, or Debian's debootstrap package unpacked into $WO_CACHE/tools
