@@ -6,12 +6,13 @@
 #   2. dpkg-buildpackage -us -uc -b          -> $WO_DEB_DIR/wait-online_VER-REV_ARCH.deb
 #   3. dpkg-deb -c / -I, the expected files (the three shell completions too), lintian (reported,
 #      never fatal)
-#   4. chroot A: minimal bookworm (debootstrap --variant=minbase, cached in $WO_CHROOT-base):
+#   4. chroot A: minimal bookworm (debootstrap --variant=minbase, cached by lib-deb.sh in
+#      /var/cache/wait-online-tests/debootstrap-bookworm-YYYYMMDD):
 #      dpkg -i, files present, units not enabled, wait-online --help runs, dpkg -r, dpkg -P,
 #      nothing left behind
 #   5. chroot B (skip with WO_SKIP_SYSTEMD=1): the same chroot plus systemd: systemd-analyze
-#      verify/security on the installed units, the opt-in drop-in and the dpkg-divert recipe of
-#      wait-online(8) and their undo (the diversion survives a reinstall of systemd), removal
+#      verify/security on the installed units, the opt-in drop-in of wait-online(8) and its
+#      undo, removal (the package wait-online-divert-upstream: scripts/test-divert.sh)
 #   6. boot C (skip with WO_SKIP_BOOT=1): the chroot plus dbus and systemd-resolved, booted with
 #      systemd as PID 1 (systemd-nspawn, in a network namespace of its own, dnsmasq on the host
 #      end of its veth); the hardened units run for real: networkd mode, kernel only, --dns and
@@ -19,9 +20,10 @@
 #      they get is printed (no capability, seccomp, user namespace, read-only /usr)
 #
 # Needs network access (crates.io for cargo, the Debian mirror for debootstrap/apt) and cargo on
-# PATH (rustup). Installs dpkg-dev, debhelper, debootstrap, lintian on the host when missing.
-# Environment: WO_DEB_DIR (/tmp/wo-deb), WO_CHROOT (/tmp/wo-chroot), WO_MIRROR (from apt's
-# sources), WO_SKIP_BUILD=1 (reuse the .deb of a previous run), WO_SKIP_SYSTEMD=1, WO_SKIP_BOOT=1.
+# PATH (rustup). Installs nothing on the host: without debhelper there, the package is built in
+# a chroot (scripts/lib-deb.sh). Environment: WO_DEB_DIR (/tmp/wo-deb), WO_CHROOT
+# (/tmp/wo-chroot), WO_SKIP_BUILD=1 (reuse the .deb of a previous run), WO_SKIP_SYSTEMD=1,
+# WO_SKIP_BOOT=1, and those of lib-deb.sh (WO_MIRROR, WO_CACHE, WO_BASE_MAX_AGE).
 # The boot needs systemd-nspawn: the host's, or systemd-container of the host's systemd version
 # downloaded and unpacked into $WO_DEB_DIR/nspawn (never installed), and dnsmasq.
 # Takes about 5 minutes (4-5 for the release build with fat LTO, under a minute for the chroot
@@ -29,65 +31,25 @@
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+WO_NAME=test-deb
+T0=$SECONDS
+# shellcheck source=scripts/lib-deb.sh
+. "$SRC/scripts/lib-deb.sh"
 WORK=${WO_DEB_DIR:-/tmp/wo-deb}
 CHROOT=${WO_CHROOT:-/tmp/wo-chroot}
-BASE=$CHROOT-base
-T0=$SECONDS
-
-say() { printf 'test-deb [%4ss]: %s\n' "$((SECONDS - T0))" "$*"; }
-fail() {
-	printf 'test-deb: FAILED: %s\n' "$*" >&2
-	exit 1
-}
-check() { # check DESCRIPTION COMMAND...: runs the command, fails with the description
-	local what=$1
-	shift
-	"$@" || fail "$what"
-}
 
 [ "$(id -u)" = 0 ] || fail "run as root (debootstrap, chroot)"
-command -v cargo >/dev/null || fail "cargo is not on PATH (install rustup)"
-
-# ---- host tools
-need=()
-command -v dpkg-buildpackage >/dev/null || need+=(dpkg-dev)
-command -v dh >/dev/null || need+=(debhelper)
-command -v debootstrap >/dev/null || need+=(debootstrap)
-command -v lintian >/dev/null || need+=(lintian)
-if [ ${#need[@]} -gt 0 ]; then
-	say "apt-get install ${need[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+trap wo_cleanup EXIT
 
 VERSION=$(dpkg-parsechangelog -l "$SRC/debian/changelog" -S Version)
-UPSTREAM=${VERSION%-*}
 ARCH=$(dpkg --print-architecture)
 DEB=$WORK/wait-online_${VERSION}_${ARCH}.deb
-TREE=$WORK/wait-online-$UPSTREAM
 
-# ---- 1+2. clean copy and build
+# ---- 1+2. clean copy and build (lintian's report: $WORK/lintian.txt)
 if [ "${WO_SKIP_BUILD:-}" = 1 ] && [ -s "$DEB" ]; then
 	say "reusing $DEB"
 else
-	rm -rf "$WORK"
-	mkdir -p "$TREE"
-	if git -C "$SRC" rev-parse --git-dir >/dev/null 2>&1; then
-		# tracked and untracked files, without ignored ones (target/) and deleted ones
-		git -C "$SRC" ls-files -z --cached --others --exclude-standard |
-			(cd "$SRC" && while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done) |
-			tar -C "$SRC" --null -T - -cf - | tar -C "$TREE" -xf -
-	else
-		tar -C "$SRC" --exclude=./target --exclude=./.git -cf - . | tar -C "$TREE" -xf -
-	fi
-	say "building in $TREE (log: $WORK/build.log)"
-	t=$SECONDS
-	if ! (cd "$TREE" && dpkg-buildpackage -us -uc -b) >"$WORK/build.log" 2>&1; then
-		tail -40 "$WORK/build.log" >&2
-		fail "dpkg-buildpackage failed (see $WORK/build.log)"
-	fi
-	say "dpkg-buildpackage took $((SECONDS - t))s"
+	wo_build "$SRC" "$WORK"
 fi
 [ -s "$DEB" ] || fail "$DEB was not produced"
 
@@ -118,49 +80,12 @@ grep -q ' ./usr/bin/wait-online -> ../libexec/wait-online/wait-online$' "$WORK/c
 	fail "/usr/bin/wait-online is not a symlink to ../libexec/wait-online/wait-online"
 if grep -q 'wants/' "$WORK/contents.txt"; then fail "the package ships an enablement symlink"; fi
 
-if command -v lintian >/dev/null; then
-	say "lintian (reported only)"
-	lintian --pedantic --info "$WORK"/wait-online_"${VERSION}"_"${ARCH}".changes 2>&1 |
-		grep -v '^running with root privileges' | tee "$WORK/lintian.txt" || true
-fi
-
 # ---- 4. chroot A: minimal bookworm
-mirror() {
-	if [ -n "${WO_MIRROR:-}" ]; then
-		echo "$WO_MIRROR"
-		return
-	fi
-	local m
-	m=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources \
-		2>/dev/null | grep -E '^[[:space:]]*(deb|URIs:)[[:space:]]' |
-		grep -oE '(https?|file)://[^[:space:]]+' | grep -E '/debian/?$' | head -n1 || true)
-	echo "${m:-http://deb.debian.org/debian}"
-}
-
-if [ ! -x "$BASE/usr/bin/dpkg" ]; then
-	MIRROR=$(mirror)
-	say "debootstrap --variant=minbase bookworm $BASE $MIRROR"
-	rm -rf "$BASE"
-	t=$SECONDS
-	debootstrap --variant=minbase bookworm "$BASE" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 ||
-		fail "debootstrap failed (see $WORK/debootstrap.log)"
-	say "debootstrap took $((SECONDS - t))s"
-fi
-
-MOUNTS=()
-cleanup() {
-	local i
-	for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do
-		umount -l "${MOUNTS[i]}" 2>/dev/null || true
-	done
-}
-trap cleanup EXIT
-
+BASE=$(wo_base bookworm "$WORK/debootstrap.log")
 say "fresh chroot $CHROOT (copy of $BASE)"
-rm -rf "$CHROOT"
-cp -a "$BASE" "$CHROOT"
+wo_chroot "$BASE" "$CHROOT"
 cp "$DEB" "$CHROOT/tmp/"
-IN() { chroot "$CHROOT" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
+IN() { wo_in "$CHROOT" "$@"; }
 PKG=/tmp/$(basename "$DEB")
 
 installed_checks() {
@@ -229,9 +154,6 @@ if [ "${WO_SKIP_SYSTEMD:-}" = 1 ]; then
 	say "done (WO_SKIP_SYSTEMD=1), $((SECONDS - T0))s"
 	exit 0
 fi
-mount -t proc proc "$CHROOT/proc"
-MOUNTS+=("$CHROOT/proc")
-cp -L /etc/resolv.conf "$CHROOT/etc/resolv.conf"
 say "chroot B: apt-get install systemd"
 t=$SECONDS
 IN env DEBIAN_FRONTEND=noninteractive apt-get update -qq >"$WORK/chroot-apt.log" 2>&1 ||
@@ -263,7 +185,6 @@ for unit in wait-online.service wait-online@eth0.service; do
 	awk -v e="$e" 'BEGIN { exit !(e != "" && e <= 2.0) }' || fail "$unit: exposure '$e' > 2.0"
 done
 
-UPSTREAM_BIN=/lib/systemd/systemd-networkd-wait-online
 DROPIN_DIR=/etc/systemd/system/systemd-networkd-wait-online.service.d
 say "chroot B: the drop-in recipe of wait-online(8)"
 before=$(exposure systemd-networkd-wait-online.service)
@@ -281,25 +202,6 @@ say "  systemd-networkd-wait-online.service: exposure $before, with the drop-in 
 awk -v e="$after" 'BEGIN { exit !(e != "" && e <= 2.0) }' || fail "drop-in: exposure '$after'"
 IN rm "$DROPIN_DIR/wait-online.conf"
 [ "$(exposure systemd-networkd-wait-online.service)" = "$before" ] || fail "drop-in undo"
-
-say "chroot B: the dpkg-divert recipe of wait-online(8)"
-IN "$UPSTREAM_BIN" --help >/dev/null 2>&1 || fail "upstream $UPSTREAM_BIN does not run"
-check "dpkg-divert --add failed" IN dpkg-divert --local --rename --add "$UPSTREAM_BIN"
-check "ln -s failed" IN ln -s /usr/libexec/wait-online/wait-online "$UPSTREAM_BIN"
-IN "$UPSTREAM_BIN" --version | grep -q '^wait-online ' || fail "the diverted path does not run wait-online"
-[ -x "$CHROOT$UPSTREAM_BIN.distrib" ] || fail "no $UPSTREAM_BIN.distrib"
-# an upgrade of systemd keeps the diversion: reinstall the cached .deb
-sysdeb=$(find "$CHROOT/var/cache/apt/archives" -name 'systemd_*.deb' 2>/dev/null | head -n1 || true)
-if [ -n "$sysdeb" ]; then
-	check "reinstalling systemd failed" IN dpkg -i "/var/cache/apt/archives/$(basename "$sysdeb")" >/dev/null
-	IN "$UPSTREAM_BIN" --version | grep -q '^wait-online ' || fail "a systemd reinstall undid the diversion"
-	say "  the diversion survives a reinstall of systemd"
-fi
-check "undo: rm failed" IN rm "$UPSTREAM_BIN"
-check "undo: dpkg-divert --remove failed" IN dpkg-divert --local --rename --remove "$UPSTREAM_BIN"
-IN "$UPSTREAM_BIN" --version 2>&1 | grep -q '^wait-online ' && fail "undo left wait-online in place"
-IN "$UPSTREAM_BIN" --help >/dev/null 2>&1 || fail "undo did not restore the upstream binary"
-if IN dpkg-divert --list | grep -q systemd-networkd-wait-online; then fail "diversion left"; fi
 
 say "chroot B: dpkg -r, dpkg -P"
 check "dpkg -r (with systemd) failed" IN dpkg -r wait-online
@@ -332,10 +234,7 @@ if [ -z "$NSPAWN" ]; then
 	fi
 	NSPAWN=$WORK/nspawn/usr/bin/systemd-nspawn
 fi
-mountpoint -q "$CHROOT/proc" || {
-	mount -t proc proc "$CHROOT/proc"
-	MOUNTS+=("$CHROOT/proc")
-}
+mountpoint -q "$CHROOT/proc" || wo_mount -t proc proc "$CHROOT/proc"
 say "boot C: apt-get install dbus systemd-resolved; dpkg -i; units enabled"
 IN env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dbus systemd-resolved \
 	>>"$WORK/chroot-apt.log" 2>&1 || fail "apt-get install dbus systemd-resolved failed"
@@ -414,7 +313,7 @@ stop_boot_helpers() {
 	[ -n "$DNSMASQ_PID" ] && kill "$DNSMASQ_PID" 2>/dev/null && wait "$DNSMASQ_PID" 2>/dev/null
 	ip netns del "$NETNS" 2>/dev/null || true
 }
-trap 'stop_boot_helpers; cleanup' EXIT
+trap 'stop_boot_helpers; wo_cleanup' EXIT
 say "boot C: systemd-nspawn -b (log: $WORK/boot.log)"
 t=$SECONDS
 # nsenter, not ip netns exec: the latter remounts /sys and hides the cgroup hierarchy

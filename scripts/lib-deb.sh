@@ -1,0 +1,248 @@
+# shellcheck shell=bash
+# scripts/lib-deb.sh -- sourced by scripts/test-deb.sh and scripts/test-divert.sh: messages, the
+# Debian mirror, cached debootstrapped roots, chroots with mounts that are always undone, and the
+# package build. Nothing here installs a package on the host: debootstrap is unpacked from its
+# .deb (apt-get download + dpkg -x) and, when the host lacks debhelper, the package is built
+# (and lintian run) in a chroot of the host's suite.
+#
+# The caller sets WO_NAME (message prefix) and T0=$SECONDS, and calls wo_cleanup on EXIT.
+# Environment: WO_MIRROR, WO_SECURITY_MIRROR (from apt's sources), WO_CACHE
+# (/var/cache/wait-online-tests), WO_BASE_MAX_AGE (days a cached root is used, 14).
+
+WO_CACHE=${WO_CACHE:-/var/cache/wait-online-tests}
+WO_MOUNTS=()
+
+say() { printf '%s [%4ss]: %s\n' "$WO_NAME" "$((SECONDS - T0))" "$*"; }
+fail() {
+	printf '%s: FAILED: %s\n' "$WO_NAME" "$*" >&2
+	exit 1
+}
+check() { # check DESCRIPTION COMMAND...: runs the command, fails with the description
+	local what=$1
+	shift
+	"$@" || fail "$what"
+}
+
+# wo_mount ARGS... TARGET: mount, and unmount at wo_cleanup (last argument is the mount point)
+wo_mount() {
+	mount "$@" || fail "mount $*"
+	WO_MOUNTS+=("${*: -1}")
+}
+wo_cleanup() {
+	local i
+	for ((i = ${#WO_MOUNTS[@]} - 1; i >= 0; i--)); do
+		umount -l "${WO_MOUNTS[i]}" 2>/dev/null || true
+	done
+	WO_MOUNTS=()
+}
+
+# wo_rm_root DIR: rm -rf a chroot, refusing while anything is mounted below it (a bind mount of
+# the host's toolchain must never be deleted through it)
+wo_rm_root() {
+	[ -e "$1" ] || return 0
+	if findmnt -rn -o TARGET | grep -q "^$(realpath "$1")/"; then
+		fail "$1 still has mounts below it (findmnt); not deleting it"
+	fi
+	rm -rf "$1"
+}
+
+# wo_apt_uri PATH_REGEX DEFAULT: the first URI of apt's sources (deb822 or one-line) whose
+# path matches PATH_REGEX, else DEFAULT
+wo_apt_uri() {
+	local m
+	m=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources \
+		2>/dev/null | grep -E '^[[:space:]]*(deb|URIs:)[[:space:]]' |
+		grep -oE '(https?|file)://[^[:space:]]+' | grep -E "$1" | head -n1 || true)
+	echo "${m:-$2}"
+}
+
+# The Debian mirror (WO_MIRROR, else apt's) and the security one (WO_SECURITY_MIRROR, else apt's).
+wo_mirror() { echo "${WO_MIRROR:-$(wo_apt_uri '/debian/?$' http://deb.debian.org/debian)}"; }
+wo_security_mirror() {
+	echo "${WO_SECURITY_MIRROR:-$(wo_apt_uri '/debian-security/?$' http://deb.debian.org/debian-security)}"
+}
+
+# The host's debootstrap, or Debian's debootstrap package unpacked into $WO_CACHE/tools
+# (never installed). Prints the command to run (DEBOOTSTRAP_DIR is exported for it).
+wo_debootstrap() {
+	if command -v debootstrap >/dev/null; then
+		command -v debootstrap
+		return
+	fi
+	local tool=$WO_CACHE/tools/debootstrap dl
+	if [ ! -x "$tool/usr/sbin/debootstrap" ]; then
+		dl=$(mktemp -d)
+		chmod 0777 "$dl" # apt-get download runs as _apt
+		(cd "$dl" && apt-get download -q debootstrap >/dev/null 2>&1) ||
+			fail "apt-get download debootstrap failed"
+		rm -rf "$tool"
+		mkdir -p "$tool"
+		dpkg -x "$dl"/debootstrap_*.deb "$tool"
+		rm -rf "$dl"
+	fi
+	export DEBOOTSTRAP_DIR=$tool/usr/share/debootstrap
+	echo "$tool/usr/sbin/debootstrap"
+}
+
+# wo_base SUITE LOG: prints the cached minimal root of SUITE,
+# $WO_CACHE/debootstrap-SUITE-YYYYMMDD (debootstrap --variant=minbase, merged /usr): the newest
+# one not older than WO_BASE_MAX_AGE days, else a new one of today (older ones are removed).
+# Never boot or modify it: copy it.
+wo_base() {
+	local suite=$1 log=$2 dir newest day today max age tool t
+	today=$(date +%Y%m%d)
+	max=${WO_BASE_MAX_AGE:-14}
+	newest=
+	for dir in "$WO_CACHE"/debootstrap-"$suite"-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]; do
+		[ -x "$dir/usr/bin/dpkg" ] && newest=$dir
+	done
+	if [ -n "$newest" ]; then
+		day=${newest##*-}
+		age=$((($(date -d "$today" +%s) - $(date -d "$day" +%s)) / 86400))
+		if [ "$age" -le "$max" ]; then
+			echo "$newest"
+			return
+		fi
+	fi
+	dir=$WO_CACHE/debootstrap-$suite-$today
+	tool=$(wo_debootstrap)
+	say "debootstrap --variant=minbase $suite $dir $(wo_mirror) (log: $log)" >&2
+	mkdir -p "$WO_CACHE"
+	wo_rm_root "$dir.tmp"
+	t=$SECONDS
+	"$tool" --variant=minbase "$suite" "$dir.tmp" "$(wo_mirror)" >"$log" 2>&1 ||
+		fail "debootstrap $suite failed (see $log)"
+	[ -L "$dir.tmp/lib" ] || fail "debootstrap $suite: /lib is not a symlink (merged /usr expected)"
+	wo_rm_root "$dir"
+	mv "$dir.tmp" "$dir"
+	say "debootstrap $suite took $((SECONDS - t))s" >&2
+	for old in "$WO_CACHE"/debootstrap-"$suite"-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]; do
+		[ "$old" = "$dir" ] || wo_rm_root "$old"
+	done
+	echo "$dir"
+}
+
+# wo_chroot BASE DIR: DIR becomes a fresh copy of BASE, with /proc mounted and the host's DNS
+wo_chroot() {
+	wo_rm_root "$2"
+	mkdir -p "$(dirname "$2")"
+	cp -a "$1" "$2"
+	wo_mount -t proc proc "$2/proc"
+	rm -f "$2/etc/resolv.conf"
+	cp -L /etc/resolv.conf "$2/etc/resolv.conf"
+}
+
+# wo_in DIR COMMAND...: runs COMMAND in the chroot DIR with a clean environment
+wo_in() {
+	local dir=$1
+	shift
+	chroot "$dir" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 HOME=/root \
+		DEBIAN_FRONTEND=noninteractive "$@"
+}
+
+# The host's Debian suite (the build chroot's, so the binary runs where the host's would).
+wo_host_suite() {
+	# shellcheck disable=SC1091 # the host's
+	(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
+}
+
+# wo_build_root LOGDIR: prints a cached root of the host's suite with debhelper, build-essential
+# and lintian installed ($WO_CACHE/buildroot-SUITE-YYYYMMDD, the date of its base), made when
+# missing. Used when the host has no debhelper: nothing is installed on the host.
+wo_build_root() {
+	local base dir t
+	base=$(wo_base "$(wo_host_suite)" "$1/debootstrap-build.log")
+	dir=$WO_CACHE/buildroot-${base##*/debootstrap-}
+	if [ ! -x "$dir/usr/bin/dh" ] || [ ! -x "$dir/usr/bin/lintian" ]; then
+		say "build root $dir: apt-get install debhelper build-essential lintian (log: $1/buildroot.log)" >&2
+		t=$SECONDS
+		wo_rm_root "$dir.tmp"
+		wo_chroot "$base" "$dir.tmp"
+		{ wo_in "$dir.tmp" apt-get update -q &&
+			wo_in "$dir.tmp" apt-get install -y -q --no-install-recommends \
+				debhelper build-essential lintian ca-certificates; } >"$1/buildroot.log" 2>&1 ||
+			fail "making the build root failed (see $1/buildroot.log)"
+		wo_in "$dir.tmp" apt-get clean
+		umount "$dir.tmp/proc"
+		wo_rm_root "$dir"
+		mv "$dir.tmp" "$dir"
+		for old in "$WO_CACHE"/buildroot-"$(wo_host_suite)"-*; do
+			[ "$old" = "$dir" ] || wo_rm_root "$old"
+		done
+		say "build root made in $((SECONDS - t))s" >&2
+	fi
+	echo "$dir"
+}
+
+# wo_build SRC WORK: copies the tree SRC (tracked and untracked files, not ignored ones) to
+# WORK/wait-online-VERSION and runs dpkg-buildpackage -us -uc -b there: on the host when it has
+# debhelper, else in a copy of wo_build_root with the host's cargo and rustup toolchains
+# bind-mounted read-only. The .debs and .changes land in WORK; lintian's report in
+# WORK/lintian.txt (never fatal).
+wo_build() {
+	local src=$1 work=$2 version upstream tree cargo rustup root='' t
+	version=$(dpkg-parsechangelog -l "$src/debian/changelog" -S Version)
+	upstream=${version%-*}
+	tree=$work/wait-online-$upstream
+	command -v cargo >/dev/null || fail "cargo is not on PATH (install rustup)"
+	rm -rf "$work"
+	mkdir -p "$tree"
+	if git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then
+		# tracked and untracked files, without ignored ones (target/) and deleted ones
+		git -C "$src" ls-files -z --cached --others --exclude-standard |
+			(cd "$src" && while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done) |
+			tar -C "$src" --null -T - -cf - | tar -C "$tree" -xf -
+	else
+		tar -C "$src" --exclude=./target --exclude=./.git -cf - . | tar -C "$tree" -xf -
+	fi
+	t=$SECONDS
+	if command -v dh >/dev/null && command -v dpkg-buildpackage >/dev/null; then
+		say "building on the host in $tree (log: $work/build.log)"
+		if ! (cd "$tree" && nice -n 10 dpkg-buildpackage -us -uc -b) >"$work/build.log" 2>&1; then
+			tail -40 "$work/build.log" >&2
+			fail "dpkg-buildpackage failed (see $work/build.log)"
+		fi
+	else
+		root=$(wo_build_root "$work")
+		cargo=$(dirname "$(command -v cargo)")
+		rustup=${RUSTUP_HOME:-$HOME/.rustup}
+		say "building in the build root $root, tree $tree (log: $work/build.log)"
+		mkdir -p "$root$work" "$root$cargo" "$root$rustup"
+		wo_mount --bind "$work" "$root$work"
+		for d in "$cargo" "$rustup"; do
+			wo_mount --bind "$d" "$root$d"
+			mount -o remount,bind,ro "$root$d" || fail "cannot make $root$d read-only"
+		done
+		wo_mount -t proc proc "$root/proc"
+		cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+		# the host's CA bundle: it may hold a local CA (a TLS-inspecting proxy) that cargo needs
+		cp -L "${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}" "$root/etc/ssl/certs/ca-certificates.crt"
+		if ! chroot "$root" env -i PATH="$cargo:/usr/sbin:/usr/bin:/sbin:/bin" LANG=C.UTF-8 \
+			HOME=/root RUSTUP_HOME="$rustup" DEB_BUILD_OPTIONS="${DEB_BUILD_OPTIONS:-}" \
+			sh -c "cd '$tree' && nice -n 10 dpkg-buildpackage -us -uc -b" >"$work/build.log" 2>&1; then
+			tail -40 "$work/build.log" >&2
+			wo_cleanup
+			fail "dpkg-buildpackage failed in the build root (see $work/build.log)"
+		fi
+	fi
+	say "dpkg-buildpackage took $((SECONDS - t))s"
+	wo_lintian "$work" "$version" "$root"
+	wo_cleanup
+}
+
+# wo_lintian WORK VERSION [BUILDROOT]: lintian --pedantic on the build's .changes, on the host or
+# in the build root (whose mounts of WORK are still in place); printed and kept in
+# WORK/lintian.txt, never fatal
+wo_lintian() {
+	local changes
+	changes=$1/wait-online_${2}_$(dpkg --print-architecture).changes
+	say "lintian (reported only)"
+	if command -v lintian >/dev/null; then
+		lintian --pedantic --info "$changes" 2>&1
+	elif [ -n "${3:-}" ] && [ -x "$3/usr/bin/lintian" ]; then
+		chroot "$3" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 HOME=/root \
+			lintian --pedantic --info "$changes" 2>&1
+	else
+		echo "(no lintian on the host and no build root: skipped)"
+	fi | grep -v '^running with root privileges' | tee "$1/lintian.txt" || true
+}
