@@ -9,7 +9,7 @@
 //! and for `--dns` (no upstream v252 to compare with): the time from systemd-resolved publishing
 //! a link's DNS server to the waiter's exit, and what `--dns` adds to startup.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::fs::File;

@@ -8,13 +8,13 @@
 //!   .network: DNS=10.77.0.1, Domains=~test.wohx            host1.test.wohx -> 10.77.0.10
 //! ```
 
-mod common;
+use crate::common;
 
 use std::net::IpAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{
+use crate::common::{
     DnsServer, Netns, NetworkdEnv, SD_RESOLVED_FROM_NETWORK, SD_RESOLVED_NO_CACHE,
     parse_resolve_hostname, require_root,
 };

@@ -5,12 +5,12 @@
 //! tracking, including the IPv4 routes the kernel flushes without telling when a link goes
 //! down.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::Netns;
+use crate::common::Netns;
 use wait_online::core::Family;
 use wait_online::core::update::KernelTables;
 use wait_online::netlink::{KernelSource, KernelSourceConfig};

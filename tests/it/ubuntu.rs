@@ -2,11 +2,11 @@
 //! private /run/netplan of a namespace (never the host's), the real systemd-networkd and
 //! systemd-resolved, dnsmasq as the DNS server.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::{DnsServer, Netns, NetworkdEnv, RunResult, run_wait_online, wait_online_bin};
+use crate::common::{DnsServer, Netns, NetworkdEnv, RunResult, run_wait_online, wait_online_bin};
 
 const UPSTREAM: &str = "/lib/systemd/systemd-networkd-wait-online";
 

@@ -1,13 +1,13 @@
 //! Self-tests of the integration-test infrastructure (tests/common), using the real upstream
 //! systemd-networkd-wait-online as the program under test.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{Netns, NetworkdEnv, UPSTREAM_WAIT_ONLINE, require_root, run_wait_online};
+use crate::common::{Netns, NetworkdEnv, UPSTREAM_WAIT_ONLINE, require_root, run_wait_online};
 
 const WO0_BASE: &str = "[Match]\nName=wo0\n\n[Link]\nRequiredForOnline=yes\n\n[Network]\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n";
 

@@ -2,12 +2,12 @@
 //! systemd-networkd-wait-online and ours on the same scenario, at the same moment, and require
 //! the same verdict.
 
-mod common;
+use crate::common;
 
 use std::thread::{JoinHandle, sleep};
 use std::time::{Duration, Instant};
 
-use common::{
+use crate::common::{
     Netns, NetworkdEnv, RunResult, UPSTREAM_WAIT_ONLINE, run_wait_online, run_wait_online_bg,
     wait_online_bin,
 };

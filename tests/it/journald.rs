@@ -6,7 +6,7 @@
 //! /run and this test's directory bind-mounted on /run/systemd/journal, where the test listens
 //! on a unix datagram socket: the host's journal is never touched.
 
-mod common;
+use crate::common;
 
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;

@@ -1,12 +1,12 @@
 //! `--explain`, `--require-default-route` and `--require-gateway` against the real kernel:
 //! routes and neighbour entries made in a namespace, the gateway a veth peer in another one.
 
-mod common;
+use crate::common;
 
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use common::{Netns, run_wait_online_bg, wait_online_bin, wait_until};
+use crate::common::{Netns, run_wait_online_bg, wait_online_bin, wait_until};
 
 /// Time the waiter gets to start and finish its initial dumps before the test changes things.
 const SETTLE: Duration = Duration::from_millis(400);

@@ -7,12 +7,12 @@
 //!   wo0 10.77.0.2/24  <---------- veth ---------->  wo0p 10.77.0.1/24, dnsmasq :53
 //! ```
 
-mod common;
+use crate::common;
 
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use common::{
+use crate::common::{
     DnsServer, Netns, NetworkdEnv, RunResult, run_wait_online, run_wait_online_bg, wait_online_bin,
 };
 

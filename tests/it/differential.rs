@@ -21,7 +21,7 @@
 //! The seed is printed; `WAIT_ONLINE_DIFF_SEED=<seed>` replays a run,
 //! `WAIT_ONLINE_DIFF_SEQUENCES` (default 4) and `WAIT_ONLINE_DIFF_STEPS` (default 60) size it.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
@@ -33,7 +33,7 @@ use std::sync::mpsc;
 use std::thread::{self, sleep};
 use std::time::Duration;
 
-use common::{Netns, run_checked, run_wait_online, wait_online_bin};
+use crate::common::{Netns, run_checked, run_wait_online, wait_online_bin};
 use serde_json::Value;
 use wait_online::core::update::KernelTables;
 use wait_online::core::{Family, KernelLink, Manager, Snapshot, evaluate};

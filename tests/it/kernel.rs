@@ -1,12 +1,12 @@
 //! Kernel-only mode (`--manager=none`) against the real kernel: links, addresses, bridges,
 //! renames and the no-false-online guarantees, each in its own network namespace.
 
-mod common;
+use crate::common;
 
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use common::{Netns, kernel_supports, run_wait_online, wait_online_bin};
+use crate::common::{Netns, kernel_supports, run_wait_online, wait_online_bin};
 
 /// Time the waiter gets to start and finish its initial dump before the test changes things.
 const SETTLE: Duration = Duration::from_millis(400);

@@ -9,7 +9,7 @@
 //! Needs `systemd-analyze` (package systemd); the unprivileged runs need root (to create the
 //! namespaces before dropping everything) and dnsmasq for the DNS run (tests/setup-deps.sh).
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -17,7 +17,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use common::{Netns, NetworkdEnv, RunResult, run_wait_online, run_wait_online_bg};
+use crate::common::{Netns, NetworkdEnv, RunResult, run_wait_online, run_wait_online_bg};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// Where the package installs the binary; the units name it.

@@ -14,7 +14,7 @@
 //! stalled D-Bus call, a resolved call that timed out was never retried, and a state file with
 //! a NUL byte was trusted where upstream refuses it.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -24,7 +24,7 @@ use std::sync::mpsc;
 use std::thread::{JoinHandle, sleep};
 use std::time::{Duration, Instant};
 
-use common::{
+use crate::common::{
     DnsServer, Netns, NetworkdEnv, RunResult, UPSTREAM_WAIT_ONLINE, run_wait_online,
     run_wait_online_bg, wait_online_bin, wait_until,
 };

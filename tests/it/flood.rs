@@ -17,7 +17,7 @@
 //! `WAIT_ONLINE_FLOOD_KIND` (`link` or `addr` to flood only one kind),
 //! `WAIT_ONLINE_FLOOD_BIN` (another binary, e.g. `target/release/wait-online`).
 
-mod common;
+use crate::common;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::{JoinHandle, sleep};
 use std::time::{Duration, Instant};
 
-use common::{Netns, run_wait_online_bg, wait_online_bin};
+use crate::common::{Netns, run_wait_online_bg, wait_online_bin};
 use netlink_packet_core::{
     NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage,
     NetlinkPayload,
