@@ -3,6 +3,8 @@
 //! with a global address), and for `--any -o routable`, which fetches and judges every link. Run as root: `cargo bench --bench scale`
 //! (`WAIT_ONLINE_BENCH_ROUNDS=N` to change the rounds, `WAIT_ONLINE_SCALE=10,400` the sizes).
 
+// The integration tests' helpers; a bench uses only some of them.
+#[allow(dead_code, unused_imports)]
 #[path = "../tests/it/common/mod.rs"]
 mod common;
 

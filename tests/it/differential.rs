@@ -1351,10 +1351,9 @@ fn run_sequence(seed: u64, sequence: usize, steps: usize) -> Vec<String> {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn random_operations_agree_with_independent_oracle() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let seed = env_number("WAIT_ONLINE_DIFF_SEED").unwrap_or_else(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -1417,10 +1416,9 @@ fn wait_online(ns: &Netns, args: &[&str]) -> common::RunResult {
 
 /// A link whose alias is not UTF-8 is still a link: `-i` must find it.
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn link_with_non_utf8_alias_is_seen() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let ns = Netns::new();
     let peer = Netns::new();
     ns.add_veth("v0", Some(&peer), "v1");
@@ -1461,10 +1459,9 @@ fn link_with_non_utf8_alias_is_seen() {
 /// A link whose name is not UTF-8 still blocks "every link online" while it is up without
 /// carrier (kernel only, no `-i`): ignoring it would be a false online.
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn link_with_non_utf8_name_still_blocks() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let ns = Netns::new();
     let peer = Netns::new();
     ns.add_veth("v0", Some(&peer), "v1");
@@ -1532,10 +1529,9 @@ fn bridge_setup() -> (Netns, Netns) {
 /// carries no IFLA_LINKINFO and no IFLA_PROP_LIST: it must not wipe the link's kind and
 /// alternative names (`-i uplink0` must still find `p0`).
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn bridge_port_keeps_its_alternative_name() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (ns, _peer) = bridge_setup();
     let worker = Worker::start(&ns);
     ns.ip(&["link", "set", "dev", "p0", "master", "br0"]);
@@ -1584,10 +1580,9 @@ fn bridge_port_keeps_its_alternative_name() {
 /// stays, followed by an ordinary RTM_NEWLINK): it must not delete the link and its
 /// addresses.
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn link_released_from_bridge_keeps_its_addresses() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (ns, _peer) = bridge_setup();
     ns.ip(&["link", "set", "dev", "p0", "master", "br0"]);
     let worker = Worker::start(&ns);

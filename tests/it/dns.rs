@@ -70,10 +70,9 @@ fn assert_code(r: &RunResult, code: i32, env: &NetworkdEnv) {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn dns_configured_exits_zero_also_with_netplans_second_line() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer, _server) = setup("DNS=10.77.0.1\n", true);
     env.wait_for_link_dns("wo0", DNS_IP, Duration::from_secs(10));
     let r = wait_online(&env, &["-i", "wo0", "--dns", "--timeout=10"]);
@@ -101,10 +100,9 @@ fn dns_configured_exits_zero_also_with_netplans_second_line() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn no_dns_anywhere_times_out_naming_dns() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer, _server) = setup("", true);
     let r = wait_online(&env, &["-i", "wo0", "--dns", "--timeout=1500ms"]);
     assert_code(&r, 1, &env);
@@ -119,10 +117,9 @@ fn no_dns_anywhere_times_out_naming_dns() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn dns_added_by_networkctl_reload_while_waiting() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer, _server) = setup("", true);
     let waiter = wait_online_bg(&env, &["-i", "wo0", "--dns", "--timeout=20"]);
     sleep(SETTLE);
@@ -135,10 +132,9 @@ fn dns_added_by_networkctl_reload_while_waiting() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn global_server_without_a_route_is_not_accessible() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     // `~test.wohx` only: wo0 is no DNS default route, so a global server must be accessible.
     let (env, _peer, _server) = setup("DNS=10.77.0.1\nDomains=~test.wohx\n", true);
     let mut env = env;
@@ -175,10 +171,9 @@ fn global_server_without_a_route_is_not_accessible() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn link_server_is_accessible_only_while_its_link_is_up() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer, _server) = setup("DNS=10.77.0.1\n", true);
     env.wait_for_link_dns("wo0", DNS_IP, Duration::from_secs(10));
     let r = wait_online(&env, &["-i", "wo0", "--dns", "--timeout=5"]);
@@ -196,10 +191,9 @@ fn link_server_is_accessible_only_while_its_link_is_up() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn resolved_started_and_restarted_mid_wait() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (mut env, _peer, _server) = setup("DNS=10.77.0.1\n", false);
     // resolved is not running and resolv.conf only names its stub: nothing to go on yet.
     let waiter = wait_online_bg(&env, &["-i", "wo0", "--dns", "--timeout=20"]);
@@ -230,10 +224,9 @@ fn resolved_started_and_restarted_mid_wait() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn without_resolved_resolv_conf_is_the_source() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer, _server) = setup("", false);
     env.set_resolv_conf("nameserver 127.0.0.53\nnameserver 10.77.0.1\n");
     let r = wait_online(&env, &["-i", "wo0", "--dns", "--timeout=10"]);
@@ -260,10 +253,9 @@ fn without_resolved_resolv_conf_is_the_source() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn probe_passes_fails_while_the_server_is_down_and_recovers() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer, mut server) = setup("DNS=10.77.0.1\n", true);
     env.wait_for_link_dns("wo0", DNS_IP, Duration::from_secs(10));
     let r = wait_online(
@@ -303,10 +295,9 @@ fn probe_passes_fails_while_the_server_is_down_and_recovers() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn probe_without_any_server_backs_off_and_honours_the_timeout() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     // resolved not running, resolv.conf names only its stub: every attempt fails at once.
     let (env, _peer, _server) = setup("", false);
     env.set_resolv_conf("nameserver 127.0.0.53\n");

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::{
     DnsServer, Netns, NetworkdEnv, SD_RESOLVED_FROM_NETWORK, SD_RESOLVED_NO_CACHE,
-    parse_resolve_hostname, require_root,
+    parse_resolve_hostname,
 };
 
 const DNS_IP: &str = "10.77.0.1";
@@ -102,10 +102,9 @@ fn parse_resolve_hostname_reply() {
 /// (a) networkd pushes the link's DNS= / Domains= to the real resolved, which resolves through
 /// dnsmasq in the peer netns (D-Bus API, resolvectl and the 127.0.0.53 stub).
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn resolved_resolves_through_link_dns_from_networkd() {
-    if !require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, peer, dns) = dns_running();
 
     let out = env.resolvectl(&["dns"]);
@@ -196,10 +195,9 @@ fn resolved_resolves_through_link_dns_from_networkd() {
 /// (b) once dnsmasq stops (port closed: ICMP port unreachable) lookups fail at once; while it
 /// hangs (SIGSTOP) they do not complete within a client timeout; both recover when it is back.
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn lookups_fail_while_dns_server_is_down() {
-    if !require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer, mut dns) = dns_running();
     assert_resolves_host1(&env, 0);
 
@@ -255,10 +253,9 @@ fn lookups_fail_while_dns_server_is_down() {
 
 /// (c) restarting resolved alone: it gets the link DNS back from networkd's state files.
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn resolved_restart_relearns_link_dns() {
-    if !require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (mut env, _peer, _dns) = dns_running();
     assert_resolves_host1(&env, 0);
 
@@ -276,10 +273,9 @@ fn resolved_restart_relearns_link_dns() {
 
 /// resolved started AFTER networkd configured the link also sees the link DNS.
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn resolved_started_after_networkd_sees_link_dns() {
-    if !require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (mut env, _peer, _dns) = dns_topology();
     env.start_networkd();
     env.wait_for_setup_state("wo0", "configured", Duration::from_secs(10));
@@ -292,10 +288,9 @@ fn resolved_started_after_networkd_sees_link_dns() {
 /// Without resolved: the private /etc/resolv.conf is what glibc in the holder uses, resolve1
 /// calls fail fast, and the host's /etc/resolv.conf is untouched.
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn resolv_conf_fallback_without_resolved() {
-    if !require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let host_before = std::fs::read("/etc/resolv.conf").ok();
     let (mut env, _peer, dns) = dns_topology();
     env.start_networkd();

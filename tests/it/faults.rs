@@ -74,10 +74,9 @@ fn still_running(waiters: &[(&str, &JoinHandle<RunResult>)], when: &str) {
 // ---------------------------------------------------------------------------------------
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn networkd_stopped_and_restarted_mid_wait() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (mut env, _peer) = env_with_peer(NetworkdEnv::new());
     env.write_network("10-wo0.network", &network("wo0", ""));
     env.start_networkd();
@@ -227,10 +226,9 @@ fn live_processes_of(env: &NetworkdEnv, exe: &str) -> Vec<i32> {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn dns_without_resolved_and_without_a_bus_falls_back_to_resolv_conf() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer, _server) = dns_env(NetworkdEnv::new());
     // Take the private system bus away: no dbus-daemon at all from here on.
     for pid in live_processes_of(&env, "/usr/bin/dbus-daemon") {
@@ -306,10 +304,9 @@ fn dns_without_resolved_and_without_a_bus_falls_back_to_resolv_conf() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn dns_with_a_bus_that_never_answers_keeps_the_deadline() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer, _server) = dns_env(NetworkdEnv::new());
     // Accepts connections (the kernel queues them) but never says a word of D-Bus.
     let path = SocketPath::new("mute");
@@ -409,10 +406,9 @@ fn routable_links(env: &NetworkdEnv, count: usize) -> Vec<(String, u32)> {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn broken_state_files_block_like_upstream_until_rewritten() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let garbage = format!(
         "garbage without an equals sign\n=\n==x\n\u{1}\u{7f}\nKEY WITH SPACES=1\n{GOOD_STATE}\
          X={}\nmore garbage",
@@ -519,10 +515,9 @@ fn broken_state_files_block_like_upstream_until_rewritten() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn state_file_with_nul_bytes_is_not_trusted_like_upstream() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     // networkd never writes NUL bytes; a file with them is corrupt. Upstream's env-file
     // parser refuses the whole file ("Failed to update link state, ignoring: Bad message")
     // and keeps what it knew (here: nothing, so it waits). Ours skips the bad line and
@@ -562,10 +557,9 @@ fn unprivileged(env: &NetworkdEnv, bin: &str, args: &[&str]) -> Command {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn unreadable_state_file_blocks_an_unprivileged_run_until_rewritten() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let env = NetworkdEnv::new();
     let links = routable_links(&env, 1);
     let ifindex = links[0].1;
@@ -613,10 +607,9 @@ fn unreadable_state_file_blocks_an_unprivileged_run_until_rewritten() {
 // ---------------------------------------------------------------------------------------
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn names_at_the_fifteen_byte_limit() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     const NAME: &str = "wo0123456789abc";
     const ALTNAME: &str = "wo-alt-456789ab";
     const LONG_ALTNAME: &str = "wo-alternative-name-of-the-uplink";
@@ -899,10 +892,9 @@ fn waiting_networkd_env() -> (NetworkdEnv, Netns) {
 const SIGNALS: [(i32, &str); 2] = [(libc::SIGTERM, "SIGTERM"), (libc::SIGINT, "SIGINT")];
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn signal_as_soon_as_it_can_be_handled() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer) = waiting_networkd_env();
     let args = ["-i", "wo0:routable", "--timeout=30"];
     for round in 0..4 {
@@ -932,10 +924,9 @@ fn signal_as_soon_as_it_can_be_handled() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn signal_right_after_spawn_never_fails_or_hangs() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer) = waiting_networkd_env();
     let args = ["-i", "wo0:routable", "--timeout=30"];
     for delay_us in [0u64, 200, 500, 1000, 2000, 5000] {
@@ -960,10 +951,9 @@ fn signal_right_after_spawn_never_fails_or_hangs() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn signal_while_waiting_on_networkd_ends_the_holder_too() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer) = waiting_networkd_env();
     let args = ["-i", "wo0:routable", "--timeout=30"];
     for (sig, name) in SIGNALS {
@@ -1015,10 +1005,9 @@ fn resolved_env() -> (NetworkdEnv, Netns, DnsServer) {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn signal_during_a_dns_wait_on_the_bus() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer, _server) = resolved_env();
     // wo0's DNS is fine, wo1 is missing: the wait stays subscribed to resolved's signals and
     // reads its configuration again whenever the links named with -i change.
@@ -1047,10 +1036,9 @@ fn signal_during_a_dns_wait_on_the_bus() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn signal_while_a_dbus_call_stalls() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer, _server) = resolved_env();
     let args = ["-i", "wo0", "--dns", "--timeout=30"];
     // (a) resolved is on the bus but does not answer (SIGSTOP): ours is in its first read of
@@ -1101,10 +1089,9 @@ fn dns_queue(peer: &Netns) -> usize {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn signal_while_a_dns_probe_is_in_flight() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (mut env, peer, server) = resolved_env();
     // Route 1: through resolved (it forwards the query to the silent server). Route 2: straight
     // to the server named by resolv.conf (resolved stopped).
@@ -1153,10 +1140,9 @@ fn signal_while_a_dns_probe_is_in_flight() {
 // ---------------------------------------------------------------------------------------
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn resolved_that_stalls_and_recovers_ends_the_wait() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer, _server) = resolved_env();
     let args = ["-i", "wo0", "--dns", "--timeout=12"];
     // Control: with resolved answering the DNS requirement holds at once.

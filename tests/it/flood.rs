@@ -304,9 +304,6 @@ fn topology() -> (Netns, u32, Vec<u32>) {
     (ns, target, others)
 }
 
-/// The flood tests each saturate both CPUs: never run two at once.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 /// When the flood ends relative to the address being added.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Scenario {
@@ -469,7 +466,6 @@ fn one_run(
 /// `WAIT_ONLINE_FLOOD_RUNS` runs of `scenario`; asserts no false, missed or late exit and at
 /// least one real overflow.
 fn flood_runs(scenario: Scenario) {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let runs = env_usize("WAIT_ONLINE_FLOOD_RUNS", 10);
     let mut rng = Rng::new();
     let (ns, target, others) = topology();
@@ -529,20 +525,18 @@ fn flood_runs(scenario: Scenario) {
 /// A storm overflows the tool's buffer and ends; the address is added shortly after. The
 /// resynchronisation must be exact (no false online from stale state, no missed address).
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn storm_overflow_then_address_gives_exact_online() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root_alone();
     flood_runs(Scenario::StormThenAddress);
 }
 
 /// The address is added while the flood keeps overflowing the buffer: the tool must still
 /// exit within 1 s of it.
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn address_added_during_sustained_flood_ends_wait_within_a_second() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root_alone();
     flood_runs(Scenario::AddressDuringFlood);
 }
 
@@ -551,14 +545,12 @@ fn address_added_during_sustained_flood_ends_wait_within_a_second() {
 /// flood the engine never decided although the table was resynchronised again and again).
 /// Asserts that no call lasts 1 s.
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn process_returns_to_the_engine_during_a_sustained_flood() {
     use wait_online::core::update::KernelTables;
     use wait_online::netlink::{KernelSource, KernelSourceConfig};
     use wait_online::sys::boottime_now;
-    if !common::require_root() {
-        return;
-    }
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _root = common::require_root_alone();
     let threads = env_usize("WAIT_ONLINE_FLOOD_THREADS", 3);
     let (ns, target, others) = topology();
     let reader = ns.spawn_thread(move || {

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::common::{Netns, NetworkdEnv, UPSTREAM_WAIT_ONLINE, require_root, run_wait_online};
+use crate::common::{Netns, NetworkdEnv, UPSTREAM_WAIT_ONLINE, run_wait_online};
 
 const WO0_BASE: &str = "[Match]\nName=wo0\n\n[Link]\nRequiredForOnline=yes\n\n[Network]\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n";
 
@@ -44,10 +44,9 @@ fn assert_gone(ns_name: &str, pids: &[i32]) {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn kernel_only_netns_veth_addresses_and_teardown() {
-    if !require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let a = Netns::new();
     let b = Netns::new();
     let (na, nb) = (a.name().to_owned(), b.name().to_owned());
@@ -131,10 +130,9 @@ fn kernel_only_netns_veth_addresses_and_teardown() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn networkd_env_upstream_routable_with_static_address() {
-    if !require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (mut env, peer) = env_with_peer("Address=10.77.0.2/24\n");
     env.start_networkd();
     let r = run_wait_online(
@@ -182,10 +180,9 @@ fn networkd_env_upstream_routable_with_static_address() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn networkd_env_upstream_times_out_without_address() {
-    if !require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (mut env, _peer) = env_with_peer("");
     env.start_networkd();
     env.wait_for_setup_state("wo0", "configured", Duration::from_secs(10));
@@ -212,10 +209,9 @@ fn networkd_env_upstream_times_out_without_address() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn run_wait_online_enforces_deadline() {
-    if !require_root() {
-        return;
-    }
+    let _root = common::require_root();
     // plain command
     let mut c = Command::new("sh");
     c.args(["-c", "echo out; echo err >&2; exec sleep 30"]);
@@ -249,10 +245,9 @@ fn run_wait_online_enforces_deadline() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn networkd_env_is_torn_down_when_the_test_panics() {
-    if !require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let mut seen = None;
     let mut bg = None;
     let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

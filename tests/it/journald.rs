@@ -184,10 +184,9 @@ exec "$@""#;
 const ARGS: [&str; 4] = ["-i", "nonexistent0", "--timeout=1", "--manager=none"];
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn records_about_an_interface_carry_interface_in_the_journal() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let r = run(&ARGS, Stream::OfStderr, true);
     assert_eq!(r.code, Some(1), "stderr: {}", r.stderr);
     assert_eq!(
@@ -235,10 +234,9 @@ fn records_about_an_interface_carry_interface_in_the_journal() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn operstate_is_sent_when_the_link_exists() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     // lo exists, and is never "routable": its state is known and it blocks.
     let r = run(
         &["-i", "lo:routable", "--timeout=1", "--manager=none"],
@@ -260,10 +258,9 @@ fn operstate_is_sent_when_the_link_exists() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn another_stream_keeps_the_plain_stderr_format() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let r = run(&ARGS, Stream::Other("1:2"), true);
     assert_eq!(r.code, Some(1));
     assert!(r.entries.is_empty(), "{:?}", r.entries);
@@ -274,10 +271,9 @@ fn another_stream_keeps_the_plain_stderr_format() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn without_a_journal_socket_logs_go_to_stderr() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let r = run(&ARGS, Stream::OfStderr, false);
     assert_eq!(r.code, Some(1));
     assert_eq!(

@@ -63,10 +63,9 @@ async fn drain(source: &mut KernelSource, tables: &mut KernelTables, quiet: Dura
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn overflow_triggers_an_exact_resynchronisation() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let ns = Netns::new();
     let mut batch = String::new();
     for i in 0..20 {
@@ -230,10 +229,9 @@ fn in_netns<T: Send + 'static>(
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn routes_are_tracked_and_silently_flushed_ipv4_routes_forgotten() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let ns = Netns::new();
     ns.add_veth("v0", None, "v1");
     ns.link_up("v0");
@@ -378,10 +376,9 @@ fn our_addresses_of(tables: &KernelTables, name: &str) -> BTreeSet<String> {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn scoped_source_fetches_only_the_named_links_and_follows_a_rename_onto_a_name() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let ns = Netns::new();
     let mut batch = String::new();
     for i in 0..30 {
@@ -453,10 +450,9 @@ fn scoped_source_fetches_only_the_named_links_and_follows_a_rename_onto_a_name()
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn neighbour_entries_are_tracked() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let ns = Netns::new();
     ns.add_veth("v0", None, "v1");
     ns.link_up("v0");

@@ -68,10 +68,9 @@ fn compare(env: &NetworkdEnv, args: &[&str], expected: i32) -> (RunResult, RunRe
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn managed_link_with_and_without_address() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer) = managed(STATIC);
     env.wait_for_setup_state("wo0", "configured", Duration::from_secs(10));
     compare(&env, &["-i", "wo0:routable", "--timeout=5"], 0);
@@ -92,10 +91,9 @@ fn managed_link_with_and_without_address() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn address_from_networkctl_reload_ends_both_waits() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer) = managed("");
     env.wait_for_setup_state("wo0", "configured", Duration::from_secs(10));
     let both = start_both(&env, &["-i", "wo0:routable", "--timeout=15"]);
@@ -108,10 +106,9 @@ fn address_from_networkctl_reload_ends_both_waits() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn foreign_address_added_while_waiting() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer) = managed("");
     env.wait_for_setup_state("wo0", "configured", Duration::from_secs(10));
     let both = start_both(&env, &["-i", "wo0:routable", "--timeout=15"]);
@@ -123,10 +120,9 @@ fn foreign_address_added_while_waiting() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn unmanaged_links_named_with_i_and_missing_interfaces() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer) = managed(STATIC);
     env.wait_for_setup_state("wo0", "configured", Duration::from_secs(10));
     env.wait_for_setup_state("lo", "unmanaged", Duration::from_secs(10));
@@ -147,10 +143,9 @@ fn unmanaged_links_named_with_i_and_missing_interfaces() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn configuring_link_blocks_unless_ignored_or_any() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let mut env = NetworkdEnv::new();
     let peer = Netns::new();
     env.netns().add_veth("wo0", Some(&peer), "wo0p");
@@ -182,10 +177,9 @@ fn configuring_link_blocks_unless_ignored_or_any() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn required_for_online_no_and_required_family() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let mut env = NetworkdEnv::new();
     let peer = Netns::new();
     env.netns().add_veth("wo0", Some(&peer), "wo0p");
@@ -213,10 +207,9 @@ fn required_for_online_no_and_required_family() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn networkd_started_after_the_wait_began() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (mut env, _peer) = managed(STATIC);
     env.wait_for_setup_state("wo0", "configured", Duration::from_secs(10));
     env.stop_networkd();

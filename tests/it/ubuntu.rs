@@ -58,10 +58,9 @@ fn assert_code(r: &RunResult, code: i32, env: &NetworkdEnv) {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn ubuntu_definition_from_netplan_yaml_all_four_conditions() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer, _server) = setup(true);
     // wo0 needs its IPv6 link-local address (degraded) before anything else.
     let r = wait_online(&env, &["--online-definition=ubuntu", "--timeout=15"]);
@@ -94,10 +93,9 @@ fn ubuntu_definition_from_netplan_yaml_all_four_conditions() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn print_netplan_lines_and_run_them_line_by_line() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer, _server) = setup(true);
     let r = wait_online(
         &env,
@@ -139,10 +137,9 @@ fn print_netplan_lines_and_run_them_line_by_line() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn missing_dns_server_fails_condition_four_only() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer, _server) = setup(false);
     let r = wait_online(&env, &["--online-definition=ubuntu", "--timeout=3"]);
     assert_code(&r, 1, &env);
@@ -165,10 +162,9 @@ fn missing_dns_server_fails_condition_four_only() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn malformed_netplan_yaml_is_a_clear_error() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let env = NetworkdEnv::new();
     let netplan = env.holder_path("/run/netplan");
     std::fs::create_dir_all(&netplan).unwrap();

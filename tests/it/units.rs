@@ -308,10 +308,9 @@ fn assert_setpriv_drops_everything(ns: &Netns) {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn unprivileged_run_in_a_netns() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (_dir, bin) = unprivileged_copy();
     let ns = Netns::new();
     assert_setpriv_drops_everything(&ns);
@@ -376,10 +375,9 @@ impl Drop for NetnsResolvConf {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn unprivileged_dns_in_a_netns() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let dnsmasq = ["/usr/sbin/dnsmasq", "/usr/bin/dnsmasq"]
         .into_iter()
         .find(|p| Path::new(p).exists())
@@ -442,10 +440,9 @@ fn unprivileged_dns_in_a_netns() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn unprivileged_run_with_networkd() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (_dir, bin) = unprivileged_copy();
     // inotify on /run/systemd/netif/links/, the forked inotify holder, the state files
     let mut env = NetworkdEnv::new();

@@ -1,9 +1,25 @@
-//! Shared integration-test helpers (`mod common;` in `tests/*.rs`).
+//! Shared integration-test helpers (`crate::common`; the benches include this module too).
 //!
 //! Everything happens in namespaces created per test (`wot-<pid>-<n>`) and torn down by Drop
 //! guards, also on panic. Stale namespaces/dirs of killed runs are removed on first use.
 //!
-//! * [`require_root`]: `if !common::require_root() { return; }`
+//! Root. A test that needs root (namespaces, real daemons) carries two marks, and neither can
+//! let it pass without running:
+//!
+//! ```ignore
+//! #[test]
+//! #[cfg_attr(wait_online_no_root, ignore = "needs root")]
+//! fn name() {
+//!     let _root = common::require_root();
+//! ```
+//!
+//! Without root, [`require_root`] panics (the test fails, saying why). To run the rest
+//! without root, build with `RUSTFLAGS='--cfg wait_online_no_root' cargo test`: the root tests
+//! are then listed as ignored, never passed. The guard it returns also keeps the tests that
+//! saturate both CPUs ([`require_root_alone`]) from running next to the timing-bound ones.
+//! A test that cannot run on this machine (a missing kernel driver) is `#[ignore = "why"]`
+//! and fails when run anyway with `--ignored`.
+//!
 //! * [`Netns`]: kernel-only named netns with `ip` helpers and topology builders.
 //! * [`NetworkdEnv`]: netns + private mount/PID ns + private system bus + real systemd-networkd.
 //! * [`run_wait_online`]: run a command with a hard kill deadline, capture output and elapsed.
@@ -12,7 +28,6 @@
 //!   Needs `tests/setup-deps.sh` to have run once (dnsmasq-base, unpacked systemd-resolved).
 //!
 //! ```ignore
-//! if !common::require_root() { return; }
 //! let mut env = NetworkdEnv::new();                    // netns + holder + private bus
 //! let peer = Netns::new();
 //! env.netns().add_veth("wo0", Some(&peer), "wo0p");
@@ -30,20 +45,22 @@
 //! Kernel note: the test kernel has no modules; veth, bridge, macvlan, vxlan, tuntap work,
 //! dummy/bond/vlan may not (`kernel_supports("bond")`). Set `WAIT_ONLINE_TEST_KEEP=1` to keep
 //! the per-test directories (`$TMPDIR/wot-<pid>-<n>/{network,logs}`).
-#![allow(dead_code, unused_imports)]
+
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 mod netns;
 mod networkd;
 mod process;
 mod resolved;
 
-pub use netns::{Netns, kernel_supports, unique_name};
-pub use networkd::{NETWORKD, NetworkdEnv};
+pub use netns::{Netns, kernel_supports};
+pub use networkd::NetworkdEnv;
 pub use process::{RunResult, run_checked, run_wait_online, run_wait_online_bg, wait_until};
+#[allow(unused_imports)] // for benches/compare.rs
+pub use resolved::resolved_root;
 pub use resolved::{
-    DEFAULT_RESOLVED_ROOT, DnsServer, RESOLVED_CONF, RESOLVED_DROPIN, RESOLVED_ROOT_ENV, Resolved,
-    SD_RESOLVED_FROM_NETWORK, SD_RESOLVED_NO_CACHE, parse_resolve_hostname, require_dnsmasq,
-    require_resolved_root, resolved_root,
+    DnsServer, RESOLVED_CONF, SD_RESOLVED_FROM_NETWORK, SD_RESOLVED_NO_CACHE,
+    parse_resolve_hostname,
 };
 
 /// The upstream binary (systemd 252) used as the reference implementation.
@@ -54,20 +71,44 @@ pub fn wait_online_bin() -> &'static str {
     env!("CARGO_BIN_EXE_wait-online")
 }
 
-/// True = proceed. Panics with an explanation when not root, unless
-/// `WAIT_ONLINE_SKIP_ROOT_TESTS=1` is set, in which case it returns false and the caller
-/// should `return` early.
-pub fn require_root() -> bool {
+/// Process-wide: root tests share it; a test that saturates both CPUs holds it alone, so
+/// that it neither slows the timing-bound tests nor is slowed by them.
+static MACHINE: RwLock<()> = RwLock::new(());
+
+/// A root test's claim on the machine, from [`require_root`]: hold it until the test ends.
+#[must_use = "bind it (`let _root = ...`): the claim ends when it is dropped"]
+pub struct Root {
+    _shared: Option<RwLockReadGuard<'static, ()>>,
+    _alone: Option<RwLockWriteGuard<'static, ()>>,
+}
+
+/// Panics with the way out unless the test runs as root (see the module documentation).
+fn assert_root() {
     // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
-        return true;
+    if unsafe { libc::geteuid() } != 0 {
+        panic!(
+            "this test must run as root (it creates network, mount and PID namespaces): run \
+             `sudo tests/run.sh`, or mark the root tests ignored with \
+             RUSTFLAGS='--cfg wait_online_no_root' cargo test"
+        );
     }
-    if std::env::var("WAIT_ONLINE_SKIP_ROOT_TESTS").as_deref() == Ok("1") {
-        eprintln!("skipped: needs root (WAIT_ONLINE_SKIP_ROOT_TESTS=1)");
-        return false;
+}
+
+/// First line of every test that needs root; the test runs alongside other root tests.
+pub fn require_root() -> Root {
+    assert_root();
+    Root {
+        _shared: Some(MACHINE.read().unwrap_or_else(|e| e.into_inner())),
+        _alone: None,
     }
-    panic!(
-        "this test must run as root (it creates network, mount and PID namespaces); \
-         run `sudo -E cargo test` or set WAIT_ONLINE_SKIP_ROOT_TESTS=1 to skip such tests"
-    );
+}
+
+/// [`require_root`] for a test that saturates both CPUs: it waits until no other root test
+/// runs, and they wait for it.
+pub fn require_root_alone() -> Root {
+    assert_root();
+    Root {
+        _shared: None,
+        _alone: Some(MACHINE.write().unwrap_or_else(|e| e.into_inner())),
+    }
 }

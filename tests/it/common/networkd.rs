@@ -325,10 +325,6 @@ impl NetworkdEnv {
         std::fs::rename(&tmp, self.config_dir().join(filename)).expect("rename .network");
     }
 
-    pub fn remove_network(&self, filename: &str) {
-        std::fs::remove_file(self.config_dir().join(filename)).expect("remove .network");
-    }
-
     /// `nsenter -t <holder> -m -n -p -- CMD ARGS`: runs inside the private netns, mount ns
     /// (private /run, bus, config) and PID ns. Use with [`super::run_wait_online`].
     pub fn run(&self, cmd: &str, args: &[&str]) -> Command {

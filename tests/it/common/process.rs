@@ -20,8 +20,7 @@ pub struct RunResult {
     pub stderr: String,
     /// From just before `spawn()` until the exit was observed.
     pub elapsed: Duration,
-    /// Just before `spawn()` / when the exit was observed (for "exited N ms after event X").
-    pub started: Instant,
+    /// When the exit was observed (for "exited N ms after event X").
     pub finished: Instant,
 }
 
@@ -163,7 +162,6 @@ pub fn run_wait_online(mut cmd: Command, timeout: Duration) -> RunResult {
         stdout,
         stderr,
         elapsed: end.duration_since(start),
-        started: start,
         finished: end,
     }
 }

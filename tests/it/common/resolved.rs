@@ -213,11 +213,6 @@ impl NetworkdEnv {
         NetworkdEnv::build(Some(root))
     }
 
-    /// The unpacked systemd-resolved this env uses (None for [`NetworkdEnv::new`] envs).
-    pub fn resolved_root(&self) -> Option<&Path> {
-        self.resolved_root.as_deref()
-    }
-
     fn require_resolved_env(&self) -> &Path {
         self.resolved_root.as_deref().expect(
             "this NetworkdEnv was not prepared for resolved: use NetworkdEnv::with_resolved()",
@@ -283,13 +278,6 @@ impl NetworkdEnv {
     pub fn restart_resolved(&mut self) {
         self.stop_resolved();
         self.start_resolved();
-    }
-
-    pub fn resolved_running(&mut self) -> bool {
-        match &mut self.resolved {
-            Some(d) => matches!(d.nsenter.try_wait(), Ok(None)),
-            None => false,
-        }
     }
 
     /// Host pid of the running resolved.
@@ -568,20 +556,9 @@ impl DnsServer {
         unsafe { libc::kill(c.id() as i32, sig) };
     }
 
-    pub fn is_running(&mut self) -> bool {
-        match &mut self.child {
-            Some(c) => matches!(c.try_wait(), Ok(None)),
-            None => false,
-        }
-    }
-
     /// Host pid of dnsmasq (it runs directly under `ip netns exec`'s exec).
     pub fn pid(&self) -> Option<i32> {
         self.child.as_ref().map(|c| c.id() as i32)
-    }
-
-    pub fn listen_addr(&self) -> &str {
-        &self.listen
     }
 
     fn log_path(&self) -> PathBuf {
