@@ -1,12 +1,10 @@
 //! `--explain`, `--require-default-route` and `--require-gateway` against the real kernel:
 //! routes and neighbour entries made in a namespace, the gateway a veth peer in another one.
 
-use crate::common;
-
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use crate::common::{Netns, run_wait_online_bg, wait_online_bin, wait_until};
+use crate::common::{self, Netns, run_wait_online_bg, wait_online_bin, wait_until};
 
 /// Time the waiter gets to start and finish its initial dumps before the test changes things.
 const SETTLE: Duration = Duration::from_millis(400);
@@ -115,14 +113,13 @@ fn explain_shows_each_awaited_interface_and_a_summary_at_exit() {
 #[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn explain_redraws_in_place_on_a_terminal() {
     let _root = common::require_root();
-    if std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("skipped: script(1) (util-linux) is not installed");
-        return;
-    }
+    assert!(
+        std::process::Command::new("script")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success()),
+        "script(1) is missing: install bsdutils (tests/run.sh does)"
+    );
     let (ns, _gw) = host_and_gateway();
     ns.add_veth("wo1", None, "wo1p");
     // script(1) gives the tool a pseudo-terminal as stderr.
