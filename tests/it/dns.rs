@@ -7,13 +7,12 @@
 //!   wo0 10.77.0.2/24  <---------- veth ---------->  wo0p 10.77.0.1/24, dnsmasq :53
 //! ```
 
-use crate::common;
-
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    DnsServer, Netns, NetworkdEnv, RunResult, run_wait_online, run_wait_online_bg, wait_online_bin,
+    self, DnsServer, Netns, NetworkdEnv, RunResult, run_wait_online, run_wait_online_bg,
+    wait_online_bin,
 };
 
 const DNS_IP: &str = "10.77.0.1";
@@ -23,9 +22,9 @@ const SETTLE: Duration = Duration::from_millis(500);
 /// `.network` for wo0 with a static address and `dns` lines (`Domains=test.wohx` is a search
 /// domain, so wo0 stays a DNS default route and needs its own accessible server).
 fn network(dns: &str) -> String {
-    format!(
-        "[Match]\nName=wo0\n\n[Network]\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n\
-         Address=10.77.0.2/24\nDomains=test.wohx\n{dns}"
+    common::network(
+        "wo0",
+        &format!("Address=10.77.0.2/24\nDomains=test.wohx\n{dns}"),
     )
 }
 
@@ -33,10 +32,7 @@ fn network(dns: &str) -> String {
 /// host1.test.wohx in the peer.
 fn setup(dns: &str, with_resolved: bool) -> (NetworkdEnv, Netns, DnsServer) {
     let mut env = NetworkdEnv::with_resolved();
-    let peer = Netns::new();
-    env.netns().add_veth("wo0", Some(&peer), "wo0p");
-    peer.add_addr("wo0p", "10.77.0.1/24");
-    peer.link_up("wo0p");
+    let peer = env.netns().add_peer();
     let server = DnsServer::start(&peer, DNS_IP, &[(HOST1, "10.77.0.10")]);
     env.write_network("10-wo0.network", &network(dns));
     if with_resolved {
@@ -59,16 +55,6 @@ fn wait_online_bg(env: &NetworkdEnv, args: &[&str]) -> std::thread::JoinHandle<R
     run_wait_online_bg(cmd, Duration::from_secs(30))
 }
 
-fn assert_code(r: &RunResult, code: i32, env: &NetworkdEnv) {
-    assert_eq!(
-        r.code,
-        Some(code),
-        "{}\n{}",
-        r.describe(),
-        env.logs_tail(30)
-    );
-}
-
 #[test]
 #[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn dns_configured_exits_zero_also_with_netplans_second_line() {
@@ -76,7 +62,7 @@ fn dns_configured_exits_zero_also_with_netplans_second_line() {
     let (env, _peer, _server) = setup("DNS=10.77.0.1\n", true);
     env.wait_for_link_dns("wo0", DNS_IP, Duration::from_secs(10));
     let r = wait_online(&env, &["-i", "wo0", "--dns", "--timeout=10"]);
-    assert_code(&r, 0, &env);
+    env.assert_code(&r, 0);
     assert!(
         r.stderr.contains("DNS: using systemd-resolved"),
         "{}",
@@ -94,9 +80,9 @@ fn dns_configured_exits_zero_also_with_netplans_second_line() {
             "--timeout=10",
         ],
     );
-    assert_code(&r, 0, &env);
+    env.assert_code(&r, 0);
     let r = wait_online(&env, &["-i", "wo0", "--dns=no", "--timeout=10"]);
-    assert_code(&r, 0, &env);
+    env.assert_code(&r, 0);
 }
 
 #[test]
@@ -105,7 +91,7 @@ fn no_dns_anywhere_times_out_naming_dns() {
     let _root = common::require_root();
     let (env, _peer, _server) = setup("", true);
     let r = wait_online(&env, &["-i", "wo0", "--dns", "--timeout=1500ms"]);
-    assert_code(&r, 1, &env);
+    env.assert_code(&r, 1);
     // Without servers, wo0 is no DNS default route: the global configuration decides.
     assert!(
         r.stderr.contains("wo0: no global DNS server is configured"),
@@ -113,7 +99,7 @@ fn no_dns_anywhere_times_out_naming_dns() {
         r.describe()
     );
     let r = wait_online(&env, &["-i", "wo0", "--timeout=5"]);
-    assert_code(&r, 0, &env);
+    env.assert_code(&r, 0);
 }
 
 #[test]
@@ -127,7 +113,7 @@ fn dns_added_by_networkctl_reload_while_waiting() {
     let reloaded = Instant::now();
     env.networkctl(&["reload"]);
     let r = waiter.join().unwrap();
-    assert_code(&r, 0, &env);
+    env.assert_code(&r, 0);
     assert!(r.finished >= reloaded, "{}", r.describe());
 }
 
@@ -152,7 +138,7 @@ fn global_server_without_a_route_is_not_accessible() {
         env.resolvectl(&["dns"])
     );
     let r = wait_online(&env, &["-i", "wo0", "--dns", "--timeout=1500ms"]);
-    assert_code(&r, 1, &env);
+    env.assert_code(&r, 1);
     assert!(
         r.stderr
             .contains("wo0: DNS server 198.51.100.53 is not accessible (no route)"),
@@ -166,7 +152,7 @@ fn global_server_without_a_route_is_not_accessible() {
     env.netns()
         .ip(&["route", "add", "198.51.100.0/24", "via", "10.77.0.1"]);
     let r = waiter.join().unwrap();
-    assert_code(&r, 0, &env);
+    env.assert_code(&r, 0);
     assert!(r.finished >= routed, "{}", r.describe());
 }
 
@@ -177,12 +163,12 @@ fn link_server_is_accessible_only_while_its_link_is_up() {
     let (env, _peer, _server) = setup("DNS=10.77.0.1\n", true);
     env.wait_for_link_dns("wo0", DNS_IP, Duration::from_secs(10));
     let r = wait_online(&env, &["-i", "wo0", "--dns", "--timeout=5"]);
-    assert_code(&r, 0, &env);
+    env.assert_code(&r, 0);
     env.netns().link_down("wo0");
     // Down, wo0's own server is not accessible and resolved no longer counts it as a DNS
     // default route: the (empty) global configuration decides.
     let r = wait_online(&env, &["-i", "wo0:off", "--dns", "--timeout=1500ms"]);
-    assert_code(&r, 1, &env);
+    env.assert_code(&r, 1);
     assert!(
         r.stderr.contains("wo0: no global DNS server is configured"),
         "{}",
@@ -201,7 +187,7 @@ fn resolved_started_and_restarted_mid_wait() {
     let started = Instant::now();
     env.start_resolved();
     let r = waiter.join().unwrap();
-    assert_code(&r, 0, &env);
+    env.assert_code(&r, 0);
     assert!(r.finished >= started, "{}", r.describe());
 
     // The subscription survives a restart: wait for a DNS change made after it.
@@ -219,7 +205,7 @@ fn resolved_started_and_restarted_mid_wait() {
     let reloaded = Instant::now();
     env.networkctl(&["reload"]);
     let r = waiter.join().unwrap();
-    assert_code(&r, 0, &env);
+    env.assert_code(&r, 0);
     assert!(r.finished >= reloaded, "{}", r.describe());
 }
 
@@ -230,7 +216,7 @@ fn without_resolved_resolv_conf_is_the_source() {
     let (env, _peer, _server) = setup("", false);
     env.set_resolv_conf("nameserver 127.0.0.53\nnameserver 10.77.0.1\n");
     let r = wait_online(&env, &["-i", "wo0", "--dns", "--timeout=10"]);
-    assert_code(&r, 0, &env);
+    env.assert_code(&r, 0);
     assert!(
         r.stderr
             .contains("using the name servers of /etc/resolv.conf"),
@@ -239,7 +225,7 @@ fn without_resolved_resolv_conf_is_the_source() {
     );
     env.set_resolv_conf("nameserver 198.51.100.53\n");
     let r = wait_online(&env, &["-i", "wo0", "--dns", "--timeout=1500ms"]);
-    assert_code(&r, 1, &env);
+    env.assert_code(&r, 1);
     assert!(
         r.stderr
             .contains("DNS server 198.51.100.53 is not accessible (no route)"),
@@ -249,7 +235,7 @@ fn without_resolved_resolv_conf_is_the_source() {
     // The probe goes straight to the servers with hickory-resolver.
     env.set_resolv_conf("nameserver 10.77.0.1\n");
     let r = wait_online(&env, &["-i", "wo0", "--dns-probe", HOST1, "--timeout=10"]);
-    assert_code(&r, 0, &env);
+    env.assert_code(&r, 0);
 }
 
 #[test]
@@ -262,12 +248,12 @@ fn probe_passes_fails_while_the_server_is_down_and_recovers() {
         &env,
         &["-i", "wo0", "--dns", "--dns-probe", HOST1, "--timeout=10"],
     );
-    assert_code(&r, 0, &env);
+    env.assert_code(&r, 0);
     let r = wait_online(
         &env,
         &["-i", "wo0", "--dns-probe=nope.test.wohx", "--timeout=2"],
     );
-    assert_code(&r, 1, &env);
+    env.assert_code(&r, 1);
     assert!(
         r.stderr
             .contains("DNS probe nope.test.wohx failed: NXDOMAIN"),
@@ -277,7 +263,7 @@ fn probe_passes_fails_while_the_server_is_down_and_recovers() {
 
     server.stop();
     let r = wait_online(&env, &["-i", "wo0", "--dns-probe", HOST1, "--timeout=2"]);
-    assert_code(&r, 1, &env);
+    env.assert_code(&r, 1);
     assert!(
         r.stderr.contains(&format!("DNS probe {HOST1} failed")),
         "{}",
@@ -290,7 +276,7 @@ fn probe_passes_fails_while_the_server_is_down_and_recovers() {
     let back = Instant::now();
     server.start_again();
     let r = waiter.join().unwrap();
-    assert_code(&r, 0, &env);
+    env.assert_code(&r, 0);
     assert!(r.finished >= back, "{}", r.describe());
 }
 
@@ -307,7 +293,7 @@ fn probe_without_any_server_backs_off_and_honours_the_timeout() {
     );
     cmd.env("SYSTEMD_LOG_LEVEL", "debug");
     let r = run_wait_online(cmd, Duration::from_secs(20));
-    assert_code(&r, 1, &env);
+    env.assert_code(&r, 1);
     assert!(
         r.elapsed < Duration::from_secs(4),
         "the deadline was not honoured: {}",

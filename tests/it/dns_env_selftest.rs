@@ -8,14 +8,11 @@
 //!   .network: DNS=10.77.0.1, Domains=~test.wohx            host1.test.wohx -> 10.77.0.10
 //! ```
 
-use crate::common;
-
 use std::net::IpAddr;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    DnsServer, Netns, NetworkdEnv, SD_RESOLVED_FROM_NETWORK, SD_RESOLVED_NO_CACHE,
+    self, DnsServer, Netns, NetworkdEnv, SD_RESOLVED_FROM_NETWORK, SD_RESOLVED_NO_CACHE,
     parse_resolve_hostname,
 };
 
@@ -32,10 +29,7 @@ const LOOKUP_TIMEOUT: Duration = Duration::from_secs(10);
 /// the holder yet.
 fn dns_topology() -> (NetworkdEnv, Netns, DnsServer) {
     let env = NetworkdEnv::with_resolved();
-    let peer = Netns::new();
-    env.netns().add_veth("wo0", Some(&peer), "wo0p");
-    peer.add_addr("wo0p", "10.77.0.1/24");
-    peer.link_up("wo0p");
+    let peer = env.netns().add_peer();
     let dns = DnsServer::start(
         &peer,
         DNS_IP,
@@ -73,10 +67,6 @@ fn assert_resolves_host1(env: &NetworkdEnv, flags: u64) {
             env.logs_tail(40)
         ),
     }
-}
-
-fn process_alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
 }
 
 #[test]
@@ -183,13 +173,8 @@ fn resolved_resolves_through_link_dns_from_networkd() {
     drop(dns);
     drop(peer);
     drop(env);
-    for p in &pids {
-        assert!(!process_alive(*p), "process {p} still alive");
-    }
-    for n in [&name, &peer_name] {
-        assert!(!Path::new("/run/netns").join(n).exists(), "netns {n} left");
-    }
-    assert!(!std::env::temp_dir().join(&name).exists());
+    common::assert_gone(&name, &pids);
+    common::assert_gone(&peer_name, &[]);
 }
 
 /// (b) once dnsmasq stops (port closed: ICMP port unreachable) lookups fail at once; while it

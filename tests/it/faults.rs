@@ -14,8 +14,6 @@
 //! stalled D-Bus call, a resolved call that timed out was never retried, and a state file with
 //! a NUL byte was trusted where upstream refuses it.
 
-use crate::common;
-
 use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
@@ -25,8 +23,9 @@ use std::thread::{JoinHandle, sleep};
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    DnsServer, Netns, NetworkdEnv, RunResult, UPSTREAM_WAIT_ONLINE, run_wait_online,
-    run_wait_online_bg, wait_online_bin, wait_until,
+    self, DnsServer, Netns, NetworkdEnv, RunResult, UPSTREAM_WAIT_ONLINE, alive, children_of,
+    network, reader, run_wait_online, run_wait_online_bg, setpriv_args, wait_online_bin,
+    wait_until,
 };
 
 /// Time a waiter gets to start and finish its initial reads before the test changes things.
@@ -38,18 +37,9 @@ const SIGNAL_EXIT: Duration = Duration::from_secs(1);
 const SETUP: Duration = Duration::from_secs(10);
 const HOST1: &str = "host1.test.wohx";
 
-/// `.network` for `name`: no link-local, no RA, plus `extra`.
-fn network(name: &str, extra: &str) -> String {
-    format!("[Match]\nName={name}\n\n[Network]\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n{extra}")
-}
-
-/// A veth `wo0` into a peer namespace whose end (10.77.0.1/24) is up: `wo0` gets carrier as
-/// soon as it is up.
-fn env_with_peer(env: NetworkdEnv) -> (NetworkdEnv, Netns) {
-    let peer = Netns::new();
-    env.netns().add_veth("wo0", Some(&peer), "wo0p");
-    peer.add_addr("wo0p", "10.77.0.1/24");
-    peer.link_up("wo0p");
+/// `env` with [`Netns::add_peer`].
+fn with_peer(env: NetworkdEnv) -> (NetworkdEnv, Netns) {
+    let peer = env.netns().add_peer();
     (env, peer)
 }
 
@@ -77,17 +67,17 @@ fn still_running(waiters: &[(&str, &JoinHandle<RunResult>)], when: &str) {
 #[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn networkd_stopped_and_restarted_mid_wait() {
     let _root = common::require_root();
-    let (mut env, _peer) = env_with_peer(NetworkdEnv::new());
+    let (mut env, _peer) = with_peer(NetworkdEnv::new());
     env.write_network("10-wo0.network", &network("wo0", ""));
     env.start_networkd();
     env.wait_for_setup_state("wo0", "configured", SETUP);
 
     let args = ["-i", "wo0:routable", "--timeout=20"];
     let upstream = run_wait_online_bg(env.run(UPSTREAM_WAIT_ONLINE, &args), LIMIT);
-    let auto = run_wait_online_bg(env.run(wait_online_bin(), &args), LIMIT);
+    let auto = env.wait_online_bg(&args);
     let mut forced_args = vec!["--manager=networkd"];
     forced_args.extend(args);
-    let forced = run_wait_online_bg(env.run(wait_online_bin(), &forced_args), LIMIT);
+    let forced = env.wait_online_bg(&forced_args);
     sleep(SETTLE);
 
     // networkd 252 removes every link state file when it stops (the directory stays): this
@@ -176,7 +166,7 @@ fn networkd_stopped_and_restarted_mid_wait() {
 /// wo0 10.77.0.2/24 up (set by hand, no networkd: `--manager=none`), the peer 10.77.0.1 runs
 /// dnsmasq answering [`HOST1`].
 fn dns_env(env: NetworkdEnv) -> (NetworkdEnv, Netns, DnsServer) {
-    let (env, peer) = env_with_peer(env);
+    let (env, peer) = with_peer(env);
     env.netns().add_addr("wo0", "10.77.0.2/24");
     env.netns().link_up("wo0");
     let server = DnsServer::start(&peer, "10.77.0.1", &[(HOST1, "10.77.0.10")]);
@@ -497,7 +487,7 @@ fn broken_state_files_block_like_upstream_until_rewritten() {
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let upstream = run_wait_online_bg(env.run(UPSTREAM_WAIT_ONLINE, &args), LIMIT);
-    let ours = run_wait_online_bg(env.run(wait_online_bin(), &args), LIMIT);
+    let ours = env.wait_online_bg(&args);
     sleep(SETTLE);
     still_running(
         &[("upstream", &upstream), ("ours", &ours)],
@@ -537,25 +527,6 @@ fn state_file_with_nul_bytes_is_not_trusted_like_upstream() {
     }
 }
 
-/// setpriv arguments for a run as nobody/nogroup without any capability (as tests/units.rs).
-const UNPRIVILEGED: [&str; 7] = [
-    "--reuid=65534",
-    "--regid=65534",
-    "--clear-groups",
-    "--no-new-privs",
-    "--inh-caps=-all",
-    "--ambient-caps=-all",
-    "--bounding-set=-all",
-];
-
-fn unprivileged(env: &NetworkdEnv, bin: &str, args: &[&str]) -> Command {
-    let mut all: Vec<&str> = UNPRIVILEGED.to_vec();
-    all.push("--");
-    all.push(bin);
-    all.extend_from_slice(args);
-    env.run("setpriv", &all)
-}
-
 #[test]
 #[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn unreadable_state_file_blocks_an_unprivileged_run_until_rewritten() {
@@ -567,7 +538,7 @@ fn unreadable_state_file_blocks_an_unprivileged_run_until_rewritten() {
     let args = ["-i", "wo0:routable", "--timeout=1"];
     let both = |args: &[&str]| {
         [UPSTREAM_WAIT_ONLINE, wait_online_bin()]
-            .map(|bin| run_wait_online_bg(unprivileged(&env, bin, args), LIMIT))
+            .map(|bin| run_wait_online_bg(env.run("setpriv", &setpriv_args(bin, args)), LIMIT))
             .map(|w| w.join().unwrap())
     };
 
@@ -591,7 +562,7 @@ fn unreadable_state_file_blocks_an_unprivileged_run_until_rewritten() {
 
     let args = ["-i", "wo0:routable", "--timeout=15"];
     let waiters = [UPSTREAM_WAIT_ONLINE, wait_online_bin()]
-        .map(|bin| run_wait_online_bg(unprivileged(&env, bin, &args), LIMIT));
+        .map(|bin| run_wait_online_bg(env.run("setpriv", &setpriv_args(bin, &args)), LIMIT));
     sleep(SETTLE);
     let rewritten = Instant::now();
     write_state(&dir, ifindex, GOOD_STATE, 0o644);
@@ -625,10 +596,7 @@ fn names_at_the_fifteen_byte_limit() {
     let by_altname = format!("{ALTNAME}:routable");
     let name_waiters = [UPSTREAM_WAIT_ONLINE, wait_online_bin()]
         .map(|bin| run_wait_online_bg(env.run(bin, &["-i", &by_name, "--timeout=20"]), LIMIT));
-    let altname_waiter = run_wait_online_bg(
-        env.run(wait_online_bin(), &["-i", &by_altname, "--timeout=20"]),
-        LIMIT,
-    );
+    let altname_waiter = env.wait_online_bg(&["-i", &by_altname, "--timeout=20"]);
     sleep(SETTLE);
     let created = Instant::now();
     env.netns().add_veth(NAME, Some(&peer), "wo0p");
@@ -722,39 +690,8 @@ impl Ended {
     }
 }
 
-fn reader<R: Read + Send + 'static>(source: Option<R>) -> mpsc::Receiver<Vec<u8>> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut buffer = Vec::new();
-        if let Some(mut source) = source {
-            let _ = source.read_to_end(&mut buffer);
-        }
-        let _ = tx.send(buffer);
-    });
-    rx
-}
-
 fn exe_of(pid: i32) -> Option<PathBuf> {
     std::fs::read_link(format!("/proc/{pid}/exe")).ok()
-}
-
-fn children_of(pid: i32) -> Vec<i32> {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|p| p.parse().ok())
-        .collect()
-}
-
-/// Alive = exists and is not a zombie.
-fn alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            s.rfind(')')
-                .map(|i| !matches!(s[i + 1..].trim_start().chars().next(), Some('Z' | 'X')))
-        })
-        .unwrap_or(false)
 }
 
 /// `sig` is caught (`SigCgt`: ours, tokio's handler) or blocked (`SigBlk`: upstream, which
@@ -882,7 +819,7 @@ fn assert_no_stray_process(env: &NetworkdEnv, bin: &str, what: &str) {
 
 /// networkd manages `wo0`, which has carrier but no address: `-i wo0:routable` waits.
 fn waiting_networkd_env() -> (NetworkdEnv, Netns) {
-    let (mut env, peer) = env_with_peer(NetworkdEnv::new());
+    let (mut env, peer) = with_peer(NetworkdEnv::new());
     env.write_network("10-wo0.network", &network("wo0", ""));
     env.start_networkd();
     env.wait_for_setup_state("wo0", "configured", SETUP);
@@ -988,7 +925,7 @@ fn signal_while_waiting_on_networkd_ends_the_holder_too() {
 /// networkd + resolved manage `wo0` (10.77.0.2/24, DNS 10.77.0.1 served by dnsmasq in the
 /// peer namespace), everything configured.
 fn resolved_env() -> (NetworkdEnv, Netns, DnsServer) {
-    let (mut env, peer) = env_with_peer(NetworkdEnv::with_resolved());
+    let (mut env, peer) = with_peer(NetworkdEnv::with_resolved());
     let server = DnsServer::start(&peer, "10.77.0.1", &[(HOST1, "10.77.0.10")]);
     env.write_network(
         "10-wo0.network",
@@ -1146,14 +1083,14 @@ fn resolved_that_stalls_and_recovers_ends_the_wait() {
     let (env, _peer, _server) = resolved_env();
     let args = ["-i", "wo0", "--dns", "--timeout=12"];
     // Control: with resolved answering the DNS requirement holds at once.
-    let r = run_wait_online(env.run(wait_online_bin(), &args), LIMIT);
+    let r = env.wait_online(&args);
     assert_exit(&r, 0, "resolved answering");
     assert!(r.elapsed < Duration::from_secs(2), "{}", r.describe());
 
     let resolved = env.resolved_pid().expect("resolved runs");
     // SAFETY: plain syscall.
     unsafe { libc::kill(resolved, libc::SIGSTOP) };
-    let waiter = run_wait_online_bg(env.run(wait_online_bin(), &args), LIMIT);
+    let waiter = env.wait_online_bg(&args);
     sleep(Duration::from_secs(3));
     let resumed = Instant::now();
     // SAFETY: plain syscall.

@@ -1,46 +1,17 @@
 //! Self-tests of the integration-test infrastructure (tests/common), using the real upstream
 //! systemd-networkd-wait-online as the program under test.
 
-use crate::common;
-
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::common::{Netns, NetworkdEnv, UPSTREAM_WAIT_ONLINE, run_wait_online};
-
-const WO0_BASE: &str = "[Match]\nName=wo0\n\n[Link]\nRequiredForOnline=yes\n\n[Network]\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n";
+use crate::common::{self, Netns, NetworkdEnv, UPSTREAM_WAIT_ONLINE, run_wait_online};
 
 /// env + peer netns, veth wo0 (env) <-> wo0p (peer, 10.77.0.1/24, up); networkd NOT started.
 fn env_with_peer(network_extra: &str) -> (NetworkdEnv, Netns) {
     let env = NetworkdEnv::new();
-    let peer = Netns::new();
-    env.netns().add_veth("wo0", Some(&peer), "wo0p");
-    peer.add_addr("wo0p", "10.77.0.1/24");
-    peer.link_up("wo0p");
-    env.write_network("10-wo0.network", &format!("{WO0_BASE}{network_extra}"));
+    let peer = env.netns().add_peer();
+    env.write_network("10-wo0.network", &common::network("wo0", network_extra));
     (env, peer)
-}
-
-fn assert_gone(ns_name: &str, pids: &[i32]) {
-    assert!(
-        !Path::new("/run/netns").join(ns_name).exists(),
-        "netns {ns_name} left behind"
-    );
-    assert!(
-        !std::env::temp_dir().join(ns_name).exists(),
-        "temp dir of {ns_name} left behind"
-    );
-    for p in pids {
-        let alive = std::fs::read_to_string(format!("/proc/{p}/stat"))
-            .map(|s| !s.contains(") Z "))
-            .unwrap_or(false);
-        assert!(
-            !alive,
-            "process {p} of {ns_name} still alive: {:?}",
-            std::fs::read_to_string(format!("/proc/{p}/stat"))
-        );
-    }
 }
 
 #[test]
@@ -95,20 +66,10 @@ fn kernel_only_netns_veth_addresses_and_teardown() {
             .contains("master wbr0")
     );
 
-    // optional device kinds (the test kernel has no bonding/8021q)
+    // the probe for device kinds (bond and vlan: kernel::bond_losing_and_regaining_a_port and
+    // kernel::vlan_on_veth, ignored where the kernel lacks them)
     assert!(common::kernel_supports("veth") && common::kernel_supports("bridge"));
-    if common::kernel_supports("vlan") {
-        a.add_vlan("bp1", "bp1.5", 5);
-        assert!(a.ip(&["-br", "link"]).contains("bp1.5@bp1"));
-    }
-    if common::kernel_supports("bond") {
-        a.add_veth("bo0", None, "bo1");
-        a.add_bond("wbond0", "active-backup", &["bo0"]);
-        assert!(
-            a.ip(&["-d", "link", "show", "dev", "bo0"])
-                .contains("master wbond0")
-        );
-    }
+    assert!(!common::kernel_supports("no-such-kind"));
 
     // a process left running in the netns is killed by Drop
     let mut child = a.spawn("sleep", &["600"]);
@@ -125,8 +86,8 @@ fn kernel_only_netns_veth_addresses_and_teardown() {
         .expect("wait")
         .expect("sleep killed by Netns::drop");
     assert!(!st.success());
-    assert_gone(&na, &[pid]);
-    assert_gone(&nb, &[]);
+    common::assert_gone(&na, &[pid]);
+    common::assert_gone(&nb, &[]);
 }
 
 #[test]
@@ -176,7 +137,7 @@ fn networkd_env_upstream_routable_with_static_address() {
     );
     drop(peer);
     drop(env);
-    assert_gone(&name, &pids);
+    common::assert_gone(&name, &pids);
 }
 
 #[test]
@@ -262,7 +223,7 @@ fn networkd_env_is_torn_down_when_the_test_panics() {
     }));
     assert!(res.is_err());
     let (name, pids) = seen.expect("env was set up");
-    assert_gone(&name, &pids);
+    common::assert_gone(&name, &pids);
     // its host-side nsenter exited (killed with the PID namespace); reap it
     let st = bg.unwrap().try_wait().unwrap();
     assert!(st.is_some_and(|s| !s.success()), "{st:?}");

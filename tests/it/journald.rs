@@ -6,38 +6,13 @@
 //! /run and this test's directory bind-mounted on /run/systemd/journal, where the test listens
 //! on a unix datagram socket: the host's journal is never touched.
 
-use crate::common;
-
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixDatagram;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-/// A directory of this test, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "wo-journald-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).expect("create the test directory");
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use crate::common;
 
 /// One journal entry: its fields in order, values as text.
 type Entry = Vec<(String, String)>;
@@ -101,7 +76,7 @@ enum Stream {
 /// Runs wait-online with `args` in a private mount namespace whose /run is a tmpfs; with
 /// `listen`, a socket of this test is /run/systemd/journal/socket there.
 fn run(args: &[&str], stream: Stream, listen: bool) -> Run {
-    let dir = TempDir::new();
+    let dir = common::TempDir::new();
     let journal_dir = dir.0.join("journal");
     std::fs::create_dir(&journal_dir).unwrap();
     let socket = listen.then(|| {

@@ -1,12 +1,10 @@
 //! Kernel-only mode (`--manager=none`) against the real kernel: links, addresses, bridges,
 //! renames and the no-false-online guarantees, each in its own network namespace.
 
-use crate::common;
-
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use crate::common::{Netns, kernel_supports, run_wait_online, wait_online_bin};
+use crate::common::{self, Netns, kernel_supports, run_wait_online, wait_online_bin};
 
 /// Time the waiter gets to start and finish its initial dump before the test changes things.
 const SETTLE: Duration = Duration::from_millis(400);
@@ -285,10 +283,7 @@ fn address_flips_without_carrier_never_end_the_wait() {
     for _ in 0..50 {
         batch.push_str("address add 192.0.2.1/24 dev v0\naddress del 192.0.2.1/24 dev v0\n");
     }
-    let file = std::env::temp_dir().join(format!("{}-flips", ns.name()));
-    std::fs::write(&file, batch).unwrap();
-    ns.ip(&["-batch", file.to_str().unwrap()]);
-    std::fs::remove_file(&file).ok();
+    ns.ip_batch(&batch);
     ns.link_up("v1"); // carrier now, but the address is gone
     let r = waiter.join().unwrap();
     assert_eq!(r.code, Some(1), "false online: {}", r.describe());

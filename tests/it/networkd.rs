@@ -2,32 +2,22 @@
 //! systemd-networkd-wait-online and ours on the same scenario, at the same moment, and require
 //! the same verdict.
 
-use crate::common;
-
 use std::thread::{JoinHandle, sleep};
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    Netns, NetworkdEnv, RunResult, UPSTREAM_WAIT_ONLINE, run_wait_online, run_wait_online_bg,
+    self, Netns, NetworkdEnv, RunResult, UPSTREAM_WAIT_ONLINE, network, run_wait_online_bg,
     wait_online_bin,
 };
 
 const SETTLE: Duration = Duration::from_millis(500);
 const STATIC: &str = "Address=10.77.0.2/24\n";
 
-/// `.network` for a veth end: no link-local, no RA, RequiredForOnline default, plus `extra`.
-fn network(name: &str, extra: &str) -> String {
-    format!("[Match]\nName={name}\n\n[Network]\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n{extra}")
-}
-
 /// networkd managing `wo0` (veth to a peer namespace that is up), with `extra` in its
 /// `.network`; `lo` is unmanaged.
 fn managed(extra: &str) -> (NetworkdEnv, Netns) {
     let mut env = NetworkdEnv::new();
-    let peer = Netns::new();
-    env.netns().add_veth("wo0", Some(&peer), "wo0p");
-    peer.add_addr("wo0p", "10.77.0.1/24");
-    peer.link_up("wo0p");
+    let peer = env.netns().add_peer();
     env.write_network("10-wo0.network", &network("wo0", extra));
     env.start_networkd();
     (env, peer)
@@ -216,7 +206,7 @@ fn networkd_started_after_the_wait_began() {
     env.netns().del_addr("wo0", "10.77.0.2/24");
     // networkd removed its state files but left the directory: ours must be told.
     let args = ["--manager=networkd", "-i", "wo0:routable", "--timeout=15"];
-    let ours = run_wait_online_bg(env.run(wait_online_bin(), &args), Duration::from_secs(30));
+    let ours = env.wait_online_bg(&args);
     sleep(SETTLE);
     let started = Instant::now();
     env.start_networkd();
@@ -230,9 +220,6 @@ fn networkd_started_after_the_wait_began() {
     );
     assert!(ours.finished >= started);
     // In auto mode with networkd running, the state files are used.
-    let r = run_wait_online(
-        env.run(wait_online_bin(), &["-i", "wo0:routable", "--timeout=5"]),
-        Duration::from_secs(20),
-    );
+    let r = env.wait_online(&["-i", "wo0:routable", "--timeout=5"]);
     assert_eq!(r.code, Some(0), "{}", r.describe());
 }

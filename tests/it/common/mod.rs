@@ -46,22 +46,31 @@
 //! dummy/bond/vlan may not (`kernel_supports("bond")`). Set `WAIT_ONLINE_TEST_KEEP=1` to keep
 //! the per-test directories (`$TMPDIR/wot-<pid>-<n>/{network,logs}`).
 
+use std::process::{Command, Output};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant};
 
 mod netns;
 mod networkd;
 mod process;
 mod resolved;
+mod rng;
+mod source;
 
-pub use netns::{Netns, kernel_supports};
-pub use networkd::NetworkdEnv;
-pub use process::{RunResult, run_checked, run_wait_online, run_wait_online_bg, wait_until};
+pub use netns::{Netns, TempDir, assert_gone, kernel_supports};
+pub use networkd::{NetworkdEnv, network};
+pub use process::{
+    RunResult, alive, children_of, reader, run_checked, run_wait_online, run_wait_online_bg,
+    setpriv_args, wait_until,
+};
 #[allow(unused_imports)] // for benches/compare.rs
 pub use resolved::resolved_root;
 pub use resolved::{
     DnsServer, RESOLVED_CONF, SD_RESOLVED_FROM_NETWORK, SD_RESOLVED_NO_CACHE,
     parse_resolve_hostname,
 };
+pub use rng::{Rng, env_number, seed_from_env};
+pub use source::{in_netns, spawn_in_netns, synced_source};
 
 /// The upstream binary (systemd 252) used as the reference implementation.
 pub const UPSTREAM_WAIT_ONLINE: &str = "/lib/systemd/systemd-networkd-wait-online";
@@ -69,6 +78,18 @@ pub const UPSTREAM_WAIT_ONLINE: &str = "/lib/systemd/systemd-networkd-wait-onlin
 /// Path of this crate's `wait-online` binary (built by cargo for integration tests).
 pub fn wait_online_bin() -> &'static str {
     env!("CARGO_BIN_EXE_wait-online")
+}
+
+/// Runs this crate's binary with `args` on the host, as a user would (no namespace, no
+/// SYSTEMD_LOG_LEVEL from the test's environment); returns its output and how long it ran.
+pub fn run_bin(args: &[&str]) -> (Output, Duration) {
+    let start = Instant::now();
+    let output = Command::new(wait_online_bin())
+        .args(args)
+        .env_remove("SYSTEMD_LOG_LEVEL")
+        .output()
+        .expect("run wait-online");
+    (output, start.elapsed())
 }
 
 /// Process-wide: root tests share it; a test that saturates both CPUs holds it alone, so

@@ -53,8 +53,8 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::netns::{Netns, unique_name};
-use super::networkd::{NetworkdEnv, TempDir, reap};
+use super::netns::{Netns, TempDir};
+use super::networkd::{NetworkdEnv, reap};
 use super::process::{RunResult, run_wait_online, wait_until};
 
 /// Environment variable naming the unpacked systemd-resolved package (see `tests/setup-deps.sh`).
@@ -463,8 +463,7 @@ impl DnsServer {
                 .map(|(name, addr)| format!("--host-record={name},{addr}")),
         );
         args.extend(extra.iter().map(|s| s.to_string()));
-        let dir = TempDir(std::env::temp_dir().join(unique_name()));
-        std::fs::create_dir_all(&dir.0).expect("mkdir dnsmasq dir");
+        let dir = TempDir::new();
         let mut s = DnsServer {
             netns: peer.name().to_owned(),
             listen: listen.to_owned(),
