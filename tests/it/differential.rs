@@ -1322,12 +1322,16 @@ fn random_operations_agree_with_independent_oracle() {
         );
         reports.extend(found);
     }
+    let [offline, online] = [0, 1].map(|i| VERDICTS[i].load(Ordering::Relaxed));
     eprintln!(
-        "differential: compared {} link states and {} verdicts ({} online, {} not)",
+        "differential: compared {} link states and {} verdicts ({online} online, {offline} not)",
         LINK_STATES.load(Ordering::Relaxed),
-        VERDICTS[0].load(Ordering::Relaxed) + VERDICTS[1].load(Ordering::Relaxed),
-        VERDICTS[1].load(Ordering::Relaxed),
-        VERDICTS[0].load(Ordering::Relaxed),
+        offline + online,
+    );
+    assert!(
+        offline > 0 && online > 0,
+        "the random requirements gave {online} online and {offline} offline verdicts: \
+         both kinds must be compared (seed {seed})"
     );
     assert!(
         reports.is_empty(),
