@@ -10,12 +10,13 @@
 //! namespaces before dropping everything) and dnsmasq for the DNS run (tests/setup-deps.sh).
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use crate::common::{
-    self, Netns, NetworkdEnv, RunResult, TempDir, run_wait_online, run_wait_online_bg, setpriv_args,
+    self, DnsServer, Netns, NetworkdEnv, RunResult, TempDir, run_wait_online, run_wait_online_bg,
+    setpriv_args,
 };
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -312,84 +313,43 @@ fn unprivileged_run_in_a_netns() {
     assert_eq!(r.code, Some(0), "{}", r.describe());
 }
 
-/// `/etc/netns/<ns>/resolv.conf`, which `ip netns exec` bind-mounts on /etc/resolv.conf;
-/// removed on drop.
-struct NetnsResolvConf(PathBuf);
-
-impl NetnsResolvConf {
-    fn new(ns: &Netns, text: &str) -> NetnsResolvConf {
-        let dir = Path::new("/etc/netns").join(ns.name());
-        write(dir.join("resolv.conf"), text);
-        NetnsResolvConf(dir)
-    }
-}
-
-impl Drop for NetnsResolvConf {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[test]
 #[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn unprivileged_dns_in_a_netns() {
     let _root = common::require_root();
-    let dnsmasq = ["/usr/sbin/dnsmasq", "/usr/bin/dnsmasq"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .expect("dnsmasq is missing: run tests/setup-deps.sh (installs dnsmasq-base)");
     let (_dir, bin) = unprivileged_copy();
-    let ns = Netns::new();
-    let peer = ns.add_peer();
-    ns.add_addr("wo0", "10.77.0.2/24");
-    ns.link_up("wo0");
-    ns.ip(&["route", "add", "default", "via", "10.77.0.1"]);
-    let _resolv = NetnsResolvConf::new(&ns, "nameserver 10.77.0.1\n");
-    let mut server = peer.spawn(
-        dnsmasq,
-        &[
-            "--keep-in-foreground",
-            "--conf-file=/dev/null",
-            "--no-resolv",
-            "--no-hosts",
-            "--bind-interfaces",
-            "--listen-address=10.77.0.1",
-            "--address=/probe.wait-online.test/10.77.0.9",
-            "--user=root",
-            "--pid-file=",
-        ],
+    // The holder's private /etc/resolv.conf; networkd is not started (--manager=none).
+    let env = NetworkdEnv::new();
+    let peer = env.netns().add_peer();
+    env.netns().add_addr("wo0", "10.77.0.2/24");
+    env.netns().link_up("wo0");
+    env.netns()
+        .ip(&["route", "add", "default", "via", "10.77.0.1"]);
+    env.set_resolv_conf("nameserver 10.77.0.1\n");
+    let _server = DnsServer::start(
+        &peer,
+        "10.77.0.1",
+        &[("probe.wait-online.test", "10.77.0.9")],
     );
-    let up = common::wait_until(Duration::from_secs(10), Duration::from_millis(20), || {
-        peer.output("ss", &["-Hlun", "sport", "=", ":53"])
-            .stdout
-            .contains("10.77.0.1")
-    });
-    let r = if up {
-        // UDP sockets to the server (--dns), a real query (--dns-probe), without privilege
-        Some(run_wait_online(
-            ns.exec(
-                "setpriv",
-                &setpriv_args(
-                    &bin,
-                    &[
-                        "--manager=none",
-                        "-i",
-                        "wo0:routable",
-                        "--dns",
-                        "--dns-probe=probe.wait-online.test",
-                        "--timeout=15",
-                    ],
-                ),
+    // UDP sockets to the server (--dns), a real query (--dns-probe), without privilege
+    let r = run_wait_online(
+        env.run(
+            "setpriv",
+            &setpriv_args(
+                &bin,
+                &[
+                    "--manager=none",
+                    "-i",
+                    "wo0:routable",
+                    "--dns",
+                    "--dns-probe=probe.wait-online.test",
+                    "--timeout=15",
+                ],
             ),
-            LIMIT,
-        ))
-    } else {
-        None
-    };
-    let _ = server.kill();
-    let _ = server.wait();
-    let r = r.expect("dnsmasq did not listen on 10.77.0.1:53");
-    assert_eq!(r.code, Some(0), "{}", r.describe());
+        ),
+        LIMIT,
+    );
+    env.assert_code(&r, 0);
 }
 
 #[test]
