@@ -8,7 +8,7 @@
 #                     libsystemd-shared-NNN.so, so only the exactly matching version runs.
 #
 # Cache dir: $WAIT_ONLINE_RESOLVED_ROOT (default /var/cache/wait-online-tests/root-resolved);
-# the tests (tests/common/resolved.rs) read the same variable. The downloaded .deb is kept in
+# the tests (tests/it/common/resolved.rs) read the same variable. The downloaded .deb is kept in
 # <cache dir>/../debs. Prints one line per action; exits non-zero with a message on failure.
 set -euo pipefail
 

@@ -1,4 +1,4 @@
-//! Self-tests of the DNS test infrastructure (tests/common/resolved.rs) with the real daemons:
+//! Self-tests of the DNS test infrastructure (tests/it/common/resolved.rs) with the real daemons:
 //! systemd-networkd, systemd-resolved (unpacked by `tests/setup-deps.sh`) and dnsmasq.
 //!
 //! Topology of every test:

@@ -1,4 +1,4 @@
-//! Self-tests of the integration-test infrastructure (tests/common), using the real upstream
+//! Self-tests of the integration-test infrastructure (tests/it/common), using the real upstream
 //! systemd-networkd-wait-online as the program under test.
 
 use std::process::Command;

@@ -20,7 +20,7 @@
 //! let r = env.resolve_hostname("host1.test.wohx", 0, Duration::from_secs(5)).unwrap();
 //! ```
 //!
-//! Facts (systemd 252.38, measured by `tests/dns_env_selftest.rs` on a 2-vCPU VM):
+//! Facts (systemd 252.38, measured by `tests/it/dns_env_selftest.rs` on a 2-vCPU VM):
 //! * resolved learns per-link DNS/domains from networkd's state files
 //!   (`/run/systemd/netif/links/<ifindex>`, via sd-network + inotify); networkd never calls
 //!   resolve1 (no `SetLinkDNS`). After a restart of resolved alone the link's DNS is back at
