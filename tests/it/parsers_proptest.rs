@@ -60,6 +60,7 @@ fn cases_reaching<S: Strategy>(
     strategy: S,
     property: impl Fn(S::Value) -> Result<bool, TestCaseError>,
 ) {
+    let _cpu = crate::common::share_machine();
     let reached = std::cell::Cell::new(0u32);
     let mut runner = proptest::test_runner::TestRunner::new(config());
     let result = runner.run(&strategy, |value| {
@@ -316,59 +317,73 @@ fn cli_never_panics_on_any_bytes() {
     );
 }
 
-proptest! {
-    #![proptest_config(config())]
-
-    /// Valid `-i NAME[:RANGE]` (distinct names), `-o RANGE`, `-4`, `-6`, `--any`: accepted,
-    /// and the requirements say exactly that, in order.
-    #[test]
-    fn valid_interface_lines_are_reflected(
-        names in proptest::collection::btree_set(arb_ifname(), 0..4),
-        ranges in proptest::collection::vec(proptest::option::of(arb_range()), 4),
-        operational in proptest::option::of(arb_range()),
-        long_form in any::<bool>(),
-        v4 in any::<bool>(),
-        v6 in any::<bool>(),
-        any_flag in any::<bool>(),
-    ) {
-        let names: Vec<String> = names.into_iter().collect();
-        let mut args = Vec::new();
-        for (name, range) in names.iter().zip(&ranges) {
-            let spec = match range {
-                Some((text, _, _)) => format!("{name}:{text}"),
-                None => name.clone(),
+/// Valid `-i NAME[:RANGE]` (distinct names), `-o RANGE`, `-4`, `-6`, `--any`: accepted, and
+/// the requirements say exactly that, in order.
+#[test]
+fn valid_interface_lines_are_reflected() {
+    let strategy = (
+        proptest::collection::btree_set(arb_ifname(), 0..4),
+        proptest::collection::vec(proptest::option::of(arb_range()), 4),
+        proptest::option::of(arb_range()),
+        any::<bool>(),
+        (any::<bool>(), any::<bool>(), any::<bool>()),
+    );
+    cases_reaching(
+        "valid_interface_lines_are_reflected",
+        100,
+        strategy,
+        |(names, ranges, operational, long_form, (v4, v6, any_flag))| {
+            let names: Vec<String> = names.into_iter().collect();
+            let mut args = Vec::new();
+            for (name, range) in names.iter().zip(&ranges) {
+                let spec = match range {
+                    Some((text, _, _)) => format!("{name}:{text}"),
+                    None => name.clone(),
+                };
+                if long_form {
+                    args.push(format!("--interface={spec}"));
+                } else {
+                    args.push("-i".to_string());
+                    args.push(spec);
+                }
+            }
+            if let Some((text, _, _)) = &operational {
+                args.push(format!("--operational-state={text}"));
+            }
+            for (on, flag) in [(v4, "-4"), (v6, "-6"), (any_flag, "--any")] {
+                if on {
+                    args.push(flag.to_string());
+                }
+            }
+            let options = match parse(argv(&args)) {
+                Ok(Command::Run(options)) => options,
+                Ok(Command::Print(text)) => {
+                    return Err(TestCaseError::fail(format!("{args:?} printed {text}")));
+                }
+                Err(UsageError(message)) => {
+                    return Err(TestCaseError::fail(format!("{args:?} refused: {message}")));
+                }
             };
-            if long_form {
-                args.push(format!("--interface={spec}"));
-            } else {
-                args.push("-i".to_string());
-                args.push(spec);
+            let r = &options.requirements;
+            prop_assert_eq!(r.interfaces.len(), names.len());
+            for ((wanted, name), range) in r.interfaces.iter().zip(&names).zip(&ranges) {
+                prop_assert_eq!(wanted.name.as_str(), name.as_str());
+                let got = wanted
+                    .range
+                    .map(|r| (state_index(r.min), state_index(r.max)));
+                prop_assert_eq!(got, range.as_ref().map(|(_, lo, hi)| (*lo, *hi)));
             }
-        }
-        if let Some((text, _, _)) = &operational {
-            args.push(format!("--operational-state={text}"));
-        }
-        for (on, flag) in [(v4, "-4"), (v6, "-6"), (any_flag, "--any")] {
-            if on {
-                args.push(flag.to_string());
-            }
-        }
-        let options = match parse(argv(&args)) {
-            Ok(Command::Run(options)) => options,
-            Ok(Command::Print(text)) => return Err(TestCaseError::fail(format!("{args:?} printed {text}"))),
-            Err(UsageError(message)) => return Err(TestCaseError::fail(format!("{args:?} refused: {message}"))),
-        };
-        let r = &options.requirements;
-        prop_assert_eq!(r.interfaces.len(), names.len());
-        for ((wanted, name), range) in r.interfaces.iter().zip(&names).zip(&ranges) {
-            prop_assert_eq!(wanted.name.as_str(), name.as_str());
-            let got = wanted.range.map(|r| (state_index(r.min), state_index(r.max)));
-            prop_assert_eq!(got, range.as_ref().map(|(_, lo, hi)| (*lo, *hi)));
-        }
-        let got = r.oper_range.map(|r| (state_index(r.min), state_index(r.max)));
-        prop_assert_eq!(got, operational.as_ref().map(|(_, lo, hi)| (*lo, *hi)));
-        prop_assert_eq!((r.families.ipv4, r.families.ipv6, r.any), (v4, v6, any_flag));
-    }
+            let got = r
+                .oper_range
+                .map(|r| (state_index(r.min), state_index(r.max)));
+            prop_assert_eq!(got, operational.as_ref().map(|(_, lo, hi)| (*lo, *hi)));
+            prop_assert_eq!(
+                (r.families.ipv4, r.families.ipv6, r.any),
+                (v4, v6, any_flag)
+            );
+            Ok(true)
+        },
+    );
 }
 
 /// A value with a line break: clap's message spans lines, and the first line alone names
@@ -770,55 +785,61 @@ fn build_address(spec: &AddressSpec) -> AddressMessage {
     message
 }
 
-proptest! {
-    #![proptest_config(config())]
-
-    /// Address messages of any family with addresses of either family, any prefix length,
-    /// scope, flags (8-bit header and 32-bit attribute) and lifetime: no panic; `None` exactly
-    /// for families other than IPv4/IPv6 or without an address; otherwise the address says
-    /// what the message said (IFA_LOCAL before IFA_ADDRESS, the 32-bit flags over the header's,
-    /// the valid lifetime as a deadline from `now`, none when infinite).
-    #[test]
-    fn address_conversion_reflects_the_attributes(spec in arb_address_spec()) {
-        let message = build_address(&spec);
-        let decoded = round_trip(RouteNetlinkMessage::NewAddress(message));
-        let Some(RouteNetlinkMessage::NewAddress(decoded)) = decoded else {
-            return Err(TestCaseError::fail(format!("undecodable: {spec:?}")));
-        };
-        let now = Duration::from_secs(spec.now_secs);
-        let converted = convert::address(&decoded, now);
-        let family = match spec.family {
-            2 => Some(Family::Ipv4),
-            10 => Some(Family::Ipv6),
-            _ => None,
-        };
-        let (Some(family), Some(ip)) = (family, spec.local.or(spec.peer)) else {
-            prop_assert!(converted.is_none(), "{:?} gave {:?}", spec, converted);
-            return Ok(());
-        };
-        let Some((ifindex, address)) = converted else {
-            return Err(TestCaseError::fail(format!("no address from {spec:?}")));
-        };
-        prop_assert_eq!(ifindex, spec.index);
-        prop_assert_eq!(address.family, family);
-        prop_assert_eq!(address.address, ip);
-        prop_assert_eq!(address.prefix_len, spec.prefix_len);
-        prop_assert_eq!(address.scope, spec.scope);
-        prop_assert_eq!(address.flags, spec.flags.unwrap_or(u32::from(spec.header_flags)));
-        let valid_until = spec
-            .cache
-            .filter(|(_, valid)| *valid != u32::MAX)
-            .map(|(_, valid)| now + Duration::from_secs(u64::from(valid)));
-        prop_assert_eq!(address.valid_until, valid_until);
-        // Readiness: neither tentative (0x40) nor DAD-failed (0x08; the kernel sets both,
-        // upstream tests only the first), and within the valid lifetime.
-        let tentative = address.flags & (0x40 | 0x08) != 0;
-        prop_assert_eq!(
-            address.is_ready(now),
-            !tentative && valid_until.is_none_or(|end| end > now)
-        );
-    }
-
+/// Address messages of any family with addresses of either family, any prefix length,
+/// scope, flags (8-bit header and 32-bit attribute) and lifetime: no panic; `None` exactly
+/// for families other than IPv4/IPv6 or without an address; otherwise the address says
+/// what the message said (IFA_LOCAL before IFA_ADDRESS, the 32-bit flags over the header's,
+/// the valid lifetime as a deadline from `now`, none when infinite).
+#[test]
+fn address_conversion_reflects_the_attributes() {
+    cases_reaching(
+        "address_conversion_reflects_the_attributes",
+        30,
+        arb_address_spec(),
+        |spec| {
+            let message = build_address(&spec);
+            let decoded = round_trip(RouteNetlinkMessage::NewAddress(message));
+            let Some(RouteNetlinkMessage::NewAddress(decoded)) = decoded else {
+                return Err(TestCaseError::fail(format!("undecodable: {spec:?}")));
+            };
+            let now = Duration::from_secs(spec.now_secs);
+            let converted = convert::address(&decoded, now);
+            let family = match spec.family {
+                2 => Some(Family::Ipv4),
+                10 => Some(Family::Ipv6),
+                _ => None,
+            };
+            let (Some(family), Some(ip)) = (family, spec.local.or(spec.peer)) else {
+                prop_assert!(converted.is_none(), "{:?} gave {:?}", spec, converted);
+                return Ok(false);
+            };
+            let Some((ifindex, address)) = converted else {
+                return Err(TestCaseError::fail(format!("no address from {spec:?}")));
+            };
+            prop_assert_eq!(ifindex, spec.index);
+            prop_assert_eq!(address.family, family);
+            prop_assert_eq!(address.address, ip);
+            prop_assert_eq!(address.prefix_len, spec.prefix_len);
+            prop_assert_eq!(address.scope, spec.scope);
+            prop_assert_eq!(
+                address.flags,
+                spec.flags.unwrap_or(u32::from(spec.header_flags))
+            );
+            let valid_until = spec
+                .cache
+                .filter(|(_, valid)| *valid != u32::MAX)
+                .map(|(_, valid)| now + Duration::from_secs(u64::from(valid)));
+            prop_assert_eq!(address.valid_until, valid_until);
+            // Readiness: neither tentative (0x40) nor DAD-failed (0x08; the kernel sets both,
+            // upstream tests only the first), and within the valid lifetime.
+            let tentative = address.flags & (0x40 | 0x08) != 0;
+            prop_assert_eq!(
+                address.is_ready(now),
+                !tentative && valid_until.is_none_or(|end| end > now)
+            );
+            Ok(true)
+        },
+    );
 }
 
 /// Route messages with arbitrary tables, destinations, gateways, outgoing interfaces and

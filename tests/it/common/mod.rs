@@ -16,7 +16,8 @@
 //! Without root, [`require_root`] panics (the test fails, saying why). To run the rest
 //! without root, build with `RUSTFLAGS='--cfg wait_online_no_root' cargo test`: the root tests
 //! are then listed as ignored, never passed. The guard it returns also keeps the tests that
-//! saturate both CPUs ([`require_root_alone`]) from running next to the timing-bound ones.
+//! saturate both CPUs ([`require_root_alone`]) from running next to the timing-bound ones;
+//! CPU-bound tests without root take the same guard from [`share_machine`].
 //! A test that cannot run on this machine (a missing kernel driver) is `#[ignore = "why"]`
 //! and fails when run anyway with `--ignored`.
 //!
@@ -92,13 +93,14 @@ pub fn run_bin(args: &[&str]) -> (Output, Duration) {
     (output, start.elapsed())
 }
 
-/// Process-wide: root tests share it; a test that saturates both CPUs holds it alone, so
-/// that it neither slows the timing-bound tests nor is slowed by them.
+/// Process-wide: root tests and CPU-bound ones share it; a test that saturates both CPUs
+/// holds it alone, so that it neither slows the timing-bound tests nor is slowed by them.
 static MACHINE: RwLock<()> = RwLock::new(());
 
-/// A root test's claim on the machine, from [`require_root`]: hold it until the test ends.
+/// A test's claim on the machine ([`require_root`], [`share_machine`]): hold it until the
+/// test ends.
 #[must_use = "bind it (`let _root = ...`): the claim ends when it is dropped"]
-pub struct Root {
+pub struct Claim {
     _shared: Option<RwLockReadGuard<'static, ()>>,
     _alone: Option<RwLockWriteGuard<'static, ()>>,
 }
@@ -116,20 +118,26 @@ fn assert_root() {
 }
 
 /// First line of every test that needs root; the test runs alongside other root tests.
-pub fn require_root() -> Root {
+pub fn require_root() -> Claim {
     assert_root();
-    Root {
-        _shared: Some(MACHINE.read().unwrap_or_else(|e| e.into_inner())),
-        _alone: None,
+    share_machine()
+}
+
+/// [`require_root`] for a test that saturates both CPUs: it waits until no other test with a
+/// claim runs, and they wait for it.
+pub fn require_root_alone() -> Claim {
+    assert_root();
+    Claim {
+        _shared: None,
+        _alone: Some(MACHINE.write().unwrap_or_else(|e| e.into_inner())),
     }
 }
 
-/// [`require_root`] for a test that saturates both CPUs: it waits until no other root test
-/// runs, and they wait for it.
-pub fn require_root_alone() -> Root {
-    assert_root();
-    Root {
-        _shared: None,
-        _alone: Some(MACHINE.write().unwrap_or_else(|e| e.into_inner())),
+/// For a test without root that keeps a CPU busy for seconds (many property cases): it does
+/// not run next to a [`require_root_alone`] test.
+pub fn share_machine() -> Claim {
+    Claim {
+        _shared: Some(MACHINE.read().unwrap_or_else(|e| e.into_inner())),
+        _alone: None,
     }
 }
