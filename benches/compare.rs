@@ -9,7 +9,9 @@
 //! and for `--dns` (no upstream v252 to compare with): the time from systemd-resolved publishing
 //! a link's DNS server to the waiter's exit, and what `--dns` adds to startup.
 
-#[path = "../tests/common/mod.rs"]
+// The integration tests' helpers; a bench uses only some of them.
+#[allow(dead_code, unused_imports)]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::fs::File;

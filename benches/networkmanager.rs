@@ -13,7 +13,8 @@
 //!
 //! Every waiter runs through the same `nsenter` wrapper, whose cost is in every figure.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
+#[allow(dead_code, unused_imports)]
 mod common;
 
 use std::time::{Duration, Instant};

@@ -3,7 +3,9 @@
 //! with a global address), and for `--any -o routable`, which fetches and judges every link. Run as root: `cargo bench --bench scale`
 //! (`WAIT_ONLINE_BENCH_ROUNDS=N` to change the rounds, `WAIT_ONLINE_SCALE=10,400` the sizes).
 
-#[path = "../tests/common/mod.rs"]
+// The integration tests' helpers; a bench uses only some of them.
+#[allow(dead_code, unused_imports)]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::fs::File;

@@ -17,6 +17,7 @@ command -v dbus-daemon >/dev/null || need+=(dbus-daemon)
 [ -x /lib/systemd/systemd-networkd ] || need+=(systemd)
 command -v networkctl >/dev/null || need+=(systemd)
 command -v man >/dev/null || need+=(man-db)
+command -v script >/dev/null || need+=(bsdutils) # explain::explain_redraws_in_place_on_a_terminal
 if [ "${#need[@]}" -gt 0 ]; then
 	echo "tests/run.sh: installing ${need[*]}"
 	export DEBIAN_FRONTEND=noninteractive

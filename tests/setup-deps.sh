@@ -11,12 +11,13 @@
 #                     `dpkg -x` into a cache dir, plus the library packages whose sonames `ldd`
 #                     finds missing for NetworkManager, nmcli and nm-online (on Debian 12: libnm0,
 #                     libndp0), unpacked into the same tree. Nothing there is ever started here;
-#                     the tests run it only inside namespaces they create (tests/common/networkmanager.rs).
+#                     the tests run it only inside namespaces they create
+#                     (tests/it/common/networkmanager.rs).
 #
 # Cache dirs: $WAIT_ONLINE_RESOLVED_ROOT (default /var/cache/wait-online-tests/root-resolved) and
-# $WAIT_ONLINE_NM_ROOT (default /var/cache/wait-online-tests/root-networkmanager); the tests read
-# the same variables. Downloaded .debs are kept in <cache dir>/../debs. Prints one line per
-# action; exits non-zero with a message on failure.
+# $WAIT_ONLINE_NM_ROOT (default /var/cache/wait-online-tests/root-networkmanager); the tests
+# (tests/it/common/resolved.rs, networkmanager.rs) read the same variables. Downloaded .debs are
+# kept in <cache dir>/../debs. Prints one line per action; exits non-zero with a message on failure.
 set -euo pipefail
 
 DEST=${WAIT_ONLINE_RESOLVED_ROOT:-/var/cache/wait-online-tests/root-resolved}

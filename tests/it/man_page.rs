@@ -14,11 +14,7 @@ fn page() -> String {
 
 /// Runs the real binary with `args`; returns (exit code, stdout, stderr).
 fn run(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_wait-online"))
-        .args(args)
-        .env_remove("SYSTEMD_LOG_LEVEL")
-        .output()
-        .expect("run wait-online");
+    let (out, _) = crate::common::run_bin(args);
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -17,15 +17,16 @@
 //! `WAIT_ONLINE_FLOOD_KIND` (`link` or `addr` to flood only one kind),
 //! `WAIT_ONLINE_FLOOD_BIN` (another binary, e.g. `target/release/wait-online`).
 
-mod common;
-
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::{JoinHandle, sleep};
 use std::time::{Duration, Instant};
 
-use common::{Netns, run_wait_online_bg, wait_online_bin};
+use crate::common::{
+    self, Netns, Rng, env_number, run_wait_online_bg, seed_from_env, spawn_in_netns, synced_source,
+    wait_online_bin,
+};
 use netlink_packet_core::{
     NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage,
     NetlinkPayload,
@@ -43,43 +44,6 @@ const MAX_LATENCY: Duration = Duration::from_secs(1);
 /// Hard limit for one run of the tool (its own `--timeout` is 20 s).
 const TOOL_LIMIT: Duration = Duration::from_secs(25);
 const TARGET_ADDRESS: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// A tiny xorshift64* for the random moments (seed printed, `WAIT_ONLINE_FLOOD_SEED` replays).
-struct Rng(u64);
-
-impl Rng {
-    fn new() -> Rng {
-        let seed = std::env::var("WAIT_ONLINE_FLOOD_SEED")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(1, |d| d.as_nanos() as u64)
-                    | 1
-            });
-        eprintln!("flood: seed {seed} (WAIT_ONLINE_FLOOD_SEED={seed} replays the timing)");
-        Rng(seed.max(1))
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn millis(&mut self, lo: u64, hi: u64) -> Duration {
-        Duration::from_millis(lo + self.next() % (hi - lo + 1))
-    }
-}
 
 /// One serialized rtnetlink request (no ACK asked: the flooder never waits).
 fn request(payload: RouteNetlinkMessage, flags: u16, seq: u32) -> Vec<u8> {
@@ -276,10 +240,7 @@ fn topology() -> (Netns, u32, Vec<u32>) {
     for i in 0..PAIRS {
         batch.push_str(&format!("link set f{i} up\nlink set g{i} up\n"));
     }
-    let file = std::env::temp_dir().join(format!("{}-flood-setup", ns.name()));
-    std::fs::write(&file, batch).unwrap();
-    ns.ip(&["-batch", file.to_str().unwrap()]);
-    std::fs::remove_file(&file).ok();
+    ns.ip_batch(&batch);
     let target = ns.ifindex("t0");
     let json = ns.ip(&["-j", "link", "show"]);
     let links: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
@@ -303,9 +264,6 @@ fn topology() -> (Netns, u32, Vec<u32>) {
     );
     (ns, target, others)
 }
-
-/// The flood tests each saturate both CPUs: never run two at once.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// When the flood ends relative to the address being added.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -351,7 +309,7 @@ fn one_run(
     others: &[u32],
     rng: &mut Rng,
 ) -> Result<RunStats, String> {
-    let threads = env_usize("WAIT_ONLINE_FLOOD_THREADS", 3);
+    let threads = env_number("WAIT_ONLINE_FLOOD_THREADS").map_or(3, |n| n as usize);
     let binary =
         std::env::var("WAIT_ONLINE_FLOOD_BIN").unwrap_or_else(|_| wait_online_bin().to_string());
     let flood = Flood::start(ns, others, threads);
@@ -469,9 +427,10 @@ fn one_run(
 /// `WAIT_ONLINE_FLOOD_RUNS` runs of `scenario`; asserts no false, missed or late exit and at
 /// least one real overflow.
 fn flood_runs(scenario: Scenario) {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let runs = env_usize("WAIT_ONLINE_FLOOD_RUNS", 10);
-    let mut rng = Rng::new();
+    let runs = env_number("WAIT_ONLINE_FLOOD_RUNS").map_or(10, |n| n as usize);
+    let seed = seed_from_env("WAIT_ONLINE_FLOOD_SEED");
+    eprintln!("flood: seed {seed} (WAIT_ONLINE_FLOOD_SEED={seed} replays the timing)");
+    let mut rng = Rng::new(seed);
     let (ns, target, others) = topology();
     let mut stats = Vec::new();
     let mut failures = Vec::new();
@@ -529,20 +488,18 @@ fn flood_runs(scenario: Scenario) {
 /// A storm overflows the tool's buffer and ends; the address is added shortly after. The
 /// resynchronisation must be exact (no false online from stale state, no missed address).
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn storm_overflow_then_address_gives_exact_online() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root_alone();
     flood_runs(Scenario::StormThenAddress);
 }
 
 /// The address is added while the flood keeps overflowing the buffer: the tool must still
 /// exit within 1 s of it.
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn address_added_during_sustained_flood_ends_wait_within_a_second() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root_alone();
     flood_runs(Scenario::AddressDuringFlood);
 }
 
@@ -551,27 +508,16 @@ fn address_added_during_sustained_flood_ends_wait_within_a_second() {
 /// flood the engine never decided although the table was resynchronised again and again).
 /// Asserts that no call lasts 1 s.
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn process_returns_to_the_engine_during_a_sustained_flood() {
-    use wait_online::core::update::KernelTables;
-    use wait_online::netlink::{KernelSource, KernelSourceConfig};
+    use wait_online::netlink::KernelSourceConfig;
     use wait_online::sys::boottime_now;
-    if !common::require_root() {
-        return;
-    }
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let threads = env_usize("WAIT_ONLINE_FLOOD_THREADS", 3);
+    let _root = common::require_root_alone();
+    let threads = env_number("WAIT_ONLINE_FLOOD_THREADS").map_or(3, |n| n as usize);
     let (ns, target, others) = topology();
-    let reader = ns.spawn_thread(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let mut source = KernelSource::open(KernelSourceConfig::default()).unwrap();
-            let mut tables = KernelTables::default();
-            while !source.is_synced() {
-                source.process(&mut tables, boottime_now).await.unwrap();
-            }
+    let reader = spawn_in_netns(&ns, move || {
+        Box::pin(async move {
+            let (mut source, mut tables) = synced_source(KernelSourceConfig::default()).await;
             let start = Instant::now();
             let mut calls = Vec::new();
             let mut seen = None;

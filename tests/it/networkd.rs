@@ -2,32 +2,22 @@
 //! systemd-networkd-wait-online and ours on the same scenario, at the same moment, and require
 //! the same verdict.
 
-mod common;
-
 use std::thread::{JoinHandle, sleep};
 use std::time::{Duration, Instant};
 
-use common::{
-    Netns, NetworkdEnv, RunResult, UPSTREAM_WAIT_ONLINE, run_wait_online, run_wait_online_bg,
+use crate::common::{
+    self, Netns, NetworkdEnv, RunResult, UPSTREAM_WAIT_ONLINE, network, run_wait_online_bg,
     wait_online_bin,
 };
 
 const SETTLE: Duration = Duration::from_millis(500);
 const STATIC: &str = "Address=10.77.0.2/24\n";
 
-/// `.network` for a veth end: no link-local, no RA, RequiredForOnline default, plus `extra`.
-fn network(name: &str, extra: &str) -> String {
-    format!("[Match]\nName={name}\n\n[Network]\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n{extra}")
-}
-
 /// networkd managing `wo0` (veth to a peer namespace that is up), with `extra` in its
 /// `.network`; `lo` is unmanaged.
 fn managed(extra: &str) -> (NetworkdEnv, Netns) {
     let mut env = NetworkdEnv::new();
-    let peer = Netns::new();
-    env.netns().add_veth("wo0", Some(&peer), "wo0p");
-    peer.add_addr("wo0p", "10.77.0.1/24");
-    peer.link_up("wo0p");
+    let peer = env.netns().add_peer();
     env.write_network("10-wo0.network", &network("wo0", extra));
     env.start_networkd();
     (env, peer)
@@ -68,10 +58,9 @@ fn compare(env: &NetworkdEnv, args: &[&str], expected: i32) -> (RunResult, RunRe
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn managed_link_with_and_without_address() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer) = managed(STATIC);
     env.wait_for_setup_state("wo0", "configured", Duration::from_secs(10));
     compare(&env, &["-i", "wo0:routable", "--timeout=5"], 0);
@@ -92,10 +81,9 @@ fn managed_link_with_and_without_address() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn address_from_networkctl_reload_ends_both_waits() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer) = managed("");
     env.wait_for_setup_state("wo0", "configured", Duration::from_secs(10));
     let both = start_both(&env, &["-i", "wo0:routable", "--timeout=15"]);
@@ -108,10 +96,9 @@ fn address_from_networkctl_reload_ends_both_waits() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn foreign_address_added_while_waiting() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer) = managed("");
     env.wait_for_setup_state("wo0", "configured", Duration::from_secs(10));
     let both = start_both(&env, &["-i", "wo0:routable", "--timeout=15"]);
@@ -123,10 +110,9 @@ fn foreign_address_added_while_waiting() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn unmanaged_links_named_with_i_and_missing_interfaces() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer) = managed(STATIC);
     env.wait_for_setup_state("wo0", "configured", Duration::from_secs(10));
     env.wait_for_setup_state("lo", "unmanaged", Duration::from_secs(10));
@@ -147,10 +133,9 @@ fn unmanaged_links_named_with_i_and_missing_interfaces() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn configuring_link_blocks_unless_ignored_or_any() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let mut env = NetworkdEnv::new();
     let peer = Netns::new();
     env.netns().add_veth("wo0", Some(&peer), "wo0p");
@@ -182,10 +167,9 @@ fn configuring_link_blocks_unless_ignored_or_any() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn required_for_online_no_and_required_family() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let mut env = NetworkdEnv::new();
     let peer = Netns::new();
     env.netns().add_veth("wo0", Some(&peer), "wo0p");
@@ -213,17 +197,16 @@ fn required_for_online_no_and_required_family() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn networkd_started_after_the_wait_began() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (mut env, _peer) = managed(STATIC);
     env.wait_for_setup_state("wo0", "configured", Duration::from_secs(10));
     env.stop_networkd();
     env.netns().del_addr("wo0", "10.77.0.2/24");
     // networkd removed its state files but left the directory: ours must be told.
     let args = ["--manager=networkd", "-i", "wo0:routable", "--timeout=15"];
-    let ours = run_wait_online_bg(env.run(wait_online_bin(), &args), Duration::from_secs(30));
+    let ours = env.wait_online_bg(&args);
     sleep(SETTLE);
     let started = Instant::now();
     env.start_networkd();
@@ -237,9 +220,6 @@ fn networkd_started_after_the_wait_began() {
     );
     assert!(ours.finished >= started);
     // In auto mode with networkd running, the state files are used.
-    let r = run_wait_online(
-        env.run(wait_online_bin(), &["-i", "wo0:routable", "--timeout=5"]),
-        Duration::from_secs(20),
-    );
+    let r = env.wait_online(&["-i", "wo0:routable", "--timeout=5"]);
     assert_eq!(r.code, Some(0), "{}", r.describe());
 }

@@ -1,12 +1,10 @@
 //! `--explain`, `--require-default-route` and `--require-gateway` against the real kernel:
 //! routes and neighbour entries made in a namespace, the gateway a veth peer in another one.
 
-mod common;
-
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use common::{Netns, run_wait_online_bg, wait_online_bin, wait_until};
+use crate::common::{self, Netns, run_wait_online_bg, wait_online_bin, wait_until};
 
 /// Time the waiter gets to start and finish its initial dumps before the test changes things.
 const SETTLE: Duration = Duration::from_millis(400);
@@ -42,10 +40,9 @@ fn neighbour_state(ns: &Netns, address: &str) -> String {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn explain_shows_each_awaited_interface_and_a_summary_at_exit() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (ns, _gw) = host_and_gateway();
     ns.add_veth("wo1", None, "wo1p");
     let waiter = ns.wait_online_bg(&[
@@ -113,18 +110,16 @@ fn explain_shows_each_awaited_interface_and_a_summary_at_exit() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn explain_redraws_in_place_on_a_terminal() {
-    if !common::require_root() {
-        return;
-    }
-    if std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("skipped: script(1) (util-linux) is not installed");
-        return;
-    }
+    let _root = common::require_root();
+    assert!(
+        std::process::Command::new("script")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success()),
+        "script(1) is missing: install bsdutils (tests/run.sh does)"
+    );
     let (ns, _gw) = host_and_gateway();
     ns.add_veth("wo1", None, "wo1p");
     // script(1) gives the tool a pseudo-terminal as stderr.
@@ -149,10 +144,9 @@ fn explain_redraws_in_place_on_a_terminal() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn default_route_requirement_waits_for_a_route_through_an_online_interface() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (ns, _gw) = host_and_gateway();
     // A default route through a link that is not online does not count.
     ns.add_veth("wo2", None, "wo2p");
@@ -208,10 +202,9 @@ fn default_route_requirement_waits_for_a_route_through_an_online_interface() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn gateway_requirement_waits_for_the_neighbour_entry_and_sends_nothing() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (ns, _gw) = host_and_gateway();
     ns.ip(&["route", "add", "default", "via", "10.9.0.1"]);
     let waiter = ns.wait_online_bg(&["-i", "wo0:routable", "--require-gateway", "--timeout=10"]);
@@ -231,10 +224,9 @@ fn gateway_requirement_waits_for_the_neighbour_entry_and_sends_nothing() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn gateway_that_never_answers_is_named_with_its_neighbour_state() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (ns, _gw) = host_and_gateway();
     ns.ip(&["route", "add", "default", "via", "10.9.0.99"]);
     talk_to(&ns, "10.9.0.99");
@@ -274,10 +266,9 @@ fn gateway_that_never_answers_is_named_with_its_neighbour_state() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn explain_reports_the_field_pitfalls_found_in_the_kernel() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (ns, _gw) = host_and_gateway();
     // Link-local only, accepted as degraded.
     ns.add_veth("wo3", None, "wo3p");
@@ -348,10 +339,9 @@ fn explain_reports_the_field_pitfalls_found_in_the_kernel() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn probe_gateway_makes_a_quiet_gateway_answer() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (ns, _gw) = host_and_gateway();
     ns.ip(&["route", "add", "default", "via", "10.9.0.1"]);
     assert!(!neighbour_state(&ns, "10.9.0.1").contains("lladdr"));
@@ -366,10 +356,9 @@ fn probe_gateway_makes_a_quiet_gateway_answer() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn probe_gateway_that_never_answers_ends_in_a_timeout_naming_it() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (ns, _gw) = host_and_gateway();
     ns.ip(&["route", "add", "default", "via", "10.9.0.99"]);
     let r = ns.wait_online(&["-i", "wo0:routable", "--probe-gateway", "--timeout=4500ms"]);

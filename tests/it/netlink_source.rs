@@ -5,12 +5,10 @@
 //! tracking, including the IPv4 routes the kernel flushes without telling when a link goes
 //! down.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::Netns;
+use crate::common::{self, Netns, in_netns, synced_source};
 use wait_online::core::Family;
 use wait_online::core::update::KernelTables;
 use wait_online::netlink::{KernelSource, KernelSourceConfig};
@@ -63,10 +61,9 @@ async fn drain(source: &mut KernelSource, tables: &mut KernelTables, quiet: Dura
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn overflow_triggers_an_exact_resynchronisation() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let ns = Netns::new();
     let mut batch = String::new();
     for i in 0..20 {
@@ -74,9 +71,7 @@ fn overflow_triggers_an_exact_resynchronisation() {
             "link add name v{i} type veth peer name p{i}\nlink set v{i} up\nlink set p{i} up\n"
         ));
     }
-    let setup = std::env::temp_dir().join(format!("{}-setup", ns.name()));
-    std::fs::write(&setup, &batch).unwrap();
-    ns.ip(&["-batch", setup.to_str().unwrap()]);
+    ns.ip_batch(&batch);
 
     // The burst: many adds and deletes, ending with a known set of addresses left.
     let mut burst = String::new();
@@ -107,11 +102,7 @@ fn overflow_triggers_an_exact_resynchronisation() {
                 receive_buffer: 4096,
                 ..KernelSourceConfig::default()
             };
-            let mut source = KernelSource::open(config).unwrap();
-            let mut tables = KernelTables::default();
-            while !source.is_synced() {
-                source.process(&mut tables, boottime_now).await.unwrap();
-            }
+            let (mut source, mut tables) = synced_source(config).await;
             // Not reading while the burst runs: the tiny buffer must overflow.
             let status = std::process::Command::new("ip")
                 .args(["-batch", burst_file.to_str().unwrap()])
@@ -128,7 +119,6 @@ fn overflow_triggers_an_exact_resynchronisation() {
             (source.stats(), our_addresses(&tables), names)
         })
     });
-    std::fs::remove_file(&setup).ok();
     std::fs::remove_file(&burst_copy).ok();
 
     assert!(
@@ -213,27 +203,10 @@ fn our_routes(tables: &KernelTables, family: Family) -> BTreeSet<RouteKey> {
         .collect()
 }
 
-/// Runs `body` on a thread inside `ns` with a current-thread runtime.
-fn in_netns<T: Send + 'static>(
-    ns: &Netns,
-    body: impl FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = T>>> + Send + 'static,
-) -> T {
-    ns.spawn_thread(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(body())
-    })
-    .join()
-    .unwrap()
-}
-
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn routes_are_tracked_and_silently_flushed_ipv4_routes_forgotten() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let ns = Netns::new();
     ns.add_veth("v0", None, "v1");
     ns.link_up("v0");
@@ -294,11 +267,7 @@ fn routes_are_tracked_and_silently_flushed_ipv4_routes_forgotten() {
                 track_routes: true,
                 ..KernelSourceConfig::default()
             };
-            let mut source = KernelSource::open(config).unwrap();
-            let mut tables = KernelTables::default();
-            while !source.is_synced() {
-                source.process(&mut tables, boottime_now).await.unwrap();
-            }
+            let (mut source, mut tables) = synced_source(config).await;
             let before = (
                 our_routes(&tables, Family::Ipv4),
                 our_routes(&tables, Family::Ipv6),
@@ -378,10 +347,9 @@ fn our_addresses_of(tables: &KernelTables, name: &str) -> BTreeSet<String> {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn scoped_source_fetches_only_the_named_links_and_follows_a_rename_onto_a_name() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let ns = Netns::new();
     let mut batch = String::new();
     for i in 0..30 {
@@ -392,10 +360,7 @@ fn scoped_source_fetches_only_the_named_links_and_follows_a_rename_onto_a_name()
     }
     batch.push_str("link property add dev v5 altname an-alternative-name-longer-than-15\n");
     batch.push_str("address add 10.7.7.7/24 dev p7\naddress add 10.7.8.7/24 dev p7\n");
-    let setup = std::env::temp_dir().join(format!("{}-scoped", ns.name()));
-    std::fs::write(&setup, &batch).unwrap();
-    ns.ip(&["-batch", setup.to_str().unwrap()]);
-    std::fs::remove_file(&setup).ok();
+    ns.ip_batch(&batch);
     let p7 = ns.ifindex("p7");
 
     let script = format!(
@@ -412,11 +377,7 @@ fn scoped_source_fetches_only_the_named_links_and_follows_a_rename_onto_a_name()
                 ]),
                 ..KernelSourceConfig::default()
             };
-            let mut source = KernelSource::open(config).unwrap();
-            let mut tables = KernelTables::default();
-            while !source.is_synced() {
-                source.process(&mut tables, boottime_now).await.unwrap();
-            }
+            let (mut source, mut tables) = synced_source(config).await;
             let first = tables.clone();
             let status = std::process::Command::new("sh")
                 .args(["-c", &script])
@@ -453,10 +414,9 @@ fn scoped_source_fetches_only_the_named_links_and_follows_a_rename_onto_a_name()
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn neighbour_entries_are_tracked() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let ns = Netns::new();
     ns.add_veth("v0", None, "v1");
     ns.link_up("v0");
@@ -486,11 +446,7 @@ fn neighbour_entries_are_tracked() {
                 track_neighbours: true,
                 ..KernelSourceConfig::default()
             };
-            let mut source = KernelSource::open(config).unwrap();
-            let mut tables = KernelTables::default();
-            while !source.is_synced() {
-                source.process(&mut tables, boottime_now).await.unwrap();
-            }
+            let (mut source, mut tables) = synced_source(config).await;
             let first = tables.neighbours.clone();
             let status = std::process::Command::new("sh")
                 .args(["-c", &script])

@@ -1,7 +1,7 @@
 //! Named network namespaces (`ip netns`) with automatic teardown.
 
 use std::collections::HashMap;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -27,6 +27,44 @@ pub fn unique_name() -> String {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::SeqCst)
     )
+}
+
+/// A directory `<tmp>/wot-<pid>-<n>` (mode 0755: unprivileged runs use it too), removed on
+/// drop unless `WAIT_ONLINE_TEST_KEEP=1`.
+#[derive(Debug)]
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new() -> TempDir {
+        TempDir::named(&unique_name())
+    }
+
+    /// `<tmp>/<name>`, emptied first.
+    pub(super) fn named(name: &str) -> TempDir {
+        let dir = TempDir(std::env::temp_dir().join(name));
+        let _ = std::fs::remove_dir_all(&dir.0);
+        std::fs::create_dir_all(&dir.0)
+            .unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.0.display()));
+        std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755))
+            .unwrap_or_else(|e| panic!("chmod {}: {e}", dir.0.display()));
+        dir
+    }
+}
+
+impl Default for TempDir {
+    fn default() -> Self {
+        TempDir::new()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if std::env::var("WAIT_ONLINE_TEST_KEEP").as_deref() == Ok("1") {
+            eprintln!("keeping {}", self.0.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
 }
 
 fn lock() -> std::sync::MutexGuard<'static, ()> {
@@ -95,8 +133,8 @@ fn delete_netns(name: &str) {
     }
 }
 
-/// `wot-<pid>-<n>` whose pid is dead (or is us: nothing of ours exists yet at first use)
-/// are leftovers of a killed test run.
+/// `wot-<pid>-<n>` whose pid is dead are leftovers of a killed test run. Never ours: the
+/// tests of this process run in parallel threads, and any of them may have made one already.
 fn is_stale(name: &str) -> bool {
     let Some(rest) = name.strip_prefix(PREFIX) else {
         return false;
@@ -111,7 +149,7 @@ fn is_stale(name: &str) -> bool {
     ) else {
         return false;
     };
-    pid == std::process::id() || !Path::new(&format!("/proc/{pid}")).exists()
+    !Path::new(&format!("/proc/{pid}")).exists()
 }
 
 /// Removes namespaces and temp dirs left behind by test processes that were killed before
@@ -176,6 +214,15 @@ impl Netns {
     pub fn try_ip(&self, args: &[&str]) -> Result<String, RunResult> {
         let r = run_wait_online(self.ip_cmd(args), IP_TIMEOUT);
         if r.success() { Ok(r.stdout) } else { Err(r) }
+    }
+
+    /// `ip -n <ns> -batch` of `commands` (one `ip` command a line, without the `ip`); panics
+    /// with stderr on failure.
+    pub fn ip_batch(&self, commands: &str) {
+        let dir = TempDir::new();
+        let file = dir.0.join("batch");
+        std::fs::write(&file, commands).expect("write the batch file");
+        self.ip(&["-batch", file.to_str().expect("a UTF-8 temp dir")]);
     }
 
     fn ip_cmd(&self, args: &[&str]) -> Command {
@@ -253,6 +300,16 @@ impl Netns {
             args.extend(["netns", p.name()]);
         }
         self.ip(&args);
+    }
+
+    /// The usual neighbour: a new namespace whose `wo0p` (10.77.0.1/24, up) is the other end
+    /// of a veth `wo0` here (down: it has carrier as soon as it is up).
+    pub fn add_peer(&self) -> Netns {
+        let peer = Netns::new();
+        self.add_veth("wo0", Some(&peer), "wo0p");
+        peer.add_addr("wo0p", "10.77.0.1/24");
+        peer.link_up("wo0p");
+        peer
     }
 
     /// Bridge `br` (STP off, forward_delay 0) with `ports` enslaved.
@@ -358,6 +415,25 @@ impl Default for Netns {
 impl Drop for Netns {
     fn drop(&mut self) {
         delete_netns(&self.name);
+    }
+}
+
+/// After a teardown: the namespace `ns_name`, its temp dir and every one of `pids` are gone.
+pub fn assert_gone(ns_name: &str, pids: &[i32]) {
+    assert!(
+        !Path::new("/run/netns").join(ns_name).exists(),
+        "netns {ns_name} left behind"
+    );
+    assert!(
+        !std::env::temp_dir().join(ns_name).exists(),
+        "temp dir of {ns_name} left behind"
+    );
+    for &p in pids {
+        assert!(
+            !super::process::alive(p),
+            "process {p} of {ns_name} still alive: {:?}",
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+        );
     }
 }
 

@@ -2,13 +2,9 @@
 //! private /run/netplan of a namespace (never the host's), the real systemd-networkd and
 //! systemd-resolved, dnsmasq as the DNS server.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{DnsServer, Netns, NetworkdEnv, RunResult, run_wait_online, wait_online_bin};
-
-const UPSTREAM: &str = "/lib/systemd/systemd-networkd-wait-online";
+use crate::common::{self, DnsServer, Netns, NetworkdEnv, UPSTREAM_WAIT_ONLINE};
 
 /// Netplan's view: wo0 static with a name server, wo9 optional (never appears), bond member
 /// handling is covered by the plan's table tests.
@@ -28,10 +24,7 @@ fn network(dns: bool) -> String {
 
 fn setup(dns: bool) -> (NetworkdEnv, Netns, DnsServer) {
     let mut env = NetworkdEnv::with_resolved();
-    let peer = Netns::new();
-    env.netns().add_veth("wo0", Some(&peer), "wo0p");
-    peer.add_addr("wo0p", "10.77.0.1/24");
-    peer.link_up("wo0p");
+    let peer = env.netns().add_peer();
     let server = DnsServer::start(&peer, "10.77.0.1", &[("host1.test.wohx", "10.77.0.10")]);
     let netplan = env.holder_path("/run/netplan");
     std::fs::create_dir_all(&netplan).unwrap();
@@ -43,49 +36,28 @@ fn setup(dns: bool) -> (NetworkdEnv, Netns, DnsServer) {
     (env, peer, server)
 }
 
-fn wait_online(env: &NetworkdEnv, args: &[&str]) -> RunResult {
-    run_wait_online(env.run(wait_online_bin(), args), Duration::from_secs(30))
-}
-
-fn assert_code(r: &RunResult, code: i32, env: &NetworkdEnv) {
-    assert_eq!(
-        r.code,
-        Some(code),
-        "{}\n{}",
-        r.describe(),
-        env.logs_tail(30)
-    );
-}
-
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn ubuntu_definition_from_netplan_yaml_all_four_conditions() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer, _server) = setup(true);
     // wo0 needs its IPv6 link-local address (degraded) before anything else.
-    let r = wait_online(&env, &["--online-definition=ubuntu", "--timeout=15"]);
-    assert_code(&r, 0, &env);
-    let r = wait_online(
-        &env,
-        &[
-            "--online-definition=ubuntu",
-            "--dns-probe=host1.test.wohx",
-            "--timeout=15",
-        ],
-    );
-    assert_code(&r, 0, &env);
+    let r = env.wait_online(&["--online-definition=ubuntu", "--timeout=15"]);
+    env.assert_code(&r, 0);
+    let r = env.wait_online(&[
+        "--online-definition=ubuntu",
+        "--dns-probe=host1.test.wohx",
+        "--timeout=15",
+    ]);
+    env.assert_code(&r, 0);
     // Refinements: an extra interface that does not exist blocks condition (2).
-    let r = wait_online(
-        &env,
-        &[
-            "--online-definition=ubuntu",
-            "-i",
-            "wo7",
-            "--timeout=1500ms",
-        ],
-    );
-    assert_code(&r, 1, &env);
+    let r = env.wait_online(&[
+        "--online-definition=ubuntu",
+        "-i",
+        "wo7",
+        "--timeout=1500ms",
+    ]);
+    env.assert_code(&r, 1);
     assert!(
         r.stderr.contains("(2) wo7: not present"),
         "{}",
@@ -94,36 +66,29 @@ fn ubuntu_definition_from_netplan_yaml_all_four_conditions() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn print_netplan_lines_and_run_them_line_by_line() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer, _server) = setup(true);
-    let r = wait_online(
-        &env,
-        &["--online-definition=ubuntu", "--print-netplan-lines"],
-    );
-    assert_code(&r, 0, &env);
+    let r = env.wait_online(&["--online-definition=ubuntu", "--print-netplan-lines"]);
+    env.assert_code(&r, 0);
     let lines: Vec<&str> = r.stdout.lines().collect();
     assert_eq!(
         lines,
         [
-            format!("{UPSTREAM} -i wo0:degraded"),
-            format!("{UPSTREAM} --any --dns -o routable -i wo0"),
+            format!("{UPSTREAM_WAIT_ONLINE} -i wo0:degraded"),
+            format!("{UPSTREAM_WAIT_ONLINE} --any --dns -o routable -i wo0"),
         ],
         "the optional wo9 is not waited for"
     );
-    let r = wait_online(
-        &env,
-        &[
-            "--online-definition=ubuntu",
-            "--dns=no",
-            "--print-netplan-lines",
-        ],
-    );
+    let r = env.wait_online(&[
+        "--online-definition=ubuntu",
+        "--dns=no",
+        "--print-netplan-lines",
+    ]);
     assert_eq!(
         r.stdout.lines().nth(1),
-        Some(format!("{UPSTREAM} --any -o routable -i wo0").as_str())
+        Some(format!("{UPSTREAM_WAIT_ONLINE} --any -o routable -i wo0").as_str())
     );
     // Netplan 1.1's and 1.2's override lines, with wait-online in place of upstream's binary,
     // run one after the other like ExecStart= lines.
@@ -133,19 +98,18 @@ fn print_netplan_lines_and_run_them_line_by_line() {
         "--any --dns -o routable -i wo0 --timeout=15",
     ] {
         let args: Vec<&str> = line.split_whitespace().collect();
-        let r = wait_online(&env, &args);
-        assert_code(&r, 0, &env);
+        let r = env.wait_online(&args);
+        env.assert_code(&r, 0);
     }
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn missing_dns_server_fails_condition_four_only() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer, _server) = setup(false);
-    let r = wait_online(&env, &["--online-definition=ubuntu", "--timeout=3"]);
-    assert_code(&r, 1, &env);
+    let r = env.wait_online(&["--online-definition=ubuntu", "--timeout=3"]);
+    env.assert_code(&r, 1);
     assert!(
         r.stderr
             .contains("(4) domain name resolution does not work on a routable interface:"),
@@ -157,18 +121,14 @@ fn missing_dns_server_fails_condition_four_only() {
         "{}",
         r.describe()
     );
-    let r = wait_online(
-        &env,
-        &["--online-definition=ubuntu", "--dns=no", "--timeout=10"],
-    );
-    assert_code(&r, 0, &env);
+    let r = env.wait_online(&["--online-definition=ubuntu", "--dns=no", "--timeout=10"]);
+    env.assert_code(&r, 0);
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn malformed_netplan_yaml_is_a_clear_error() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let env = NetworkdEnv::new();
     let netplan = env.holder_path("/run/netplan");
     std::fs::create_dir_all(&netplan).unwrap();
@@ -177,7 +137,7 @@ fn malformed_netplan_yaml_is_a_clear_error() {
         "network:\n  ethernets:\n    eth0: [\n",
     )
     .unwrap();
-    let r = wait_online(&env, &["--online-definition=ubuntu", "--timeout=5"]);
+    let r = env.wait_online(&["--online-definition=ubuntu", "--timeout=5"]);
     assert_eq!(r.code, Some(1), "{}", r.describe());
     assert!(
         r.stderr.contains("/run/netplan/01-broken.yaml:"),

@@ -9,15 +9,15 @@
 //!   wo1  <------------------- veth ------------------->  wo1p
 //! ```
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::networkmanager::{
+use crate::common::networkmanager::{
     DEVICE_STATE_ACTIVATED, DEVICE_STATE_IP_CONFIG, DEVICE_STATE_UNAVAILABLE,
     DEVICE_STATE_UNMANAGED, NmEnv, dhcp_profile, dhcp_server, nm_online_bin, static_profile,
 };
-use common::{Netns, RunResult, require_root, run_wait_online, run_wait_online_bg, wait_until};
+use crate::common::{
+    Netns, RunResult, require_root, run_wait_online, run_wait_online_bg, wait_until,
+};
 
 const PEER_IP: &str = "10.77.0.1";
 const DHCP_RANGE: (&str, &str) = ("10.77.0.50", "10.77.0.150");
@@ -41,7 +41,7 @@ fn topology(second: Option<bool>) -> (NmEnv, Netns) {
 }
 
 fn wait_online(env: &NmEnv, args: &[&str], limit: Duration) -> RunResult {
-    run_wait_online(env.run(common::wait_online_bin(), args), limit)
+    run_wait_online(env.run(crate::common::wait_online_bin(), args), limit)
 }
 
 fn nm_online(env: &NmEnv, timeout_s: &str) -> RunResult {
@@ -68,10 +68,9 @@ fn assert_still_waiting(handle: &std::thread::JoinHandle<RunResult>, for_at_leas
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn static_profile_activated_after_the_waiter_started() {
-    if !require_root() {
-        return;
-    }
+    let _root = require_root();
     let (mut env, _peer) = topology(None);
     env.start_networkmanager();
     env.wait_for_startup_complete(ACTIVATE);
@@ -85,7 +84,7 @@ fn static_profile_activated_after_the_waiter_started() {
     );
     let named = run_wait_online_bg(
         env.run(
-            common::wait_online_bin(),
+            crate::common::wait_online_bin(),
             &[
                 "--manager=networkmanager",
                 "-i",
@@ -97,7 +96,7 @@ fn static_profile_activated_after_the_waiter_started() {
     );
     let all = run_wait_online_bg(
         env.run(
-            common::wait_online_bin(),
+            crate::common::wait_online_bin(),
             &["--manager=networkmanager", "--timeout=20"],
         ),
         Duration::from_secs(40),
@@ -120,17 +119,16 @@ fn static_profile_activated_after_the_waiter_started() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn dhcp_pending_then_a_lease_both_tools_wait() {
-    if !require_root() {
-        return;
-    }
+    let _root = require_root();
     let (mut env, peer) = topology(None);
     env.write_profile("wo0", &dhcp_profile("wo0", &[]));
     env.start_networkmanager();
     env.wait_for_device_state("wo0", DEVICE_STATE_IP_CONFIG, ACTIVATE);
     let named = run_wait_online_bg(
         env.run(
-            common::wait_online_bin(),
+            crate::common::wait_online_bin(),
             &[
                 "--manager=networkmanager",
                 "-i",
@@ -141,7 +139,7 @@ fn dhcp_pending_then_a_lease_both_tools_wait() {
         Duration::from_secs(60),
     );
     let all = run_wait_online_bg(
-        env.run(common::wait_online_bin(), &["--timeout=40"]),
+        env.run(crate::common::wait_online_bin(), &["--timeout=40"]),
         Duration::from_secs(60),
     );
     // Same verdict while the lease is pending: NetworkManager's startup is not complete.
@@ -166,10 +164,9 @@ fn dhcp_pending_then_a_lease_both_tools_wait() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn static_address_while_dhcp_is_pending_is_not_online() {
-    if !require_root() {
-        return;
-    }
+    let _root = require_root();
     // Netplan's `dhcp4: true` + `addresses:`: the static address at once, ip-config until the
     // lease. On kernel facts alone the link is routable: that is the early "online".
     let (mut env, peer) = topology(None);
@@ -213,7 +210,7 @@ fn static_address_while_dhcp_is_pending_is_not_online() {
     assert_code(&nm_online(&env, "1"), 1, &env, "nm-online -s");
     let waiter = run_wait_online_bg(
         env.run(
-            common::wait_online_bin(),
+            crate::common::wait_online_bin(),
             &["-i", "wo0:routable", "--timeout=40"],
         ),
         Duration::from_secs(60),
@@ -226,10 +223,9 @@ fn static_address_while_dhcp_is_pending_is_not_online() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn unmanaged_device_with_carrier_is_ignored_without_interfaces() {
-    if !require_root() {
-        return;
-    }
+    let _root = require_root();
     let (mut env, _peer) = topology(Some(true));
     env.set_unmanaged("wo1");
     env.netns().link_up("wo1");
@@ -266,10 +262,9 @@ fn unmanaged_device_with_carrier_is_ignored_without_interfaces() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn device_without_carrier_is_settled_after_startup_and_named_with_i() {
-    if !require_root() {
-        return;
-    }
+    let _root = require_root();
     let (mut env, _peer) = topology(Some(false));
     env.write_profile("wo0", &static_profile("wo0", "10.77.0.2/24"));
     env.write_profile("wo1", &static_profile("wo1", "10.78.0.2/24"));
@@ -320,10 +315,9 @@ fn device_without_carrier_is_settled_after_startup_and_named_with_i() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn networkmanager_started_late_killed_and_restarted_mid_wait() {
-    if !require_root() {
-        return;
-    }
+    let _root = require_root();
     let (mut env, _peer) = topology(None);
     env.write_profile("wo0", &static_profile("wo0", "10.77.0.2/24"));
     // Not on the bus yet: the timeout says so.
@@ -341,7 +335,7 @@ fn networkmanager_started_late_killed_and_restarted_mid_wait() {
     );
     let waiter = run_wait_online_bg(
         env.run(
-            common::wait_online_bin(),
+            crate::common::wait_online_bin(),
             &[
                 "--manager=networkmanager",
                 "-i",
@@ -366,7 +360,7 @@ fn networkmanager_started_late_killed_and_restarted_mid_wait() {
     assert!(env.netns().addrs("wo0").iter().any(|a| a == "10.77.0.2/24"));
     let waiter = run_wait_online_bg(
         env.run(
-            common::wait_online_bin(),
+            crate::common::wait_online_bin(),
             &[
                 "--manager=networkmanager",
                 "-i",
@@ -388,7 +382,7 @@ fn networkmanager_started_late_killed_and_restarted_mid_wait() {
     env.wait_for_device_state("wo0", DEVICE_STATE_IP_CONFIG, ACTIVATE);
     let waiter = run_wait_online_bg(
         env.run(
-            common::wait_online_bin(),
+            crate::common::wait_online_bin(),
             &[
                 "--manager=networkmanager",
                 "-i",
@@ -413,10 +407,9 @@ fn networkmanager_started_late_killed_and_restarted_mid_wait() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn ubuntu_definition_with_networkmanager_renderer() {
-    if !require_root() {
-        return;
-    }
+    let _root = require_root();
     let (mut env, peer) = topology(Some(false));
     // wo0 by DHCP (NetworkManager), wo1 optional (no carrier, never waited for); DNS through
     // /etc/resolv.conf, as NetworkManager writes it without systemd-resolved.
@@ -451,7 +444,7 @@ fn ubuntu_definition_with_networkmanager_renderer() {
     );
     let waiter = run_wait_online_bg(
         env.run(
-            common::wait_online_bin(),
+            crate::common::wait_online_bin(),
             &["--online-definition=ubuntu", "--timeout=40"],
         ),
         Duration::from_secs(60),
@@ -481,10 +474,9 @@ fn ubuntu_definition_with_networkmanager_renderer() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn auto_without_a_system_bus_judges_on_kernel_facts_and_says_so_once() {
-    if !require_root() {
-        return;
-    }
+    let _root = require_root();
     // /run/NetworkManager exists (NetworkManager ran), but the bus is gone: auto falls back
     // to kernel facts; --manager=networkmanager keeps waiting and says why.
     let (mut env, _peer) = topology(None);
@@ -492,7 +484,7 @@ fn auto_without_a_system_bus_judges_on_kernel_facts_and_says_so_once() {
     env.start_networkmanager();
     env.wait_for_device_state("wo0", DEVICE_STATE_ACTIVATED, ACTIVATE);
     let no_bus = |args: &[&str]| {
-        let mut cmd = env.run(common::wait_online_bin(), args);
+        let mut cmd = env.run(crate::common::wait_online_bin(), args);
         cmd.env("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/run/wot-no-such-bus");
         run_wait_online(cmd, Duration::from_secs(20))
     };

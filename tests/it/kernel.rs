@@ -1,12 +1,10 @@
 //! Kernel-only mode (`--manager=none`) against the real kernel: links, addresses, bridges,
 //! renames and the no-false-online guarantees, each in its own network namespace.
 
-mod common;
-
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use common::{Netns, kernel_supports, run_wait_online, wait_online_bin};
+use crate::common::{self, Netns, kernel_supports, run_wait_online, wait_online_bin};
 
 /// Time the waiter gets to start and finish its initial dump before the test changes things.
 const SETTLE: Duration = Duration::from_millis(400);
@@ -21,10 +19,9 @@ fn veth_pair() -> Netns {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn already_routable_exits_zero_at_once() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let ns = veth_pair();
     ns.add_addr("v0", "192.0.2.1/24");
     let r = ns.wait_online(&["-i", "v0:routable", "--timeout=5"]);
@@ -34,10 +31,9 @@ fn already_routable_exits_zero_at_once() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn address_added_while_waiting_ends_the_wait_after_it() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let ns = veth_pair();
     let waiter = ns.wait_online_bg(&["-i", "v0:routable", "--timeout=10"]);
     sleep(SETTLE);
@@ -53,10 +49,9 @@ fn address_added_while_waiting_ends_the_wait_after_it() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn timeout_names_each_blocking_interface_and_condition() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let ns = veth_pair();
     let r = ns.wait_online(&["-i", "v0:routable", "-i", "eth7", "--timeout=1"]);
     assert_eq!(r.code, Some(1), "{}", r.describe());
@@ -81,10 +76,9 @@ fn timeout_names_each_blocking_interface_and_condition() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn missing_range_is_satisfied_by_an_absent_interface() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let ns = Netns::new();
     let r = ns.wait_online(&["-i", "nosuch0:missing", "--timeout=5"]);
     assert_eq!(r.code, Some(0), "{}", r.describe());
@@ -93,20 +87,18 @@ fn missing_range_is_satisfied_by_an_absent_interface() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn loopback_can_be_named() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let ns = Netns::new();
     let r = ns.wait_online(&["-i", "lo:carrier", "--timeout=5"]);
     assert_eq!(r.code, Some(0), "{}", r.describe());
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn all_links_mode_down_links_never_block_and_up_links_must_be_degraded() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let ns = veth_pair();
     ns.add_veth("d0", None, "d1"); // stays down: never blocks
     ns.add_addr("v0", "192.0.2.1/24");
@@ -133,10 +125,9 @@ fn all_links_mode_down_links_never_block_and_up_links_must_be_degraded() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn all_links_mode_needs_one_online_link() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let ns = Netns::new(); // only lo
     let r = ns.wait_online(&["--timeout=300ms"]);
     assert_eq!(r.code, Some(1), "{}", r.describe());
@@ -148,10 +139,9 @@ fn all_links_mode_needs_one_online_link() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn bridge_with_a_port_lacking_carrier_is_degraded_carrier_until_the_port_has_carrier() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let ns = Netns::new();
     ns.add_veth("p0", None, "p0peer");
     ns.add_veth("p1", None, "p1peer");
@@ -177,11 +167,13 @@ fn bridge_with_a_port_lacking_carrier_is_degraded_carrier_until_the_port_has_car
 }
 
 #[test]
+#[ignore = "needs the bonding driver (CONFIG_BONDING), which the test kernel lacks"]
 fn bond_losing_and_regaining_a_port() {
-    if !common::require_root() || !kernel_supports("bond") {
-        eprintln!("skipped: no bond support in this kernel");
-        return;
-    }
+    let _root = common::require_root();
+    assert!(
+        kernel_supports("bond"),
+        "this kernel has no bonding driver (CONFIG_BONDING)"
+    );
     let ns = Netns::new();
     ns.add_veth("e0", None, "e0peer");
     ns.add_veth("e1", None, "e1peer");
@@ -214,11 +206,13 @@ fn bond_losing_and_regaining_a_port() {
 }
 
 #[test]
+#[ignore = "needs the 802.1Q VLAN driver (CONFIG_VLAN_8021Q), which the test kernel lacks"]
 fn vlan_on_veth() {
-    if !common::require_root() || !kernel_supports("vlan") {
-        eprintln!("skipped: no vlan support in this kernel");
-        return;
-    }
+    let _root = common::require_root();
+    assert!(
+        kernel_supports("vlan"),
+        "this kernel has no 802.1Q VLAN driver (CONFIG_VLAN_8021Q)"
+    );
     let ns = veth_pair();
     ns.add_vlan("v0", "v0.100", 100);
     ns.link_up("v0.100");
@@ -228,10 +222,9 @@ fn vlan_on_veth() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn rename_and_altname_lookup() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let ns = Netns::new();
     ns.add_veth("v0", None, "v1");
     ns.add_addr("v0", "192.0.2.1/24");
@@ -260,10 +253,9 @@ fn rename_and_altname_lookup() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn deleted_and_recreated_link_is_followed_by_name() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let ns = veth_pair();
     let waiter = ns.wait_online_bg(&["-i", "v0:routable", "--timeout=10"]);
     sleep(SETTLE);
@@ -279,10 +271,9 @@ fn deleted_and_recreated_link_is_followed_by_name() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn address_flips_without_carrier_never_end_the_wait() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let ns = Netns::new();
     ns.add_veth("v0", None, "v1");
     ns.link_up("v0"); // v1 stays down: v0 has no carrier
@@ -292,20 +283,16 @@ fn address_flips_without_carrier_never_end_the_wait() {
     for _ in 0..50 {
         batch.push_str("address add 192.0.2.1/24 dev v0\naddress del 192.0.2.1/24 dev v0\n");
     }
-    let file = std::env::temp_dir().join(format!("{}-flips", ns.name()));
-    std::fs::write(&file, batch).unwrap();
-    ns.ip(&["-batch", file.to_str().unwrap()]);
-    std::fs::remove_file(&file).ok();
+    ns.ip_batch(&batch);
     ns.link_up("v1"); // carrier now, but the address is gone
     let r = waiter.join().unwrap();
     assert_eq!(r.code, Some(1), "false online: {}", r.describe());
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn ipv6_address_that_stays_tentative_never_counts() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let ns = veth_pair();
     // The peer owns the address already: DAD on v0 fails and the address stays tentative.
     ns.ip(&[
@@ -334,10 +321,9 @@ fn ipv6_address_that_stays_tentative_never_counts() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn sigterm_and_sigint_exit_zero_like_upstream() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let ns = Netns::new();
     for signal in [libc::SIGTERM, libc::SIGINT] {
         let mut cmd = std::process::Command::new(wait_online_bin());
@@ -374,10 +360,9 @@ fn sigterm_and_sigint_exit_zero_like_upstream() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn notifies_the_service_manager_like_upstream() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let ns = veth_pair();
     let path = std::env::temp_dir().join(format!("{}-notify", ns.name()));
     let socket = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
@@ -424,10 +409,9 @@ fn notifies_the_service_manager_like_upstream() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn watchdog_pings_when_the_service_manager_asks() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let ns = Netns::new();
     let path = std::env::temp_dir().join(format!("{}-watchdog", ns.name()));
     let socket = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
@@ -462,10 +446,9 @@ fn watchdog_pings_when_the_service_manager_asks() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn no_bus_connection_without_dns_options() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let ns = Netns::new();
     let path = std::env::temp_dir().join(format!("{}-bus", ns.name()));
     let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
@@ -495,10 +478,9 @@ fn no_bus_connection_without_dns_options() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn json_report_at_exit_parses_with_stable_fields() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let ns = veth_pair();
     ns.add_addr("v0", "192.0.2.1/24");
     let r = ns.wait_online(&[

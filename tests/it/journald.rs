@@ -6,38 +6,13 @@
 //! /run and this test's directory bind-mounted on /run/systemd/journal, where the test listens
 //! on a unix datagram socket: the host's journal is never touched.
 
-mod common;
-
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixDatagram;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-/// A directory of this test, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "wo-journald-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).expect("create the test directory");
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use crate::common;
 
 /// One journal entry: its fields in order, values as text.
 type Entry = Vec<(String, String)>;
@@ -101,7 +76,7 @@ enum Stream {
 /// Runs wait-online with `args` in a private mount namespace whose /run is a tmpfs; with
 /// `listen`, a socket of this test is /run/systemd/journal/socket there.
 fn run(args: &[&str], stream: Stream, listen: bool) -> Run {
-    let dir = TempDir::new();
+    let dir = common::TempDir::new();
     let journal_dir = dir.0.join("journal");
     std::fs::create_dir(&journal_dir).unwrap();
     let socket = listen.then(|| {
@@ -184,10 +159,9 @@ exec "$@""#;
 const ARGS: [&str; 4] = ["-i", "nonexistent0", "--timeout=1", "--manager=none"];
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn records_about_an_interface_carry_interface_in_the_journal() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let r = run(&ARGS, Stream::OfStderr, true);
     assert_eq!(r.code, Some(1), "stderr: {}", r.stderr);
     assert_eq!(
@@ -235,10 +209,9 @@ fn records_about_an_interface_carry_interface_in_the_journal() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn operstate_is_sent_when_the_link_exists() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     // lo exists, and is never "routable": its state is known and it blocks.
     let r = run(
         &["-i", "lo:routable", "--timeout=1", "--manager=none"],
@@ -260,10 +233,9 @@ fn operstate_is_sent_when_the_link_exists() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn another_stream_keeps_the_plain_stderr_format() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let r = run(&ARGS, Stream::Other("1:2"), true);
     assert_eq!(r.code, Some(1));
     assert!(r.entries.is_empty(), "{:?}", r.entries);
@@ -274,10 +246,9 @@ fn another_stream_keeps_the_plain_stderr_format() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn without_a_journal_socket_logs_go_to_stderr() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let r = run(&ARGS, Stream::OfStderr, false);
     assert_eq!(r.code, Some(1));
     assert_eq!(

@@ -31,11 +31,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::netns::{Netns, kill_netns_procs};
-use super::process::{RunResult, run_wait_online, wait_until};
+use super::netns::{Netns, TempDir, kill_netns_procs};
+use super::process::{RunResult, children_of, run_wait_online, run_wait_online_bg, wait_until};
 
 pub const NETWORKD: &str = "/lib/systemd/systemd-networkd";
 const CMD_TIMEOUT: Duration = Duration::from_secs(20);
+/// Hard limit of [`NetworkdEnv::wait_online`] (each test asks for a shorter `--timeout`).
+const WAIT_LIMIT: Duration = Duration::from_secs(30);
 
 /// Shell script run as PID 1 of the private PID namespace. Keeps the namespaces alive until its
 /// stdin (a pipe held by the test process) reaches EOF, i.e. also when the test process dies.
@@ -80,18 +82,9 @@ touch "$WOT_DIR/ready"
 read -r _ || true
 "#;
 
-/// A directory `<tmp>/wot-<pid>-<n>` removed on drop (unless `WAIT_ONLINE_TEST_KEEP=1`).
-#[derive(Debug)]
-pub(super) struct TempDir(pub(super) PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if std::env::var("WAIT_ONLINE_TEST_KEEP").as_deref() == Ok("1") {
-            eprintln!("keeping {}", self.0.display());
-        } else {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+/// `.network` for `name`: no link-local addressing, no router advertisements, plus `extra`.
+pub fn network(name: &str, extra: &str) -> String {
+    format!("[Match]\nName={name}\n\n[Network]\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n{extra}")
 }
 
 /// A daemon started through `nsenter` into the holder.
@@ -126,15 +119,6 @@ fn log_tail(path: &Path, lines: usize) -> String {
         .unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
-}
-
-fn first_child(pid: u32) -> Option<i32> {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
 }
 
 /// Waits up to `timeout` for `child` to exit; SIGKILLs `also_kill` (if any) and the child after
@@ -193,8 +177,7 @@ impl NetworkdEnv {
             assert!(Path::new(tool).exists(), "NetworkdEnv needs {tool}");
         }
         let ns = Netns::new();
-        let dir = TempDir(std::env::temp_dir().join(ns.name()));
-        let _ = std::fs::remove_dir_all(&dir.0);
+        let dir = TempDir::named(ns.name());
         std::fs::create_dir_all(dir.0.join("network")).expect("mkdir network");
         std::fs::create_dir_all(dir.0.join("logs")).expect("mkdir logs");
         let resolved_policy = match &resolved_root {
@@ -303,7 +286,9 @@ impl NetworkdEnv {
                 env.logs_tail(30)
             );
         }
-        env.holder_pid = first_child(unshare_pid)
+        env.holder_pid = children_of(unshare_pid as i32)
+            .first()
+            .copied()
             .unwrap_or_else(|| panic!("cannot find holder pid (child of {unshare_pid})"));
 
         let conf = env.dir.0.join("dbus.conf");
@@ -361,10 +346,6 @@ impl NetworkdEnv {
         std::fs::rename(&tmp, self.config_dir().join(filename)).expect("rename .network");
     }
 
-    pub fn remove_network(&self, filename: &str) {
-        std::fs::remove_file(self.config_dir().join(filename)).expect("remove .network");
-    }
-
     /// `nsenter -t <holder> -m -n -p -- CMD ARGS`: runs inside the private netns, mount ns
     /// (private /run, bus, config) and PID ns. Use with [`super::run_wait_online`].
     pub fn run(&self, cmd: &str, args: &[&str]) -> Command {
@@ -387,6 +368,27 @@ impl NetworkdEnv {
         run_wait_online(self.run(cmd, args), CMD_TIMEOUT)
     }
 
+    /// This crate's `wait-online ARGS` inside the holder (hard limit 30 s).
+    pub fn wait_online(&self, args: &[&str]) -> RunResult {
+        run_wait_online(self.run(super::wait_online_bin(), args), WAIT_LIMIT)
+    }
+
+    /// [`Self::wait_online`] on a thread, for tests that change things while it waits.
+    pub fn wait_online_bg(&self, args: &[&str]) -> thread::JoinHandle<RunResult> {
+        run_wait_online_bg(self.run(super::wait_online_bin(), args), WAIT_LIMIT)
+    }
+
+    /// Panics with the run and the daemons' logs unless `r` exited with `code`.
+    pub fn assert_code(&self, r: &RunResult, code: i32) {
+        assert_eq!(
+            r.code,
+            Some(code),
+            "{}\n{}",
+            r.describe(),
+            self.logs_tail(30)
+        );
+    }
+
     pub(super) fn spawn_daemon(&self, name: &str, prog: &str, args: &[&str]) -> Daemon {
         let log = OpenOptions::new()
             .create(true)
@@ -405,7 +407,7 @@ impl NetworkdEnv {
         let npid = nsenter.id();
         let mut pid = None;
         wait_until(Duration::from_secs(5), Duration::from_millis(2), || {
-            pid = first_child(npid);
+            pid = children_of(npid as i32).first().copied();
             pid.is_some() || !matches!(nsenter.try_wait(), Ok(None))
         });
         match pid {

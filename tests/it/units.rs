@@ -9,15 +9,15 @@
 //! Needs `systemd-analyze` (package systemd); the unprivileged runs need root (to create the
 //! namespaces before dropping everything) and dnsmasq for the DNS run (tests/setup-deps.sh).
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use common::{Netns, NetworkdEnv, RunResult, run_wait_online, run_wait_online_bg};
+use crate::common::{
+    self, DnsServer, Netns, NetworkdEnv, RunResult, TempDir, run_wait_online, run_wait_online_bg,
+    setpriv_args,
+};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// Where the package installs the binary; the units name it.
@@ -26,28 +26,6 @@ const UPSTREAM_UNIT: &str = "/lib/systemd/system/systemd-networkd-wait-online.se
 const DROP_IN: &str = "systemd-networkd-wait-online.service.d/wait-online.conf";
 const MAX_EXPOSURE: f64 = 2.0;
 const LIMIT: Duration = Duration::from_secs(30);
-
-/// A directory `<tmp>/wo-units-<pid>-<n>` (mode 0755), removed on drop. Not named like the
-/// helpers' `wot-<pid>-<n>`: their first use removes every such directory of this process.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> Scratch {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let dir = std::env::temp_dir().join(format!("wo-units-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create scratch dir");
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn read(path: impl AsRef<Path>) -> String {
     let path = path.as_ref();
@@ -64,7 +42,7 @@ fn write(path: impl AsRef<Path>, text: &str) {
 
 /// Copies of our units and of upstream's unit with our drop-in, ExecStart= pointing at the
 /// test binary, plus `man/man8/wait-online.8`.
-fn stage_units() -> Scratch {
+fn stage_units() -> TempDir {
     let bin = env!("CARGO_BIN_EXE_wait-online");
     assert!(
         !bin.contains(char::is_whitespace),
@@ -74,7 +52,7 @@ fn stage_units() -> Scratch {
         Path::new(UPSTREAM_UNIT).exists(),
         "{UPSTREAM_UNIT} is missing: install systemd"
     );
-    let dir = Scratch::new();
+    let dir = TempDir::new();
     let rewrite = |text: String| {
         assert!(
             text.contains(INSTALLED),
@@ -107,7 +85,7 @@ const CHECKED: [&str; 3] = [
     "./systemd-networkd-wait-online.service",
 ];
 
-fn systemd_analyze(dir: &Scratch, args: &[&str]) -> RunResult {
+fn systemd_analyze(dir: &TempDir, args: &[&str]) -> RunResult {
     let mut cmd = Command::new("systemd-analyze");
     cmd.args(args)
         .current_dir(&dir.0)
@@ -163,9 +141,13 @@ fn units_are_hardened_to_exposure_at_most_2() {
     }
     // the baseline: upstream's unit alone, from its own directory, is far worse
     let upstream = systemd_analyze(&dir, &["security", "--offline=yes", UPSTREAM_UNIT]);
-    if let Some(exposure) = overall_exposure(&upstream.stdout) {
-        assert!(exposure > 5.0, "upstream's unit rated {exposure}?");
-    }
+    let exposure = overall_exposure(&upstream.stdout).unwrap_or_else(|| {
+        panic!(
+            "upstream's unit: no overall exposure level:\n{}",
+            upstream.describe()
+        )
+    });
+    assert!(exposure > 5.0, "upstream's unit rated {exposure}?");
 }
 
 /// The `# Hardening.` block up to `[Install]` or the end, without comments.
@@ -250,36 +232,14 @@ fn exposure_parser() {
 
 // ---- real runs without any privilege ----
 
-/// setpriv arguments: nobody/nogroup, no supplementary groups, no capability in any set, no new
-/// privileges (what User=, CapabilityBoundingSet=, AmbientCapabilities= and NoNewPrivileges=
-/// give the unit).
-const UNPRIVILEGED: [&str; 7] = [
-    "--reuid=65534",
-    "--regid=65534",
-    "--clear-groups",
-    "--no-new-privs",
-    "--inh-caps=-all",
-    "--ambient-caps=-all",
-    "--bounding-set=-all",
-];
-
 /// A world-readable copy of the binary (the build tree may not be traversable by nobody).
-fn unprivileged_copy() -> (Scratch, String) {
-    let dir = Scratch::new();
+fn unprivileged_copy() -> (TempDir, String) {
+    let dir = TempDir::new();
     let bin = dir.0.join("wait-online");
     std::fs::copy(env!("CARGO_BIN_EXE_wait-online"), &bin).expect("copy binary");
     std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let bin = bin.to_str().expect("utf-8 path").to_string();
     (dir, bin)
-}
-
-/// `setpriv UNPRIVILEGED -- bin args` as argument list.
-fn setpriv_args<'a>(bin: &'a str, args: &[&'a str]) -> Vec<&'a str> {
-    let mut all: Vec<&str> = UNPRIVILEGED.to_vec();
-    all.push("--");
-    all.push(bin);
-    all.extend(args);
-    all
 }
 
 /// `setpriv` really drops everything (so that a passing run below means something).
@@ -308,10 +268,9 @@ fn assert_setpriv_drops_everything(ns: &Netns) {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn unprivileged_run_in_a_netns() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (_dir, bin) = unprivileged_copy();
     let ns = Netns::new();
     assert_setpriv_drops_everything(&ns);
@@ -331,10 +290,7 @@ fn unprivileged_run_in_a_netns() {
     );
 
     // events: start waiting, then the link comes up with a global address
-    let peer = Netns::new();
-    ns.add_veth("wo0", Some(&peer), "wo0p");
-    peer.add_addr("wo0p", "10.77.0.1/24");
-    peer.link_up("wo0p");
+    let _peer = ns.add_peer();
     let waiting = run_wait_online_bg(
         ns.exec(
             "setpriv",
@@ -357,95 +313,49 @@ fn unprivileged_run_in_a_netns() {
     assert_eq!(r.code, Some(0), "{}", r.describe());
 }
 
-/// `/etc/netns/<ns>/resolv.conf`, which `ip netns exec` bind-mounts on /etc/resolv.conf;
-/// removed on drop.
-struct NetnsResolvConf(PathBuf);
-
-impl NetnsResolvConf {
-    fn new(ns: &Netns, text: &str) -> NetnsResolvConf {
-        let dir = Path::new("/etc/netns").join(ns.name());
-        write(dir.join("resolv.conf"), text);
-        NetnsResolvConf(dir)
-    }
-}
-
-impl Drop for NetnsResolvConf {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn unprivileged_dns_in_a_netns() {
-    if !common::require_root() {
-        return;
-    }
-    let dnsmasq = ["/usr/sbin/dnsmasq", "/usr/bin/dnsmasq"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .expect("dnsmasq is missing: run tests/setup-deps.sh (installs dnsmasq-base)");
+    let _root = common::require_root();
     let (_dir, bin) = unprivileged_copy();
-    let ns = Netns::new();
-    let peer = Netns::new();
-    ns.add_veth("wo0", Some(&peer), "wo0p");
-    peer.add_addr("wo0p", "10.77.0.1/24");
-    peer.link_up("wo0p");
-    ns.add_addr("wo0", "10.77.0.2/24");
-    ns.link_up("wo0");
-    ns.ip(&["route", "add", "default", "via", "10.77.0.1"]);
-    let _resolv = NetnsResolvConf::new(&ns, "nameserver 10.77.0.1\n");
-    let mut server = peer.spawn(
-        dnsmasq,
-        &[
-            "--keep-in-foreground",
-            "--conf-file=/dev/null",
-            "--no-resolv",
-            "--no-hosts",
-            "--bind-interfaces",
-            "--listen-address=10.77.0.1",
-            "--address=/probe.wait-online.test/10.77.0.9",
-            "--user=root",
-            "--pid-file=",
-        ],
+    // The holder's private /etc/resolv.conf; networkd is not started (--manager=none).
+    let env = NetworkdEnv::new();
+    let peer = env.netns().add_peer();
+    env.netns().add_addr("wo0", "10.77.0.2/24");
+    env.netns().link_up("wo0");
+    env.netns()
+        .ip(&["route", "add", "default", "via", "10.77.0.1"]);
+    env.set_resolv_conf("nameserver 10.77.0.1\n");
+    let _server = DnsServer::start(
+        &peer,
+        "10.77.0.1",
+        &[("probe.wait-online.test", "10.77.0.9")],
     );
-    let up = common::wait_until(Duration::from_secs(10), Duration::from_millis(20), || {
-        peer.output("ss", &["-Hlun", "sport", "=", ":53"])
-            .stdout
-            .contains("10.77.0.1")
-    });
-    let r = if up {
-        // UDP sockets to the server (--dns), a real query (--dns-probe), without privilege
-        Some(run_wait_online(
-            ns.exec(
-                "setpriv",
-                &setpriv_args(
-                    &bin,
-                    &[
-                        "--manager=none",
-                        "-i",
-                        "wo0:routable",
-                        "--dns",
-                        "--dns-probe=probe.wait-online.test",
-                        "--timeout=15",
-                    ],
-                ),
+    // UDP sockets to the server (--dns), a real query (--dns-probe), without privilege
+    let r = run_wait_online(
+        env.run(
+            "setpriv",
+            &setpriv_args(
+                &bin,
+                &[
+                    "--manager=none",
+                    "-i",
+                    "wo0:routable",
+                    "--dns",
+                    "--dns-probe=probe.wait-online.test",
+                    "--timeout=15",
+                ],
             ),
-            LIMIT,
-        ))
-    } else {
-        None
-    };
-    let _ = server.kill();
-    let _ = server.wait();
-    let r = r.expect("dnsmasq did not listen on 10.77.0.1:53");
-    assert_eq!(r.code, Some(0), "{}", r.describe());
+        ),
+        LIMIT,
+    );
+    env.assert_code(&r, 0);
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn unprivileged_run_with_networkd() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (_dir, bin) = unprivileged_copy();
     // inotify on /run/systemd/netif/links/, the forked inotify holder, the state files
     let mut env = NetworkdEnv::new();
@@ -454,8 +364,7 @@ fn unprivileged_run_with_networkd() {
     peer.add_addr("wo0p", "10.77.0.1/24");
     env.write_network(
         "10-wo0.network",
-        "[Match]\nName=wo0\n\n[Network]\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n\
-         Address=10.77.0.2/24\n",
+        &common::network("wo0", "Address=10.77.0.2/24\n"),
     );
     // networkd runs (its state directory exists), wo0 has no carrier until the peer is up
     env.start_networkd();

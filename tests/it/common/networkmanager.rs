@@ -86,10 +86,7 @@ pub const DEVICE_STATE_UNAVAILABLE: u32 = 20;
 pub const DEVICE_STATE_DISCONNECTED: u32 = 30;
 pub const DEVICE_STATE_IP_CONFIG: u32 = 70;
 pub const DEVICE_STATE_ACTIVATED: u32 = 100;
-/// ActiveConnection `StateFlags` bits (NMActivationStateFlags).
-pub const AC_FLAG_LAYER2_READY: u32 = 0x4;
 pub const AC_FLAG_IP4_READY: u32 = 0x8;
-pub const AC_FLAG_IP6_READY: u32 = 0x10;
 pub const AC_FLAG_EXTERNAL: u32 = 0x80;
 /// ActiveConnection `State` value "activated" (NMActiveConnectionState).
 pub const AC_STATE_ACTIVATED: u32 = 2;
@@ -219,19 +216,9 @@ impl NmEnv {
         self.env.netns()
     }
 
-    /// The namespaces' holder (paths inside, the private resolv.conf, the bus, logs).
-    pub fn holder(&self) -> &NetworkdEnv {
-        &self.env
-    }
-
     /// A path as seen inside the holder's mount namespace, reachable from the host.
     pub fn holder_path(&self, p: &str) -> PathBuf {
         self.env.holder_path(p)
-    }
-
-    /// The unpacked network-manager package.
-    pub fn root(&self) -> &Path {
-        &self.root
     }
 
     /// The drop-in directory given as `--config-dir` ([`NmEnv::write_config`]).
@@ -461,11 +448,6 @@ impl NmEnv {
         }
     }
 
-    /// Host pid of the running NetworkManager.
-    pub fn networkmanager_pid(&self) -> Option<i32> {
-        self.nm.as_ref().map(|d| d.pid)
-    }
-
     /// Whether `name` has an owner on the private bus.
     pub fn bus_has(&self, name: &str) -> bool {
         self.env.bus_has(name)
@@ -505,11 +487,6 @@ impl NmEnv {
         self.property(NM_PATH, MANAGER_IFACE, "Startup")?.as_bool()
     }
 
-    /// Manager `State` (NMState: 20 disconnected, 40 connecting, 50–70 connected).
-    pub fn manager_state(&self) -> Option<u32> {
-        self.property_u32(NM_PATH, MANAGER_IFACE, "State")
-    }
-
     /// The Device object of `ifname` (`GetDeviceByIpIface`), None if NetworkManager has none.
     pub fn device_path(&self, ifname: &str) -> Option<String> {
         let r = self.busctl(&[
@@ -537,13 +514,6 @@ impl NmEnv {
     /// Device `State` of `ifname` (see the `DEVICE_STATE_*` constants).
     pub fn device_state(&self, ifname: &str) -> Option<u32> {
         self.property_u32(&self.device_path(ifname)?, DEVICE_IFACE, "State")
-    }
-
-    /// Device `StateReason` (state, reason) of `ifname`.
-    pub fn device_state_reason(&self, ifname: &str) -> Option<(u32, u32)> {
-        let v = self.device_property(ifname, "StateReason")?;
-        let n = |i: usize| u32::try_from(v.get(i)?.as_u64()?).ok();
-        Some((n(0)?, n(1)?))
     }
 
     /// The ActiveConnection object of `ifname`'s device, None when it has none ("/").

@@ -1,4 +1,4 @@
-//! Self-tests of the DNS test infrastructure (tests/common/resolved.rs) with the real daemons:
+//! Self-tests of the DNS test infrastructure (tests/it/common/resolved.rs) with the real daemons:
 //! systemd-networkd, systemd-resolved (unpacked by `tests/setup-deps.sh`) and dnsmasq.
 //!
 //! Topology of every test:
@@ -8,15 +8,12 @@
 //!   .network: DNS=10.77.0.1, Domains=~test.wohx            host1.test.wohx -> 10.77.0.10
 //! ```
 
-mod common;
-
 use std::net::IpAddr;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{
-    DnsServer, Netns, NetworkdEnv, SD_RESOLVED_FROM_NETWORK, SD_RESOLVED_NO_CACHE,
-    parse_resolve_hostname, require_root,
+use crate::common::{
+    self, DnsServer, Netns, NetworkdEnv, SD_RESOLVED_FROM_NETWORK, SD_RESOLVED_NO_CACHE,
+    parse_resolve_hostname,
 };
 
 const DNS_IP: &str = "10.77.0.1";
@@ -32,10 +29,7 @@ const LOOKUP_TIMEOUT: Duration = Duration::from_secs(10);
 /// the holder yet.
 fn dns_topology() -> (NetworkdEnv, Netns, DnsServer) {
     let env = NetworkdEnv::with_resolved();
-    let peer = Netns::new();
-    env.netns().add_veth("wo0", Some(&peer), "wo0p");
-    peer.add_addr("wo0p", "10.77.0.1/24");
-    peer.link_up("wo0p");
+    let peer = env.netns().add_peer();
     let dns = DnsServer::start(
         &peer,
         DNS_IP,
@@ -75,10 +69,6 @@ fn assert_resolves_host1(env: &NetworkdEnv, flags: u64) {
     }
 }
 
-fn process_alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
-}
-
 #[test]
 fn parse_resolve_hostname_reply() {
     let r = parse_resolve_hostname(
@@ -102,10 +92,9 @@ fn parse_resolve_hostname_reply() {
 /// (a) networkd pushes the link's DNS= / Domains= to the real resolved, which resolves through
 /// dnsmasq in the peer netns (D-Bus API, resolvectl and the 127.0.0.53 stub).
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn resolved_resolves_through_link_dns_from_networkd() {
-    if !require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, peer, dns) = dns_running();
 
     let out = env.resolvectl(&["dns"]);
@@ -184,22 +173,16 @@ fn resolved_resolves_through_link_dns_from_networkd() {
     drop(dns);
     drop(peer);
     drop(env);
-    for p in &pids {
-        assert!(!process_alive(*p), "process {p} still alive");
-    }
-    for n in [&name, &peer_name] {
-        assert!(!Path::new("/run/netns").join(n).exists(), "netns {n} left");
-    }
-    assert!(!std::env::temp_dir().join(&name).exists());
+    common::assert_gone(&name, &pids);
+    common::assert_gone(&peer_name, &[]);
 }
 
 /// (b) once dnsmasq stops (port closed: ICMP port unreachable) lookups fail at once; while it
 /// hangs (SIGSTOP) they do not complete within a client timeout; both recover when it is back.
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn lookups_fail_while_dns_server_is_down() {
-    if !require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer, mut dns) = dns_running();
     assert_resolves_host1(&env, 0);
 
@@ -255,10 +238,9 @@ fn lookups_fail_while_dns_server_is_down() {
 
 /// (c) restarting resolved alone: it gets the link DNS back from networkd's state files.
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn resolved_restart_relearns_link_dns() {
-    if !require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (mut env, _peer, _dns) = dns_running();
     assert_resolves_host1(&env, 0);
 
@@ -276,10 +258,9 @@ fn resolved_restart_relearns_link_dns() {
 
 /// resolved started AFTER networkd configured the link also sees the link DNS.
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn resolved_started_after_networkd_sees_link_dns() {
-    if !require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (mut env, _peer, _dns) = dns_topology();
     env.start_networkd();
     env.wait_for_setup_state("wo0", "configured", Duration::from_secs(10));
@@ -292,10 +273,9 @@ fn resolved_started_after_networkd_sees_link_dns() {
 /// Without resolved: the private /etc/resolv.conf is what glibc in the holder uses, resolve1
 /// calls fail fast, and the host's /etc/resolv.conf is untouched.
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn resolv_conf_fallback_without_resolved() {
-    if !require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let host_before = std::fs::read("/etc/resolv.conf").ok();
     let (mut env, _peer, dns) = dns_topology();
     env.start_networkd();

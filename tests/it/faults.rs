@@ -14,8 +14,6 @@
 //! stalled D-Bus call, a resolved call that timed out was never retried, and a state file with
 //! a NUL byte was trusted where upstream refuses it.
 
-mod common;
-
 use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
@@ -24,9 +22,10 @@ use std::sync::mpsc;
 use std::thread::{JoinHandle, sleep};
 use std::time::{Duration, Instant};
 
-use common::{
-    DnsServer, Netns, NetworkdEnv, RunResult, UPSTREAM_WAIT_ONLINE, run_wait_online,
-    run_wait_online_bg, wait_online_bin, wait_until,
+use crate::common::{
+    self, DnsServer, Netns, NetworkdEnv, RunResult, UPSTREAM_WAIT_ONLINE, alive, children_of,
+    network, reader, run_wait_online, run_wait_online_bg, setpriv_args, wait_online_bin,
+    wait_until,
 };
 
 /// Time a waiter gets to start and finish its initial reads before the test changes things.
@@ -38,18 +37,9 @@ const SIGNAL_EXIT: Duration = Duration::from_secs(1);
 const SETUP: Duration = Duration::from_secs(10);
 const HOST1: &str = "host1.test.wohx";
 
-/// `.network` for `name`: no link-local, no RA, plus `extra`.
-fn network(name: &str, extra: &str) -> String {
-    format!("[Match]\nName={name}\n\n[Network]\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n{extra}")
-}
-
-/// A veth `wo0` into a peer namespace whose end (10.77.0.1/24) is up: `wo0` gets carrier as
-/// soon as it is up.
-fn env_with_peer(env: NetworkdEnv) -> (NetworkdEnv, Netns) {
-    let peer = Netns::new();
-    env.netns().add_veth("wo0", Some(&peer), "wo0p");
-    peer.add_addr("wo0p", "10.77.0.1/24");
-    peer.link_up("wo0p");
+/// `env` with [`Netns::add_peer`].
+fn with_peer(env: NetworkdEnv) -> (NetworkdEnv, Netns) {
+    let peer = env.netns().add_peer();
     (env, peer)
 }
 
@@ -74,21 +64,20 @@ fn still_running(waiters: &[(&str, &JoinHandle<RunResult>)], when: &str) {
 // ---------------------------------------------------------------------------------------
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn networkd_stopped_and_restarted_mid_wait() {
-    if !common::require_root() {
-        return;
-    }
-    let (mut env, _peer) = env_with_peer(NetworkdEnv::new());
+    let _root = common::require_root();
+    let (mut env, _peer) = with_peer(NetworkdEnv::new());
     env.write_network("10-wo0.network", &network("wo0", ""));
     env.start_networkd();
     env.wait_for_setup_state("wo0", "configured", SETUP);
 
     let args = ["-i", "wo0:routable", "--timeout=20"];
     let upstream = run_wait_online_bg(env.run(UPSTREAM_WAIT_ONLINE, &args), LIMIT);
-    let auto = run_wait_online_bg(env.run(wait_online_bin(), &args), LIMIT);
+    let auto = env.wait_online_bg(&args);
     let mut forced_args = vec!["--manager=networkd"];
     forced_args.extend(args);
-    let forced = run_wait_online_bg(env.run(wait_online_bin(), &forced_args), LIMIT);
+    let forced = env.wait_online_bg(&forced_args);
     sleep(SETTLE);
 
     // networkd 252 removes every link state file when it stops (the directory stays): this
@@ -177,7 +166,7 @@ fn networkd_stopped_and_restarted_mid_wait() {
 /// wo0 10.77.0.2/24 up (set by hand, no networkd: `--manager=none`), the peer 10.77.0.1 runs
 /// dnsmasq answering [`HOST1`].
 fn dns_env(env: NetworkdEnv) -> (NetworkdEnv, Netns, DnsServer) {
-    let (env, peer) = env_with_peer(env);
+    let (env, peer) = with_peer(env);
     env.netns().add_addr("wo0", "10.77.0.2/24");
     env.netns().link_up("wo0");
     let server = DnsServer::start(&peer, "10.77.0.1", &[(HOST1, "10.77.0.10")]);
@@ -227,10 +216,9 @@ fn live_processes_of(env: &NetworkdEnv, exe: &str) -> Vec<i32> {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn dns_without_resolved_and_without_a_bus_falls_back_to_resolv_conf() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer, _server) = dns_env(NetworkdEnv::new());
     // Take the private system bus away: no dbus-daemon at all from here on.
     for pid in live_processes_of(&env, "/usr/bin/dbus-daemon") {
@@ -306,10 +294,9 @@ fn dns_without_resolved_and_without_a_bus_falls_back_to_resolv_conf() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn dns_with_a_bus_that_never_answers_keeps_the_deadline() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer, _server) = dns_env(NetworkdEnv::new());
     // Accepts connections (the kernel queues them) but never says a word of D-Bus.
     let path = SocketPath::new("mute");
@@ -409,10 +396,9 @@ fn routable_links(env: &NetworkdEnv, count: usize) -> Vec<(String, u32)> {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn broken_state_files_block_like_upstream_until_rewritten() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let garbage = format!(
         "garbage without an equals sign\n=\n==x\n\u{1}\u{7f}\nKEY WITH SPACES=1\n{GOOD_STATE}\
          X={}\nmore garbage",
@@ -501,7 +487,7 @@ fn broken_state_files_block_like_upstream_until_rewritten() {
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let upstream = run_wait_online_bg(env.run(UPSTREAM_WAIT_ONLINE, &args), LIMIT);
-    let ours = run_wait_online_bg(env.run(wait_online_bin(), &args), LIMIT);
+    let ours = env.wait_online_bg(&args);
     sleep(SETTLE);
     still_running(
         &[("upstream", &upstream), ("ours", &ours)],
@@ -519,10 +505,9 @@ fn broken_state_files_block_like_upstream_until_rewritten() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn state_file_with_nul_bytes_is_not_trusted_like_upstream() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     // networkd never writes NUL bytes; a file with them is corrupt. Upstream's env-file
     // parser refuses the whole file ("Failed to update link state, ignoring: Bad message")
     // and keeps what it knew (here: nothing, so it waits). Ours skips the bad line and
@@ -542,30 +527,10 @@ fn state_file_with_nul_bytes_is_not_trusted_like_upstream() {
     }
 }
 
-/// setpriv arguments for a run as nobody/nogroup without any capability (as tests/units.rs).
-const UNPRIVILEGED: [&str; 7] = [
-    "--reuid=65534",
-    "--regid=65534",
-    "--clear-groups",
-    "--no-new-privs",
-    "--inh-caps=-all",
-    "--ambient-caps=-all",
-    "--bounding-set=-all",
-];
-
-fn unprivileged(env: &NetworkdEnv, bin: &str, args: &[&str]) -> Command {
-    let mut all: Vec<&str> = UNPRIVILEGED.to_vec();
-    all.push("--");
-    all.push(bin);
-    all.extend_from_slice(args);
-    env.run("setpriv", &all)
-}
-
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn unreadable_state_file_blocks_an_unprivileged_run_until_rewritten() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let env = NetworkdEnv::new();
     let links = routable_links(&env, 1);
     let ifindex = links[0].1;
@@ -573,7 +538,7 @@ fn unreadable_state_file_blocks_an_unprivileged_run_until_rewritten() {
     let args = ["-i", "wo0:routable", "--timeout=1"];
     let both = |args: &[&str]| {
         [UPSTREAM_WAIT_ONLINE, wait_online_bin()]
-            .map(|bin| run_wait_online_bg(unprivileged(&env, bin, args), LIMIT))
+            .map(|bin| run_wait_online_bg(env.run("setpriv", &setpriv_args(bin, args)), LIMIT))
             .map(|w| w.join().unwrap())
     };
 
@@ -597,7 +562,7 @@ fn unreadable_state_file_blocks_an_unprivileged_run_until_rewritten() {
 
     let args = ["-i", "wo0:routable", "--timeout=15"];
     let waiters = [UPSTREAM_WAIT_ONLINE, wait_online_bin()]
-        .map(|bin| run_wait_online_bg(unprivileged(&env, bin, &args), LIMIT));
+        .map(|bin| run_wait_online_bg(env.run("setpriv", &setpriv_args(bin, &args)), LIMIT));
     sleep(SETTLE);
     let rewritten = Instant::now();
     write_state(&dir, ifindex, GOOD_STATE, 0o644);
@@ -613,10 +578,9 @@ fn unreadable_state_file_blocks_an_unprivileged_run_until_rewritten() {
 // ---------------------------------------------------------------------------------------
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn names_at_the_fifteen_byte_limit() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     const NAME: &str = "wo0123456789abc";
     const ALTNAME: &str = "wo-alt-456789ab";
     const LONG_ALTNAME: &str = "wo-alternative-name-of-the-uplink";
@@ -632,10 +596,7 @@ fn names_at_the_fifteen_byte_limit() {
     let by_altname = format!("{ALTNAME}:routable");
     let name_waiters = [UPSTREAM_WAIT_ONLINE, wait_online_bin()]
         .map(|bin| run_wait_online_bg(env.run(bin, &["-i", &by_name, "--timeout=20"]), LIMIT));
-    let altname_waiter = run_wait_online_bg(
-        env.run(wait_online_bin(), &["-i", &by_altname, "--timeout=20"]),
-        LIMIT,
-    );
+    let altname_waiter = env.wait_online_bg(&["-i", &by_altname, "--timeout=20"]);
     sleep(SETTLE);
     let created = Instant::now();
     env.netns().add_veth(NAME, Some(&peer), "wo0p");
@@ -729,39 +690,8 @@ impl Ended {
     }
 }
 
-fn reader<R: Read + Send + 'static>(source: Option<R>) -> mpsc::Receiver<Vec<u8>> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut buffer = Vec::new();
-        if let Some(mut source) = source {
-            let _ = source.read_to_end(&mut buffer);
-        }
-        let _ = tx.send(buffer);
-    });
-    rx
-}
-
 fn exe_of(pid: i32) -> Option<PathBuf> {
     std::fs::read_link(format!("/proc/{pid}/exe")).ok()
-}
-
-fn children_of(pid: i32) -> Vec<i32> {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|p| p.parse().ok())
-        .collect()
-}
-
-/// Alive = exists and is not a zombie.
-fn alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            s.rfind(')')
-                .map(|i| !matches!(s[i + 1..].trim_start().chars().next(), Some('Z' | 'X')))
-        })
-        .unwrap_or(false)
 }
 
 /// `sig` is caught (`SigCgt`: ours, tokio's handler) or blocked (`SigBlk`: upstream, which
@@ -889,7 +819,7 @@ fn assert_no_stray_process(env: &NetworkdEnv, bin: &str, what: &str) {
 
 /// networkd manages `wo0`, which has carrier but no address: `-i wo0:routable` waits.
 fn waiting_networkd_env() -> (NetworkdEnv, Netns) {
-    let (mut env, peer) = env_with_peer(NetworkdEnv::new());
+    let (mut env, peer) = with_peer(NetworkdEnv::new());
     env.write_network("10-wo0.network", &network("wo0", ""));
     env.start_networkd();
     env.wait_for_setup_state("wo0", "configured", SETUP);
@@ -899,10 +829,9 @@ fn waiting_networkd_env() -> (NetworkdEnv, Netns) {
 const SIGNALS: [(i32, &str); 2] = [(libc::SIGTERM, "SIGTERM"), (libc::SIGINT, "SIGINT")];
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn signal_as_soon_as_it_can_be_handled() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer) = waiting_networkd_env();
     let args = ["-i", "wo0:routable", "--timeout=30"];
     for round in 0..4 {
@@ -932,10 +861,9 @@ fn signal_as_soon_as_it_can_be_handled() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn signal_right_after_spawn_never_fails_or_hangs() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer) = waiting_networkd_env();
     let args = ["-i", "wo0:routable", "--timeout=30"];
     for delay_us in [0u64, 200, 500, 1000, 2000, 5000] {
@@ -960,10 +888,9 @@ fn signal_right_after_spawn_never_fails_or_hangs() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn signal_while_waiting_on_networkd_ends_the_holder_too() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer) = waiting_networkd_env();
     let args = ["-i", "wo0:routable", "--timeout=30"];
     for (sig, name) in SIGNALS {
@@ -998,7 +925,7 @@ fn signal_while_waiting_on_networkd_ends_the_holder_too() {
 /// networkd + resolved manage `wo0` (10.77.0.2/24, DNS 10.77.0.1 served by dnsmasq in the
 /// peer namespace), everything configured.
 fn resolved_env() -> (NetworkdEnv, Netns, DnsServer) {
-    let (mut env, peer) = env_with_peer(NetworkdEnv::with_resolved());
+    let (mut env, peer) = with_peer(NetworkdEnv::with_resolved());
     let server = DnsServer::start(&peer, "10.77.0.1", &[(HOST1, "10.77.0.10")]);
     env.write_network(
         "10-wo0.network",
@@ -1015,10 +942,9 @@ fn resolved_env() -> (NetworkdEnv, Netns, DnsServer) {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn signal_during_a_dns_wait_on_the_bus() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer, _server) = resolved_env();
     // wo0's DNS is fine, wo1 is missing: the wait stays subscribed to resolved's signals and
     // reads its configuration again whenever the links named with -i change.
@@ -1047,10 +973,9 @@ fn signal_during_a_dns_wait_on_the_bus() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn signal_while_a_dbus_call_stalls() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer, _server) = resolved_env();
     let args = ["-i", "wo0", "--dns", "--timeout=30"];
     // (a) resolved is on the bus but does not answer (SIGSTOP): ours is in its first read of
@@ -1101,10 +1026,9 @@ fn dns_queue(peer: &Netns) -> usize {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn signal_while_a_dns_probe_is_in_flight() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (mut env, peer, server) = resolved_env();
     // Route 1: through resolved (it forwards the query to the silent server). Route 2: straight
     // to the server named by resolv.conf (resolved stopped).
@@ -1153,21 +1077,20 @@ fn signal_while_a_dns_probe_is_in_flight() {
 // ---------------------------------------------------------------------------------------
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn resolved_that_stalls_and_recovers_ends_the_wait() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer, _server) = resolved_env();
     let args = ["-i", "wo0", "--dns", "--timeout=12"];
     // Control: with resolved answering the DNS requirement holds at once.
-    let r = run_wait_online(env.run(wait_online_bin(), &args), LIMIT);
+    let r = env.wait_online(&args);
     assert_exit(&r, 0, "resolved answering");
     assert!(r.elapsed < Duration::from_secs(2), "{}", r.describe());
 
     let resolved = env.resolved_pid().expect("resolved runs");
     // SAFETY: plain syscall.
     unsafe { libc::kill(resolved, libc::SIGSTOP) };
-    let waiter = run_wait_online_bg(env.run(wait_online_bin(), &args), LIMIT);
+    let waiter = env.wait_online_bg(&args);
     sleep(Duration::from_secs(3));
     let resumed = Instant::now();
     // SAFETY: plain syscall.

@@ -21,8 +21,6 @@
 //! The seed is printed; `WAIT_ONLINE_DIFF_SEED=<seed>` replays a run,
 //! `WAIT_ONLINE_DIFF_SEQUENCES` (default 4) and `WAIT_ONLINE_DIFF_STEPS` (default 60) size it.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
 use std::fmt::Write as _;
@@ -33,52 +31,15 @@ use std::sync::mpsc;
 use std::thread::{self, sleep};
 use std::time::Duration;
 
-use common::{Netns, run_checked, run_wait_online, wait_online_bin};
+use crate::common::{
+    self, Netns, Rng, env_number, run_checked, seed_from_env, spawn_in_netns, synced_source,
+    wait_online_bin,
+};
 use serde_json::Value;
 use wait_online::core::update::KernelTables;
 use wait_online::core::{Family, KernelLink, Manager, Snapshot, evaluate};
-use wait_online::netlink::{KernelSource, KernelSourceConfig};
+use wait_online::netlink::KernelSourceConfig;
 use wait_online::sys::boottime_now;
-
-// ---------------------------------------------------------------------------------------------
-// Randomness
-
-/// xorshift64*: tiny, seedable, good enough to pick operations.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.max(1))
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// Uniform in `0..n` (n > 0).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-
-    fn byte(&mut self) -> u8 {
-        (self.next() >> 24) as u8
-    }
-}
-
-fn env_number(name: &str) -> Option<u64> {
-    std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
-}
 
 // ---------------------------------------------------------------------------------------------
 // The oracle: networkd's rules over `ip -json` output, written independently of src/.
@@ -526,32 +487,19 @@ impl Worker {
     fn start(ns: &Netns) -> Worker {
         let (ask_tx, ask_rx) = mpsc::channel::<Ask>();
         let (answer_tx, answer_rx) = mpsc::channel::<Answer>();
-        let thread = ns.spawn_thread(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let mut live = KernelSource::open(KernelSourceConfig::default()).unwrap();
-                let mut live_tables = KernelTables::default();
-                while !live.is_synced() {
-                    live.process(&mut live_tables, boottime_now).await.unwrap();
-                }
+        let thread = spawn_in_netns(ns, move || {
+            Box::pin(async move {
+                let (mut live, mut live_tables) =
+                    synced_source(KernelSourceConfig::default()).await;
                 while let Ok(ask) = ask_rx.recv() {
                     let answer = match ask {
                         Ask::Fresh => {
-                            let mut source =
-                                KernelSource::open(KernelSourceConfig::default()).unwrap();
-                            let mut tables = KernelTables::default();
-                            while !source.is_synced() {
-                                tokio::time::timeout(
-                                    Duration::from_secs(10),
-                                    source.process(&mut tables, boottime_now),
-                                )
-                                .await
-                                .expect("a fresh dump finishes")
-                                .unwrap();
-                            }
+                            let (_, tables) = tokio::time::timeout(
+                                Duration::from_secs(10),
+                                synced_source(KernelSourceConfig::default()),
+                            )
+                            .await
+                            .expect("a fresh dump finishes");
                             Answer::Fresh(tables, boottime_now())
                         }
                         Ask::Drain => {
@@ -575,7 +523,7 @@ impl Worker {
                         break;
                     }
                 }
-            });
+            })
         });
         Worker {
             ask: ask_tx,
@@ -1351,15 +1299,10 @@ fn run_sequence(seed: u64, sequence: usize, steps: usize) -> Vec<String> {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn random_operations_agree_with_independent_oracle() {
-    if !common::require_root() {
-        return;
-    }
-    let seed = env_number("WAIT_ONLINE_DIFF_SEED").unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(1, |d| d.as_nanos() as u64)
-    });
+    let _root = common::require_root();
+    let seed = seed_from_env("WAIT_ONLINE_DIFF_SEED");
     let sequences = env_number("WAIT_ONLINE_DIFF_SEQUENCES").unwrap_or(4) as usize;
     let steps = env_number("WAIT_ONLINE_DIFF_STEPS").unwrap_or(60) as usize;
     eprintln!(
@@ -1379,12 +1322,16 @@ fn random_operations_agree_with_independent_oracle() {
         );
         reports.extend(found);
     }
+    let [offline, online] = [0, 1].map(|i| VERDICTS[i].load(Ordering::Relaxed));
     eprintln!(
-        "differential: compared {} link states and {} verdicts ({} online, {} not)",
+        "differential: compared {} link states and {} verdicts ({online} online, {offline} not)",
         LINK_STATES.load(Ordering::Relaxed),
-        VERDICTS[0].load(Ordering::Relaxed) + VERDICTS[1].load(Ordering::Relaxed),
-        VERDICTS[1].load(Ordering::Relaxed),
-        VERDICTS[0].load(Ordering::Relaxed),
+        offline + online,
+    );
+    assert!(
+        offline > 0 && online > 0,
+        "the random requirements gave {online} online and {offline} offline verdicts: \
+         both kinds must be compared (seed {seed})"
     );
     assert!(
         reports.is_empty(),
@@ -1408,32 +1355,30 @@ fn ip_with_bytes(ns: &Netns, args: &[&str], bytes: &[u8]) {
     run_checked(cmd, Duration::from_secs(15));
 }
 
-/// Runs the binary in `ns` with `--manager=none ARGS`.
-fn wait_online(ns: &Netns, args: &[&str]) -> common::RunResult {
-    let mut all = vec!["--manager=none"];
-    all.extend_from_slice(args);
-    run_wait_online(ns.exec(wait_online_bin(), &all), Duration::from_secs(20))
-}
-
-/// A link whose alias is not UTF-8 is still a link: `-i` must find it.
-#[test]
-fn link_with_non_utf8_alias_is_seen() {
-    if !common::require_root() {
-        return;
-    }
+/// `v0` up with carrier (its peer `v1` up in the second namespace) and 192.0.2.1/24.
+fn routable_v0() -> (Netns, Netns) {
     let ns = Netns::new();
     let peer = Netns::new();
     ns.add_veth("v0", Some(&peer), "v1");
     peer.link_up("v1");
     ns.link_up("v0");
     ns.add_addr("v0", "192.0.2.1/24");
+    (ns, peer)
+}
+
+/// A link whose alias is not UTF-8 is still a link: `-i` must find it.
+#[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
+fn link_with_non_utf8_alias_is_seen() {
+    let _root = common::require_root();
+    let (ns, _peer) = routable_v0();
     let ifindex = ns.ifindex("v0");
     ip_with_bytes(&ns, &["link", "set", "dev", "v0", "alias"], b"caf\xe9");
 
     let worker = Worker::start(&ns);
     let seen = observe(&ns, &worker);
     drop(worker);
-    let r = wait_online(&ns, &["-i", "v0:routable", "--timeout=2"]);
+    let r = ns.wait_online(&["-i", "v0:routable", "--timeout=2"]);
     let mut problems = Vec::new();
     if !seen.dump.links.contains_key(&ifindex) {
         problems.push("v0 is missing from a fresh dump".to_string());
@@ -1461,16 +1406,10 @@ fn link_with_non_utf8_alias_is_seen() {
 /// A link whose name is not UTF-8 still blocks "every link online" while it is up without
 /// carrier (kernel only, no `-i`): ignoring it would be a false online.
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn link_with_non_utf8_name_still_blocks() {
-    if !common::require_root() {
-        return;
-    }
-    let ns = Netns::new();
-    let peer = Netns::new();
-    ns.add_veth("v0", Some(&peer), "v1");
-    peer.link_up("v1");
-    ns.link_up("v0");
-    ns.add_addr("v0", "192.0.2.1/24");
+    let _root = common::require_root();
+    let (ns, peer) = routable_v0();
     // w0: up, its peer down: no carrier.
     ns.add_veth("w0", Some(&peer), "w1");
     ns.link_up("w0");
@@ -1483,7 +1422,7 @@ fn link_with_non_utf8_name_still_blocks() {
     let every = Req::default();
     let oracle = oracle_online(&every, &seen.ip);
     assert!(!oracle, "oracle: the link without carrier blocks");
-    let r = wait_online(&ns, &["--timeout=2"]);
+    let r = ns.wait_online(&["--timeout=2"]);
     let mut problems = Vec::new();
     if !seen.dump.links.contains_key(&ifindex) {
         problems.push(format!(
@@ -1532,10 +1471,9 @@ fn bridge_setup() -> (Netns, Netns) {
 /// carries no IFLA_LINKINFO and no IFLA_PROP_LIST: it must not wipe the link's kind and
 /// alternative names (`-i uplink0` must still find `p0`).
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn bridge_port_keeps_its_alternative_name() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (ns, _peer) = bridge_setup();
     let worker = Worker::start(&ns);
     ns.ip(&["link", "set", "dev", "p0", "master", "br0"]);
@@ -1584,10 +1522,9 @@ fn bridge_port_keeps_its_alternative_name() {
 /// stays, followed by an ordinary RTM_NEWLINK): it must not delete the link and its
 /// addresses.
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn link_released_from_bridge_keeps_its_addresses() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (ns, _peer) = bridge_setup();
     ns.ip(&["link", "set", "dev", "p0", "master", "br0"]);
     let worker = Worker::start(&ns);

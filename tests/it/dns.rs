@@ -7,13 +7,12 @@
 //!   wo0 10.77.0.2/24  <---------- veth ---------->  wo0p 10.77.0.1/24, dnsmasq :53
 //! ```
 
-mod common;
-
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use common::{
-    DnsServer, Netns, NetworkdEnv, RunResult, run_wait_online, run_wait_online_bg, wait_online_bin,
+use crate::common::{
+    self, DnsServer, Netns, NetworkdEnv, RunResult, run_wait_online, run_wait_online_bg,
+    wait_online_bin,
 };
 
 const DNS_IP: &str = "10.77.0.1";
@@ -23,9 +22,9 @@ const SETTLE: Duration = Duration::from_millis(500);
 /// `.network` for wo0 with a static address and `dns` lines (`Domains=test.wohx` is a search
 /// domain, so wo0 stays a DNS default route and needs its own accessible server).
 fn network(dns: &str) -> String {
-    format!(
-        "[Match]\nName=wo0\n\n[Network]\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n\
-         Address=10.77.0.2/24\nDomains=test.wohx\n{dns}"
+    common::network(
+        "wo0",
+        &format!("Address=10.77.0.2/24\nDomains=test.wohx\n{dns}"),
     )
 }
 
@@ -33,10 +32,7 @@ fn network(dns: &str) -> String {
 /// host1.test.wohx in the peer.
 fn setup(dns: &str, with_resolved: bool) -> (NetworkdEnv, Netns, DnsServer) {
     let mut env = NetworkdEnv::with_resolved();
-    let peer = Netns::new();
-    env.netns().add_veth("wo0", Some(&peer), "wo0p");
-    peer.add_addr("wo0p", "10.77.0.1/24");
-    peer.link_up("wo0p");
+    let peer = env.netns().add_peer();
     let server = DnsServer::start(&peer, DNS_IP, &[(HOST1, "10.77.0.10")]);
     env.write_network("10-wo0.network", &network(dns));
     if with_resolved {
@@ -59,25 +55,14 @@ fn wait_online_bg(env: &NetworkdEnv, args: &[&str]) -> std::thread::JoinHandle<R
     run_wait_online_bg(cmd, Duration::from_secs(30))
 }
 
-fn assert_code(r: &RunResult, code: i32, env: &NetworkdEnv) {
-    assert_eq!(
-        r.code,
-        Some(code),
-        "{}\n{}",
-        r.describe(),
-        env.logs_tail(30)
-    );
-}
-
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn dns_configured_exits_zero_also_with_netplans_second_line() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer, _server) = setup("DNS=10.77.0.1\n", true);
     env.wait_for_link_dns("wo0", DNS_IP, Duration::from_secs(10));
     let r = wait_online(&env, &["-i", "wo0", "--dns", "--timeout=10"]);
-    assert_code(&r, 0, &env);
+    env.assert_code(&r, 0);
     assert!(
         r.stderr.contains("DNS: using systemd-resolved"),
         "{}",
@@ -95,19 +80,18 @@ fn dns_configured_exits_zero_also_with_netplans_second_line() {
             "--timeout=10",
         ],
     );
-    assert_code(&r, 0, &env);
+    env.assert_code(&r, 0);
     let r = wait_online(&env, &["-i", "wo0", "--dns=no", "--timeout=10"]);
-    assert_code(&r, 0, &env);
+    env.assert_code(&r, 0);
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn no_dns_anywhere_times_out_naming_dns() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer, _server) = setup("", true);
     let r = wait_online(&env, &["-i", "wo0", "--dns", "--timeout=1500ms"]);
-    assert_code(&r, 1, &env);
+    env.assert_code(&r, 1);
     // Without servers, wo0 is no DNS default route: the global configuration decides.
     assert!(
         r.stderr.contains("wo0: no global DNS server is configured"),
@@ -115,14 +99,13 @@ fn no_dns_anywhere_times_out_naming_dns() {
         r.describe()
     );
     let r = wait_online(&env, &["-i", "wo0", "--timeout=5"]);
-    assert_code(&r, 0, &env);
+    env.assert_code(&r, 0);
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn dns_added_by_networkctl_reload_while_waiting() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer, _server) = setup("", true);
     let waiter = wait_online_bg(&env, &["-i", "wo0", "--dns", "--timeout=20"]);
     sleep(SETTLE);
@@ -130,15 +113,14 @@ fn dns_added_by_networkctl_reload_while_waiting() {
     let reloaded = Instant::now();
     env.networkctl(&["reload"]);
     let r = waiter.join().unwrap();
-    assert_code(&r, 0, &env);
+    env.assert_code(&r, 0);
     assert!(r.finished >= reloaded, "{}", r.describe());
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn global_server_without_a_route_is_not_accessible() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     // `~test.wohx` only: wo0 is no DNS default route, so a global server must be accessible.
     let (env, _peer, _server) = setup("DNS=10.77.0.1\nDomains=~test.wohx\n", true);
     let mut env = env;
@@ -156,7 +138,7 @@ fn global_server_without_a_route_is_not_accessible() {
         env.resolvectl(&["dns"])
     );
     let r = wait_online(&env, &["-i", "wo0", "--dns", "--timeout=1500ms"]);
-    assert_code(&r, 1, &env);
+    env.assert_code(&r, 1);
     assert!(
         r.stderr
             .contains("wo0: DNS server 198.51.100.53 is not accessible (no route)"),
@@ -170,24 +152,23 @@ fn global_server_without_a_route_is_not_accessible() {
     env.netns()
         .ip(&["route", "add", "198.51.100.0/24", "via", "10.77.0.1"]);
     let r = waiter.join().unwrap();
-    assert_code(&r, 0, &env);
+    env.assert_code(&r, 0);
     assert!(r.finished >= routed, "{}", r.describe());
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn link_server_is_accessible_only_while_its_link_is_up() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer, _server) = setup("DNS=10.77.0.1\n", true);
     env.wait_for_link_dns("wo0", DNS_IP, Duration::from_secs(10));
     let r = wait_online(&env, &["-i", "wo0", "--dns", "--timeout=5"]);
-    assert_code(&r, 0, &env);
+    env.assert_code(&r, 0);
     env.netns().link_down("wo0");
     // Down, wo0's own server is not accessible and resolved no longer counts it as a DNS
     // default route: the (empty) global configuration decides.
     let r = wait_online(&env, &["-i", "wo0:off", "--dns", "--timeout=1500ms"]);
-    assert_code(&r, 1, &env);
+    env.assert_code(&r, 1);
     assert!(
         r.stderr.contains("wo0: no global DNS server is configured"),
         "{}",
@@ -196,10 +177,9 @@ fn link_server_is_accessible_only_while_its_link_is_up() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn resolved_started_and_restarted_mid_wait() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (mut env, _peer, _server) = setup("DNS=10.77.0.1\n", false);
     // resolved is not running and resolv.conf only names its stub: nothing to go on yet.
     let waiter = wait_online_bg(&env, &["-i", "wo0", "--dns", "--timeout=20"]);
@@ -207,7 +187,7 @@ fn resolved_started_and_restarted_mid_wait() {
     let started = Instant::now();
     env.start_resolved();
     let r = waiter.join().unwrap();
-    assert_code(&r, 0, &env);
+    env.assert_code(&r, 0);
     assert!(r.finished >= started, "{}", r.describe());
 
     // The subscription survives a restart: wait for a DNS change made after it.
@@ -225,19 +205,18 @@ fn resolved_started_and_restarted_mid_wait() {
     let reloaded = Instant::now();
     env.networkctl(&["reload"]);
     let r = waiter.join().unwrap();
-    assert_code(&r, 0, &env);
+    env.assert_code(&r, 0);
     assert!(r.finished >= reloaded, "{}", r.describe());
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn without_resolved_resolv_conf_is_the_source() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer, _server) = setup("", false);
     env.set_resolv_conf("nameserver 127.0.0.53\nnameserver 10.77.0.1\n");
     let r = wait_online(&env, &["-i", "wo0", "--dns", "--timeout=10"]);
-    assert_code(&r, 0, &env);
+    env.assert_code(&r, 0);
     assert!(
         r.stderr
             .contains("using the name servers of /etc/resolv.conf"),
@@ -246,7 +225,7 @@ fn without_resolved_resolv_conf_is_the_source() {
     );
     env.set_resolv_conf("nameserver 198.51.100.53\n");
     let r = wait_online(&env, &["-i", "wo0", "--dns", "--timeout=1500ms"]);
-    assert_code(&r, 1, &env);
+    env.assert_code(&r, 1);
     assert!(
         r.stderr
             .contains("DNS server 198.51.100.53 is not accessible (no route)"),
@@ -256,26 +235,25 @@ fn without_resolved_resolv_conf_is_the_source() {
     // The probe goes straight to the servers with hickory-resolver.
     env.set_resolv_conf("nameserver 10.77.0.1\n");
     let r = wait_online(&env, &["-i", "wo0", "--dns-probe", HOST1, "--timeout=10"]);
-    assert_code(&r, 0, &env);
+    env.assert_code(&r, 0);
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn probe_passes_fails_while_the_server_is_down_and_recovers() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (env, _peer, mut server) = setup("DNS=10.77.0.1\n", true);
     env.wait_for_link_dns("wo0", DNS_IP, Duration::from_secs(10));
     let r = wait_online(
         &env,
         &["-i", "wo0", "--dns", "--dns-probe", HOST1, "--timeout=10"],
     );
-    assert_code(&r, 0, &env);
+    env.assert_code(&r, 0);
     let r = wait_online(
         &env,
         &["-i", "wo0", "--dns-probe=nope.test.wohx", "--timeout=2"],
     );
-    assert_code(&r, 1, &env);
+    env.assert_code(&r, 1);
     assert!(
         r.stderr
             .contains("DNS probe nope.test.wohx failed: NXDOMAIN"),
@@ -285,7 +263,7 @@ fn probe_passes_fails_while_the_server_is_down_and_recovers() {
 
     server.stop();
     let r = wait_online(&env, &["-i", "wo0", "--dns-probe", HOST1, "--timeout=2"]);
-    assert_code(&r, 1, &env);
+    env.assert_code(&r, 1);
     assert!(
         r.stderr.contains(&format!("DNS probe {HOST1} failed")),
         "{}",
@@ -298,15 +276,14 @@ fn probe_passes_fails_while_the_server_is_down_and_recovers() {
     let back = Instant::now();
     server.start_again();
     let r = waiter.join().unwrap();
-    assert_code(&r, 0, &env);
+    env.assert_code(&r, 0);
     assert!(r.finished >= back, "{}", r.describe());
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn probe_without_any_server_backs_off_and_honours_the_timeout() {
-    if !common::require_root() {
-        return;
-    }
+    let _root = common::require_root();
     // resolved not running, resolv.conf names only its stub: every attempt fails at once.
     let (env, _peer, _server) = setup("", false);
     env.set_resolv_conf("nameserver 127.0.0.53\n");
@@ -316,7 +293,7 @@ fn probe_without_any_server_backs_off_and_honours_the_timeout() {
     );
     cmd.env("SYSTEMD_LOG_LEVEL", "debug");
     let r = run_wait_online(cmd, Duration::from_secs(20));
-    assert_code(&r, 1, &env);
+    env.assert_code(&r, 1);
     assert!(
         r.elapsed < Duration::from_secs(4),
         "the deadline was not honoured: {}",

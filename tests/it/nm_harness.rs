@@ -10,18 +10,16 @@
 //!                                                         10.77.0.50-150, DNS)
 //! ```
 
-mod common;
-
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::networkmanager::{
+use crate::common::networkmanager::{
     AC_FLAG_EXTERNAL, AC_FLAG_IP4_READY, AC_STATE_ACTIVATED, DEVICE_STATE_ACTIVATED,
     DEVICE_STATE_DISCONNECTED, DEVICE_STATE_IP_CONFIG, DEVICE_STATE_UNAVAILABLE,
     DEVICE_STATE_UNMANAGED, NM_BUS_NAME, NmEnv, dhcp_profile, dhcp_server, nm_online_bin,
     static_profile,
 };
-use common::{DnsServer, Netns, require_root, run_wait_online, wait_until};
+use crate::common::{DnsServer, Netns, require_root, run_wait_online, wait_until};
 
 const PEER_IP: &str = "10.77.0.1";
 const DHCP_RANGE: (&str, &str) = ("10.77.0.50", "10.77.0.150");
@@ -68,7 +66,7 @@ fn assert_pending_for(env: &NmEnv, ifname: &str, state: u32, d: Duration) {
 fn assert_kernel_routable(env: &NmEnv) {
     let r = run_wait_online(
         env.run(
-            common::wait_online_bin(),
+            crate::common::wait_online_bin(),
             &["--manager=none", "-i", "wo0:routable", "--timeout=5"],
         ),
         Duration::from_secs(20),
@@ -92,10 +90,9 @@ fn serve_lease(env: &NmEnv, peer: &Netns) -> DnsServer {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn static_profile_is_activated_and_nm_online_succeeds() {
-    if !require_root() {
-        return;
-    }
+    let _root = require_root();
     let (mut env, _peer) = topology();
     env.write_profile("wo0", &static_profile("wo0", "10.77.0.2/24"));
     let on_bus = env.start_networkmanager();
@@ -143,10 +140,9 @@ fn static_profile_is_activated_and_nm_online_succeeds() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn dhcp_profile_waits_in_ip_config_until_the_server_answers() {
-    if !require_root() {
-        return;
-    }
+    let _root = require_root();
     let (mut env, peer) = topology();
     env.write_profile("wo0", &dhcp_profile("wo0", &[]));
     env.start_networkmanager();
@@ -171,10 +167,9 @@ fn dhcp_profile_waits_in_ip_config_until_the_server_answers() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn unmanaged_device_with_carrier_stays_unmanaged() {
-    if !require_root() {
-        return;
-    }
+    let _root = require_root();
     let (mut env, _peer) = topology();
     env.set_unmanaged("wo0");
     env.write_profile("wo0", &static_profile("wo0", "10.77.0.2/24"));
@@ -194,10 +189,9 @@ fn unmanaged_device_with_carrier_stays_unmanaged() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn profile_without_carrier_is_unavailable_and_startup_completes() {
-    if !require_root() {
-        return;
-    }
+    let _root = require_root();
     let (mut env, peer) = topology();
     peer.link_down("wo0p");
     env.write_profile("wo0", &static_profile("wo0", "10.77.0.2/24"));
@@ -221,10 +215,9 @@ fn profile_without_carrier_is_unavailable_and_startup_completes() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn killed_networkmanager_restarts_and_activates_again() {
-    if !require_root() {
-        return;
-    }
+    let _root = require_root();
     let (mut env, _peer) = topology();
     env.write_profile("wo0", &static_profile("wo0", "10.77.0.2/24"));
     env.start_networkmanager();
@@ -259,10 +252,9 @@ fn killed_networkmanager_restarts_and_activates_again() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn dhcp_with_static_address_is_kernel_routable_but_still_in_ip_config() {
-    if !require_root() {
-        return;
-    }
+    let _root = require_root();
     let (mut env, peer) = topology();
     env.write_profile("wo0", &dhcp_profile("wo0", &["10.77.0.9/24"]));
     env.start_networkmanager();
@@ -278,10 +270,9 @@ fn dhcp_with_static_address_is_kernel_routable_but_still_in_ip_config() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn profile_added_at_runtime_is_activated_after_reload() {
-    if !require_root() {
-        return;
-    }
+    let _root = require_root();
     let (mut env, _peer) = topology();
     env.start_networkmanager();
     env.wait_for_device_state("wo0", DEVICE_STATE_DISCONNECTED, ACTIVATE);
@@ -300,10 +291,9 @@ fn profile_added_at_runtime_is_activated_after_reload() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn dns_from_dhcp_goes_to_the_private_resolv_conf_only() {
-    if !require_root() {
-        return;
-    }
+    let _root = require_root();
     let host_resolv = std::fs::read("/etc/resolv.conf").unwrap_or_default();
     let host_nm_etc = Path::new("/etc/NetworkManager").exists();
     let (mut env, peer) = topology();

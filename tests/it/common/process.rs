@@ -20,8 +20,7 @@ pub struct RunResult {
     pub stderr: String,
     /// From just before `spawn()` until the exit was observed.
     pub elapsed: Duration,
-    /// Just before `spawn()` / when the exit was observed (for "exited N ms after event X").
-    pub started: Instant,
+    /// When the exit was observed (for "exited N ms after event X").
     pub finished: Instant,
 }
 
@@ -77,7 +76,8 @@ fn group_members(pgid: libc::pid_t) -> Vec<libc::pid_t> {
     v
 }
 
-fn reader<R: Read + Send + 'static>(r: Option<R>) -> mpsc::Receiver<Vec<u8>> {
+/// Reads `r` to its end on a thread; the receiver gets everything (nothing for `None`).
+pub fn reader<R: Read + Send + 'static>(r: Option<R>) -> mpsc::Receiver<Vec<u8>> {
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
         let mut buf = Vec::new();
@@ -163,7 +163,6 @@ pub fn run_wait_online(mut cmd: Command, timeout: Duration) -> RunResult {
         stdout,
         stderr,
         elapsed: end.duration_since(start),
-        started: start,
         finished: end,
     }
 }
@@ -185,6 +184,26 @@ pub fn run_checked(cmd: Command, timeout: Duration) -> String {
     r.stdout
 }
 
+/// Host pids of the children of `pid`, oldest first.
+pub fn children_of(pid: i32) -> Vec<i32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+/// Alive = exists and is not a zombie.
+pub fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rfind(')')
+                .map(|i| !matches!(s[i + 1..].trim_start().chars().next(), Some('Z' | 'X')))
+        })
+        .unwrap_or(false)
+}
+
 /// Polls `cond` every `interval` until it returns true or `timeout` expires.
 /// Returns whether the condition was met.
 pub fn wait_until(timeout: Duration, interval: Duration, mut cond: impl FnMut() -> bool) -> bool {
@@ -198,4 +217,23 @@ pub fn wait_until(timeout: Duration, interval: Duration, mut cond: impl FnMut() 
         }
         thread::sleep(interval);
     }
+}
+
+/// `setpriv` arguments that run `bin args` as nobody/nogroup, without supplementary groups, any
+/// capability or new privileges: what the units' User=, CapabilityBoundingSet=,
+/// AmbientCapabilities= and NoNewPrivileges= give the service.
+pub fn setpriv_args<'a>(bin: &'a str, args: &[&'a str]) -> Vec<&'a str> {
+    let mut all = vec![
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--no-new-privs",
+        "--inh-caps=-all",
+        "--ambient-caps=-all",
+        "--bounding-set=-all",
+        "--",
+        bin,
+    ];
+    all.extend_from_slice(args);
+    all
 }

@@ -1,53 +1,23 @@
-//! Self-tests of the integration-test infrastructure (tests/common), using the real upstream
+//! Self-tests of the integration-test infrastructure (tests/it/common), using the real upstream
 //! systemd-networkd-wait-online as the program under test.
 
-mod common;
-
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{Netns, NetworkdEnv, UPSTREAM_WAIT_ONLINE, require_root, run_wait_online};
-
-const WO0_BASE: &str = "[Match]\nName=wo0\n\n[Link]\nRequiredForOnline=yes\n\n[Network]\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n";
+use crate::common::{self, Netns, NetworkdEnv, UPSTREAM_WAIT_ONLINE, run_wait_online};
 
 /// env + peer netns, veth wo0 (env) <-> wo0p (peer, 10.77.0.1/24, up); networkd NOT started.
 fn env_with_peer(network_extra: &str) -> (NetworkdEnv, Netns) {
     let env = NetworkdEnv::new();
-    let peer = Netns::new();
-    env.netns().add_veth("wo0", Some(&peer), "wo0p");
-    peer.add_addr("wo0p", "10.77.0.1/24");
-    peer.link_up("wo0p");
-    env.write_network("10-wo0.network", &format!("{WO0_BASE}{network_extra}"));
+    let peer = env.netns().add_peer();
+    env.write_network("10-wo0.network", &common::network("wo0", network_extra));
     (env, peer)
 }
 
-fn assert_gone(ns_name: &str, pids: &[i32]) {
-    assert!(
-        !Path::new("/run/netns").join(ns_name).exists(),
-        "netns {ns_name} left behind"
-    );
-    assert!(
-        !std::env::temp_dir().join(ns_name).exists(),
-        "temp dir of {ns_name} left behind"
-    );
-    for p in pids {
-        let alive = std::fs::read_to_string(format!("/proc/{p}/stat"))
-            .map(|s| !s.contains(") Z "))
-            .unwrap_or(false);
-        assert!(
-            !alive,
-            "process {p} of {ns_name} still alive: {:?}",
-            std::fs::read_to_string(format!("/proc/{p}/stat"))
-        );
-    }
-}
-
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn kernel_only_netns_veth_addresses_and_teardown() {
-    if !require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let a = Netns::new();
     let b = Netns::new();
     let (na, nb) = (a.name().to_owned(), b.name().to_owned());
@@ -96,20 +66,10 @@ fn kernel_only_netns_veth_addresses_and_teardown() {
             .contains("master wbr0")
     );
 
-    // optional device kinds (the test kernel has no bonding/8021q)
+    // the probe for device kinds (bond and vlan: kernel::bond_losing_and_regaining_a_port and
+    // kernel::vlan_on_veth, ignored where the kernel lacks them)
     assert!(common::kernel_supports("veth") && common::kernel_supports("bridge"));
-    if common::kernel_supports("vlan") {
-        a.add_vlan("bp1", "bp1.5", 5);
-        assert!(a.ip(&["-br", "link"]).contains("bp1.5@bp1"));
-    }
-    if common::kernel_supports("bond") {
-        a.add_veth("bo0", None, "bo1");
-        a.add_bond("wbond0", "active-backup", &["bo0"]);
-        assert!(
-            a.ip(&["-d", "link", "show", "dev", "bo0"])
-                .contains("master wbond0")
-        );
-    }
+    assert!(!common::kernel_supports("no-such-kind"));
 
     // a process left running in the netns is killed by Drop
     let mut child = a.spawn("sleep", &["600"]);
@@ -126,15 +86,14 @@ fn kernel_only_netns_veth_addresses_and_teardown() {
         .expect("wait")
         .expect("sleep killed by Netns::drop");
     assert!(!st.success());
-    assert_gone(&na, &[pid]);
-    assert_gone(&nb, &[]);
+    common::assert_gone(&na, &[pid]);
+    common::assert_gone(&nb, &[]);
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn networkd_env_upstream_routable_with_static_address() {
-    if !require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (mut env, peer) = env_with_peer("Address=10.77.0.2/24\n");
     env.start_networkd();
     let r = run_wait_online(
@@ -178,14 +137,13 @@ fn networkd_env_upstream_routable_with_static_address() {
     );
     drop(peer);
     drop(env);
-    assert_gone(&name, &pids);
+    common::assert_gone(&name, &pids);
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn networkd_env_upstream_times_out_without_address() {
-    if !require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let (mut env, _peer) = env_with_peer("");
     env.start_networkd();
     env.wait_for_setup_state("wo0", "configured", Duration::from_secs(10));
@@ -212,10 +170,9 @@ fn networkd_env_upstream_times_out_without_address() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn run_wait_online_enforces_deadline() {
-    if !require_root() {
-        return;
-    }
+    let _root = common::require_root();
     // plain command
     let mut c = Command::new("sh");
     c.args(["-c", "echo out; echo err >&2; exec sleep 30"]);
@@ -249,10 +206,9 @@ fn run_wait_online_enforces_deadline() {
 }
 
 #[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn networkd_env_is_torn_down_when_the_test_panics() {
-    if !require_root() {
-        return;
-    }
+    let _root = common::require_root();
     let mut seen = None;
     let mut bg = None;
     let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -267,7 +223,7 @@ fn networkd_env_is_torn_down_when_the_test_panics() {
     }));
     assert!(res.is_err());
     let (name, pids) = seen.expect("env was set up");
-    assert_gone(&name, &pids);
+    common::assert_gone(&name, &pids);
     // its host-side nsenter exited (killed with the PID namespace); reap it
     let st = bg.unwrap().try_wait().unwrap();
     assert!(st.is_some_and(|s| !s.success()), "{st:?}");

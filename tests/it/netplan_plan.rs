@@ -9,6 +9,7 @@ use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
+use crate::common::TempDir;
 use wait_online::netplan::{
     self, Backend, LinkLocalState, NetplanConfig, NetplanError, NetplanPlan, PresentInterface,
     UPSTREAM_BINARY,
@@ -471,26 +472,9 @@ fn wrong_type_sequence() {
     );
 }
 
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let path = std::env::temp_dir().join(format!("netplan-plan-{tag}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
 #[test]
 fn unreadable_file_is_an_error_naming_it() {
-    let tmp = TempDir::new("unreadable");
+    let tmp = TempDir::new();
     let etc = tmp.0.join("etc");
     fs::create_dir_all(&etc).unwrap();
     // Root reads any file, so make one that cannot be read by anyone: a dangling link, and a
@@ -514,7 +498,7 @@ fn unreadable_file_is_an_error_naming_it() {
 
 #[test]
 fn unlistable_directory_is_an_error_missing_one_is_empty() {
-    let tmp = TempDir::new("dirs");
+    let tmp = TempDir::new();
     let not_a_dir = tmp.0.join("etc");
     fs::write(&not_a_dir, "").unwrap();
     let e = netplan::load_dirs(&[&not_a_dir]).unwrap_err();
@@ -530,7 +514,7 @@ fn unlistable_directory_is_an_error_missing_one_is_empty() {
 
 #[test]
 fn plan_from_reads_config_and_sysfs() {
-    let tmp = TempDir::new("plan-from");
+    let tmp = TempDir::new();
     let net = tmp.0.join("sys/class/net");
     fs::create_dir_all(net.join("eth0")).unwrap();
     fs::write(net.join("eth0/address"), "52:54:00:00:00:01\n").unwrap();

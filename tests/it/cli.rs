@@ -1,19 +1,8 @@
 //! The command line as users meet it: the real binary, its exit status and stderr.
 
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_wait-online");
-
-fn run(args: &[&str]) -> (Output, Duration) {
-    let start = Instant::now();
-    let output = Command::new(BIN)
-        .args(args)
-        .env_remove("SYSTEMD_LOG_LEVEL")
-        .output()
-        .expect("run wait-online");
-    (output, start.elapsed())
-}
+use crate::common::run_bin;
 
 #[test]
 fn bad_input_fails_fast_with_one_line_quoting_it() {
@@ -40,7 +29,7 @@ fn bad_input_fails_fast_with_one_line_quoting_it() {
         ),
     ];
     for (args, needle) in cases {
-        let (output, elapsed) = run(args);
+        let (output, elapsed) = run_bin(args);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
@@ -76,7 +65,7 @@ fn hostile_input_never_panics() {
         vec!["--dns=", "x"],
     ];
     for args in cases {
-        let (output, _) = run(&args);
+        let (output, _) = run_bin(&args);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
         assert!(
@@ -89,7 +78,7 @@ fn hostile_input_never_panics() {
 
 #[test]
 fn help_and_version_exit_zero_on_stdout() {
-    let (help, _) = run(&["--help"]);
+    let (help, _) = run_bin(&["--help"]);
     assert_eq!(help.status.code(), Some(0));
     let text = String::from_utf8_lossy(&help.stdout);
     for option in [
@@ -106,7 +95,7 @@ fn help_and_version_exit_zero_on_stdout() {
     ] {
         assert!(text.contains(option), "--help lacks {option}");
     }
-    let (version, _) = run(&["--version"]);
+    let (version, _) = run_bin(&["--version"]);
     assert_eq!(version.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&version.stdout).starts_with("wait-online "));
 }

@@ -20,7 +20,7 @@
 //! let r = env.resolve_hostname("host1.test.wohx", 0, Duration::from_secs(5)).unwrap();
 //! ```
 //!
-//! Facts (systemd 252.38, measured by `tests/dns_env_selftest.rs` on a 2-vCPU VM):
+//! Facts (systemd 252.38, measured by `tests/it/dns_env_selftest.rs` on a 2-vCPU VM):
 //! * resolved learns per-link DNS/domains from networkd's state files
 //!   (`/run/systemd/netif/links/<ifindex>`, via sd-network + inotify); networkd never calls
 //!   resolve1 (no `SetLinkDNS`). After a restart of resolved alone the link's DNS is back at
@@ -53,8 +53,8 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::netns::{Netns, unique_name};
-use super::networkd::{NetworkdEnv, TempDir, reap};
+use super::netns::{Netns, TempDir};
+use super::networkd::{NetworkdEnv, reap};
 use super::process::{RunResult, run_wait_online, wait_until};
 
 /// Environment variable naming the unpacked systemd-resolved package (see `tests/setup-deps.sh`).
@@ -213,11 +213,6 @@ impl NetworkdEnv {
         NetworkdEnv::build(Some(root))
     }
 
-    /// The unpacked systemd-resolved this env uses (None for [`NetworkdEnv::new`] envs).
-    pub fn resolved_root(&self) -> Option<&Path> {
-        self.resolved_root.as_deref()
-    }
-
     fn require_resolved_env(&self) -> &Path {
         self.resolved_root.as_deref().expect(
             "this NetworkdEnv was not prepared for resolved: use NetworkdEnv::with_resolved()",
@@ -283,13 +278,6 @@ impl NetworkdEnv {
     pub fn restart_resolved(&mut self) {
         self.stop_resolved();
         self.start_resolved();
-    }
-
-    pub fn resolved_running(&mut self) -> bool {
-        match &mut self.resolved {
-            Some(d) => matches!(d.nsenter.try_wait(), Ok(None)),
-            None => false,
-        }
     }
 
     /// Host pid of the running resolved.
@@ -475,8 +463,7 @@ impl DnsServer {
                 .map(|(name, addr)| format!("--host-record={name},{addr}")),
         );
         args.extend(extra.iter().map(|s| s.to_string()));
-        let dir = TempDir(std::env::temp_dir().join(unique_name()));
-        std::fs::create_dir_all(&dir.0).expect("mkdir dnsmasq dir");
+        let dir = TempDir::new();
         let mut s = DnsServer {
             netns: peer.name().to_owned(),
             listen: listen.to_owned(),
@@ -568,20 +555,9 @@ impl DnsServer {
         unsafe { libc::kill(c.id() as i32, sig) };
     }
 
-    pub fn is_running(&mut self) -> bool {
-        match &mut self.child {
-            Some(c) => matches!(c.try_wait(), Ok(None)),
-            None => false,
-        }
-    }
-
     /// Host pid of dnsmasq (it runs directly under `ip netns exec`'s exec).
     pub fn pid(&self) -> Option<i32> {
         self.child.as_ref().map(|c| c.id() as i32)
-    }
-
-    pub fn listen_addr(&self) -> &str {
-        &self.listen
     }
 
     fn log_path(&self) -> PathBuf {

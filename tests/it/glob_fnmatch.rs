@@ -4,17 +4,32 @@
 //! process never calls `setlocale`). The table of upstream's rules is in `src/core/glob.rs`.
 
 use proptest::prelude::*;
+use proptest::test_runner::TestRunner;
 use std::ffi::CString;
 use std::process::Command;
 use wait_online::core::glob::Glob;
 
-/// The reference: a direct `fnmatch(pattern, name, 0) == 0`; `None` if either contains NUL.
-fn libc_fnmatch(pattern: &str, name: &str) -> Option<bool> {
-    let pattern = CString::new(pattern).ok()?;
-    let name = CString::new(name).ok()?;
+use crate::common;
+
+/// The reference: `fnmatch(pattern, name, 0) == 0`. The strategies never generate NUL.
+fn libc_fnmatch(pattern: &str, name: &str) -> bool {
+    let pattern = CString::new(pattern).expect("no NUL in a generated pattern");
+    let name = CString::new(name).expect("no NUL in a generated name");
     // SAFETY: both pointers are valid NUL-terminated strings that outlive the call.
     let r = unsafe { libc::fnmatch(pattern.as_ptr(), name.as_ptr(), 0) };
-    Some(r == 0)
+    r == 0
+}
+
+/// `Glob` decides like `fnmatch` on this pattern and name.
+fn agrees(pattern: &str, name: &str) -> Result<(), TestCaseError> {
+    prop_assert_eq!(
+        Glob::new(pattern).matches(name),
+        libc_fnmatch(pattern, name),
+        "pattern {:?} name {:?}",
+        pattern,
+        name
+    );
+    Ok(())
 }
 
 /// Set in the child processes of [`caret_negates_only_without_posixly_correct`] to what `^`
@@ -38,7 +53,10 @@ fn caret_negates_only_without_posixly_correct() {
     for (posixly_correct, expected) in [(false, "negates"), (true, "literal")] {
         let mut child = Command::new(&exe);
         child
-            .args(["--exact", "caret_negates_only_without_posixly_correct"])
+            .args([
+                "--exact",
+                "glob_fnmatch::caret_negates_only_without_posixly_correct",
+            ])
             .args(["--test-threads=1", "--nocapture"])
             .env(CARET_CHILD, expected);
         if posixly_correct {
@@ -182,49 +200,26 @@ fn derived_strategy() -> impl Strategy<Value = (String, String)> {
         })
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(20_000))]
-
-    #[test]
-    fn agrees_with_libc_fnmatch_on_derived_patterns((pattern, name) in derived_strategy()) {
-        if let Some(expected) = libc_fnmatch(&pattern, &name) {
-            prop_assert_eq!(
-                Glob::new(&pattern).matches(&name),
-                expected,
-                "pattern {:?} name {:?}",
-                pattern,
-                name
-            );
-        }
+/// `Glob` decides like `fnmatch` on 20,000 (pattern, name) pairs from `strategy`.
+fn agrees_on(strategy: impl Strategy<Value = (String, String)>) {
+    let _cpu = common::share_machine();
+    let mut runner = TestRunner::new(ProptestConfig::with_cases(20_000));
+    if let Err(e) = runner.run(&strategy, |(pattern, name)| agrees(&pattern, &name)) {
+        panic!("{e}");
     }
+}
 
-    #[test]
-    fn agrees_with_libc_fnmatch(pattern in pattern_strategy(), name in name_strategy()) {
-        if let Some(expected) = libc_fnmatch(&pattern, &name) {
-            prop_assert_eq!(
-                Glob::new(&pattern).matches(&name),
-                expected,
-                "pattern {:?} name {:?}",
-                pattern,
-                name
-            );
-        }
-    }
+#[test]
+fn agrees_with_libc_fnmatch_on_derived_patterns() {
+    agrees_on(derived_strategy());
+}
 
-    #[test]
-    fn agrees_with_libc_fnmatch_on_rich_syntax(
-        pattern in rich_pattern_strategy(),
-        name in rich_name_strategy(),
-    ) {
-        if let Some(expected) = libc_fnmatch(&pattern, &name) {
-            prop_assert_eq!(
-                Glob::new(&pattern).matches(&name),
-                expected,
-                "pattern {:?} name {:?}",
-                pattern,
-                name
-            );
-        }
-    }
+#[test]
+fn agrees_with_libc_fnmatch() {
+    agrees_on((pattern_strategy(), name_strategy()));
+}
 
+#[test]
+fn agrees_with_libc_fnmatch_on_rich_syntax() {
+    agrees_on((rich_pattern_strategy(), rich_name_strategy()));
 }

@@ -1,0 +1,29 @@
+//! The integration tests, one crate: one binary to build and link instead of one per file,
+//! and one copy of the helpers in `common/`. Each module was a test file of its own before;
+//! its tests keep their names under the module's path (`kernel::vlan_on_veth`).
+//!
+//! Run one module with `cargo test --test it kernel::`. The tests that need root (network
+//! namespaces, real daemons) say so first: see `common` for how to run without root.
+
+mod common;
+
+mod cli;
+mod differential;
+mod dns;
+mod dns_env_selftest;
+mod explain;
+mod faults;
+mod flood;
+mod glob_fnmatch;
+mod harness_selftest;
+mod journald;
+mod kernel;
+mod man_page;
+mod netlink_source;
+mod netplan_plan;
+mod networkd;
+mod networkmanager;
+mod nm_harness;
+mod parsers_proptest;
+mod ubuntu;
+mod units;
