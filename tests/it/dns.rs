@@ -158,6 +158,35 @@ fn global_server_without_a_route_is_not_accessible() {
 
 #[test]
 #[cfg_attr(wait_online_no_root, ignore = "needs root")]
+fn link_server_without_a_route_is_not_accessible() {
+    let _root = common::require_root();
+    // wo0's own server 192.0.2.99 is reached by no route (no gateway): resolved 262 calls it
+    // inaccessible and upstream's --dns times out. A socket bound to wo0 would make the
+    // kernel treat it as on-link and call it accessible; a plain route lookup does not.
+    let (env, _peer, _server) = setup(
+        "DNS=192.0.2.99
+",
+        true,
+    );
+    env.wait_for_link_dns("wo0", "192.0.2.99", Duration::from_secs(10));
+    let r = wait_online(&env, &["-i", "wo0", "--dns", "--timeout=1500ms"]);
+    env.assert_code(&r, 1);
+    assert!(
+        r.stderr
+            .contains("wo0: its DNS server 192.0.2.99 is not accessible (no route)"),
+        "{}",
+        r.describe()
+    );
+    // A route to it appears: accessible while waiting.
+    let waiter = wait_online_bg(&env, &["-i", "wo0", "--dns", "--timeout=20"]);
+    sleep(SETTLE);
+    env.netns()
+        .ip(&["route", "add", "192.0.2.0/24", "via", "10.77.0.1"]);
+    env.assert_code(&waiter.join().unwrap(), 0);
+}
+
+#[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn link_server_is_accessible_only_while_its_link_is_up() {
     let _root = common::require_root();
     let (env, _peer, _server) = setup("DNS=10.77.0.1\n", true);

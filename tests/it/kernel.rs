@@ -32,6 +32,33 @@ fn already_routable_exits_zero_at_once() {
 
 #[test]
 #[cfg_attr(wait_online_no_root, ignore = "needs root")]
+fn a_slow_wait_leaves_one_line_saying_what_held_it_up() {
+    let _root = common::require_root();
+    // v0 without carrier (its peer is down) for 1.3 s, then the peer comes up and v0 gets
+    // its address; a fast wait prints nothing (already_routable_exits_zero_at_once).
+    let ns = Netns::new();
+    ns.add_veth("v0", None, "v1");
+    ns.link_up("v0");
+    let waiter = ns.wait_online_bg(&["-i", "v0:routable", "--timeout=10"]);
+    sleep(Duration::from_millis(1300));
+    ns.link_up("v1");
+    ns.add_addr("v0", "192.0.2.1/24");
+    let r = waiter.join().unwrap();
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", r.describe());
+    assert!(
+        lines[0].starts_with("online after 1.")
+            && lines[0].contains("; held up by v0 (no carrier until 1."),
+        "{}",
+        r.describe()
+    );
+    let quiet = ns.wait_online(&["-i", "v0:routable", "--timeout=5", "-q"]);
+    assert!(quiet.stderr.is_empty(), "{}", quiet.describe());
+}
+
+#[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn address_added_while_waiting_ends_the_wait_after_it() {
     let _root = common::require_root();
     let ns = veth_pair();

@@ -24,6 +24,7 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const INSTALLED: &str = "/usr/libexec/wait-online/wait-online";
 const UPSTREAM_UNIT: &str = "/lib/systemd/system/systemd-networkd-wait-online.service";
 const DROP_IN: &str = "systemd-networkd-wait-online.service.d/wait-online.conf";
+const NM_DROP_IN: &str = "NetworkManager-wait-online.service.d/wait-online.conf";
 const MAX_EXPOSURE: f64 = 2.0;
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -220,6 +221,73 @@ fn units_share_one_hardening_block_and_the_upstream_shape() {
         .filter(|l| l.starts_with("ExecStart="))
         .collect();
     assert_eq!(execs, ["ExecStart=", &format!("ExecStart={INSTALLED}")]);
+    // NetworkManager-wait-online's drop-in: the same hardening; nm-online replaced, with
+    // NetworkManager's own timeout
+    let nm_drop_in = read(units.join(NM_DROP_IN));
+    assert_eq!(hardening(&nm_drop_in), block, "{NM_DROP_IN} drifted");
+    let execs: Vec<&str> = nm_drop_in
+        .lines()
+        .filter(|l| l.starts_with("ExecStart="))
+        .collect();
+    assert_eq!(
+        execs,
+        [
+            "ExecStart=",
+            &format!(
+                "ExecStart={INSTALLED} --manager=networkmanager --timeout=${{NM_ONLINE_TIMEOUT}}"
+            )
+        ]
+    );
+}
+
+/// NetworkManager-wait-online.service from the unpacked network-manager package (with the
+/// NetworkManager.service it requires and nm-online's page) and our drop-in, ExecStart=
+/// pointing at the test binary.
+fn stage_networkmanager_unit() -> TempDir {
+    let root = crate::common::networkmanager::require_nm_root();
+    let units = root.join("lib/systemd/system");
+    let dir = TempDir::new();
+    for unit in [
+        "NetworkManager-wait-online.service",
+        "NetworkManager.service",
+    ] {
+        write(dir.0.join(unit), &read(units.join(unit)));
+    }
+    let drop_in = read(Path::new(ROOT).join("units").join(NM_DROP_IN));
+    write(
+        dir.0.join(NM_DROP_IN),
+        &drop_in.replace(INSTALLED, env!("CARGO_BIN_EXE_wait-online")),
+    );
+    write(
+        dir.0.join("man/man8/wait-online.8"),
+        &read(Path::new(ROOT).join("man/wait-online.8")),
+    );
+    let page = root.join("usr/share/man/man1/nm-online.1.gz");
+    std::fs::create_dir_all(dir.0.join("man/man1")).expect("mkdir man1");
+    std::fs::copy(&page, dir.0.join("man/man1/nm-online.1.gz"))
+        .unwrap_or_else(|e| panic!("copy {}: {e}", page.display()));
+    dir
+}
+
+#[test]
+fn networkmanager_drop_in_passes_verify_and_is_hardened() {
+    let dir = stage_networkmanager_unit();
+    let unit = "./NetworkManager-wait-online.service";
+    let verify = systemd_analyze(&dir, &["verify", unit]);
+    assert!(
+        verify.success() && verify.stdout.trim().is_empty() && verify.stderr.trim().is_empty(),
+        "systemd-analyze verify must pass silently:\n{}",
+        verify.describe()
+    );
+    let security = systemd_analyze(&dir, &["security", "--offline=yes", "--no-pager", unit]);
+    let exposure = overall_exposure(&security.stdout)
+        .unwrap_or_else(|| panic!("no overall exposure level:\n{}", security.describe()));
+    assert!(
+        exposure <= MAX_EXPOSURE,
+        "{unit}: exposure {exposure} > {MAX_EXPOSURE}:\n{}",
+        security.stdout
+    );
+    eprintln!("{unit}: overall exposure {exposure}");
 }
 
 #[test]
