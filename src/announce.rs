@@ -53,6 +53,7 @@ impl<'a> Announcer<'a> {
     /// debug level when they differ from the `previous` decision's.
     pub fn waiting(&mut self, verdict: &GoalVerdict, previous: Option<&GoalVerdict>) {
         self.held_up.observe(verdict, self.elapsed());
+        log_given_up(verdict, previous);
         if self.notifier.is_some() {
             let status = verdict.waiting_for();
             if !self.ready {
@@ -79,12 +80,37 @@ impl Announcer<'_> {
     /// The requirements hold: when that took a second or more, one line at info level (on
     /// stderr, so in the unit's journal, with `INTERFACE=` of the interface held up longest)
     /// says how long and what held the wait up until when.
-    pub fn online(&mut self, verdict: &GoalVerdict) {
+    pub fn online(&mut self, verdict: &GoalVerdict, previous: Option<&GoalVerdict>) {
+        log_given_up(verdict, previous);
         let elapsed = self.elapsed();
         self.held_up.observe(verdict, elapsed);
         if let Some((line, culprit)) = self.held_up.summary(elapsed) {
             let interface = culprit.map(tracing::field::display);
             tracing::info!(interface, "{line}");
+        }
+    }
+}
+
+/// `--carrier-timeout`: names each link given up since the `previous` decision (info level,
+/// with `INTERFACE=`).
+fn log_given_up(verdict: &GoalVerdict, previous: Option<&GoalVerdict>) {
+    let given_up = |v: &GoalVerdict| -> Vec<String> {
+        v.verdicts
+            .iter()
+            .flat_map(|(_, v)| v.links.iter())
+            .filter(|r| r.outcome.is_given_up())
+            .map(|r| r.name.clone())
+            .collect()
+    };
+    let before = previous.map(given_up).unwrap_or_default();
+    let mut named: Vec<&str> = Vec::new();
+    for report in verdict.verdicts.iter().flat_map(|(_, v)| v.links.iter()) {
+        if report.outcome.is_given_up()
+            && !before.contains(&report.name)
+            && !named.contains(&report.name.as_str())
+        {
+            tracing::info!(interface = %report.name, "{report}");
+            named.push(&report.name);
         }
     }
 }

@@ -52,6 +52,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
             Ok((Outcome::Online(_), _)) => "online",
             Ok((Outcome::Timeout(_), _)) => "timed out",
             Ok((Outcome::Interrupted(_), _)) => "interrupted",
+            Ok((Outcome::GaveUp(_), _)) => "gave up (--carrier-timeout)",
             Err(_) => "failed",
         });
     }
@@ -67,6 +68,13 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
         Ok((Outcome::Online(_) | Outcome::Interrupted(_), _)) => ExitCode::SUCCESS,
         Ok((Outcome::Timeout(verdict), _)) => {
             tracing::error!("Timeout occurred while waiting for network connectivity.");
+            crate::logging::reasons(&verdict, true);
+            ExitCode::from(FAILURE)
+        }
+        Ok((Outcome::GaveUp(verdict), _)) => {
+            tracing::error!(
+                "Gave up waiting for network connectivity: no interface that could come online has carrier (--carrier-timeout)."
+            );
             crate::logging::reasons(&verdict, true);
             ExitCode::from(FAILURE)
         }
@@ -87,6 +95,7 @@ fn print_json(
         Ok((Outcome::Online(v), manager)) => ("online", Some(v), *manager),
         Ok((Outcome::Timeout(v), manager)) => ("timeout", Some(v), *manager),
         Ok((Outcome::Interrupted(v), manager)) => ("interrupted", v.as_ref(), *manager),
+        Ok((Outcome::GaveUp(v), manager)) => ("no-carrier", Some(v), *manager),
         Err(_) => return,
     };
     let definition = match goal {

@@ -70,6 +70,11 @@ struct Args {
     #[arg(long, value_name = "SECS", value_parser = parse_timeout, default_value = "120s")]
     timeout: TimeSpan,
 
+    /// Stop waiting for a link that has had no carrier for this long since the wait began
+    /// (an unplugged cable); give up at once when no link is left (default: off)
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
+    carrier_timeout: Option<TimeSpan>,
+
     /// Require at least one DNS server to be accessible
     #[arg(
         long,
@@ -240,6 +245,11 @@ where
             default_route: args.require_default_route,
             gateway: args.require_gateway,
             probe: args.probe_gateway,
+        },
+        // 0 and infinity: never give up on a link, like --timeout's forever.
+        carrier_timeout: match args.carrier_timeout {
+            Some(TimeSpan::Finite(span)) if !span.is_zero() => Some(span),
+            _ => None,
         },
     };
     if args.online_definition.is_some() {

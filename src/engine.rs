@@ -32,6 +32,8 @@ pub enum Outcome {
     Timeout(GoalVerdict),
     /// SIGTERM or SIGINT arrived (with the last verdict, if one was made).
     Interrupted(Option<GoalVerdict>),
+    /// `--carrier-timeout`: no link is left that could make the requirements hold.
+    GaveUp(GoalVerdict),
 }
 
 /// A failure to set up or read a source.
@@ -74,6 +76,8 @@ enum Event {
     Dns(DnsEvent),
     /// Time to probe unanswered gateways again.
     GatewayRound,
+    /// A link may have reached its `--carrier-timeout`.
+    CarrierTimeout,
 }
 
 /// The sources, and the facts they keep up to date.
@@ -106,6 +110,7 @@ pub async fn run(
     let mut announcer = Announcer::new(notifier).map_err(EngineError::Setup)?;
     let mut gateways = GatewayProber::new(goal.probes_gateway());
     let mut sources = Sources::open(goal, deadline, manager, kernel_config)?;
+    let mut carrier_clock = CarrierClock::new(goal.carrier_timeout());
     let mut last: Option<GoalVerdict> = None;
 
     loop {
@@ -132,6 +137,7 @@ pub async fn run(
             }
             event = dns_event(sources.dns.as_mut()) => Event::Dns(event),
             () = gateways.round_due() => Event::GatewayRound,
+            () = carrier_clock.due() => Event::CarrierTimeout,
         };
         let changed = match event {
             Event::Kernel => sources.on_kernel_event(goal),
@@ -142,6 +148,7 @@ pub async fn run(
                 gateways.start_round();
                 true
             }
+            Event::CarrierTimeout => true,
         };
         // Nothing is decided on half a picture: not during a resync of the kernel's tables.
         if !changed || !sources.kernel.is_synced() {
@@ -150,9 +157,13 @@ pub async fn run(
         let verdict = sources.decide(goal, view.as_deref_mut());
         if verdict.online {
             tracing::debug!("requirements hold");
-            announcer.online(&verdict);
+            announcer.online(&verdict, last.as_ref());
             return Ok(Outcome::Online(verdict));
         }
+        if verdict.hopeless {
+            return Ok(Outcome::GaveUp(verdict));
+        }
+        carrier_clock.arm(&sources.snapshot);
         gateways.probe_unanswered(&verdict);
         announcer.waiting(&verdict, last.as_ref());
         last = Some(verdict);
@@ -216,6 +227,8 @@ impl Sources {
             return true;
         }
         let snapshot = &mut self.snapshot;
+        snapshot.now = boottime_now();
+        snapshot.note_carrier();
         if let (Some(networkd), Some(files)) =
             (&mut self.networkd, snapshot.manager.networkd_files_mut())
         {
@@ -266,6 +279,49 @@ impl Sources {
             view.update(&self.snapshot, &verdict);
         }
         verdict
+    }
+}
+
+/// `--carrier-timeout`'s clock: wakes the loop when the next link without carrier reaches
+/// the timeout (nothing else would: no event marks the time passing).
+struct CarrierClock {
+    timeout: Option<Duration>,
+    /// CLOCK_BOOTTIME at which the armed timer fires, and the timer.
+    armed: Option<(Duration, BoottimeTimer)>,
+}
+
+impl CarrierClock {
+    fn new(timeout: Option<Duration>) -> CarrierClock {
+        CarrierClock {
+            timeout,
+            armed: None,
+        }
+    }
+
+    /// Arms the timer for the next link to reach the timeout, if any (after a decision).
+    fn arm(&mut self, snapshot: &Snapshot) {
+        let Some(timeout) = self.timeout else {
+            return;
+        };
+        let next = snapshot
+            .no_carrier_since
+            .values()
+            .map(|since| *since + timeout)
+            .filter(|at| *at > snapshot.now)
+            .min();
+        if self.armed.as_ref().map(|(at, _)| *at) == next {
+            return;
+        }
+        self.armed = next.and_then(|at| {
+            BoottimeTimer::new(at.saturating_sub(boottime_now()))
+                .ok()
+                .map(|timer| (at, timer))
+        });
+    }
+
+    async fn due(&mut self) {
+        expired(self.armed.as_ref().map(|(_, timer)| timer)).await;
+        self.armed = None;
     }
 }
 

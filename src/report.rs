@@ -11,7 +11,7 @@ use crate::core::{LinkOutcome, LinkReport};
 /// The whole document.
 #[derive(Debug, Serialize)]
 pub struct Report {
-    /// `online`, `timeout` or `interrupted`.
+    /// `online`, `timeout`, `no-carrier` (`--carrier-timeout` gave up) or `interrupted`.
     pub verdict: &'static str,
     /// Milliseconds from start to exit.
     pub elapsed_ms: u64,
@@ -41,7 +41,7 @@ pub struct InterfaceReport {
     /// when it does not exist.
     pub manager: Option<&'static str>,
     /// `online`, `absent`, `absent-allowed`, `ignored`, `not-processed`, `configuring`,
-    /// `unmanaged`, `disconnected`, `out-of-range`, `missing-address` or `dns`.
+    /// `unmanaged`, `disconnected`, `no-carrier`, `out-of-range`, `missing-address` or `dns`.
     pub outcome: &'static str,
     /// The outcome in words.
     pub reason: String,
@@ -109,6 +109,7 @@ fn interface(condition: Option<u8>, link: &LinkReport) -> InterfaceReport {
             LinkOutcome::Activating(_) => "configuring",
             LinkOutcome::Disconnected(_) => "disconnected",
             LinkOutcome::FamilyNotReady(_) => "missing-address",
+            LinkOutcome::NoCarrier(_) => "no-carrier",
         },
         reason,
         blocking: link.blocking,

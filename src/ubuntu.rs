@@ -10,7 +10,7 @@ use crate::netplan::{LinkLocalState, NetplanPlan};
 /// adds an interface to condition (2) or changes its state, `--ignore` drops interfaces from
 /// every condition, `-4`/`-6` apply to every condition, `--dns=no` drops condition (4),
 /// `--dns-probe` adds a name that must resolve to it, `--require-default-route` and
-/// `--require-gateway` refine condition (3).
+/// `--require-gateway` refine condition (3), `--carrier-timeout` conditions (2) and (3).
 pub fn definition(
     plan: &NetplanPlan,
     refinements: &Requirements,
@@ -65,6 +65,7 @@ pub fn definition(
         link_local: Requirements {
             interfaces: link_local,
             families: refinements.families,
+            carrier_timeout: refinements.carrier_timeout,
             ..Requirements::default()
         },
         routable: Requirements {
@@ -75,6 +76,8 @@ pub fn definition(
             dns: refinements.dns,
             dns_probe: refinements.dns_probe.clone(),
             route: refinements.route,
+            // No interface left that could become routable: (3) cannot hold.
+            carrier_timeout: refinements.carrier_timeout,
             ..Requirements::default()
         },
     })

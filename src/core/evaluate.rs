@@ -4,6 +4,7 @@
 //! systemd-networkd. Pure: no I/O, no clock, no logging.
 
 use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
 
 use super::default_route::{self, RouteProblem, RouteRequirement};
 use super::dns::{self, DnsProblem, ProbeState};
@@ -13,7 +14,7 @@ use super::link::{KernelLink, LinkStatus};
 use super::networkmanager::{Device, DeviceState, NetworkManagerFacts, NmPending};
 use super::range::OperStateRange;
 use super::snapshot::{LinkManager, ManagerKind, Snapshot};
-use super::state::{AddressState, Family, OperState, RequiredFamilies, SetupState};
+use super::state::{AddressState, CarrierState, Family, OperState, RequiredFamilies, SetupState};
 
 /// One `-i IF[:RANGE]` argument.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +43,8 @@ pub struct Requirements {
     pub dns_probe: Option<String>,
     /// `--require-default-route`, `--require-gateway`.
     pub route: RouteRequirement,
+    /// `--carrier-timeout`: a link without carrier for this long stops being waited for.
+    pub carrier_timeout: Option<Duration>,
 }
 
 /// Why a link was left out of the decision (only without `-i`).
@@ -98,6 +101,9 @@ pub enum LinkOutcome {
     /// `-4`/`-6`: NetworkManager activated the device without finishing this family's
     /// configuration (its `may-fail` allows that).
     FamilyNotReady(Family),
+    /// `--carrier-timeout`: the link has had no carrier for this long, at least the timeout,
+    /// and is not waited for any more (until it gains carrier).
+    NoCarrier(Duration),
 }
 
 impl LinkOutcome {
@@ -110,6 +116,11 @@ impl LinkOutcome {
                 | LinkOutcome::Dns(_)
                 | LinkOutcome::FamilyNotReady(_)
         )
+    }
+
+    /// `--carrier-timeout` gave up on the link.
+    pub fn is_given_up(&self) -> bool {
+        matches!(self, LinkOutcome::NoCarrier(_))
     }
 
     fn satisfies(&self) -> bool {
@@ -138,6 +149,9 @@ pub struct LinkReport {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
     pub online: bool,
+    /// `--carrier-timeout`: nothing is left that could make the requirements hold (every
+    /// link that could has had no carrier for the timeout): the wait may give up at once.
+    pub hopeless: bool,
     /// Without `-i` and without `--any`: no considered link is online yet (upstream requires
     /// at least one, issue #27822).
     pub no_online_link: bool,
@@ -231,18 +245,24 @@ impl Judge<'_> {
             )
             .collect();
         let satisfied = links.iter().filter(|r| r.outcome.satisfies()).count();
+        // --carrier-timeout: links without carrier for that long are not waited for; when
+        // they are all that is left, nothing can make the requirements hold.
+        let given_up = links.iter().filter(|r| r.outcome.is_given_up()).count();
         let online = if any {
             satisfied > 0
         } else {
-            satisfied == links.len()
+            satisfied + given_up == links.len() && satisfied > 0
         };
+        let hopeless = !online && given_up > 0 && satisfied + given_up == links.len();
         if !online {
             for report in &mut links {
-                report.blocking = !report.outcome.satisfies();
+                report.blocking =
+                    !report.outcome.satisfies() && (hopeless || !report.outcome.is_given_up());
             }
         }
         Verdict {
             online,
+            hopeless,
             no_online_link: false,
             probe_unmet: None,
             route_unmet: Vec::new(),
@@ -281,7 +301,10 @@ impl Judge<'_> {
             considered(r)
                 && r.outcome != LinkOutcome::Online
                 && r.outcome != LinkOutcome::Unmanaged
-                && !matches!(r.outcome, LinkOutcome::Disconnected(_))
+                && !matches!(
+                    r.outcome,
+                    LinkOutcome::Disconnected(_) | LinkOutcome::NoCarrier(_)
+                )
                 && (r.manager != Some(ManagerKind::Networkd) || !r.outcome.is_conditions_unmet())
         };
         let online = if any {
@@ -289,10 +312,20 @@ impl Judge<'_> {
         } else {
             has_online && !links.iter().any(blocks)
         };
+        // --carrier-timeout: every considered link has had no carrier for that long.
+        let hopeless = !online
+            && links.iter().any(|r| r.outcome.is_given_up())
+            && links
+                .iter()
+                .all(|r| !considered(r) || r.outcome.is_given_up());
         if !online {
             for report in &mut links {
-                report.blocking = if any || !has_online {
-                    considered(report) && report.outcome != LinkOutcome::Online
+                report.blocking = if hopeless {
+                    report.outcome.is_given_up()
+                } else if any || !has_online {
+                    considered(report)
+                        && report.outcome != LinkOutcome::Online
+                        && !report.outcome.is_given_up()
                 } else {
                     blocks(report)
                 };
@@ -300,6 +333,7 @@ impl Judge<'_> {
         }
         Verdict {
             online,
+            hopeless,
             no_online_link: !has_online,
             probe_unmet: None,
             route_unmet: Vec::new(),
@@ -371,6 +405,13 @@ impl Judge<'_> {
         cmdline_range: Option<OperStateRange>,
         named_on_cmdline: bool,
     ) -> LinkOutcome {
+        // --carrier-timeout first: an unplugged cable holds up any manager's configuration.
+        if let Some(timeout) = self.requirements.carrier_timeout {
+            let lacking = self.snapshot.without_carrier_for(link);
+            if status.carrier == CarrierState::NoCarrier && lacking >= timeout {
+                return LinkOutcome::NoCarrier(lacking);
+            }
+        }
         let manager = self.snapshot.link_manager(link);
         let mut file = None;
         let mut activated = None;
@@ -478,3 +519,6 @@ mod tests;
 
 #[cfg(test)]
 mod networkmanager_tests;
+
+#[cfg(test)]
+mod carrier_timeout_tests;

@@ -68,6 +68,11 @@ impl fmt::Display for OutcomeWords<'_> {
                     carrier_hint(report)
                 )
             }
+            LinkOutcome::NoCarrier(lacking) => write!(
+                f,
+                "no carrier for {}, not waited for (--carrier-timeout)",
+                super::view::seconds(*lacking)
+            ),
             LinkOutcome::Activating(state) => {
                 write!(f, "NetworkManager is still activating it ({state})")
             }

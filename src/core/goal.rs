@@ -36,6 +36,8 @@ pub struct UbuntuDefinition {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GoalVerdict {
     pub online: bool,
+    /// `--carrier-timeout`: a verdict can no longer hold (see [`Verdict::hopeless`]).
+    pub hopeless: bool,
     /// The verdicts the decision was made of, each with the Ubuntu condition it decides
     /// (`None` for upstream's semantics).
     pub verdicts: Vec<(Option<Condition>, Verdict)>,
@@ -108,6 +110,11 @@ impl Goal {
             .collect()
     }
 
+    /// `--carrier-timeout`, when asked for.
+    pub fn carrier_timeout(&self) -> Option<std::time::Duration> {
+        self.requirement_sets().find_map(|r| r.carrier_timeout)
+    }
+
     /// Every set of requirements the goal consists of.
     pub fn requirement_sets(&self) -> impl Iterator<Item = &Requirements> {
         let sets: Vec<&Requirements> = match self {
@@ -124,6 +131,7 @@ impl Goal {
                 let verdict = evaluate(requirements, snapshot);
                 GoalVerdict {
                     online: verdict.online,
+                    hopeless: verdict.hopeless,
                     verdicts: vec![(None, verdict)],
                 }
             }
@@ -189,6 +197,7 @@ fn short_outcome(report: &LinkReport) -> String {
         LinkOutcome::Configuring(_) => "being configured".to_string(),
         LinkOutcome::NetworkManagerPending(_) => "not ready in NetworkManager yet".to_string(),
         LinkOutcome::Activating(state) => format!("NetworkManager: {state}"),
+        LinkOutcome::NoCarrier(_) => "no carrier, given up".to_string(),
         LinkOutcome::MissingAddress { family, need, .. } => {
             format!("no {} {family} address", need.as_str())
         }
@@ -222,6 +231,7 @@ impl UbuntuDefinition {
         }
         GoalVerdict {
             online: verdicts.iter().all(|(_, verdict)| verdict.online),
+            hopeless: verdicts.iter().any(|(_, verdict)| verdict.hopeless),
             verdicts,
         }
     }

@@ -126,6 +126,9 @@ pub struct Snapshot {
     pub manager: Manager,
     /// CLOCK_BOOTTIME at the moment of the snapshot, for address lifetimes.
     pub now: Duration,
+    /// Since when (CLOCK_BOOTTIME) each link without carrier has lacked it during this wait
+    /// ([`Snapshot::note_carrier`]), for `--carrier-timeout`.
+    pub no_carrier_since: BTreeMap<u32, Duration>,
 }
 
 impl Snapshot {
@@ -136,7 +139,33 @@ impl Snapshot {
             dns: DnsFacts::unavailable(),
             manager,
             now: Duration::ZERO,
+            no_carrier_since: BTreeMap::new(),
         }
+    }
+
+    /// Notes, as of `now`, which links have no carrier and since when: a link first seen
+    /// without carrier starts counting now (at the earliest, when the wait began); a link
+    /// with carrier is forgotten, so it counts again from zero when it loses it again.
+    pub fn note_carrier(&mut self) {
+        let lacking: Vec<u32> = self
+            .kernel
+            .links
+            .values()
+            .filter(|link| link.own_carrier_state() == CarrierState::NoCarrier)
+            .map(|link| link.ifindex)
+            .collect();
+        self.no_carrier_since
+            .retain(|ifindex, _| lacking.contains(ifindex));
+        for ifindex in lacking {
+            self.no_carrier_since.entry(ifindex).or_insert(self.now);
+        }
+    }
+
+    /// How long `link` has had no carrier during this wait (zero when it has carrier).
+    pub fn without_carrier_for(&self, link: &KernelLink) -> Duration {
+        self.no_carrier_since
+            .get(&link.ifindex)
+            .map_or(Duration::ZERO, |since| self.now.saturating_sub(*since))
     }
 
     /// The link whose name or alternative name is `name`.

@@ -57,6 +57,91 @@ fn a_slow_wait_leaves_one_line_saying_what_held_it_up() {
     assert!(quiet.stderr.is_empty(), "{}", quiet.describe());
 }
 
+/// v0 routable, v1 without carrier (its peer v1p is down).
+fn one_plugged_one_unplugged() -> Netns {
+    let ns = Netns::new();
+    ns.add_veth("v0", None, "v0p");
+    ns.add_veth("v1", None, "v1p");
+    for up in ["v0", "v0p", "v1"] {
+        ns.link_up(up);
+    }
+    ns.add_addr("v0", "192.0.2.1/24");
+    ns
+}
+
+#[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
+fn carrier_timeout_stops_waiting_for_an_unplugged_link() {
+    let _root = common::require_root();
+    let ns = one_plugged_one_unplugged();
+    let r = ns.wait_online(&[
+        "-i",
+        "v0:routable",
+        "-i",
+        "v1",
+        "--carrier-timeout=1s",
+        "--timeout=10",
+        "--json",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+    assert!(
+        r.elapsed >= Duration::from_secs(1) && r.elapsed < Duration::from_secs(5),
+        "{}",
+        r.describe()
+    );
+    assert!(
+        r.stderr
+            .contains("v1: no carrier for 1.0s, not waited for (--carrier-timeout)"),
+        "{}",
+        r.describe()
+    );
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).expect("--json");
+    assert_eq!(
+        report["interfaces"][1]["outcome"], "no-carrier",
+        "{report:#}"
+    );
+    // Without it: upstream's semantics, the timeout.
+    let r = ns.wait_online(&["-i", "v0:routable", "-i", "v1", "--timeout=2"]);
+    assert_eq!(r.code, Some(1), "{}", r.describe());
+}
+
+#[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
+fn carrier_timeout_gives_up_at_once_when_nothing_is_left() {
+    let _root = common::require_root();
+    let ns = one_plugged_one_unplugged();
+    let r = ns.wait_online(&["-i", "v1", "--carrier-timeout=1s", "--timeout=30", "--json"]);
+    assert_eq!(r.code, Some(1), "{}", r.describe());
+    assert!(r.elapsed < Duration::from_secs(5), "{}", r.describe());
+    assert!(
+        r.stderr
+            .contains("Gave up waiting for network connectivity")
+            && r.stderr.contains("v1: no carrier for 1."),
+        "{}",
+        r.describe()
+    );
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).expect("--json");
+    assert_eq!(report["verdict"], "no-carrier", "{report:#}");
+}
+
+#[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
+fn carrier_regained_before_the_timeout_counts_again() {
+    let _root = common::require_root();
+    let ns = one_plugged_one_unplugged();
+    let waiter = ns.wait_online_bg(&["-i", "v1:routable", "--carrier-timeout=2s", "--timeout=20"]);
+    sleep(Duration::from_millis(700));
+    ns.link_up("v1p");
+    sleep(Duration::from_millis(2500));
+    // Carrier came back before the timeout: still waited for (no address yet), not given up.
+    assert!(!waiter.is_finished(), "gave up on a link that has carrier");
+    let added = Instant::now();
+    ns.add_addr("v1", "198.51.100.1/24");
+    let r = waiter.join().unwrap();
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+    assert!(r.finished >= added, "{}", r.describe());
+}
+
 #[test]
 #[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn address_added_while_waiting_ends_the_wait_after_it() {

@@ -96,6 +96,7 @@ fn kernel_only(links: Vec<KernelLink>) -> Snapshot {
         dns: crate::core::dns::DnsFacts::unavailable(),
         manager: Manager::KernelOnly,
         now: NOW,
+        no_carrier_since: BTreeMap::new(),
     }
 }
 
@@ -105,6 +106,7 @@ fn networkd(links: Vec<KernelLink>, files: Vec<(u32, NetworkdLink)>) -> Snapshot
         dns: crate::core::dns::DnsFacts::unavailable(),
         manager: Manager::Networkd(files.into_iter().collect::<BTreeMap<_, _>>()),
         now: NOW,
+        no_carrier_since: BTreeMap::new(),
     }
 }
 
@@ -809,6 +811,7 @@ fn arb_requirements() -> impl Strategy<Value = Requirements> {
             dns: false,
             dns_probe: None,
             route: Default::default(),
+            carrier_timeout: None,
         })
 }
 
