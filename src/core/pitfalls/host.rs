@@ -122,14 +122,16 @@ pub(super) fn tied_default_routes(snapshot: &Snapshot, facts: &impl HostFacts) -
                         .any(|r| r.oif == choice.oif && r.gateway == choice.gateway)
             })
             .map(|choice| name_of(snapshot, choice.oif));
+        let mut routes: Vec<(String, Option<IpAddr>)> = routes
+            .iter()
+            .map(|r| (name_of(snapshot, r.oif), r.gateway))
+            .collect();
+        routes.sort();
         found.push(Pitfall::TiedDefaultRoutes {
             family,
             table,
             metric,
-            routes: routes
-                .iter()
-                .map(|r| (name_of(snapshot, r.oif), r.gateway))
-                .collect(),
+            routes,
             in_use,
         });
     }

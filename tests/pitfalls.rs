@@ -1,0 +1,341 @@
+//! The host-wide pitfalls of `--explain` and `--json` against the real kernel, each beside a
+//! control case where it must not be reported: IPv4 forwarding off under a bridge with a
+//! port, two default routes with one metric, an IPv6 address whose DAD failed (or that
+//! stays tentative). All sysctls are set inside the test's own namespaces.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Netns, RunResult, wait_until};
+
+/// `wo0` (10.9.0.2/24, up, default route via its peer 10.9.0.1 in `gw`) in `ns`.
+fn host_with_uplink() -> (Netns, Netns) {
+    let ns = Netns::new();
+    let gw = Netns::new();
+    ns.add_veth("wo0", Some(&gw), "wo0p");
+    gw.add_addr("wo0p", "10.9.0.1/24");
+    gw.link_up("wo0p");
+    ns.add_addr("wo0", "10.9.0.2/24");
+    ns.link_up("wo0");
+    wait_for_carrier(&ns, "wo0");
+    ns.ip(&["route", "add", "default", "via", "10.9.0.1", "dev", "wo0"]);
+    (ns, gw)
+}
+
+fn wait_for_carrier(ns: &Netns, dev: &str) {
+    assert!(
+        wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
+            ns.ip(&["link", "show", dev]).contains("LOWER_UP")
+        }),
+        "{dev} has no carrier"
+    );
+}
+
+fn sysctl(ns: &Netns, setting: &str) {
+    let r = ns.output("sysctl", &["-qw", setting]);
+    assert!(r.success(), "sysctl -w {setting}: {}", r.describe());
+}
+
+/// The `warning:` lines of `--explain`'s summary at exit.
+fn summary_warnings(r: &RunResult) -> Vec<String> {
+    let summary = r
+        .stderr
+        .split("; summary:")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no summary: {}", r.describe()));
+    summary
+        .lines()
+        .filter_map(|l| l.strip_prefix("warning: "))
+        .map(str::to_string)
+        .collect()
+}
+
+/// `--json`'s pitfalls as (kind, interface, detail).
+fn json_pitfalls(r: &RunResult) -> Vec<(String, String, String)> {
+    let doc: serde_json::Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("--json: {e}: {}", r.describe()));
+    doc["pitfalls"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no pitfalls list: {}", r.stdout))
+        .iter()
+        .map(|p| {
+            let field = |name: &str| {
+                p[name]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{name} in {p}"))
+                    .to_string()
+            };
+            (field("kind"), field("interface"), field("detail"))
+        })
+        .collect()
+}
+
+/// Runs `wait-online ARGS --explain --json` in `ns`, which must end with `code`.
+fn explain_and_json(ns: &Netns, args: &[&str], code: i32) -> RunResult {
+    let mut all = args.to_vec();
+    all.extend(["--explain", "--json"]);
+    let r = ns.wait_online(&all);
+    assert_eq!(r.code, Some(code), "{}", r.describe());
+    r
+}
+
+/// `br0` (172.30.0.1/24) with the veth port `vb0` (its peer `vb0p` in `guest`).
+fn add_bridge_with_port(ns: &Netns, guest: &Netns) {
+    ns.add_veth("vb0", Some(guest), "vb0p");
+    ns.add_bridge("br0", &["vb0"]);
+    ns.add_addr("br0", "172.30.0.1/24");
+    guest.link_up("vb0p");
+    ns.link_up("vb0");
+    ns.link_up("br0");
+}
+
+#[test]
+fn ipv4_forwarding_off_under_a_bridge_with_a_port_is_reported_and_on_is_not() {
+    if !common::require_root() {
+        return;
+    }
+    let (ns, _gw) = host_with_uplink();
+    let guest = Netns::new();
+    add_bridge_with_port(&ns, &guest);
+    sysctl(&ns, "net.ipv4.ip_forward=0");
+    let r = explain_and_json(&ns, &["-i", "wo0:routable", "--timeout=5"], 0);
+    let warnings = summary_warnings(&r);
+    let warning = warnings
+        .iter()
+        .find(|w| w.starts_with("br0: IPv4 forwarding is off"))
+        .unwrap_or_else(|| panic!("no forwarding warning: {}", r.describe()));
+    assert!(
+        warning.contains("net.ipv4.conf.br0.forwarding=0")
+            && warning.contains("ports (vb0)")
+            && warning.contains("goes through wo0")
+            && warning.contains("net.ipv4.ip_forward=1"),
+        "{warning}"
+    );
+    let listed = json_pitfalls(&r);
+    assert!(
+        listed
+            .iter()
+            .any(|(kind, interface, detail)| kind == "forwarding-off"
+                && interface == "br0"
+                && detail == warning),
+        "{listed:?}"
+    );
+
+    // Control: forwarding on (what Docker and libvirt set).
+    sysctl(&ns, "net.ipv4.ip_forward=1");
+    let r = explain_and_json(&ns, &["-i", "wo0:routable", "--timeout=5"], 0);
+    assert!(
+        !r.stderr.contains("forwarding is off"),
+        "reported with forwarding on: {}",
+        r.describe()
+    );
+    assert!(
+        json_pitfalls(&r)
+            .iter()
+            .all(|(kind, ..)| kind != "forwarding-off"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// `wo1` (10.8.0.2/24, up, its peer 10.8.0.1 in `gw`) beside `host_with_uplink`'s `wo0`;
+/// the default routes via both gateways get metrics `first` and `second`, the second one
+/// added with `how` (`append` or `prepend`: `ip route add` refuses an IPv4 route with the
+/// same key).
+fn two_default_routes(first: &str, second: &str, how: &str) -> (Netns, Netns) {
+    let (ns, gw) = host_with_uplink();
+    ns.ip(&["route", "del", "default"]);
+    ns.add_veth("wo1", Some(&gw), "wo1p");
+    gw.add_addr("wo1p", "10.8.0.1/24");
+    gw.link_up("wo1p");
+    ns.add_addr("wo1", "10.8.0.2/24");
+    ns.link_up("wo1");
+    wait_for_carrier(&ns, "wo1");
+    let via = |gateway: &str, dev: &str, metric: &str, how: &str| {
+        ns.ip(&[
+            "route", how, "default", "via", gateway, "dev", dev, "metric", metric,
+        ]);
+    };
+    via("10.9.0.1", "wo0", first, "add");
+    via("10.8.0.1", "wo1", second, how);
+    (ns, gw)
+}
+
+#[test]
+fn two_default_routes_with_one_metric_are_reported_with_the_kernels_choice() {
+    if !common::require_root() {
+        return;
+    }
+    // Which one the kernel uses depends on the order: appended, wo0 stays first; prepended,
+    // wo1 comes first. Each time the warning names what `ip route get` says.
+    let mut chosen = Vec::new();
+    for how in ["append", "prepend"] {
+        let (ns, _gw) = two_default_routes("100", "100", how);
+        // A destination that only a default route covers.
+        let get = ns.ip(&["route", "get", "203.0.113.1"]);
+        let in_use = if get.contains("dev wo0") {
+            "wo0"
+        } else {
+            "wo1"
+        };
+        assert!(get.contains(&format!("dev {in_use}")), "{get}");
+        let r = explain_and_json(
+            &ns,
+            &["-i", "wo0:routable", "-i", "wo1:routable", "--timeout=5"],
+            0,
+        );
+        let warnings = summary_warnings(&r);
+        let warning = warnings
+            .iter()
+            .find(|w| w.starts_with("2 IPv4 default routes with metric 100"))
+            .unwrap_or_else(|| panic!("no tied-routes warning: {}", r.describe()));
+        assert!(
+            warning.contains("wo0 (via 10.9.0.1), wo1 (via 10.8.0.1)")
+                && warning.contains(&format!("the kernel uses {in_use} now")),
+            "{how}: {warning}\n{get}"
+        );
+        let listed = json_pitfalls(&r);
+        assert!(
+            listed
+                .iter()
+                .any(|(kind, interface, detail)| kind == "tied-default-routes"
+                    && interface == in_use
+                    && detail == warning),
+            "{listed:?}"
+        );
+        chosen.push(in_use);
+    }
+    assert_eq!(chosen, ["wo0", "wo1"], "the order of adding decides");
+
+    // Control: distinct metrics.
+    let (ns, _gw) = two_default_routes("100", "200", "append");
+    let r = explain_and_json(
+        &ns,
+        &["-i", "wo0:routable", "-i", "wo1:routable", "--timeout=5"],
+        0,
+    );
+    assert!(
+        !r.stderr.contains("default routes with metric"),
+        "reported with distinct metrics: {}",
+        r.describe()
+    );
+    assert!(
+        json_pitfalls(&r)
+            .iter()
+            .all(|(kind, ..)| kind != "tied-default-routes"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// `a` and `b` on one link (`wo0` in `a`, `wo0p` in `b`, both up), `wo0p` owning
+/// 2001:db8:7::1/64 and `wo0` doing DAD with `dad_transmits` probes one second apart.
+fn shared_link(dad_transmits: &str) -> (Netns, Netns) {
+    let a = Netns::new();
+    let b = Netns::new();
+    a.add_veth("wo0", Some(&b), "wo0p");
+    b.ip(&["addr", "add", "2001:db8:7::1/64", "dev", "wo0p", "nodad"]);
+    b.link_up("wo0p");
+    sysctl(&a, "net.ipv6.conf.wo0.accept_dad=1");
+    sysctl(
+        &a,
+        &format!("net.ipv6.conf.wo0.dad_transmits={dad_transmits}"),
+    );
+    sysctl(&a, "net.ipv6.neigh.wo0.retrans_time_ms=1000");
+    a.link_up("wo0");
+    wait_for_carrier(&a, "wo0");
+    (a, b)
+}
+
+fn address_line(ns: &Netns, cidr: &str) -> String {
+    ns.ip(&["-6", "addr", "show", "dev", "wo0"])
+        .lines()
+        .find(|l| l.contains(cidr))
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn an_ipv6_address_whose_dad_failed_is_reported_and_a_unique_one_is_not() {
+    if !common::require_root() {
+        return;
+    }
+    let (a, _b) = shared_link("1");
+    a.ip(&["addr", "add", "2001:db8:7::1/64", "dev", "wo0"]);
+    assert!(
+        wait_until(Duration::from_secs(10), Duration::from_millis(50), || {
+            address_line(&a, "2001:db8:7::1/64").contains("dadfailed")
+        }),
+        "DAD did not fail: {}",
+        a.ip(&["-6", "addr"])
+    );
+    let r = explain_and_json(&a, &["-i", "wo0:carrier", "--timeout=5"], 0);
+    let warnings = summary_warnings(&r);
+    let warning = warnings
+        .iter()
+        .find(|w| w.starts_with("wo0: duplicate address detection failed for 2001:db8:7::1/64"))
+        .unwrap_or_else(|| panic!("no DAD warning: {}", r.describe()));
+    let listed = json_pitfalls(&r);
+    assert!(
+        listed
+            .iter()
+            .any(|(kind, interface, detail)| kind == "dad-failed"
+                && interface == "wo0"
+                && detail == warning),
+        "{listed:?}"
+    );
+
+    // Control: a unique address, once DAD has passed.
+    let (a, _b) = shared_link("1");
+    a.ip(&["addr", "add", "2001:db8:7::2/64", "dev", "wo0"]);
+    assert!(
+        wait_until(Duration::from_secs(10), Duration::from_millis(50), || {
+            let line = address_line(&a, "2001:db8:7::2/64");
+            !line.is_empty() && !line.contains("tentative")
+        }),
+        "DAD did not pass: {}",
+        a.ip(&["-6", "addr"])
+    );
+    let r = explain_and_json(&a, &["-i", "wo0:routable", "--timeout=5"], 0);
+    assert!(
+        !r.stderr.contains("duplicate address detection") && !r.stderr.contains("tentative"),
+        "reported for a unique address: {}",
+        r.describe()
+    );
+    assert!(
+        json_pitfalls(&r)
+            .iter()
+            .all(|(kind, ..)| kind != "dad-failed" && kind != "still-tentative"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn an_address_still_tentative_after_the_limit_is_reported_at_exit() {
+    if !common::require_root() {
+        return;
+    }
+    // Twenty probes a second apart: DAD takes twenty seconds.
+    let (a, _b) = shared_link("20");
+    a.ip(&["addr", "add", "2001:db8:7::3/64", "dev", "wo0"]);
+    assert!(address_line(&a, "2001:db8:7::3/64").contains("tentative"));
+    // Never online (wo0 has no global address that is ready), so the summary comes at the
+    // timeout, past the five seconds.
+    let r = explain_and_json(&a, &["-i", "wo0:routable", "--timeout=7"], 1);
+    let warnings = summary_warnings(&r);
+    let warning = warnings
+        .iter()
+        .find(|w| w.starts_with("wo0: 2001:db8:7::3/64 is still tentative after more than 5s"))
+        .unwrap_or_else(|| panic!("no tentative warning: {}", r.describe()));
+    let listed = json_pitfalls(&r);
+    assert!(
+        listed
+            .iter()
+            .any(|(kind, interface, detail)| kind == "still-tentative"
+                && interface == "wo0"
+                && detail == warning),
+        "{listed:?}"
+    );
+}
