@@ -13,14 +13,20 @@ use common::{Netns, RunResult, wait_until};
 fn host_with_uplink() -> (Netns, Netns) {
     let ns = Netns::new();
     let gw = Netns::new();
-    ns.add_veth("wo0", Some(&gw), "wo0p");
-    gw.add_addr("wo0p", "10.9.0.1/24");
-    gw.link_up("wo0p");
-    ns.add_addr("wo0", "10.9.0.2/24");
-    ns.link_up("wo0");
-    wait_for_carrier(&ns, "wo0");
+    add_uplink(&ns, &gw, "wo0", "10.9.0");
     ns.ip(&["route", "add", "default", "via", "10.9.0.1", "dev", "wo0"]);
     (ns, gw)
+}
+
+/// `dev` (`NET`.2/24, up, with carrier) in `ns`, its peer `<dev>p` (`NET`.1/24) in `gw`.
+fn add_uplink(ns: &Netns, gw: &Netns, dev: &str, net: &str) {
+    let peer = format!("{dev}p");
+    ns.add_veth(dev, Some(gw), &peer);
+    gw.add_addr(&peer, &format!("{net}.1/24"));
+    gw.link_up(&peer);
+    ns.add_addr(dev, &format!("{net}.2/24"));
+    ns.link_up(dev);
+    wait_for_carrier(ns, dev);
 }
 
 fn wait_for_carrier(ns: &Netns, dev: &str) {
@@ -80,6 +86,37 @@ fn explain_and_json(ns: &Netns, args: &[&str], code: i32) -> RunResult {
     r
 }
 
+/// The summary warning that starts with `start`, which `--json` must list as `kind` about
+/// `interface` with the same words; returns the warning.
+fn reported(r: &RunResult, start: &str, kind: &str, interface: &str) -> String {
+    let warning = summary_warnings(r)
+        .into_iter()
+        .find(|w| w.starts_with(start))
+        .unwrap_or_else(|| panic!("no warning {start:?}: {}", r.describe()));
+    let listed = json_pitfalls(r);
+    assert!(
+        listed
+            .iter()
+            .any(|(k, i, detail)| k == kind && i == interface && *detail == warning),
+        "{kind} on {interface} not listed as {warning:?}: {listed:?}"
+    );
+    warning
+}
+
+/// Neither `--explain` (no warning containing `words`) nor `--json` reports `kind`.
+fn not_reported(r: &RunResult, words: &str, kind: &str) {
+    assert!(
+        !r.stderr.contains(words),
+        "{kind} reported: {}",
+        r.describe()
+    );
+    assert!(
+        json_pitfalls(r).iter().all(|(k, ..)| k != kind),
+        "{kind} listed: {}",
+        r.stdout
+    );
+}
+
 /// `br0` (172.30.0.1/24) with the veth port `vb0` (its peer `vb0p` in `guest`).
 fn add_bridge_with_port(ns: &Netns, guest: &Netns) {
     ns.add_veth("vb0", Some(guest), "vb0p");
@@ -100,11 +137,7 @@ fn ipv4_forwarding_off_under_a_bridge_with_a_port_is_reported_and_on_is_not() {
     add_bridge_with_port(&ns, &guest);
     sysctl(&ns, "net.ipv4.ip_forward=0");
     let r = explain_and_json(&ns, &["-i", "wo0:routable", "--timeout=5"], 0);
-    let warnings = summary_warnings(&r);
-    let warning = warnings
-        .iter()
-        .find(|w| w.starts_with("br0: IPv4 forwarding is off"))
-        .unwrap_or_else(|| panic!("no forwarding warning: {}", r.describe()));
+    let warning = reported(&r, "br0: IPv4 forwarding is off", "forwarding-off", "br0");
     assert!(
         warning.contains("net.ipv4.conf.br0.forwarding=0")
             && warning.contains("ports (vb0)")
@@ -112,31 +145,11 @@ fn ipv4_forwarding_off_under_a_bridge_with_a_port_is_reported_and_on_is_not() {
             && warning.contains("net.ipv4.ip_forward=1"),
         "{warning}"
     );
-    let listed = json_pitfalls(&r);
-    assert!(
-        listed
-            .iter()
-            .any(|(kind, interface, detail)| kind == "forwarding-off"
-                && interface == "br0"
-                && detail == warning),
-        "{listed:?}"
-    );
 
     // Control: forwarding on (what Docker and libvirt set).
     sysctl(&ns, "net.ipv4.ip_forward=1");
     let r = explain_and_json(&ns, &["-i", "wo0:routable", "--timeout=5"], 0);
-    assert!(
-        !r.stderr.contains("forwarding is off"),
-        "reported with forwarding on: {}",
-        r.describe()
-    );
-    assert!(
-        json_pitfalls(&r)
-            .iter()
-            .all(|(kind, ..)| kind != "forwarding-off"),
-        "{}",
-        r.stdout
-    );
+    not_reported(&r, "forwarding is off", "forwarding-off");
 }
 
 /// `wo1` (10.8.0.2/24, up, its peer 10.8.0.1 in `gw`) beside `host_with_uplink`'s `wo0`;
@@ -146,12 +159,7 @@ fn ipv4_forwarding_off_under_a_bridge_with_a_port_is_reported_and_on_is_not() {
 fn two_default_routes(first: &str, second: &str, how: &str) -> (Netns, Netns) {
     let (ns, gw) = host_with_uplink();
     ns.ip(&["route", "del", "default"]);
-    ns.add_veth("wo1", Some(&gw), "wo1p");
-    gw.add_addr("wo1p", "10.8.0.1/24");
-    gw.link_up("wo1p");
-    ns.add_addr("wo1", "10.8.0.2/24");
-    ns.link_up("wo1");
-    wait_for_carrier(&ns, "wo1");
+    add_uplink(&ns, &gw, "wo1", "10.8.0");
     let via = |gateway: &str, dev: &str, metric: &str, how: &str| {
         ns.ip(&[
             "route", how, "default", "via", gateway, "dev", dev, "metric", metric,
@@ -185,24 +193,16 @@ fn two_default_routes_with_one_metric_are_reported_with_the_kernels_choice() {
             &["-i", "wo0:routable", "-i", "wo1:routable", "--timeout=5"],
             0,
         );
-        let warnings = summary_warnings(&r);
-        let warning = warnings
-            .iter()
-            .find(|w| w.starts_with("2 IPv4 default routes with metric 100"))
-            .unwrap_or_else(|| panic!("no tied-routes warning: {}", r.describe()));
+        let warning = reported(
+            &r,
+            "2 IPv4 default routes with metric 100",
+            "tied-default-routes",
+            in_use,
+        );
         assert!(
             warning.contains("wo0 (via 10.9.0.1), wo1 (via 10.8.0.1)")
                 && warning.contains(&format!("the kernel uses {in_use} now")),
             "{how}: {warning}\n{get}"
-        );
-        let listed = json_pitfalls(&r);
-        assert!(
-            listed
-                .iter()
-                .any(|(kind, interface, detail)| kind == "tied-default-routes"
-                    && interface == in_use
-                    && detail == warning),
-            "{listed:?}"
         );
         chosen.push(in_use);
     }
@@ -215,18 +215,7 @@ fn two_default_routes_with_one_metric_are_reported_with_the_kernels_choice() {
         &["-i", "wo0:routable", "-i", "wo1:routable", "--timeout=5"],
         0,
     );
-    assert!(
-        !r.stderr.contains("default routes with metric"),
-        "reported with distinct metrics: {}",
-        r.describe()
-    );
-    assert!(
-        json_pitfalls(&r)
-            .iter()
-            .all(|(kind, ..)| kind != "tied-default-routes"),
-        "{}",
-        r.stdout
-    );
+    not_reported(&r, "default routes with metric", "tied-default-routes");
 }
 
 /// `a` and `b` on one link (`wo0` in `a`, `wo0p` in `b`, both up), `wo0p` owning
@@ -256,60 +245,43 @@ fn address_line(ns: &Netns, cidr: &str) -> String {
         .to_string()
 }
 
+/// Adds `cidr` to `wo0` and waits until its `ip addr` line says that DAD did `what`.
+fn add_and_wait(ns: &Netns, cidr: &str, what: &str, done: impl Fn(&str) -> bool) {
+    ns.ip(&["addr", "add", cidr, "dev", "wo0"]);
+    assert!(
+        wait_until(Duration::from_secs(10), Duration::from_millis(50), || {
+            done(&address_line(ns, cidr))
+        }),
+        "DAD did not {what}: {}",
+        ns.ip(&["-6", "addr"])
+    );
+}
+
 #[test]
 fn an_ipv6_address_whose_dad_failed_is_reported_and_a_unique_one_is_not() {
     if !common::require_root() {
         return;
     }
     let (a, _b) = shared_link("1");
-    a.ip(&["addr", "add", "2001:db8:7::1/64", "dev", "wo0"]);
-    assert!(
-        wait_until(Duration::from_secs(10), Duration::from_millis(50), || {
-            address_line(&a, "2001:db8:7::1/64").contains("dadfailed")
-        }),
-        "DAD did not fail: {}",
-        a.ip(&["-6", "addr"])
-    );
+    add_and_wait(&a, "2001:db8:7::1/64", "fail", |line| {
+        line.contains("dadfailed")
+    });
     let r = explain_and_json(&a, &["-i", "wo0:carrier", "--timeout=5"], 0);
-    let warnings = summary_warnings(&r);
-    let warning = warnings
-        .iter()
-        .find(|w| w.starts_with("wo0: duplicate address detection failed for 2001:db8:7::1/64"))
-        .unwrap_or_else(|| panic!("no DAD warning: {}", r.describe()));
-    let listed = json_pitfalls(&r);
-    assert!(
-        listed
-            .iter()
-            .any(|(kind, interface, detail)| kind == "dad-failed"
-                && interface == "wo0"
-                && detail == warning),
-        "{listed:?}"
+    reported(
+        &r,
+        "wo0: duplicate address detection failed for 2001:db8:7::1/64",
+        "dad-failed",
+        "wo0",
     );
 
     // Control: a unique address, once DAD has passed.
     let (a, _b) = shared_link("1");
-    a.ip(&["addr", "add", "2001:db8:7::2/64", "dev", "wo0"]);
-    assert!(
-        wait_until(Duration::from_secs(10), Duration::from_millis(50), || {
-            let line = address_line(&a, "2001:db8:7::2/64");
-            !line.is_empty() && !line.contains("tentative")
-        }),
-        "DAD did not pass: {}",
-        a.ip(&["-6", "addr"])
-    );
+    add_and_wait(&a, "2001:db8:7::2/64", "pass", |line| {
+        !line.is_empty() && !line.contains("tentative")
+    });
     let r = explain_and_json(&a, &["-i", "wo0:routable", "--timeout=5"], 0);
-    assert!(
-        !r.stderr.contains("duplicate address detection") && !r.stderr.contains("tentative"),
-        "reported for a unique address: {}",
-        r.describe()
-    );
-    assert!(
-        json_pitfalls(&r)
-            .iter()
-            .all(|(kind, ..)| kind != "dad-failed" && kind != "still-tentative"),
-        "{}",
-        r.stdout
-    );
+    not_reported(&r, "duplicate address detection", "dad-failed");
+    not_reported(&r, "tentative", "still-tentative");
 }
 
 #[test]
@@ -324,18 +296,10 @@ fn an_address_still_tentative_after_the_limit_is_reported_at_exit() {
     // Never online (wo0 has no global address that is ready), so the summary comes at the
     // timeout, past the five seconds.
     let r = explain_and_json(&a, &["-i", "wo0:routable", "--timeout=7"], 1);
-    let warnings = summary_warnings(&r);
-    let warning = warnings
-        .iter()
-        .find(|w| w.starts_with("wo0: 2001:db8:7::3/64 is still tentative after more than 5s"))
-        .unwrap_or_else(|| panic!("no tentative warning: {}", r.describe()));
-    let listed = json_pitfalls(&r);
-    assert!(
-        listed
-            .iter()
-            .any(|(kind, interface, detail)| kind == "still-tentative"
-                && interface == "wo0"
-                && detail == warning),
-        "{listed:?}"
+    reported(
+        &r,
+        "wo0: 2001:db8:7::3/64 is still tentative after more than 5s",
+        "still-tentative",
+        "wo0",
     );
 }
