@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use crate::cli::{self, Command, ManagerChoice, OnlineDefinition, Options};
 use crate::core::goal::Goal;
+use crate::core::pitfalls::Pitfall;
 use crate::engine::{self, ManagerSource, Outcome};
 use crate::explain_view::ExplainView;
 use crate::netlink::KernelSourceConfig;
@@ -45,7 +46,12 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
     };
     let started = std::time::Instant::now();
     let notifier = Notifier::from_env();
-    let mut view = options.explain.then(ExplainView::new);
+    // --json lists the pitfalls too: a silent view finds them at each decision.
+    let mut view = match (options.explain, options.json) {
+        (true, _) => Some(ExplainView::new()),
+        (false, true) => Some(ExplainView::silent()),
+        (false, false) => None,
+    };
     let outcome = run(&goal, &options, notifier.as_ref(), view.as_mut());
     if let Some(view) = &mut view {
         view.finish(match &outcome {
@@ -62,7 +68,8 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
     );
     crate::announce::finished(notifier.as_ref(), success);
     if options.json {
-        print_json(&goal, &outcome, started.elapsed());
+        let pitfalls = view.as_ref().map_or(&[][..], ExplainView::pitfalls);
+        print_json(&goal, &outcome, started.elapsed(), pitfalls);
     }
     match outcome {
         Ok((Outcome::Online(_) | Outcome::Interrupted(_), _)) => ExitCode::SUCCESS,
@@ -85,11 +92,12 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
     }
 }
 
-/// `--json`: the verdict and every judged interface, on stdout.
+/// `--json`: the verdict, every judged interface and the pitfalls found, on stdout.
 fn print_json(
     goal: &Goal,
     outcome: &Result<(Outcome, &'static str), String>,
     elapsed: std::time::Duration,
+    pitfalls: &[Pitfall],
 ) {
     let (verdict, last, manager) = match outcome {
         Ok((Outcome::Online(v), manager)) => ("online", Some(v), *manager),
@@ -103,7 +111,7 @@ fn print_json(
         Goal::Ubuntu(_) => "ubuntu",
     };
     let elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
-    let report = Report::new(verdict, elapsed_ms, definition, manager, last);
+    let report = Report::new(verdict, elapsed_ms, definition, manager, last, pitfalls);
     match serde_json::to_string_pretty(&report) {
         Ok(text) => println!("{text}"),
         Err(err) => tracing::error!("failed to write the JSON report: {err}"),
@@ -143,6 +151,7 @@ fn run(
     view: Option<&mut ExplainView>,
 ) -> Result<(Outcome, &'static str), String> {
     let manager = choose_manager(options.manager, Path::new(networkd::LINKS_DIR))?;
+    let pitfalls = options.explain || options.json;
     let manager_name = match manager {
         ManagerSource::KernelOnly => "none",
         ManagerSource::Networkd { .. } => "networkd",
@@ -161,11 +170,13 @@ fn run(
             manager,
             KernelSourceConfig {
                 // Routes decide DNS server accessibility and the default-route requirement;
-                // --explain looks for pitfalls in routes and the gateway's neighbour entry.
-                track_routes: goal.needs_routes() || options.explain,
-                track_neighbours: goal.needs_neighbours() || options.explain,
-                // --explain looks at every link (rp_filter, default routes elsewhere).
-                scope: goal.named_links().filter(|_| !options.explain),
+                // the pitfalls (--explain, --json) are found in routes and the gateway's
+                // neighbour entry.
+                track_routes: goal.needs_routes() || pitfalls,
+                track_neighbours: goal.needs_neighbours() || pitfalls,
+                // The pitfalls concern every link (rp_filter, default routes elsewhere,
+                // bridges, addresses that failed DAD).
+                scope: goal.named_links().filter(|_| !pitfalls),
                 ..KernelSourceConfig::default()
             },
             notifier,

@@ -1,7 +1,10 @@
 //! `--explain` on stderr: on a terminal, the view is redrawn in place on every decision
 //! (decisions follow events, so nothing polls); otherwise a block is appended, stamped with
 //! the elapsed time, whenever the facts in it change. At exit, the last view is printed once
-//! more as a summary under a line that says how the wait ended.
+//! more as a summary under a line that says how the wait ended. Without `--explain`, a
+//! silent view only keeps the pitfalls of the last decision, for `--json`.
+
+mod host_facts;
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
@@ -13,9 +16,13 @@ use crate::core::view::{render, seconds};
 use crate::core::{LinkOutcome, Snapshot};
 use crate::sys::boottime_now;
 
+use host_facts::HostReader;
+
 /// The live view and what it needs to remember between decisions.
 pub struct ExplainView {
     started: Duration,
+    /// Prints nothing: only the pitfalls are kept (`--json` without `--explain`).
+    silent: bool,
     terminal: bool,
     /// Lines currently drawn on the terminal (to erase before redrawing).
     drawn: usize,
@@ -23,6 +30,7 @@ pub struct ExplainView {
     last_facts: Vec<String>,
     last: Option<(GoalVerdict, Vec<Pitfall>)>,
     online_since: BTreeMap<String, Duration>,
+    host: HostReader,
 }
 
 impl ExplainView {
@@ -30,12 +38,28 @@ impl ExplainView {
     pub fn new() -> ExplainView {
         ExplainView {
             started: boottime_now(),
+            silent: false,
             terminal: std::io::stderr().is_terminal(),
             drawn: 0,
             last_facts: Vec::new(),
             last: None,
             online_since: BTreeMap::new(),
+            host: HostReader::default(),
         }
+    }
+
+    /// A view that prints nothing and only keeps the pitfalls found, for `--json`.
+    pub fn silent() -> ExplainView {
+        ExplainView {
+            silent: true,
+            terminal: false,
+            ..ExplainView::new()
+        }
+    }
+
+    /// The pitfalls found at the last decision.
+    pub fn pitfalls(&self) -> &[Pitfall] {
+        self.last.as_ref().map_or(&[], |(_, found)| found)
     }
 
     /// Shows the decision just made on `snapshot`.
@@ -52,7 +76,12 @@ impl ExplainView {
                 }
             }
         }
-        let found = pitfalls::find(snapshot, verdict, read_rp_filter);
+        self.host.observe(snapshot);
+        let found = pitfalls::find(snapshot, verdict, &self.host);
+        if self.silent {
+            self.last = Some((verdict.clone(), found));
+            return;
+        }
         let facts = render(verdict, &found, None, &self.online_since);
         let lines = render(verdict, &found, Some(elapsed), &self.online_since);
         let mut err = std::io::stderr().lock();
@@ -81,6 +110,9 @@ impl ExplainView {
     /// Prints the summary: `how` the wait ended ("online", "timed out", "interrupted") and
     /// the last view.
     pub fn finish(&mut self, how: &str) {
+        if self.silent {
+            return;
+        }
         let elapsed = boottime_now().saturating_sub(self.started);
         let mut err = std::io::stderr().lock();
         self.erase(&mut err);
@@ -111,17 +143,4 @@ impl Default for ExplainView {
     fn default() -> Self {
         ExplainView::new()
     }
-}
-
-/// `net.ipv4.conf.<name>.rp_filter` from /proc/sys (of this network namespace); `None` when
-/// unreadable (`name` is `all` or an interface name, never a path).
-fn read_rp_filter(name: &str) -> Option<u8> {
-    if name.is_empty() || name.contains('/') || name == "." || name == ".." {
-        return None;
-    }
-    std::fs::read_to_string(format!("/proc/sys/net/ipv4/conf/{name}/rp_filter"))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
 }

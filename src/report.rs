@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use crate::core::goal::GoalVerdict;
+use crate::core::pitfalls::Pitfall;
 use crate::core::reason::Condition;
 use crate::core::{LinkOutcome, LinkReport};
 
@@ -23,6 +24,31 @@ pub struct Report {
     pub interfaces: Vec<InterfaceReport>,
     /// The reasons in words, as printed on timeout (empty when online).
     pub reasons: Vec<String>,
+    /// The "online, but not really" pitfalls found at the last decision.
+    pub pitfalls: Vec<PitfallReport>,
+}
+
+/// One pitfall found.
+#[derive(Debug, Serialize)]
+pub struct PitfallReport {
+    /// `link-local-only`, `no-default-route`, `default-route-elsewhere`, `strict-rp-filter`,
+    /// `gateway-unanswered`, `forwarding-off`, `tied-default-routes`, `dad-failed` or
+    /// `still-tentative`.
+    pub kind: &'static str,
+    /// The interface it is about.
+    pub interface: String,
+    /// The pitfall in words, as `--explain` prints it.
+    pub detail: String,
+}
+
+impl From<&Pitfall> for PitfallReport {
+    fn from(pitfall: &Pitfall) -> PitfallReport {
+        PitfallReport {
+            kind: pitfall.kind(),
+            interface: pitfall.interface().to_string(),
+            detail: pitfall.to_string(),
+        }
+    }
 }
 
 /// One judged interface (per condition, with `--online-definition=ubuntu`).
@@ -50,13 +76,15 @@ pub struct InterfaceReport {
 }
 
 impl Report {
-    /// Builds the document from the final verdict (`None` when interrupted before deciding).
+    /// Builds the document from the final verdict (`None` when interrupted before deciding)
+    /// and the pitfalls found with it.
     pub fn new(
         verdict: &'static str,
         elapsed_ms: u64,
         definition: &'static str,
         manager: &'static str,
         goal: Option<&GoalVerdict>,
+        pitfalls: &[Pitfall],
     ) -> Report {
         let interfaces = goal
             .map(|g| {
@@ -79,6 +107,7 @@ impl Report {
             reasons: goal
                 .map(|g| g.reasons().iter().map(ToString::to_string).collect())
                 .unwrap_or_default(),
+            pitfalls: pitfalls.iter().map(PitfallReport::from).collect(),
         }
     }
 }

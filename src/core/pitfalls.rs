@@ -1,10 +1,13 @@
-//! The classic "online but not really" situations, looked for by `--explain`: the facts they
-//! are made of are all in the kernel's tables (plus `rp_filter`, which the caller reads from
-//! `/proc/sys/net`), so finding them sends nothing and changes nothing.
+//! The classic "online but not really" situations, looked for by `--explain` and listed by
+//! `--json`: the facts they are made of are all in the kernel's tables, plus what the caller
+//! reads for them through [`HostFacts`] (`/proc/sys/net` values, the kernel's answer to a
+//! route lookup, when an address was first seen tentative), so finding them sends nothing
+//! and changes nothing.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
+use std::time::Duration;
 
 use super::default_route::default_routes;
 use super::evaluate::LinkOutcome;
@@ -13,6 +16,23 @@ use super::link::{Address, KernelLink, scope};
 use super::neighbour::NeighbourState;
 use super::snapshot::Snapshot;
 use super::state::Family;
+
+mod host;
+
+pub use host::{RouteChoice, TENTATIVE_LIMIT};
+
+/// What the pitfalls need beyond the snapshot, read by the adapter (the core does no I/O).
+pub trait HostFacts {
+    /// An integer under `/proc/sys/net` of this network namespace, by its path below it
+    /// (`ipv4/ip_forward`, `ipv4/conf/eth0/rp_filter`); `None` when unreadable.
+    fn sysctl(&self, key: &str) -> Option<i64>;
+    /// The kernel's answer to a route lookup for `destination` (RTM_GETROUTE: nothing is
+    /// sent); `None` when it has none or could not be asked.
+    fn route_to(&self, destination: IpAddr) -> Option<RouteChoice>;
+    /// When (CLOCK_BOOTTIME) the address `address` on link `ifindex` was first seen
+    /// tentative, if it was.
+    fn tentative_since(&self, ifindex: u32, address: IpAddr) -> Option<Duration>;
+}
 
 /// One pitfall found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,15 +61,45 @@ pub enum Pitfall {
         interface: String,
         state: NeighbourState,
     },
+    /// Forwarding of `family` is off (`key` under /proc/sys/net reads 0) while `bridge`, which
+    /// has ports and its own network, does not carry the default route: what is behind the
+    /// bridge (containers, virtual machines) cannot reach anything beyond it.
+    ForwardingOff {
+        family: Family,
+        bridge: String,
+        ports: Vec<String>,
+        via: String,
+        key: String,
+    },
+    /// Two or more default routes of `family` in one table with the same metric through
+    /// different interfaces (`routes`: interface and gateway): which one is used depends on
+    /// the order they were added. `in_use` is the interface the kernel's own lookup chose.
+    TiedDefaultRoutes {
+        family: Family,
+        table: u32,
+        metric: u32,
+        routes: Vec<(String, Option<IpAddr>)>,
+        in_use: Option<String>,
+    },
+    /// Duplicate address detection failed for `address`: another host on the link has it,
+    /// and the kernel will never use it.
+    DadFailed {
+        interface: String,
+        address: IpAddr,
+        prefix_len: u8,
+    },
+    /// `address` has stayed tentative (duplicate address detection unfinished) for more
+    /// than [`TENTATIVE_LIMIT`] on a link with carrier: nothing can use it yet.
+    StillTentative {
+        interface: String,
+        address: IpAddr,
+        prefix_len: u8,
+    },
 }
 
-/// Finds the pitfalls in `snapshot` for the interfaces `verdict` awaits. `rp_filter` gives
-/// `net.ipv4.conf.<name>.rp_filter` for an interface name or `all`, when readable.
-pub fn find(
-    snapshot: &Snapshot,
-    verdict: &GoalVerdict,
-    rp_filter: impl Fn(&str) -> Option<u8>,
-) -> Vec<Pitfall> {
+/// Finds the pitfalls in `snapshot` for the interfaces `verdict` awaits (and those of the
+/// whole host: forwarding, tied default routes, addresses that fail DAD).
+pub fn find(snapshot: &Snapshot, verdict: &GoalVerdict, facts: &impl HostFacts) -> Vec<Pitfall> {
     let awaited = awaited_links(snapshot, verdict);
     let mut found = Vec::new();
     for (link, online) in awaited.values() {
@@ -98,7 +148,10 @@ pub fn find(
             });
         }
     }
-    found.extend(strict_reverse_path(snapshot, rp_filter));
+    found.extend(strict_reverse_path(snapshot, facts));
+    found.extend(host::forwarding_off(snapshot, facts));
+    found.extend(host::tied_default_routes(snapshot, facts));
+    found.extend(host::duplicate_addresses(snapshot, facts));
     found
 }
 
@@ -158,14 +211,12 @@ fn has_global(link: &KernelLink, family: Family, snapshot: &Snapshot) -> bool {
 /// rp_filter=1 (the kernel uses the larger of `all` and the interface's own value) on an
 /// up interface with a global IPv4 address that carries no IPv4 default route, while another
 /// interface does.
-fn strict_reverse_path(
-    snapshot: &Snapshot,
-    rp_filter: impl Fn(&str) -> Option<u8>,
-) -> Vec<Pitfall> {
+fn strict_reverse_path(snapshot: &Snapshot, facts: &impl HostFacts) -> Vec<Pitfall> {
     let routes = default_routes(&snapshot.kernel, Family::Ipv4);
     let Some(best) = routes.first() else {
         return Vec::new();
     };
+    let rp_filter = |name: &str| facts.sysctl(&format!("ipv4/conf/{name}/rp_filter"));
     let all = rp_filter("all").unwrap_or(0);
     snapshot
         .kernel
@@ -182,6 +233,7 @@ fn strict_reverse_path(
         .collect()
 }
 
+/// The name of link `ifindex`, or a stand-in that says what is known.
 fn name_of(snapshot: &Snapshot, ifindex: Option<u32>) -> String {
     match ifindex {
         Some(index) => snapshot
@@ -190,6 +242,45 @@ fn name_of(snapshot: &Snapshot, ifindex: Option<u32>) -> String {
             .get(&index)
             .map_or_else(|| format!("ifindex {index}"), |l| l.name.clone()),
         None => "no interface".to_string(),
+    }
+}
+
+impl Pitfall {
+    /// The stable name of this kind of pitfall (`--json`'s `kind`, documented in
+    /// wait-online(8)).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Pitfall::LinkLocalOnly { .. } => "link-local-only",
+            Pitfall::NoDefaultRoute { .. } => "no-default-route",
+            Pitfall::DefaultRouteElsewhere { .. } => "default-route-elsewhere",
+            Pitfall::StrictReversePath { .. } => "strict-rp-filter",
+            Pitfall::GatewayUnanswered { .. } => "gateway-unanswered",
+            Pitfall::ForwardingOff { .. } => "forwarding-off",
+            Pitfall::TiedDefaultRoutes { .. } => "tied-default-routes",
+            Pitfall::DadFailed { .. } => "dad-failed",
+            Pitfall::StillTentative { .. } => "still-tentative",
+        }
+    }
+
+    /// The interface the pitfall is about (`--json`'s `interface`): the awaited one, the
+    /// bridge, the interface the kernel uses (else the first tied one), the address's link.
+    pub fn interface(&self) -> &str {
+        match self {
+            Pitfall::LinkLocalOnly { interface }
+            | Pitfall::NoDefaultRoute { interface, .. }
+            | Pitfall::StrictReversePath { interface, .. }
+            | Pitfall::GatewayUnanswered { interface, .. }
+            | Pitfall::DadFailed { interface, .. }
+            | Pitfall::StillTentative { interface, .. } => interface,
+            Pitfall::DefaultRouteElsewhere {
+                interfaces, via, ..
+            } => interfaces.first().unwrap_or(via),
+            Pitfall::ForwardingOff { bridge, .. } => bridge,
+            Pitfall::TiedDefaultRoutes { routes, in_use, .. } => in_use
+                .as_deref()
+                .or_else(|| routes.first().map(|(name, _)| name.as_str()))
+                .unwrap_or(""),
+        }
     }
 }
 
@@ -233,7 +324,89 @@ impl fmt::Display for Pitfall {
                 "the {family} default gateway {gateway} on {interface} does not answer \
                  (neighbour entry {state})"
             ),
+            Pitfall::ForwardingOff {
+                family,
+                bridge,
+                ports,
+                via,
+                key,
+            } => write!(
+                f,
+                "{bridge}: {family} forwarding is off ({}=0) while it has ports ({}) and the \
+                 {family} default route goes through {via}: what is behind {bridge} cannot \
+                 reach other networks; set {}=1 (and keep it in /etc/sysctl.d)",
+                sysctl_name(key),
+                ports.join(", "),
+                forwarding_fix(*family),
+            ),
+            Pitfall::TiedDefaultRoutes {
+                family,
+                table,
+                metric,
+                routes,
+                in_use,
+            } => {
+                let listed: Vec<String> = routes
+                    .iter()
+                    .map(|(name, gateway)| match gateway {
+                        Some(gateway) => format!("{name} (via {gateway})"),
+                        None => name.clone(),
+                    })
+                    .collect();
+                let table = match *table {
+                    super::route::table::MAIN => String::new(),
+                    other => format!(" in table {other}"),
+                };
+                write!(
+                    f,
+                    "{} {family} default routes{table} with metric {metric}: {}; ",
+                    routes.len(),
+                    listed.join(", ")
+                )?;
+                match in_use {
+                    Some(name) => write!(f, "the kernel uses {name} now")?,
+                    None => write!(f, "the kernel's lookup did not pick one of them")?,
+                }
+                write!(
+                    f,
+                    ", and which one depends on the order they were added: \
+                     give each a distinct metric"
+                )
+            }
+            Pitfall::DadFailed {
+                interface,
+                address,
+                prefix_len,
+            } => write!(
+                f,
+                "{interface}: duplicate address detection failed for {address}/{prefix_len}: \
+                 another host on the link has it, and the kernel will never use it; \
+                 give {interface} a unique address"
+            ),
+            Pitfall::StillTentative {
+                interface,
+                address,
+                prefix_len,
+            } => write!(
+                f,
+                "{interface}: {address}/{prefix_len} is still tentative after more than {}s: \
+                 duplicate address detection has not finished and nothing can use it",
+                TENTATIVE_LIMIT.as_secs()
+            ),
         }
+    }
+}
+
+/// `ipv4/ip_forward` as sysctl(8) names it: `net.ipv4.ip_forward`.
+fn sysctl_name(key: &str) -> String {
+    format!("net.{}", key.replace('/', "."))
+}
+
+/// The setting that turns forwarding of `family` on for every interface.
+fn forwarding_fix(family: Family) -> &'static str {
+    match family {
+        Family::Ipv4 => "net.ipv4.ip_forward",
+        Family::Ipv6 => "net.ipv6.conf.all.forwarding",
     }
 }
 

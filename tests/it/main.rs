@@ -25,5 +25,6 @@ mod networkd;
 mod networkmanager;
 mod nm_harness;
 mod parsers_proptest;
+mod pitfalls;
 mod ubuntu;
 mod units;
