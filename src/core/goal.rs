@@ -241,29 +241,13 @@ impl UbuntuDefinition {
 mod tests {
     use super::*;
     use crate::core::dns::{DnsScope, DnsServer, DnsSource};
-    use crate::core::link::{Address, KernelOperState, iff, scope};
-    use crate::core::{Family, IfName, InterfaceRequirement, KernelLink, Manager, OperStateRange};
+    use crate::core::fixtures;
+    use crate::core::link::scope;
+    use crate::core::{IfName, InterfaceRequirement, KernelLink, Manager, OperStateRange};
     use std::net::{IpAddr, Ipv4Addr};
 
     fn link(ifindex: u32, name: &str, address_scope: Option<u8>) -> KernelLink {
-        KernelLink {
-            ifindex,
-            name: name.into(),
-            flags: iff::UP | iff::RUNNING | iff::LOWER_UP,
-            kernel_oper: KernelOperState::Up,
-            addresses: address_scope
-                .map(|scope| Address {
-                    family: Family::Ipv4,
-                    address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, ifindex as u8)),
-                    prefix_len: 24,
-                    scope,
-                    flags: 0,
-                    valid_until: None,
-                })
-                .into_iter()
-                .collect(),
-            ..KernelLink::default()
-        }
+        fixtures::link(ifindex, name, true, address_scope)
     }
 
     fn explanation(verdict: &GoalVerdict) -> Vec<String> {

@@ -157,38 +157,13 @@ fn why(report: &LinkReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::fixtures;
     use crate::core::goal::Goal;
-    use crate::core::link::{Address, KernelOperState, iff, scope};
-    use crate::core::{
-        Family, IfName, InterfaceRequirement, KernelLink, Manager, Requirements, Snapshot,
-    };
-    use std::net::{IpAddr, Ipv4Addr};
+    use crate::core::link::scope;
+    use crate::core::{IfName, InterfaceRequirement, KernelLink, Manager, Requirements, Snapshot};
 
     fn link(ifindex: u32, name: &str, carrier: bool, routable: bool) -> KernelLink {
-        KernelLink {
-            ifindex,
-            name: name.into(),
-            flags: match carrier {
-                true => iff::UP | iff::RUNNING | iff::LOWER_UP,
-                false => iff::UP,
-            },
-            kernel_oper: match carrier {
-                true => KernelOperState::Up,
-                false => KernelOperState::LowerLayerDown,
-            },
-            addresses: routable
-                .then(|| Address {
-                    family: Family::Ipv4,
-                    address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, ifindex as u8)),
-                    prefix_len: 24,
-                    scope: scope::UNIVERSE,
-                    flags: 0,
-                    valid_until: None,
-                })
-                .into_iter()
-                .collect(),
-            ..KernelLink::default()
-        }
+        fixtures::link(ifindex, name, carrier, routable.then_some(scope::UNIVERSE))
     }
 
     fn verdict(links: Vec<KernelLink>) -> GoalVerdict {

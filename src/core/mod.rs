@@ -8,6 +8,8 @@ pub mod default_route;
 pub mod dns;
 pub mod evaluate;
 pub mod explain;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod glob;
 pub mod goal;
 pub mod holdup;

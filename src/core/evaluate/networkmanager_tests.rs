@@ -2,32 +2,15 @@
 //! one test per rule, and the per-link choice of manager under `--manager=auto`.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr};
 
 use super::*;
-use crate::core::link::{Address, KernelOperState, iff, scope};
+use crate::core::fixtures;
+use crate::core::link::scope;
 use crate::core::networkmanager::{ActiveConnection, activation_flags};
 use crate::core::snapshot::{Manager, NetworkdLink};
 
 fn link(ifindex: u32, name: &str, address_scope: Option<u8>) -> KernelLink {
-    KernelLink {
-        ifindex,
-        name: name.into(),
-        flags: iff::UP | iff::RUNNING | iff::LOWER_UP,
-        kernel_oper: KernelOperState::Up,
-        addresses: address_scope
-            .map(|scope| Address {
-                family: Family::Ipv4,
-                address: IpAddr::V4(Ipv4Addr::new(10, 77, 0, ifindex as u8)),
-                prefix_len: 24,
-                scope,
-                flags: 0,
-                valid_until: None,
-            })
-            .into_iter()
-            .collect(),
-        ..KernelLink::default()
-    }
+    fixtures::link(ifindex, name, true, address_scope)
 }
 
 fn routable(ifindex: u32, name: &str) -> KernelLink {
@@ -35,10 +18,7 @@ fn routable(ifindex: u32, name: &str) -> KernelLink {
 }
 
 fn no_carrier(ifindex: u32, name: &str) -> KernelLink {
-    let mut l = link(ifindex, name, None);
-    l.flags = iff::UP;
-    l.kernel_oper = KernelOperState::LowerLayerDown;
-    l
+    fixtures::link(ifindex, name, false, None)
 }
 
 fn device(state: u32, flags: u32) -> Device {
