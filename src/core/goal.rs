@@ -189,7 +189,7 @@ impl GoalVerdict {
 }
 
 /// A few words on why one link is not online yet.
-fn short_outcome(report: &LinkReport) -> String {
+pub(crate) fn short_outcome(report: &LinkReport) -> String {
     match &report.outcome {
         LinkOutcome::OutOfRange { state, range } => format!("{state}, needs {}", range.min),
         LinkOutcome::Absent => "absent".to_string(),

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::evaluate::{LinkOutcome, LinkReport};
-use super::goal::GoalVerdict;
+use super::goal::{GoalVerdict, short_outcome};
 use super::reason::ReasonKind;
 use super::state::CarrierState;
 use super::view::seconds;
@@ -131,26 +131,13 @@ impl HoldUps {
     }
 }
 
-/// A few words on why a link held the wait up.
+/// A few words on why a link held the wait up: those of `STATUS=`, with a missing carrier or
+/// a link that is down said as such.
 fn why(report: &LinkReport) -> String {
-    let carrier = report.status.map(|s| s.carrier);
-    match &report.outcome {
-        LinkOutcome::OutOfRange { .. } if carrier == Some(CarrierState::NoCarrier) => {
-            "no carrier".to_string()
-        }
-        LinkOutcome::OutOfRange { .. } if carrier == Some(CarrierState::Off) => "down".to_string(),
-        LinkOutcome::OutOfRange { state, range } => format!("{state}, needs {}", range.min),
-        LinkOutcome::Absent => "absent".to_string(),
-        LinkOutcome::NotProcessed { .. } => "not processed by systemd-networkd".to_string(),
-        LinkOutcome::Configuring(_) => "configured by systemd-networkd".to_string(),
-        LinkOutcome::Activating(state) => format!("activated by NetworkManager, {state}"),
-        LinkOutcome::NetworkManagerPending(_) => "NetworkManager not ready".to_string(),
-        LinkOutcome::MissingAddress { family, need, .. } => {
-            format!("no {} {family} address", need.as_str())
-        }
-        LinkOutcome::FamilyNotReady(family) => format!("{family} not ready in NetworkManager"),
-        LinkOutcome::Dns(_) => "no accessible DNS server".to_string(),
-        _ => report.outcome_words().to_string(),
+    match (&report.outcome, report.status.map(|s| s.carrier)) {
+        (LinkOutcome::OutOfRange { .. }, Some(CarrierState::NoCarrier)) => "no carrier".to_string(),
+        (LinkOutcome::OutOfRange { .. }, Some(CarrierState::Off)) => "down".to_string(),
+        _ => short_outcome(report),
     }
 }
 
