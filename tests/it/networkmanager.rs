@@ -44,6 +44,14 @@ fn wait_online(env: &NmEnv, args: &[&str], limit: Duration) -> RunResult {
     run_wait_online(env.run(crate::common::wait_online_bin(), args), limit)
 }
 
+fn wait_online_bg(
+    env: &NmEnv,
+    args: &[&str],
+    limit: Duration,
+) -> std::thread::JoinHandle<RunResult> {
+    run_wait_online_bg(env.run(crate::common::wait_online_bin(), args), limit)
+}
+
 fn nm_online(env: &NmEnv, timeout_s: &str) -> RunResult {
     run_wait_online(
         env.run(&nm_online_bin(), &["-s", "-q", "-t", timeout_s]),
@@ -82,23 +90,19 @@ fn static_profile_activated_after_the_waiter_started() {
         &env,
         "nm-online -s with nothing configured",
     );
-    let named = run_wait_online_bg(
-        env.run(
-            crate::common::wait_online_bin(),
-            &[
-                "--manager=networkmanager",
-                "-i",
-                "wo0:routable",
-                "--timeout=20",
-            ],
-        ),
+    let named = wait_online_bg(
+        &env,
+        &[
+            "--manager=networkmanager",
+            "-i",
+            "wo0:routable",
+            "--timeout=20",
+        ],
         Duration::from_secs(40),
     );
-    let all = run_wait_online_bg(
-        env.run(
-            crate::common::wait_online_bin(),
-            &["--manager=networkmanager", "--timeout=20"],
-        ),
+    let all = wait_online_bg(
+        &env,
+        &["--manager=networkmanager", "--timeout=20"],
         Duration::from_secs(40),
     );
     assert_still_waiting(&named, Duration::from_millis(1500));
@@ -126,22 +130,17 @@ fn dhcp_pending_then_a_lease_both_tools_wait() {
     env.write_profile("wo0", &dhcp_profile("wo0", &[]));
     env.start_networkmanager();
     env.wait_for_device_state("wo0", DEVICE_STATE_IP_CONFIG, ACTIVATE);
-    let named = run_wait_online_bg(
-        env.run(
-            crate::common::wait_online_bin(),
-            &[
-                "--manager=networkmanager",
-                "-i",
-                "wo0:routable",
-                "--timeout=40",
-            ],
-        ),
+    let named = wait_online_bg(
+        &env,
+        &[
+            "--manager=networkmanager",
+            "-i",
+            "wo0:routable",
+            "--timeout=40",
+        ],
         Duration::from_secs(60),
     );
-    let all = run_wait_online_bg(
-        env.run(crate::common::wait_online_bin(), &["--timeout=40"]),
-        Duration::from_secs(60),
-    );
+    let all = wait_online_bg(&env, &["--timeout=40"], Duration::from_secs(60));
     // Same verdict while the lease is pending: NetworkManager's startup is not complete.
     assert_code(
         &nm_online(&env, "1"),
@@ -208,11 +207,9 @@ fn static_address_while_dhcp_is_pending_is_not_online() {
     assert_eq!(report["interfaces"][0]["outcome"], "configuring");
     // nm-online -s agrees: startup is not complete while the lease is pending.
     assert_code(&nm_online(&env, "1"), 1, &env, "nm-online -s");
-    let waiter = run_wait_online_bg(
-        env.run(
-            crate::common::wait_online_bin(),
-            &["-i", "wo0:routable", "--timeout=40"],
-        ),
+    let waiter = wait_online_bg(
+        &env,
+        &["-i", "wo0:routable", "--timeout=40"],
         Duration::from_secs(60),
     );
     assert_still_waiting(&waiter, Duration::from_millis(1000));
@@ -333,16 +330,14 @@ fn networkmanager_started_late_killed_and_restarted_mid_wait() {
         "{}",
         r.describe()
     );
-    let waiter = run_wait_online_bg(
-        env.run(
-            crate::common::wait_online_bin(),
-            &[
-                "--manager=networkmanager",
-                "-i",
-                "wo0:routable",
-                "--timeout=30",
-            ],
-        ),
+    let waiter = wait_online_bg(
+        &env,
+        &[
+            "--manager=networkmanager",
+            "-i",
+            "wo0:routable",
+            "--timeout=30",
+        ],
         Duration::from_secs(45),
     );
     assert_still_waiting(&waiter, Duration::from_millis(500));
@@ -358,16 +353,14 @@ fn networkmanager_started_late_killed_and_restarted_mid_wait() {
     // Killed: the kernel keeps the address, but nothing is judged on stale facts.
     env.kill_networkmanager();
     assert!(env.netns().addrs("wo0").iter().any(|a| a == "10.77.0.2/24"));
-    let waiter = run_wait_online_bg(
-        env.run(
-            crate::common::wait_online_bin(),
-            &[
-                "--manager=networkmanager",
-                "-i",
-                "wo0:routable",
-                "--timeout=30",
-            ],
-        ),
+    let waiter = wait_online_bg(
+        &env,
+        &[
+            "--manager=networkmanager",
+            "-i",
+            "wo0:routable",
+            "--timeout=30",
+        ],
         Duration::from_secs(45),
     );
     assert_still_waiting(&waiter, Duration::from_millis(1500));
@@ -380,16 +373,14 @@ fn networkmanager_started_late_killed_and_restarted_mid_wait() {
     env.write_profile("wo0-dhcp", &dhcp_profile("wo0", &[]));
     env.reload_connections();
     env.wait_for_device_state("wo0", DEVICE_STATE_IP_CONFIG, ACTIVATE);
-    let waiter = run_wait_online_bg(
-        env.run(
-            crate::common::wait_online_bin(),
-            &[
-                "--manager=networkmanager",
-                "-i",
-                "wo0:routable",
-                "--timeout=4",
-            ],
-        ),
+    let waiter = wait_online_bg(
+        &env,
+        &[
+            "--manager=networkmanager",
+            "-i",
+            "wo0:routable",
+            "--timeout=4",
+        ],
         Duration::from_secs(20),
     );
     std::thread::sleep(Duration::from_millis(500));
@@ -442,11 +433,9 @@ fn ubuntu_definition_with_networkmanager_renderer() {
         "optional wo1 was waited for: {}",
         r.describe()
     );
-    let waiter = run_wait_online_bg(
-        env.run(
-            crate::common::wait_online_bin(),
-            &["--online-definition=ubuntu", "--timeout=40"],
-        ),
+    let waiter = wait_online_bg(
+        &env,
+        &["--online-definition=ubuntu", "--timeout=40"],
         Duration::from_secs(60),
     );
     let _dhcp = dhcp_server(
