@@ -71,7 +71,8 @@ struct Args {
     timeout: TimeSpan,
 
     /// Stop waiting for a link that has had no carrier for this long since the wait began
-    /// (an unplugged cable); give up at once when no link is left (default: off)
+    /// (an unplugged cable); give up at once when no link is left (default: off, or
+    /// $WAIT_ONLINE_CARRIER_TIMEOUT)
     #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
     carrier_timeout: Option<TimeSpan>,
 
@@ -195,8 +196,26 @@ pub enum Command {
 #[error("{0}")]
 pub struct UsageError(pub String);
 
-/// Parses `args` (including the program name).
+/// Sets `--carrier-timeout` when the command line does not. Command lines owned by someone
+/// else (Netplan's override of systemd-networkd-wait-online.service) are then reached by one
+/// `Environment=` line in a drop-in; an empty value is the same as unset.
+pub const CARRIER_TIMEOUT_ENV: &str = "WAIT_ONLINE_CARRIER_TIMEOUT";
+
+/// Parses `args` (including the program name), with `$WAIT_ONLINE_CARRIER_TIMEOUT` from the
+/// process environment.
 pub fn parse<I, T>(args: I) -> Result<Command, UsageError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    parse_with_environment(args, std::env::var_os(CARRIER_TIMEOUT_ENV))
+}
+
+/// [`parse`] with the value of [`CARRIER_TIMEOUT_ENV`] given (`None`: unset).
+pub fn parse_with_environment<I, T>(
+    args: I,
+    carrier_timeout_env: Option<OsString>,
+) -> Result<Command, UsageError>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
@@ -229,6 +248,11 @@ where
         }
         seen.push(&wanted.name);
     }
+    // The command line wins; the environment is not even read then.
+    let carrier_timeout = match args.carrier_timeout {
+        Some(span) => Some(span),
+        None => carrier_timeout_from_environment(carrier_timeout_env)?,
+    };
     let requirements = Requirements {
         interfaces: args.interfaces.clone(),
         ignore: args.ignore.iter().map(|glob| Glob::new(glob)).collect(),
@@ -247,7 +271,7 @@ where
             probe: args.probe_gateway,
         },
         // 0 and infinity: never give up on a link, like --timeout's forever.
-        carrier_timeout: match args.carrier_timeout {
+        carrier_timeout: match carrier_timeout {
             Some(TimeSpan::Finite(span)) if !span.is_zero() => Some(span),
             _ => None,
         },
@@ -282,6 +306,22 @@ where
         json: args.json,
         explain: args.explain,
     }))
+}
+
+/// The time span of [`CARRIER_TIMEOUT_ENV`]; unset or empty: `None`.
+fn carrier_timeout_from_environment(
+    value: Option<OsString>,
+) -> Result<Option<TimeSpan>, UsageError> {
+    let Some(value) = value.filter(|value| !value.is_empty()) else {
+        return Ok(None);
+    };
+    let text = value.to_string_lossy();
+    parse_timespan(&text).map(Some).map_err(|err| {
+        UsageError(format!(
+            "{CARRIER_TIMEOUT_ENV}='{}': {err}; set it to a time span such as 5s, or unset it",
+            escape_controls(&text)
+        ))
+    })
 }
 
 /// clap's first error line without its `error: ` prefix, plus where to look for help.
@@ -418,8 +458,15 @@ mod tests {
     use crate::core::OperState;
 
     fn run(args: &[&str]) -> Result<Options, String> {
+        run_with_environment(args, None)
+    }
+
+    fn run_with_environment(
+        args: &[&str],
+        carrier_timeout: Option<&str>,
+    ) -> Result<Options, String> {
         let argv = std::iter::once("wait-online").chain(args.iter().copied());
-        match parse(argv) {
+        match parse_with_environment(argv, carrier_timeout.map(OsString::from)) {
             Ok(Command::Run(options)) => Ok(options),
             Ok(Command::Print(text)) => Err(format!("printed: {text}")),
             Err(UsageError(message)) => Err(message),
@@ -504,6 +551,48 @@ mod tests {
             run(&["--timeout=500ms"]).unwrap().timeout,
             Some(Duration::from_millis(500))
         );
+    }
+
+    #[test]
+    fn carrier_timeout_from_the_command_line_or_the_environment() {
+        let span = |args: &[&str], env: Option<&str>| {
+            run_with_environment(args, env).map(|options| options.requirements.carrier_timeout)
+        };
+        assert_eq!(span(&[], None), Ok(None));
+        assert_eq!(span(&[], Some("")), Ok(None), "empty is unset");
+        assert_eq!(
+            span(&["--carrier-timeout=5s"], None),
+            Ok(Some(Duration::from_secs(5)))
+        );
+        assert_eq!(span(&[], Some("5s")), Ok(Some(Duration::from_secs(5))));
+        assert_eq!(
+            span(&[], Some("1min 30s")),
+            Ok(Some(Duration::from_secs(90)))
+        );
+        // the command line wins, and an environment it overrides is not judged
+        assert_eq!(
+            span(&["--carrier-timeout=2s"], Some("5s")),
+            Ok(Some(Duration::from_secs(2)))
+        );
+        assert_eq!(
+            span(&["--carrier-timeout=2s"], Some("bogus")),
+            Ok(Some(Duration::from_secs(2)))
+        );
+        assert_eq!(span(&["--carrier-timeout=0"], Some("5s")), Ok(None));
+        assert_eq!(
+            span(&[], Some("infinity")),
+            Ok(None),
+            "off, like --timeout's forever"
+        );
+        let message = span(&[], Some("5 parsecs")).unwrap_err();
+        assert!(
+            message.starts_with("WAIT_ONLINE_CARRIER_TIMEOUT='5 parsecs': ")
+                && message.ends_with("set it to a time span such as 5s, or unset it"),
+            "{message}"
+        );
+        assert!(!message.contains('\n'), "{message}");
+        let message = span(&[], Some("5\u{7}s")).unwrap_err();
+        assert!(message.contains("'5\\u{7}s'"), "{message}");
     }
 
     #[test]

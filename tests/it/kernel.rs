@@ -105,6 +105,41 @@ fn carrier_timeout_stops_waiting_for_an_unplugged_link() {
     assert_eq!(r.code, Some(1), "{}", r.describe());
 }
 
+/// `WAIT_ONLINE_CARRIER_TIMEOUT` is what a drop-in's `Environment=` line sets under command
+/// lines it does not own (Netplan's override): the same as `--carrier-timeout`, compared with the
+/// same run without it; a bad value is an error naming the variable, not a silent default.
+#[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
+fn carrier_timeout_from_the_environment() {
+    let _root = common::require_root();
+    let ns = one_plugged_one_unplugged();
+    let run = |value: &str, timeout: &str| {
+        let args = ["--manager=none", "-i", "v0:routable", "-i", "v1", timeout];
+        let mut command = ns.exec(wait_online_bin(), &args);
+        command.env("WAIT_ONLINE_CARRIER_TIMEOUT", value);
+        run_wait_online(command, Duration::from_secs(20))
+    };
+    let r = run("1s", "--timeout=10");
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+    assert!(r.elapsed < Duration::from_secs(5), "{}", r.describe());
+    assert!(
+        r.stderr
+            .contains("v1: no carrier for 1.0s, not waited for (--carrier-timeout)"),
+        "{}",
+        r.describe()
+    );
+    let r = run("", "--timeout=2");
+    assert_eq!(r.code, Some(1), "empty is unset: {}", r.describe());
+    let r = run("soon", "--timeout=10");
+    assert_eq!(r.code, Some(1), "{}", r.describe());
+    assert!(r.elapsed < Duration::from_secs(2), "{}", r.describe());
+    assert!(
+        r.stderr.contains("WAIT_ONLINE_CARRIER_TIMEOUT='soon': "),
+        "{}",
+        r.describe()
+    );
+}
+
 #[test]
 #[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn carrier_timeout_gives_up_at_once_when_nothing_is_left() {
