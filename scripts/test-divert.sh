@@ -18,8 +18,12 @@
 #      its name (sha256 equal), no divert-to file left, dpkg --verify systemd clean
 #   5. dpkg -i again, dpkg -i over itself (preinst upgrade), dpkg -P: the same checks
 #
+# And "bookworm-to-trixie": both packages installed on Debian 12, then apt-get dist-upgrade to
+# Debian 13, whose systemd moves the binary from /lib/systemd to /usr/lib/systemd: the same
+# checks before and after (against 257's .deb), then dpkg -r and -P restore 257's binary.
+#
 # Environment: WO_DEB_DIR (/tmp/wo-divert: build, logs, chroots), WO_SUITES ("bookworm
-# trixie"), WO_SKIP_BUILD=1 (reuse the .debs of a previous run), and those of lib-deb.sh
+# trixie bookworm-to-trixie"), WO_SKIP_BUILD=1 (reuse the .debs of a previous run), and those of lib-deb.sh
 # (WO_MIRROR, WO_SECURITY_MIRROR, WO_CACHE, WO_BASE_MAX_AGE). Needs network access (crates.io,
 # the Debian mirrors) and cargo on PATH (rustup). Measured on a 2-core VM: 406 s, of which
 # 374 s the build (release with fat LTO, then the unit tests) and 22 s both suites; about 90 s
@@ -34,7 +38,7 @@ T0=$SECONDS
 trap wo_cleanup EXIT
 
 WORK=${WO_DEB_DIR:-/tmp/wo-divert}
-SUITES=${WO_SUITES:-bookworm trixie}
+SUITES=${WO_SUITES:-bookworm trixie bookworm-to-trixie}
 [ "$(id -u)" = 0 ] || fail "run as root (debootstrap, chroot)"
 
 VERSION=$(dpkg-parsechangelog -l "$SRC/debian/changelog" -S Version)
@@ -84,6 +88,69 @@ same() {
 	fi
 }
 
+# The checks below use the caller's suite, R (the chroot), shipped (the spelling systemd
+# registers), other (the other spelling) and ref (sha256 of upstream's binary in the .deb).
+IN() { wo_in "$R" "$@"; }
+
+# sysdeb VERSION: the systemd .deb of VERSION in the chroot's apt cache
+sysdeb() {
+	local f
+	f=$(cd "$R" && { compgen -G "var/cache/apt/archives/systemd_${1/:/%3a}_*.deb" || true; } | head -n1)
+	[ -n "$f" ] || fail "$suite: systemd $1 is not in the chroot's apt cache"
+	echo "/$f"
+}
+
+# diverted STAGE: both spellings (and the unit's ExecStart=) run wait-online, two diversions,
+# upstream's binary (sha256 $ref) at the divert-to name of $shipped only
+diverted() {
+	local stage=$1 p line exec_path
+	say "$suite: checks after $stage"
+	for p in "$ALIASED" "$CANONICAL"; do
+		same "$stage: readlink -f $p" /usr/libexec/wait-online/wait-online "$(IN readlink -f "$p")"
+		same "$stage: $p --version" "wait-online ${VERSION%-*}" "$(IN "$p" --version | head -n1)"
+		check "$stage: $p -i lo:carrier --timeout=5 failed" IN "$p" -i lo:carrier --timeout=5 -q
+	done
+	exec_path=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' \
+		"$R/lib/systemd/system/systemd-networkd-wait-online.service")
+	[ -n "$exec_path" ] || fail "no ExecStart= in systemd-networkd-wait-online.service"
+	same "$stage: the unit's ExecStart=$exec_path --version" "wait-online ${VERSION%-*}" \
+		"$(IN "$exec_path" --version | head -n1)"
+	IN dpkg-divert --list '*systemd-networkd-wait-online*' | sort >"$WORK/diversions.txt"
+	sed "s/^/$WO_NAME:     /" "$WORK/diversions.txt"
+	same "$stage: dpkg-divert --list" \
+		"diversion of $ALIASED to ${DIVERT_TO[$ALIASED]} by $PKG|diversion of $CANONICAL to ${DIVERT_TO[$CANONICAL]} by $PKG|" \
+		"$(tr '\n' '|' <"$WORK/diversions.txt")"
+	for p in "$ALIASED" "$CANONICAL"; do
+		same "$stage: dpkg-divert --truename $p" "${DIVERT_TO[$p]}" "$(IN dpkg-divert --truename "$p")"
+	done
+	if [ ! -f "$R${DIVERT_TO[$shipped]}" ] || [ -L "$R${DIVERT_TO[$shipped]}" ]; then
+		fail "$stage: upstream's binary is not at ${DIVERT_TO[$shipped]}"
+	fi
+	same "$stage: ${DIVERT_TO[$shipped]} (sha256)" "$ref" "$(sha256 "$R${DIVERT_TO[$shipped]}")"
+	[ ! -e "$R${DIVERT_TO[$other]}" ] || fail "$stage: ${DIVERT_TO[$other]} exists too"
+	line=$(cd "$R/usr/lib/systemd" && echo systemd-networkd-wait-online*)
+	same "$stage: ls /usr/lib/systemd/systemd-networkd-wait-online*" \
+		"systemd-networkd-wait-online systemd-networkd-wait-online${DIVERT_TO[$shipped]#"$shipped"}" "$line"
+	IN dpkg --verify systemd >"$WORK/verify.txt" 2>&1 || true
+	same "$stage: dpkg --verify systemd" "" "$(cat "$WORK/verify.txt")"
+}
+
+# restored STAGE: no diversion, upstream's binary back under its name (sha256 $ref)
+restored() {
+	local stage=$1 line
+	say "$suite: checks after $stage"
+	same "$stage: dpkg-divert --list" "" "$(IN dpkg-divert --list '*systemd-networkd-wait-online*')"
+	if [ ! -f "$R$shipped" ] || [ -L "$R$shipped" ]; then fail "$stage: $shipped is not a regular file"; fi
+	same "$stage: $shipped (sha256)" "$ref" "$(sha256 "$R$shipped")"
+	same "$stage: $other (sha256, the same file)" "$ref" "$(sha256 "$R$other")"
+	IN "$shipped" --version | head -n1 | grep -q '^systemd ' || fail "$stage: $shipped is not upstream's"
+	line=$(cd "$R/usr/lib/systemd" && echo systemd-networkd-wait-online*)
+	same "$stage: ls /usr/lib/systemd/systemd-networkd-wait-online*" systemd-networkd-wait-online "$line"
+	IN dpkg --verify systemd >"$WORK/verify.txt" 2>&1 || true
+	same "$stage: dpkg --verify systemd" "" "$(cat "$WORK/verify.txt")"
+	[ -x "$R/usr/libexec/wait-online/wait-online" ] || fail "$stage: wait-online itself went too"
+}
+
 test_suite() {
 	local suite=$1 base R log versions old new v pins dep shipped other ref
 	R=$WORK/chroot-$suite
@@ -91,7 +158,6 @@ test_suite() {
 	base=$(wo_base "$suite" "$WORK/debootstrap-$suite.log")
 	say "$suite: fresh chroot $R (copy of $base)"
 	wo_chroot "$base" "$R"
-	IN() { wo_in "$R" "$@"; }
 	cat >"$R/etc/apt/sources.list" <<-EOF
 		deb $(wo_mirror) $suite main
 		deb $(wo_mirror) $suite-updates main
@@ -131,68 +197,10 @@ test_suite() {
 	[ "$R$ALIASED" -ef "$R$CANONICAL" ] || fail "$suite: $ALIASED and $CANONICAL are not one file"
 	say "$suite: systemd $old ships $shipped (and $other is the same file through /lib -> usr/lib)"
 
-	# sysdeb VERSION: the systemd .deb of VERSION in the chroot's apt cache
-	sysdeb() {
-		local f
-		f=$(cd "$R" && { compgen -G "var/cache/apt/archives/systemd_${1/:/%3a}_*.deb" || true; } | head -n1)
-		[ -n "$f" ] || fail "$suite: systemd $1 is not in the chroot's apt cache"
-		echo "/$f"
-	}
 	ref=$(deb_sha256 "$R" "$(sysdeb "$old")" "$shipped")
 	say "$suite: reference: sha256 of $shipped in systemd_$old.deb = $ref"
 	same "$suite: installed $shipped (sha256)" "$ref" "$(sha256 "$R$shipped")"
 	IN "$shipped" --version | head -n1 | grep -q '^systemd ' || fail "$suite: upstream's $shipped --version"
-
-	# diverted STAGE: both spellings (and the unit's ExecStart=) run wait-online, two diversions,
-	# upstream's binary (sha256 $ref) at the divert-to name of $shipped only
-	diverted() {
-		local stage=$1 p line exec_path
-		say "$suite: checks after $stage"
-		for p in "$ALIASED" "$CANONICAL"; do
-			same "$stage: readlink -f $p" /usr/libexec/wait-online/wait-online "$(IN readlink -f "$p")"
-			same "$stage: $p --version" "wait-online ${VERSION%-*}" "$(IN "$p" --version | head -n1)"
-			check "$stage: $p -i lo:carrier --timeout=5 failed" IN "$p" -i lo:carrier --timeout=5 -q
-		done
-		exec_path=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' \
-			"$R/lib/systemd/system/systemd-networkd-wait-online.service")
-		[ -n "$exec_path" ] || fail "no ExecStart= in systemd-networkd-wait-online.service"
-		same "$stage: the unit's ExecStart=$exec_path --version" "wait-online ${VERSION%-*}" \
-			"$(IN "$exec_path" --version | head -n1)"
-		IN dpkg-divert --list '*systemd-networkd-wait-online*' | sort >"$WORK/diversions.txt"
-		sed "s/^/$WO_NAME:     /" "$WORK/diversions.txt"
-		same "$stage: dpkg-divert --list" \
-			"diversion of $ALIASED to ${DIVERT_TO[$ALIASED]} by $PKG|diversion of $CANONICAL to ${DIVERT_TO[$CANONICAL]} by $PKG|" \
-			"$(tr '\n' '|' <"$WORK/diversions.txt")"
-		for p in "$ALIASED" "$CANONICAL"; do
-			same "$stage: dpkg-divert --truename $p" "${DIVERT_TO[$p]}" "$(IN dpkg-divert --truename "$p")"
-		done
-		if [ ! -f "$R${DIVERT_TO[$shipped]}" ] || [ -L "$R${DIVERT_TO[$shipped]}" ]; then
-			fail "$stage: upstream's binary is not at ${DIVERT_TO[$shipped]}"
-		fi
-		same "$stage: ${DIVERT_TO[$shipped]} (sha256)" "$ref" "$(sha256 "$R${DIVERT_TO[$shipped]}")"
-		[ ! -e "$R${DIVERT_TO[$other]}" ] || fail "$stage: ${DIVERT_TO[$other]} exists too"
-		line=$(cd "$R/usr/lib/systemd" && echo systemd-networkd-wait-online*)
-		same "$stage: ls /usr/lib/systemd/systemd-networkd-wait-online*" \
-			"systemd-networkd-wait-online systemd-networkd-wait-online${DIVERT_TO[$shipped]#"$shipped"}" "$line"
-		IN dpkg --verify systemd >"$WORK/verify.txt" 2>&1 || true
-		same "$stage: dpkg --verify systemd" "" "$(cat "$WORK/verify.txt")"
-	}
-
-	# restored STAGE: no diversion, upstream's binary back under its name (sha256 $ref)
-	restored() {
-		local stage=$1 line
-		say "$suite: checks after $stage"
-		same "$stage: dpkg-divert --list" "" "$(IN dpkg-divert --list '*systemd-networkd-wait-online*')"
-		if [ ! -f "$R$shipped" ] || [ -L "$R$shipped" ]; then fail "$stage: $shipped is not a regular file"; fi
-		same "$stage: $shipped (sha256)" "$ref" "$(sha256 "$R$shipped")"
-		same "$stage: $other (sha256, the same file)" "$ref" "$(sha256 "$R$other")"
-		IN "$shipped" --version | head -n1 | grep -q '^systemd ' || fail "$stage: $shipped is not upstream's"
-		line=$(cd "$R/usr/lib/systemd" && echo systemd-networkd-wait-online*)
-		same "$stage: ls /usr/lib/systemd/systemd-networkd-wait-online*" systemd-networkd-wait-online "$line"
-		IN dpkg --verify systemd >"$WORK/verify.txt" 2>&1 || true
-		same "$stage: dpkg --verify systemd" "" "$(cat "$WORK/verify.txt")"
-		[ -x "$R/usr/libexec/wait-online/wait-online" ] || fail "$stage: wait-online itself went too"
-	}
 
 	# ---- 2. install
 	cp "$DEB" "$DIVERT_DEB" "$R/tmp/"
@@ -243,7 +251,71 @@ test_suite() {
 	say "$suite: install, upgrade/reinstall of systemd, remove, reinstall and purge OK"
 }
 
+# ---- Debian 12 -> 13 with the diversion in place: systemd's file moves from /lib/systemd to
+# /usr/lib/systemd in that upgrade, the case DEP17's two diversions exist for. dpkg unpacks
+# 257's binary under the /usr/lib diversion's target, then deletes 252's through the /lib
+# diversion's target (another name): the real binary must end up at the /usr/lib target, the
+# symlink to wait-online must stay, and removal must bring back 257's binary byte for byte.
+test_dist_upgrade() {
+	local suite=bookworm-to-trixie base R log shipped other ref v
+	R=$WORK/chroot-$suite
+	log=$WORK/apt-$suite.log
+	base=$(wo_base bookworm "$WORK/debootstrap-bookworm.log")
+	say "$suite: fresh chroot $R (copy of $base)"
+	wo_chroot "$base" "$R"
+	sources() { # sources SUITE: apt's sources in the chroot, then apt-get update
+		cat >"$R/etc/apt/sources.list" <<-EOF
+			deb $(wo_mirror) $1 main
+			deb $(wo_mirror) $1-updates main
+			deb $(wo_security_mirror) $1-security main
+		EOF
+		check "$suite: apt-get update ($1) failed (see $log)" IN apt-get update -q >>"$log" 2>&1
+	}
+	sources bookworm
+	check "$suite: apt-get install systemd failed (see $log)" \
+		IN apt-get install -y -q --no-install-recommends systemd >"$log" 2>&1
+	# shellcheck disable=SC2016 # dpkg-query's format, not the shell's
+	v=$(IN dpkg-query -W -f='${Version}' systemd)
+	shipped=$ALIASED other=$CANONICAL
+	same "$suite: systemd $v ships" "$shipped" "$(IN dpkg -L systemd | grep -x -e "$ALIASED" -e "$CANONICAL")"
+	ref=$(deb_sha256 "$R" "$(sysdeb "$v")" "$shipped")
+	cp "$DEB" "$DIVERT_DEB" "$R/tmp/"
+	say "$suite: dpkg -i $(basename "$DEB") $(basename "$DIVERT_DEB") (Debian 12, systemd $v)"
+	check "$suite: dpkg -i failed" IN dpkg -i "/tmp/$(basename "$DEB")" "/tmp/$(basename "$DIVERT_DEB")"
+	diverted "dpkg -i on Debian 12"
+
+	sources trixie
+	say "$suite: apt-get dist-upgrade to trixie (log: $log)"
+	local t=$SECONDS
+	check "$suite: apt-get dist-upgrade failed (see $log)" \
+		IN apt-get dist-upgrade -y -q -o Dpkg::Options::=--force-confdef \
+		-o Dpkg::Options::=--force-confold >>"$log" 2>&1
+	# shellcheck disable=SC2016 # dpkg-query's format, not the shell's
+	v=$(IN dpkg-query -W -f='${Version}' systemd)
+	say "$suite: dist-upgrade took $((SECONDS - t))s; systemd is now $v"
+	# shellcheck disable=SC2016 # dpkg-query's format, not the shell's
+	same "$suite: $PKG still installed" "install ok installed" \
+		"$(IN dpkg-query -W -f='${Status}' "$PKG")"
+	shipped=$CANONICAL other=$ALIASED
+	same "$suite: systemd $v ships" "$shipped" "$(IN dpkg -L systemd | grep -x -e "$ALIASED" -e "$CANONICAL")"
+	ref=$(deb_sha256 "$R" "$(sysdeb "$v")" "$shipped")
+	say "$suite: reference now: sha256 of $shipped in systemd_$v.deb = $ref"
+	diverted "the dist-upgrade to Debian 13"
+	[ ! -e "$R${DIVERT_TO[$ALIASED]}" ] || fail "$suite: 252's binary is left at ${DIVERT_TO[$ALIASED]}"
+
+	say "$suite: dpkg -r $PKG"
+	check "$suite: dpkg -r $PKG failed" IN dpkg -r "$PKG"
+	restored "dpkg -r $PKG after the dist-upgrade"
+	check "$suite: dpkg -P $PKG failed" IN dpkg -P "$PKG"
+	restored "dpkg -P $PKG after the dist-upgrade"
+	wo_cleanup
+	say "$suite: the diversion followed systemd from /lib to /usr/lib; removal restored 257's binary"
+}
+
 for suite in $SUITES; do
-	test_suite "$suite"
+	case $suite in
+	bookworm-to-trixie) test_dist_upgrade ;;
+	*) test_suite "$suite" ;;
+	esac
 done
 say "done: $SUITES OK, $((SECONDS - T0))s"
