@@ -32,25 +32,44 @@ pub(crate) struct Both {
     ours: JoinHandle<RunResult>,
 }
 
+impl Both {
+    /// Waits for both: (upstream's run, ours).
+    pub(crate) fn join(self) -> (RunResult, RunResult) {
+        let upstream = self.upstream.join().unwrap();
+        let ours = self.ours.join().unwrap();
+        (upstream, ours)
+    }
+}
+
 pub(crate) fn start_both(env: &NetworkdEnv, args: &[&str]) -> Both {
+    start_both_env(env, &[], args)
+}
+
+/// [`start_both`] with environment variables `vars` for both (e.g. `SYSTEMD_LOG_LEVEL`).
+pub(crate) fn start_both_env(env: &NetworkdEnv, vars: &[(&str, &str)], args: &[&str]) -> Both {
     let limit = Duration::from_secs(30);
+    let cmd = |bin: &str| {
+        let mut c = env.run(bin, args);
+        c.envs(vars.iter().copied());
+        run_wait_online_bg(c, limit)
+    };
     Both {
         args: args.iter().map(|a| a.to_string()).collect(),
-        upstream: run_wait_online_bg(env.run(UPSTREAM_WAIT_ONLINE, args), limit),
-        ours: run_wait_online_bg(env.run(wait_online_bin(), args), limit),
+        upstream: cmd(UPSTREAM_WAIT_ONLINE),
+        ours: cmd(wait_online_bin()),
     }
 }
 
 /// Joins both and requires both to exit with `expected`.
 pub(crate) fn same_verdict(env: &NetworkdEnv, both: Both, expected: i32) -> (RunResult, RunResult) {
-    let upstream = both.upstream.join().unwrap();
-    let ours = both.ours.join().unwrap();
+    let args = both.args.clone();
+    let (upstream, ours) = both.join();
     assert_eq!(
         (upstream.code, ours.code),
         (Some(expected), Some(expected)),
         "{} {:?}:\n{}\nours:\n{}\n{}",
         env.upstream(),
-        both.args,
+        args,
         upstream.describe(),
         ours.describe(),
         env.logs_tail(30)

@@ -125,6 +125,14 @@ impl NetworkdEnv {
     pub fn for_upstream(upstream: Upstream) -> NetworkdEnv {
         NetworkdEnv::build_in(None, None, upstream)
     }
+
+    /// [`NetworkdEnv::with_resolved`] running `upstream`'s networkd, resolved, bus and tools.
+    pub fn for_upstream_with_resolved(upstream: Upstream) -> NetworkdEnv {
+        match upstream {
+            Upstream::V252 => NetworkdEnv::with_resolved(),
+            _ => NetworkdEnv::build_in(Some(PathBuf::from("/")), None, upstream),
+        }
+    }
 }
 
 /// PID 1 of the private PID namespace when chrooted (see the module documentation); the
