@@ -46,6 +46,28 @@ fn assert_says(r: &RunResult, text: &str, who: &str) {
     );
 }
 
+/// resolved restarted with the global server 198.51.100.53, to which no route leads.
+fn with_unrouted_global_server(env: &mut NetworkdEnv) {
+    env.set_resolved_conf(&common::RESOLVED_CONF.replace("\nDNS=\n", "\nDNS=198.51.100.53\n"));
+    env.restart_resolved();
+    env.wait_for_link_dns("wo0", DNS_IP, Duration::from_secs(10));
+}
+
+/// `-i wo0 --dns`: both time out, saying `why` (upstream's, ours); then both wait again and
+/// end once a route to `prefix` appears.
+fn inaccessible_until_routed(env: &NetworkdEnv, why: (&str, &str), prefix: &str) {
+    let (upstream, ours) = compare(env, &["-i", "wo0", "--dns", "--timeout=2"], 1);
+    assert_says(&upstream, why.0, "upstream 262");
+    assert_says(&ours, why.1, "ours");
+    let both = start(env, &["-i", "wo0", "--dns", "--timeout=15"]);
+    sleep(SETTLE);
+    let routed = Instant::now();
+    env.netns()
+        .ip(&["route", "add", prefix, "via", "10.77.0.1"]);
+    let (upstream, ours) = same_verdict(env, both, 0);
+    assert!(upstream.finished >= routed && ours.finished >= routed);
+}
+
 #[test]
 #[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn link_with_a_reachable_server() {
@@ -95,24 +117,14 @@ fn link_server_without_a_route_then_a_route_appears() {
     // default route (a search domain), so its own server must be accessible.
     let (env, _peer, _server) = setup("DNS=192.0.2.99\n");
     env.wait_for_link_dns("wo0", "192.0.2.99", Duration::from_secs(10));
-    let (upstream, ours) = compare(&env, &["-i", "wo0", "--dns", "--timeout=2"], 1);
-    assert_says(
-        &upstream,
-        "wo0: No link-specific DNS server is accessible",
-        "upstream 262",
+    inaccessible_until_routed(
+        &env,
+        (
+            "wo0: No link-specific DNS server is accessible",
+            "wo0: its DNS server 192.0.2.99 is not accessible (no route)",
+        ),
+        "192.0.2.0/24",
     );
-    assert_says(
-        &ours,
-        "wo0: its DNS server 192.0.2.99 is not accessible (no route)",
-        "ours",
-    );
-    let both = start(&env, &["-i", "wo0", "--dns", "--timeout=15"]);
-    sleep(SETTLE);
-    let routed = Instant::now();
-    env.netns()
-        .ip(&["route", "add", "192.0.2.0/24", "via", "10.77.0.1"]);
-    let (upstream, ours) = same_verdict(&env, both, 0);
-    assert!(upstream.finished >= routed && ours.finished >= routed);
 }
 
 #[test]
@@ -122,27 +134,15 @@ fn global_server_decides_for_a_route_only_link() {
     // `~test.wohx` only: wo0 is no DNS default route, so a global server must be accessible;
     // the global one, 198.51.100.53, has no route yet.
     let (mut env, _peer, _server) = setup("DNS=10.77.0.1\nDomains=~test.wohx\n");
-    env.set_resolved_conf(&common::RESOLVED_CONF.replace("\nDNS=\n", "\nDNS=198.51.100.53\n"));
-    env.restart_resolved();
-    env.wait_for_link_dns("wo0", DNS_IP, Duration::from_secs(10));
-    let (upstream, ours) = compare(&env, &["-i", "wo0", "--dns", "--timeout=2"], 1);
-    assert_says(
-        &upstream,
-        "wo0: No DNS server is accessible",
-        "upstream 262",
+    with_unrouted_global_server(&mut env);
+    inaccessible_until_routed(
+        &env,
+        (
+            "wo0: No DNS server is accessible",
+            "wo0: DNS server 198.51.100.53 is not accessible (no route)",
+        ),
+        "198.51.100.0/24",
     );
-    assert_says(
-        &ours,
-        "wo0: DNS server 198.51.100.53 is not accessible (no route)",
-        "ours",
-    );
-    let both = start(&env, &["-i", "wo0", "--dns", "--timeout=15"]);
-    sleep(SETTLE);
-    let routed = Instant::now();
-    env.netns()
-        .ip(&["route", "add", "198.51.100.0/24", "via", "10.77.0.1"]);
-    let (upstream, ours) = same_verdict(&env, both, 0);
-    assert!(upstream.finished >= routed && ours.finished >= routed);
 }
 
 #[test]
@@ -152,9 +152,7 @@ fn default_route_link_needs_its_own_server_not_the_global_one() {
     // wo0 is a DNS default route with an accessible server of its own; the global server has
     // no route: the link's server decides, and it is accessible.
     let (mut env, _peer, _server) = setup("DNS=10.77.0.1\n");
-    env.set_resolved_conf(&common::RESOLVED_CONF.replace("\nDNS=\n", "\nDNS=198.51.100.53\n"));
-    env.restart_resolved();
-    env.wait_for_link_dns("wo0", DNS_IP, Duration::from_secs(10));
+    with_unrouted_global_server(&mut env);
     compare(&env, &["-i", "wo0", "--dns", "--timeout=10"], 0);
 }
 
