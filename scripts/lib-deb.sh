@@ -116,7 +116,7 @@ wo_base() {
 	# the export in wo_debootstrap is lost in the command substitution: the unpacked one needs it
 	case $tool in "$WO_CACHE"/*) export DEBOOTSTRAP_DIR=${tool%/sbin/debootstrap}/share/debootstrap ;; esac
 	script=$(wo_debootstrap_script "$suite")
-	say "debootstrap --variant=minbase $suite $dir $(wo_mirror) $script (log: $log)" >&2
+	say "debootstrap --variant=minbase $suite $dir $(wo_mirror)${script:+ $script} (log: $log)" >&2
 	mkdir -p "$WO_CACHE"
 	wo_rm_root "$dir.tmp"
 	t=$SECONDS
