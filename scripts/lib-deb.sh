@@ -84,12 +84,19 @@ wo_debootstrap() {
 	echo "$tool/usr/sbin/debootstrap"
 }
 
+# wo_debootstrap_script SUITE: nothing when debootstrap knows SUITE, else the path of its `sid`
+# script (a suite newer than the debootstrap, e.g. forky for bookworm's, is bootstrapped like sid)
+wo_debootstrap_script() {
+	local scripts=${DEBOOTSTRAP_DIR:-/usr/share/debootstrap}/scripts
+	[ -e "$scripts/$1" ] || echo "$scripts/sid"
+}
+
 # wo_base SUITE LOG: prints the cached minimal root of SUITE,
 # $WO_CACHE/debootstrap-SUITE-YYYYMMDD (debootstrap --variant=minbase, merged /usr): the newest
 # one not older than WO_BASE_MAX_AGE days, else a new one of today (older ones are removed).
 # Never boot or modify it: copy it.
 wo_base() {
-	local suite=$1 log=$2 dir newest day today max age tool t
+	local suite=$1 log=$2 dir newest day today max age tool t script
 	today=$(date +%Y%m%d)
 	max=${WO_BASE_MAX_AGE:-14}
 	newest=
@@ -106,11 +113,15 @@ wo_base() {
 	fi
 	dir=$WO_CACHE/debootstrap-$suite-$today
 	tool=$(wo_debootstrap)
-	say "debootstrap --variant=minbase $suite $dir $(wo_mirror) (log: $log)" >&2
+	# the export in wo_debootstrap is lost in the command substitution: the unpacked one needs it
+	case $tool in "$WO_CACHE"/*) export DEBOOTSTRAP_DIR=${tool%/sbin/debootstrap}/share/debootstrap ;; esac
+	script=$(wo_debootstrap_script "$suite")
+	say "debootstrap --variant=minbase $suite $dir $(wo_mirror)${script:+ $script} (log: $log)" >&2
 	mkdir -p "$WO_CACHE"
 	wo_rm_root "$dir.tmp"
 	t=$SECONDS
-	"$tool" --variant=minbase "$suite" "$dir.tmp" "$(wo_mirror)" >"$log" 2>&1 ||
+	# shellcheck disable=SC2086 # $script is empty or one path
+	"$tool" --variant=minbase "$suite" "$dir.tmp" "$(wo_mirror)" $script >"$log" 2>&1 ||
 		fail "debootstrap $suite failed (see $log)"
 	[ -L "$dir.tmp/lib" ] || fail "debootstrap $suite: /lib is not a symlink (merged /usr expected)"
 	wo_rm_root "$dir"

@@ -28,4 +28,5 @@ fi
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 tests/setup-deps.sh # dnsmasq-base + unpacked systemd-resolved for the DNS tests
+tests/setup-upstreams.sh # cached roots with systemd 257 and 262 for the differential tests
 cargo test --locked --lib --bins --tests

@@ -11,17 +11,17 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    self, DnsServer, Netns, NetworkdEnv, RunResult, run_wait_online, run_wait_online_bg,
+    self, DnsServer, Netns, NetworkdEnv, RunResult, Upstream, run_wait_online, run_wait_online_bg,
     wait_online_bin,
 };
 
-const DNS_IP: &str = "10.77.0.1";
+pub(crate) const DNS_IP: &str = "10.77.0.1";
 const HOST1: &str = "host1.test.wohx";
 const SETTLE: Duration = Duration::from_millis(500);
 
 /// `.network` for wo0 with a static address and `dns` lines (`Domains=test.wohx` is a search
 /// domain, so wo0 stays a DNS default route and needs its own accessible server).
-fn network(dns: &str) -> String {
+pub(crate) fn network(dns: &str) -> String {
     common::network(
         "wo0",
         &format!("Address=10.77.0.2/24\nDomains=test.wohx\n{dns}"),
@@ -31,7 +31,16 @@ fn network(dns: &str) -> String {
 /// networkd (and, when `with_resolved`, resolved) managing wo0 with `dns`; dnsmasq serving
 /// host1.test.wohx in the peer.
 fn setup(dns: &str, with_resolved: bool) -> (NetworkdEnv, Netns, DnsServer) {
-    let mut env = NetworkdEnv::with_resolved();
+    setup_on(Upstream::V252, dns, with_resolved)
+}
+
+/// [`setup`] with `upstream`'s networkd and resolved.
+pub(crate) fn setup_on(
+    upstream: Upstream,
+    dns: &str,
+    with_resolved: bool,
+) -> (NetworkdEnv, Netns, DnsServer) {
+    let mut env = NetworkdEnv::for_upstream_with_resolved(upstream);
     let peer = env.netns().add_peer();
     let server = DnsServer::start(&peer, DNS_IP, &[(HOST1, "10.77.0.10")]);
     env.write_network("10-wo0.network", &network(dns));

@@ -2,9 +2,9 @@
 //! systemd-networkd-wait-online as the program under test.
 
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::common::{self, Netns, NetworkdEnv, UPSTREAM_WAIT_ONLINE, run_wait_online};
+use crate::common::{self, Netns, NetworkdEnv, UPSTREAM_WAIT_ONLINE, Upstream, run_wait_online};
 
 /// env + peer netns, veth wo0 (env) <-> wo0p (peer, 10.77.0.1/24, up); networkd NOT started.
 fn env_with_peer(network_extra: &str) -> (NetworkdEnv, Netns) {
@@ -227,4 +227,65 @@ fn networkd_env_is_torn_down_when_the_test_panics() {
     // its host-side nsenter exited (killed with the PID namespace); reap it
     let st = bg.unwrap().try_wait().unwrap();
     assert!(st.is_some_and(|s| !s.success()), "{st:?}");
+}
+
+/// A chrooted upstream: its own daemons and tools run (networkctl works: the holder is
+/// chrooted too), ours runs inside as well, and nothing is left behind: no netns, temp dir,
+/// process, or mount on the host (the overlay lives only in the holder's mount namespace).
+fn chrooted_upstream_runs_its_own_binaries_and_leaves_nothing(upstream: Upstream) {
+    let t0 = Instant::now();
+    let mut env = NetworkdEnv::for_upstream_with_resolved(upstream);
+    let ready = t0.elapsed();
+    let peer = env.netns().add_peer();
+    env.write_network(
+        "10-wo0.network",
+        &common::network("wo0", "Address=10.77.0.2/24\nDNS=10.77.0.1\n"),
+    );
+    env.start_resolved();
+    env.start_networkd();
+    eprintln!(
+        "{upstream}: holder + bus in {ready:?}, + resolved + networkd in {:?}",
+        t0.elapsed()
+    );
+    let version = format!("systemd {} (", upstream.major());
+    for tool in [UPSTREAM_WAIT_ONLINE, "networkctl", "resolvectl", "busctl"] {
+        let r = env.output(tool, &["--version"]);
+        assert!(
+            r.success() && r.stdout.starts_with(&version),
+            "{tool} --version in the {upstream} root: {}",
+            r.describe()
+        );
+    }
+    env.wait_for_setup_state("wo0", "configured", Duration::from_secs(10));
+    let list = env.networkctl(&["list"]);
+    assert!(list.contains("wo0") && list.contains("routable"), "{list}");
+    env.wait_for_link_dns("wo0", "10.77.0.1", Duration::from_secs(10));
+    let r = env.wait_online(&["-i", "wo0:routable", "--dns", "--timeout=10"]);
+    env.assert_code(&r, 0);
+
+    let name = env.netns().name().to_owned();
+    let mut pids = env.netns().pids();
+    pids.push(env.holder_pid());
+    drop(peer);
+    drop(env);
+    common::assert_gone(&name, &pids);
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    assert!(
+        !mounts.contains(&name),
+        "mounts of {name} left on the host:\n{mounts}"
+    );
+}
+
+#[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
+fn chrooted_upstream_257_runs_its_own_binaries_and_leaves_nothing() {
+    let _root = common::require_root();
+    chrooted_upstream_runs_its_own_binaries_and_leaves_nothing(Upstream::V257);
+}
+
+#[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
+fn chrooted_upstream_262_runs_its_own_binaries_and_leaves_nothing() {
+    let _root = common::require_root();
+    chrooted_upstream_runs_its_own_binaries_and_leaves_nothing(Upstream::V262);
 }

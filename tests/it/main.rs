@@ -11,6 +11,7 @@ mod cli;
 mod differential;
 mod dns;
 mod dns_env_selftest;
+mod dns_upstream;
 mod explain;
 mod faults;
 mod flood;

@@ -1,12 +1,14 @@
 //! With a real systemd-networkd (and dbus-daemon) in private namespaces: run upstream's
 //! systemd-networkd-wait-online and ours on the same scenario, at the same moment, and require
-//! the same verdict.
+//! the same verdict. Every scenario runs against each upstream with its own networkd: the
+//! host's 252 and, chrooted in cached roots (`tests/setup-upstreams.sh`), Debian 13's 257 and
+//! Debian testing's 262 (`networkd::v257::<scenario>`).
 
 use std::thread::{JoinHandle, sleep};
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    self, Netns, NetworkdEnv, RunResult, UPSTREAM_WAIT_ONLINE, network, run_wait_online_bg,
+    Netns, NetworkdEnv, RunResult, UPSTREAM_WAIT_ONLINE, Upstream, network, run_wait_online_bg,
     wait_online_bin,
 };
 
@@ -15,8 +17,8 @@ const STATIC: &str = "Address=10.77.0.2/24\n";
 
 /// networkd managing `wo0` (veth to a peer namespace that is up), with `extra` in its
 /// `.network`; `lo` is unmanaged.
-fn managed(extra: &str) -> (NetworkdEnv, Netns) {
-    let mut env = NetworkdEnv::new();
+fn managed(upstream: Upstream, extra: &str) -> (NetworkdEnv, Netns) {
+    let mut env = NetworkdEnv::for_upstream(upstream);
     let peer = env.netns().add_peer();
     env.write_network("10-wo0.network", &network("wo0", extra));
     env.start_networkd();
@@ -24,27 +26,50 @@ fn managed(extra: &str) -> (NetworkdEnv, Netns) {
 }
 
 /// Both binaries, started at the same moment with the same arguments.
-struct Both {
+pub(crate) struct Both {
+    args: Vec<String>,
     upstream: JoinHandle<RunResult>,
     ours: JoinHandle<RunResult>,
 }
 
-fn start_both(env: &NetworkdEnv, args: &[&str]) -> Both {
+impl Both {
+    /// Waits for both: (upstream's run, ours).
+    pub(crate) fn join(self) -> (RunResult, RunResult) {
+        let upstream = self.upstream.join().unwrap();
+        let ours = self.ours.join().unwrap();
+        (upstream, ours)
+    }
+}
+
+pub(crate) fn start_both(env: &NetworkdEnv, args: &[&str]) -> Both {
+    start_both_env(env, &[], args)
+}
+
+/// [`start_both`] with environment variables `vars` for both (e.g. `SYSTEMD_LOG_LEVEL`).
+pub(crate) fn start_both_env(env: &NetworkdEnv, vars: &[(&str, &str)], args: &[&str]) -> Both {
     let limit = Duration::from_secs(30);
+    let cmd = |bin: &str| {
+        let mut c = env.run(bin, args);
+        c.envs(vars.iter().copied());
+        run_wait_online_bg(c, limit)
+    };
     Both {
-        upstream: run_wait_online_bg(env.run(UPSTREAM_WAIT_ONLINE, args), limit),
-        ours: run_wait_online_bg(env.run(wait_online_bin(), args), limit),
+        args: args.iter().map(|a| a.to_string()).collect(),
+        upstream: cmd(UPSTREAM_WAIT_ONLINE),
+        ours: cmd(wait_online_bin()),
     }
 }
 
 /// Joins both and requires both to exit with `expected`.
-fn same_verdict(env: &NetworkdEnv, both: Both, expected: i32) -> (RunResult, RunResult) {
-    let upstream = both.upstream.join().unwrap();
-    let ours = both.ours.join().unwrap();
+pub(crate) fn same_verdict(env: &NetworkdEnv, both: Both, expected: i32) -> (RunResult, RunResult) {
+    let args = both.args.clone();
+    let (upstream, ours) = both.join();
     assert_eq!(
         (upstream.code, ours.code),
         (Some(expected), Some(expected)),
-        "upstream:\n{}\nours:\n{}\n{}",
+        "{} {:?}:\n{}\nours:\n{}\n{}",
+        env.upstream(),
+        args,
         upstream.describe(),
         ours.describe(),
         env.logs_tail(30)
@@ -52,20 +77,17 @@ fn same_verdict(env: &NetworkdEnv, both: Both, expected: i32) -> (RunResult, Run
     (upstream, ours)
 }
 
-fn compare(env: &NetworkdEnv, args: &[&str], expected: i32) -> (RunResult, RunResult) {
+pub(crate) fn compare(env: &NetworkdEnv, args: &[&str], expected: i32) -> (RunResult, RunResult) {
     let both = start_both(env, args);
     same_verdict(env, both, expected)
 }
 
-#[test]
-#[cfg_attr(wait_online_no_root, ignore = "needs root")]
-fn managed_link_with_and_without_address() {
-    let _root = common::require_root();
-    let (env, _peer) = managed(STATIC);
+fn managed_link_with_and_without_address(upstream: Upstream) {
+    let (env, _peer) = managed(upstream, STATIC);
     env.wait_for_setup_state("wo0", "configured", Duration::from_secs(10));
     compare(&env, &["-i", "wo0:routable", "--timeout=5"], 0);
     compare(&env, &["--timeout=5"], 0);
-    let (env, _peer) = managed("");
+    let (env, _peer) = managed(upstream, "");
     env.wait_for_setup_state("wo0", "configured", Duration::from_secs(10));
     let (_, ours) = compare(&env, &["-i", "wo0:routable", "--timeout=1"], 1);
     assert!(
@@ -80,11 +102,8 @@ fn managed_link_with_and_without_address() {
     compare(&env, &["-o", "carrier", "--timeout=5"], 0);
 }
 
-#[test]
-#[cfg_attr(wait_online_no_root, ignore = "needs root")]
-fn address_from_networkctl_reload_ends_both_waits() {
-    let _root = common::require_root();
-    let (env, _peer) = managed("");
+fn address_from_networkctl_reload_ends_both_waits(upstream: Upstream) {
+    let (env, _peer) = managed(upstream, "");
     env.wait_for_setup_state("wo0", "configured", Duration::from_secs(10));
     let both = start_both(&env, &["-i", "wo0:routable", "--timeout=15"]);
     sleep(SETTLE);
@@ -95,11 +114,8 @@ fn address_from_networkctl_reload_ends_both_waits() {
     assert!(upstream.finished >= reloaded && ours.finished >= reloaded);
 }
 
-#[test]
-#[cfg_attr(wait_online_no_root, ignore = "needs root")]
-fn foreign_address_added_while_waiting() {
-    let _root = common::require_root();
-    let (env, _peer) = managed("");
+fn foreign_address_added_while_waiting(upstream: Upstream) {
+    let (env, _peer) = managed(upstream, "");
     env.wait_for_setup_state("wo0", "configured", Duration::from_secs(10));
     let both = start_both(&env, &["-i", "wo0:routable", "--timeout=15"]);
     sleep(SETTLE);
@@ -109,11 +125,8 @@ fn foreign_address_added_while_waiting() {
     assert!(upstream.finished >= added && ours.finished >= added);
 }
 
-#[test]
-#[cfg_attr(wait_online_no_root, ignore = "needs root")]
-fn unmanaged_links_named_with_i_and_missing_interfaces() {
-    let _root = common::require_root();
-    let (env, _peer) = managed(STATIC);
+fn unmanaged_links_named_with_i_and_missing_interfaces(upstream: Upstream) {
+    let (env, _peer) = managed(upstream, STATIC);
     env.wait_for_setup_state("wo0", "configured", Duration::from_secs(10));
     env.wait_for_setup_state("lo", "unmanaged", Duration::from_secs(10));
     // Netplan's first line: loopback is unmanaged, named with -i, judged on its state.
@@ -132,11 +145,8 @@ fn unmanaged_links_named_with_i_and_missing_interfaces() {
     );
 }
 
-#[test]
-#[cfg_attr(wait_online_no_root, ignore = "needs root")]
-fn configuring_link_blocks_unless_ignored_or_any() {
-    let _root = common::require_root();
-    let mut env = NetworkdEnv::new();
+fn configuring_link_blocks_unless_ignored_or_any(upstream: Upstream) {
+    let mut env = NetworkdEnv::for_upstream(upstream);
     let peer = Netns::new();
     env.netns().add_veth("wo0", Some(&peer), "wo0p");
     env.netns().add_veth("wo1", Some(&peer), "wo1p");
@@ -166,11 +176,8 @@ fn configuring_link_blocks_unless_ignored_or_any() {
     compare(&env, &["-i", "wo0", "-i", "wo1", "--timeout=1"], 1);
 }
 
-#[test]
-#[cfg_attr(wait_online_no_root, ignore = "needs root")]
-fn required_for_online_no_and_required_family() {
-    let _root = common::require_root();
-    let mut env = NetworkdEnv::new();
+fn required_for_online_no_and_required_family(upstream: Upstream) {
+    let mut env = NetworkdEnv::for_upstream(upstream);
     let peer = Netns::new();
     env.netns().add_veth("wo0", Some(&peer), "wo0p");
     env.netns().add_veth("wo1", Some(&peer), "wo1p");
@@ -196,11 +203,8 @@ fn required_for_online_no_and_required_family() {
     compare(&env, &["-i", "wo1", "-4", "--timeout=5"], 0);
 }
 
-#[test]
-#[cfg_attr(wait_online_no_root, ignore = "needs root")]
-fn networkd_started_after_the_wait_began() {
-    let _root = common::require_root();
-    let (mut env, _peer) = managed(STATIC);
+fn networkd_started_after_the_wait_began(upstream: Upstream) {
+    let (mut env, _peer) = managed(upstream, STATIC);
     env.wait_for_setup_state("wo0", "configured", Duration::from_secs(10));
     env.stop_networkd();
     env.netns().del_addr("wo0", "10.77.0.2/24");
@@ -223,3 +227,37 @@ fn networkd_started_after_the_wait_began() {
     let r = env.wait_online(&["-i", "wo0:routable", "--timeout=5"]);
     assert_eq!(r.code, Some(0), "{}", r.describe());
 }
+
+/// One `#[test]` per scenario and upstream: `networkd::v262::<scenario>` says which failed.
+macro_rules! against {
+    ($module:ident, $upstream:expr, $($scenario:ident),* $(,)?) => {
+        mod $module {
+            $(
+                #[test]
+                #[cfg_attr(wait_online_no_root, ignore = "needs root")]
+                fn $scenario() {
+                    let _root = crate::common::require_root();
+                    super::$scenario($upstream);
+                }
+            )*
+        }
+    };
+}
+
+macro_rules! against_each_upstream {
+    ($($scenario:ident),* $(,)?) => {
+        against!(v252, crate::common::Upstream::V252, $($scenario),*);
+        against!(v257, crate::common::Upstream::V257, $($scenario),*);
+        against!(v262, crate::common::Upstream::V262, $($scenario),*);
+    };
+}
+
+against_each_upstream!(
+    managed_link_with_and_without_address,
+    address_from_networkctl_reload_ends_both_waits,
+    foreign_address_added_while_waiting,
+    unmanaged_links_named_with_i_and_missing_interfaces,
+    configuring_link_blocks_unless_ignored_or_any,
+    required_for_online_no_and_required_family,
+    networkd_started_after_the_wait_began,
+);

@@ -23,6 +23,8 @@
 //!
 //! * [`Netns`]: kernel-only named netns with `ip` helpers and topology builders.
 //! * [`NetworkdEnv`]: netns + private mount/PID ns + private system bus + real systemd-networkd.
+//! * [`Upstream`]: [`NetworkdEnv::for_upstream`] runs systemd 257 or 262 from a cached root
+//!   (`tests/setup-upstreams.sh`), chrooted inside the namespaces (`upstream.rs`).
 //! * [`run_wait_online`]: run a command with a hard kill deadline, capture output and elapsed.
 //! * `resolved.rs`: [`NetworkdEnv::with_resolved`] + `start_resolved()`, `resolvectl()`,
 //!   `resolve_hostname()`, `set_resolv_conf()`; [`DnsServer`] (dnsmasq in a peer netns).
@@ -58,6 +60,7 @@ mod process;
 mod resolved;
 mod rng;
 mod source;
+mod upstream;
 
 pub use netns::{Netns, TempDir, assert_gone, kernel_supports};
 pub use networkd::{NetworkdEnv, network};
@@ -73,8 +76,10 @@ pub use resolved::{
 };
 pub use rng::{Rng, env_number, seed_from_env};
 pub use source::{in_netns, spawn_in_netns, synced_source};
+pub use upstream::Upstream;
 
-/// The upstream binary (systemd 252) used as the reference implementation.
+/// The upstream binary used as the reference implementation (the host's systemd 252; the
+/// same path in the roots of [`Upstream`]).
 pub const UPSTREAM_WAIT_ONLINE: &str = "/lib/systemd/systemd-networkd-wait-online";
 
 /// Path of this crate's `wait-online` binary (built by cargo for integration tests).

@@ -33,6 +33,7 @@ use std::time::{Duration, Instant};
 
 use super::netns::{Netns, TempDir, kill_netns_procs};
 use super::process::{RunResult, children_of, run_wait_online, run_wait_online_bg, wait_until};
+use super::upstream::Upstream;
 
 pub const NETWORKD: &str = "/lib/systemd/systemd-networkd";
 const CMD_TIMEOUT: Duration = Duration::from_secs(20);
@@ -104,6 +105,10 @@ pub struct NetworkdEnv {
     dbus: Option<Daemon>,
     /// Some = prepared for systemd-resolved ([`NetworkdEnv::with_resolved`]): its unpacked root
     pub(super) resolved_root: Option<PathBuf>,
+    /// the systemd whose daemons and tools run here
+    upstream: Upstream,
+    /// Some = everything runs chrooted in an overlay of this upstream root (`upstream.rs`)
+    chroot: Option<PathBuf>,
     holder_stdin: Option<ChildStdin>,
     holder: Child,
     holder_pid: i32,
@@ -167,13 +172,24 @@ impl NetworkdEnv {
         resolved_root: Option<PathBuf>,
         nm_root: Option<&Path>,
     ) -> NetworkdEnv {
-        for tool in [
-            NETWORKD,
-            "/usr/bin/dbus-daemon",
-            "/usr/bin/busctl",
-            "/usr/bin/nsenter",
-            "/usr/bin/unshare",
-        ] {
+        Self::build_in(resolved_root, nm_root, Upstream::V252)
+    }
+
+    /// [`NetworkdEnv::build_with`] for `upstream`: other than the host's, the daemons, tools
+    /// and waiters run chrooted in a per-test overlay of its root (see `upstream.rs`), and
+    /// `resolved_root` is a path inside it.
+    pub(super) fn build_in(
+        resolved_root: Option<PathBuf>,
+        nm_root: Option<&Path>,
+        upstream: Upstream,
+    ) -> NetworkdEnv {
+        let chroot = upstream.root();
+        let base = chroot.clone().unwrap_or_else(|| PathBuf::from("/"));
+        for tool in [NETWORKD, "/usr/bin/dbus-daemon", "/usr/bin/busctl"] {
+            let p = base.join(tool.trim_start_matches('/'));
+            assert!(p.exists(), "NetworkdEnv needs {}", p.display());
+        }
+        for tool in ["/usr/bin/nsenter", "/usr/bin/unshare"] {
             assert!(Path::new(tool).exists(), "NetworkdEnv needs {tool}");
         }
         let ns = Netns::new();
@@ -181,6 +197,8 @@ impl NetworkdEnv {
         std::fs::create_dir_all(dir.0.join("network")).expect("mkdir network");
         std::fs::create_dir_all(dir.0.join("logs")).expect("mkdir logs");
         let resolved_policy = match &resolved_root {
+            // the root's own policies are in its system.conf's includedirs
+            Some(_) if chroot.is_some() => String::new(),
             Some(root) => format!(
                 "  <!-- org.freedesktop.resolve1 policy of the unpacked systemd-resolved package -->\n  \
                  <includedir>{}</includedir>\n",
@@ -219,7 +237,11 @@ impl NetworkdEnv {
             std::fs::read("/etc/resolv.conf").unwrap_or_default()
         };
         std::fs::write(dir.0.join("etc/resolv.conf"), resolv_conf).expect("write resolv.conf");
-        if resolved_root.is_some() {
+        if chroot.is_some() {
+            // the root has the users itself: only the resolved.conf drop-in
+            std::fs::write(dir.0.join("resolved.conf"), super::RESOLVED_CONF)
+                .expect("write resolved.conf");
+        } else if resolved_root.is_some() {
             super::resolved::write_private_etc(&dir.0);
         }
         if nm_root.is_some() {
@@ -244,7 +266,11 @@ impl NetworkdEnv {
                 "--",
                 "sh",
                 "-c",
-                HOLDER_SCRIPT,
+                if chroot.is_some() {
+                    super::upstream::CHROOT_HOLDER_SCRIPT
+                } else {
+                    HOLDER_SCRIPT
+                },
             ])
             .env("WOT_DIR", &dir.0)
             .env(
@@ -252,6 +278,8 @@ impl NetworkdEnv {
                 if resolved_root.is_some() { "1" } else { "" },
             )
             .env("WOT_NM", if nm_root.is_some() { "1" } else { "" })
+            .env("WOT_UPSTREAM", chroot.as_deref().unwrap_or(Path::new("")))
+            .env("WOT_BIN", super::wait_online_bin())
             // keep libmount from writing /run/mount/utab on the host before our tmpfs is there
             .env("LIBMOUNT_UTAB", dir.0.join("utab"))
             .stdin(Stdio::piped())
@@ -266,6 +294,8 @@ impl NetworkdEnv {
             resolved: None,
             dbus: None,
             resolved_root,
+            upstream,
+            chroot,
             holder_stdin,
             holder,
             holder_pid: 0,
@@ -291,7 +321,7 @@ impl NetworkdEnv {
             .copied()
             .unwrap_or_else(|| panic!("cannot find holder pid (child of {unshare_pid})"));
 
-        let conf = env.dir.0.join("dbus.conf");
+        let conf = env.inner_dir().join("dbus.conf");
         env.dbus = Some(env.spawn_daemon(
             "dbus",
             "dbus-daemon",
@@ -315,6 +345,11 @@ impl NetworkdEnv {
     /// The underlying network namespace (for `ip` commands, veths to peers, ...).
     pub fn netns(&self) -> &Netns {
         &self.ns
+    }
+
+    /// The systemd whose daemons and tools run here.
+    pub fn upstream(&self) -> Upstream {
+        self.upstream
     }
 
     /// Host pid of the holder (PID 1 of the private PID namespace).
@@ -346,20 +381,24 @@ impl NetworkdEnv {
         std::fs::rename(&tmp, self.config_dir().join(filename)).expect("rename .network");
     }
 
+    /// The per-test directory as the holder sees it (bind-mounted at `/run/wot` in a chroot).
+    fn inner_dir(&self) -> PathBuf {
+        match self.chroot {
+            Some(_) => PathBuf::from("/run/wot"),
+            None => self.dir.0.clone(),
+        }
+    }
+
     /// `nsenter -t <holder> -m -n -p -- CMD ARGS`: runs inside the private netns, mount ns
-    /// (private /run, bus, config) and PID ns. Use with [`super::run_wait_online`].
+    /// (private /run, bus, config) and PID ns, and in the holder's chroot if it has one (`-r
+    /// -w`). Use with [`super::run_wait_online`].
     pub fn run(&self, cmd: &str, args: &[&str]) -> Command {
         let mut c = Command::new("nsenter");
-        c.args([
-            "-t",
-            &self.holder_pid.to_string(),
-            "-m",
-            "-n",
-            "-p",
-            "--",
-            cmd,
-        ])
-        .args(args);
+        c.args(["-t", &self.holder_pid.to_string(), "-m", "-n", "-p"]);
+        if self.chroot.is_some() {
+            c.args(["-r", "-w"]);
+        }
+        c.arg("--").arg(cmd).args(args);
         c
     }
 
