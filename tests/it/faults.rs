@@ -1,9 +1,10 @@
 //! Faults wait-online must survive (issue #7), each against the real components: kernel
-//! namespaces, the real systemd-networkd 252 and dbus-daemon of a [`NetworkdEnv`], the real
+//! namespaces, the real systemd-networkd and dbus-daemon of a [`NetworkdEnv`], the real
 //! systemd-resolved and dnsmasq. In each: the verdict stays correct, the exit status is right,
 //! nothing panics and nothing outlives its deadline. Where upstream's
-//! systemd-networkd-wait-online (252) has the same feature, it runs next to ours and must
-//! reach the same verdict.
+//! systemd-networkd-wait-online has the same feature, it runs next to ours and must reach the
+//! same verdict: each such scenario runs against 252 (the host's), 257 and 262 (chrooted with
+//! their own networkd, `common::Upstream`) as `faults::v257::<scenario>`.
 //!
 //! Already covered elsewhere and not repeated here: renames, altnames and re-created links
 //! (kernel.rs), networkd started after the wait began (networkd.rs), resolved started and
@@ -23,9 +24,9 @@ use std::thread::{JoinHandle, sleep};
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    self, DnsServer, Netns, NetworkdEnv, RunResult, UPSTREAM_WAIT_ONLINE, alive, children_of,
-    network, reader, run_wait_online, run_wait_online_bg, setpriv_args, wait_online_bin,
-    wait_until,
+    self, DnsServer, Netns, NetworkdEnv, RunResult, UPSTREAM_WAIT_ONLINE, Upstream, alive,
+    children_of, network, reader, run_wait_online, run_wait_online_bg, setpriv_args,
+    wait_online_bin, wait_until,
 };
 
 /// Time a waiter gets to start and finish its initial reads before the test changes things.
@@ -63,11 +64,8 @@ fn still_running(waiters: &[(&str, &JoinHandle<RunResult>)], when: &str) {
 // 1. systemd-networkd stopped and started again mid-wait
 // ---------------------------------------------------------------------------------------
 
-#[test]
-#[cfg_attr(wait_online_no_root, ignore = "needs root")]
-fn networkd_stopped_and_restarted_mid_wait() {
-    let _root = common::require_root();
-    let (mut env, _peer) = with_peer(NetworkdEnv::new());
+fn networkd_stopped_and_restarted_mid_wait(upstream: Upstream) {
+    let (mut env, _peer) = with_peer(NetworkdEnv::for_upstream(upstream));
     env.write_network("10-wo0.network", &network("wo0", ""));
     env.start_networkd();
     env.wait_for_setup_state("wo0", "configured", SETUP);
@@ -80,8 +78,8 @@ fn networkd_stopped_and_restarted_mid_wait() {
     let forced = env.wait_online_bg(&forced_args);
     sleep(SETTLE);
 
-    // networkd 252 removes every link state file when it stops (the directory stays): this
-    // is what a crash followed by a cleanup of /run leaves behind too.
+    // networkd (252, 257 and 262) removes every link state file when it stops (the directory
+    // stays): this is what a crash followed by a cleanup of /run leaves behind too.
     env.stop_networkd();
     assert_eq!(
         env.link_state("wo0"),
@@ -116,16 +114,21 @@ fn networkd_stopped_and_restarted_mid_wait() {
     );
 
     // networkd comes back but keeps wo0 "configuring" (DHCP that nobody answers) although the
-    // kernel says routable: still not online.
-    env.write_network(
-        "10-wo0.network",
-        &network("wo0", "Address=10.77.0.2/24\nDHCP=ipv4\n"),
-    );
+    // kernel says routable: still not online. The address is foreign and added after
+    // networkd's start (which drops foreign addresses): networkd 257+ calls a link with a
+    // static address configured before DHCP has a lease. Not the static address to come
+    // either: networkd 252 loops on "Received updated static address" when it adopts one.
+    env.write_network("10-wo0.network", &network("wo0", "DHCP=ipv4\n"));
     env.start_networkd();
     env.wait_for_setup_state("wo0", "configuring", SETUP);
+    env.netns().add_addr("wo0", "10.77.0.8/24");
+    let routable = wait_until(SETUP, Duration::from_millis(10), || {
+        env.link_state_value("wo0", "OPER_STATE").as_deref() == Some("routable")
+    });
+    assert!(routable, "{}", env.logs_tail(30));
     assert_eq!(
-        env.link_state_value("wo0", "OPER_STATE").as_deref(),
-        Some("routable")
+        env.link_state_value("wo0", "ADMIN_STATE").as_deref(),
+        Some("configuring")
     );
     sleep(SETTLE);
     still_running(
@@ -205,13 +208,30 @@ impl Drop for SocketPath {
     }
 }
 
+/// Device and inode of a file: identifies a binary whatever the path it was run by (a
+/// chrooted upstream's `/lib/...` is `/usr/lib/...` in an overlay the host cannot name).
+fn file_id(path: impl AsRef<Path>) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// [`file_id`] of `exe` as the processes in `env` see it (in its chroot, if any).
+fn exe_id(env: &NetworkdEnv, exe: &str) -> (u64, u64) {
+    file_id(env.holder_path(exe)).unwrap_or_else(|| panic!("{exe} is not in {}", env.upstream()))
+}
+
+/// Whether `pid` runs the binary [`exe_id`] names.
+fn runs(pid: i32, id: (u64, u64)) -> bool {
+    file_id(format!("/proc/{pid}/exe")) == Some(id)
+}
+
 /// Host pids of the live processes in `env`'s namespace running `exe`.
 fn live_processes_of(env: &NetworkdEnv, exe: &str) -> Vec<i32> {
-    let want = std::fs::canonicalize(exe).unwrap_or_else(|_| PathBuf::from(exe));
+    let id = exe_id(env, exe);
     env.netns()
         .pids()
         .into_iter()
-        .filter(|p| std::fs::read_link(format!("/proc/{p}/exe")).ok().as_ref() == Some(&want))
+        .filter(|&p| runs(p, id))
         .collect()
 }
 
@@ -395,10 +415,7 @@ fn routable_links(env: &NetworkdEnv, count: usize) -> Vec<(String, u32)> {
         .collect()
 }
 
-#[test]
-#[cfg_attr(wait_online_no_root, ignore = "needs root")]
-fn broken_state_files_block_like_upstream_until_rewritten() {
-    let _root = common::require_root();
+fn broken_state_files_block_like_upstream_until_rewritten(upstream: Upstream) {
     let garbage = format!(
         "garbage without an equals sign\n=\n==x\n\u{1}\u{7f}\nKEY WITH SPACES=1\n{GOOD_STATE}\
          X={}\nmore garbage",
@@ -431,7 +448,7 @@ fn broken_state_files_block_like_upstream_until_rewritten() {
         ("a directory (EISDIR)", StateFile::Directory, 1),
         ("no file", StateFile::Missing, 1),
     ];
-    let env = NetworkdEnv::new();
+    let env = NetworkdEnv::for_upstream(upstream);
     let links = routable_links(&env, cases.len());
     let dir = links_dir(&env);
     for ((_, file, _), (_, ifindex)) in cases.iter().zip(&links) {
@@ -504,15 +521,12 @@ fn broken_state_files_block_like_upstream_until_rewritten() {
     }
 }
 
-#[test]
-#[cfg_attr(wait_online_no_root, ignore = "needs root")]
-fn state_file_with_nul_bytes_is_not_trusted_like_upstream() {
-    let _root = common::require_root();
+fn state_file_with_nul_bytes_is_not_trusted_like_upstream(upstream: Upstream) {
     // networkd never writes NUL bytes; a file with them is corrupt. Upstream's env-file
     // parser refuses the whole file ("Failed to update link state, ignoring: Bad message")
-    // and keeps what it knew (here: nothing, so it waits). Ours skips the bad line and
-    // believes ADMIN_STATE=configured.
-    let env = NetworkdEnv::new();
+    // and keeps what it knew (here: nothing, so it waits). Ours refuses it too (it used to
+    // skip the bad line and believe ADMIN_STATE=configured).
+    let env = NetworkdEnv::for_upstream(upstream);
     let links = routable_links(&env, 1);
     let dir = links_dir(&env);
     write_state(
@@ -527,11 +541,8 @@ fn state_file_with_nul_bytes_is_not_trusted_like_upstream() {
     }
 }
 
-#[test]
-#[cfg_attr(wait_online_no_root, ignore = "needs root")]
-fn unreadable_state_file_blocks_an_unprivileged_run_until_rewritten() {
-    let _root = common::require_root();
-    let env = NetworkdEnv::new();
+fn unreadable_state_file_blocks_an_unprivileged_run_until_rewritten(upstream: Upstream) {
+    let env = NetworkdEnv::for_upstream(upstream);
     let links = routable_links(&env, 1);
     let ifindex = links[0].1;
     let dir = links_dir(&env);
@@ -577,26 +588,33 @@ fn unreadable_state_file_blocks_an_unprivileged_run_until_rewritten() {
 // 4. interface names at the 15-byte limit
 // ---------------------------------------------------------------------------------------
 
-#[test]
-#[cfg_attr(wait_online_no_root, ignore = "needs root")]
-fn names_at_the_fifteen_byte_limit() {
-    let _root = common::require_root();
+fn names_at_the_fifteen_byte_limit(upstream: Upstream) {
     const NAME: &str = "wo0123456789abc";
     const ALTNAME: &str = "wo-alt-456789ab";
     const LONG_ALTNAME: &str = "wo-alternative-name-of-the-uplink";
     assert_eq!((NAME.len(), ALTNAME.len()), (15, 15));
-    let mut env = NetworkdEnv::new();
+    let mut env = NetworkdEnv::for_upstream(upstream);
     let peer = Netns::new();
     env.write_network("10-long.network", &network(NAME, "Address=10.77.0.2/24\n"));
     env.start_networkd();
 
-    // Both wait for a name that does not exist yet; ours also for an altname that does not
-    // exist yet (upstream 252 does not look -i names up among altnames: later versions do).
+    // Both wait for a name that does not exist yet, and for an altname that does not exist
+    // yet: ours always, upstream from 257 on (252 does not look -i names up among altnames).
     let by_name = format!("{NAME}:routable");
     let by_altname = format!("{ALTNAME}:routable");
     let name_waiters = [UPSTREAM_WAIT_ONLINE, wait_online_bin()]
         .map(|bin| run_wait_online_bg(env.run(bin, &["-i", &by_name, "--timeout=20"]), LIMIT));
-    let altname_waiter = env.wait_online_bg(&["-i", &by_altname, "--timeout=20"]);
+    let mut altname_bins = vec![("ours", wait_online_bin())];
+    if upstream.major() >= 257 {
+        altname_bins.push(("upstream", UPSTREAM_WAIT_ONLINE));
+    }
+    let altname_waiters: Vec<_> = altname_bins
+        .iter()
+        .map(|&(who, bin)| {
+            let args = ["-i", by_altname.as_str(), "--timeout=20"];
+            (who, run_wait_online_bg(env.run(bin, &args), LIMIT))
+        })
+        .collect();
     sleep(SETTLE);
     let created = Instant::now();
     env.netns().add_veth(NAME, Some(&peer), "wo0p");
@@ -608,13 +626,16 @@ fn names_at_the_fifteen_byte_limit() {
         assert!(r.finished >= created, "{who}: {}", r.describe());
     }
     sleep(SETTLE);
-    still_running(&[("ours", &altname_waiter)], "before the altname existed");
+    let pending: Vec<_> = altname_waiters.iter().map(|(who, w)| (*who, w)).collect();
+    still_running(&pending, "before the altname existed");
     let named = Instant::now();
     env.netns()
         .ip(&["link", "property", "add", "dev", NAME, "altname", ALTNAME]);
-    let r = altname_waiter.join().unwrap();
-    assert_exit(&r, 0, &format!("-i {by_altname}"));
-    assert!(r.finished >= named, "{}", r.describe());
+    for (who, w) in altname_waiters {
+        let r = w.join().unwrap();
+        assert_exit(&r, 0, &format!("{who}, -i {by_altname}"));
+        assert!(r.finished >= named, "{who}: {}", r.describe());
+    }
 
     // One byte more is refused at once, even a name the kernel really has as an altname
     // (altnames may be up to 127 bytes; -i takes interface names, as upstream's).
@@ -690,10 +711,6 @@ impl Ended {
     }
 }
 
-fn exe_of(pid: i32) -> Option<PathBuf> {
-    std::fs::read_link(format!("/proc/{pid}/exe")).ok()
-}
-
 /// `sig` is caught (`SigCgt`: ours, tokio's handler) or blocked (`SigBlk`: upstream, which
 /// takes it from a signalfd) by `pid`.
 fn signal_handled(pid: i32, sig: i32, key: &str) -> bool {
@@ -720,14 +737,11 @@ fn spawn(env: &NetworkdEnv, bin: &str, args: &[&str], vars: &[(&str, &str)]) -> 
     let mut nsenter = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
     let stdout = reader(nsenter.stdout.take());
     let stderr = reader(nsenter.stderr.take());
-    let want = std::fs::canonicalize(bin).expect("canonical path");
+    let want = exe_id(env, bin);
     let npid = nsenter.id() as i32;
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        if let Some(pid) = children_of(npid)
-            .into_iter()
-            .find(|&p| exe_of(p).as_ref() == Some(&want))
-        {
+        if let Some(pid) = children_of(npid).into_iter().find(|&p| runs(p, want)) {
             return Running {
                 nsenter,
                 pid,
@@ -818,8 +832,8 @@ fn assert_no_stray_process(env: &NetworkdEnv, bin: &str, what: &str) {
 }
 
 /// networkd manages `wo0`, which has carrier but no address: `-i wo0:routable` waits.
-fn waiting_networkd_env() -> (NetworkdEnv, Netns) {
-    let (mut env, peer) = with_peer(NetworkdEnv::new());
+fn waiting_networkd_env(upstream: Upstream) -> (NetworkdEnv, Netns) {
+    let (mut env, peer) = with_peer(NetworkdEnv::for_upstream(upstream));
     env.write_network("10-wo0.network", &network("wo0", ""));
     env.start_networkd();
     env.wait_for_setup_state("wo0", "configured", SETUP);
@@ -828,11 +842,8 @@ fn waiting_networkd_env() -> (NetworkdEnv, Netns) {
 
 const SIGNALS: [(i32, &str); 2] = [(libc::SIGTERM, "SIGTERM"), (libc::SIGINT, "SIGINT")];
 
-#[test]
-#[cfg_attr(wait_online_no_root, ignore = "needs root")]
-fn signal_as_soon_as_it_can_be_handled() {
-    let _root = common::require_root();
-    let (env, _peer) = waiting_networkd_env();
+fn signal_as_soon_as_it_can_be_handled(upstream: Upstream) {
+    let (env, _peer) = waiting_networkd_env(upstream);
     let args = ["-i", "wo0:routable", "--timeout=30"];
     for round in 0..4 {
         for (sig, name) in SIGNALS {
@@ -864,7 +875,7 @@ fn signal_as_soon_as_it_can_be_handled() {
 #[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn signal_right_after_spawn_never_fails_or_hangs() {
     let _root = common::require_root();
-    let (env, _peer) = waiting_networkd_env();
+    let (env, _peer) = waiting_networkd_env(Upstream::V252);
     let args = ["-i", "wo0:routable", "--timeout=30"];
     for delay_us in [0u64, 200, 500, 1000, 2000, 5000] {
         for (sig, name) in SIGNALS {
@@ -887,11 +898,8 @@ fn signal_right_after_spawn_never_fails_or_hangs() {
     }
 }
 
-#[test]
-#[cfg_attr(wait_online_no_root, ignore = "needs root")]
-fn signal_while_waiting_on_networkd_ends_the_holder_too() {
-    let _root = common::require_root();
-    let (env, _peer) = waiting_networkd_env();
+fn signal_while_waiting_on_networkd_ends_the_holder_too(upstream: Upstream) {
+    let (env, _peer) = waiting_networkd_env(upstream);
     let args = ["-i", "wo0:routable", "--timeout=30"];
     for (sig, name) in SIGNALS {
         let ours = spawn(&env, wait_online_bin(), &args, &[]);
@@ -1103,3 +1111,13 @@ fn resolved_that_stalls_and_recovers_ends_the_wait() {
         r.describe()
     );
 }
+
+against_each_upstream!(
+    networkd_stopped_and_restarted_mid_wait,
+    broken_state_files_block_like_upstream_until_rewritten,
+    state_file_with_nul_bytes_is_not_trusted_like_upstream,
+    unreadable_state_file_blocks_an_unprivileged_run_until_rewritten,
+    names_at_the_fifteen_byte_limit,
+    signal_as_soon_as_it_can_be_handled,
+    signal_while_waiting_on_networkd_ends_the_holder_too,
+);

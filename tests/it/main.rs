@@ -5,6 +5,31 @@
 //! Run one module with `cargo test --test it kernel::`. The tests that need root (network
 //! namespaces, real daemons) say so first: see `common` for how to run without root.
 
+/// One `#[test]` per scenario and upstream: `networkd::v262::<scenario>` says which failed.
+/// Defined before the modules, so that every module comparing with upstream can use it.
+macro_rules! against {
+    ($module:ident, $upstream:expr, $($scenario:ident),* $(,)?) => {
+        mod $module {
+            $(
+                #[test]
+                #[cfg_attr(wait_online_no_root, ignore = "needs root")]
+                fn $scenario() {
+                    let _root = crate::common::require_root();
+                    super::$scenario($upstream);
+                }
+            )*
+        }
+    };
+}
+
+macro_rules! against_each_upstream {
+    ($($scenario:ident),* $(,)?) => {
+        against!(v252, crate::common::Upstream::V252, $($scenario),*);
+        against!(v257, crate::common::Upstream::V257, $($scenario),*);
+        against!(v262, crate::common::Upstream::V262, $($scenario),*);
+    };
+}
+
 mod common;
 
 mod cli;

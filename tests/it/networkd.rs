@@ -228,30 +228,6 @@ fn networkd_started_after_the_wait_began(upstream: Upstream) {
     assert_eq!(r.code, Some(0), "{}", r.describe());
 }
 
-/// One `#[test]` per scenario and upstream: `networkd::v262::<scenario>` says which failed.
-macro_rules! against {
-    ($module:ident, $upstream:expr, $($scenario:ident),* $(,)?) => {
-        mod $module {
-            $(
-                #[test]
-                #[cfg_attr(wait_online_no_root, ignore = "needs root")]
-                fn $scenario() {
-                    let _root = crate::common::require_root();
-                    super::$scenario($upstream);
-                }
-            )*
-        }
-    };
-}
-
-macro_rules! against_each_upstream {
-    ($($scenario:ident),* $(,)?) => {
-        against!(v252, crate::common::Upstream::V252, $($scenario),*);
-        against!(v257, crate::common::Upstream::V257, $($scenario),*);
-        against!(v262, crate::common::Upstream::V262, $($scenario),*);
-    };
-}
-
 against_each_upstream!(
     managed_link_with_and_without_address,
     address_from_networkctl_reload_ends_both_waits,

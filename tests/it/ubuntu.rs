@@ -1,10 +1,14 @@
 //! `--online-definition=ubuntu` and Netplan's override lines end to end: Netplan YAML in the
 //! private /run/netplan of a namespace (never the host's), the real systemd-networkd and
-//! systemd-resolved, dnsmasq as the DNS server.
+//! systemd-resolved, dnsmasq as the DNS server. The lines `--print-netplan-lines` prints are
+//! also run verbatim by upstream's systemd-networkd-wait-online 252, 257 and 262, each with its
+//! own networkd and resolved (`ubuntu::v262::<scenario>`), next to ours with the same
+//! arguments.
 
 use std::time::Duration;
 
-use crate::common::{self, DnsServer, Netns, NetworkdEnv, UPSTREAM_WAIT_ONLINE};
+use crate::common::{self, DnsServer, Netns, NetworkdEnv, UPSTREAM_WAIT_ONLINE, Upstream};
+use crate::networkd::{same_verdict, start_both};
 
 /// Netplan's view: wo0 static with a name server, wo9 optional (never appears), bond member
 /// handling is covered by the plan's table tests.
@@ -23,7 +27,12 @@ fn network(dns: bool) -> String {
 }
 
 fn setup(dns: bool) -> (NetworkdEnv, Netns, DnsServer) {
-    let mut env = NetworkdEnv::with_resolved();
+    setup_on(Upstream::V252, dns)
+}
+
+/// [`setup`] with `upstream`'s networkd and resolved.
+fn setup_on(upstream: Upstream, dns: bool) -> (NetworkdEnv, Netns, DnsServer) {
+    let mut env = NetworkdEnv::for_upstream_with_resolved(upstream);
     let peer = env.netns().add_peer();
     let server = DnsServer::start(&peer, "10.77.0.1", &[("host1.test.wohx", "10.77.0.10")]);
     let netplan = env.holder_path("/run/netplan");
@@ -146,3 +155,77 @@ fn malformed_netplan_yaml_is_a_clear_error() {
     );
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.describe());
 }
+
+/// The lines ours prints for the YAML (with `extra` options), split into words, the binary
+/// (upstream's path) first.
+fn netplan_lines(env: &NetworkdEnv, extra: &[&str]) -> Vec<Vec<String>> {
+    let mut args = vec!["--online-definition=ubuntu", "--print-netplan-lines"];
+    args.extend_from_slice(extra);
+    let r = env.wait_online(&args);
+    env.assert_code(&r, 0);
+    let lines: Vec<Vec<String>> = r
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().map(str::to_owned).collect())
+        .collect();
+    assert!(
+        lines.len() == 2 && lines.iter().all(|l| l[0] == UPSTREAM_WAIT_ONLINE),
+        "{}",
+        r.describe()
+    );
+    lines
+}
+
+/// One printed line as arguments for both binaries: its words after the binary, `timeout`.
+fn line_args<'a>(line: &'a [String], timeout: &'a str) -> Vec<&'a str> {
+    let mut args: Vec<&str> = line[1..].iter().map(String::as_str).collect();
+    args.push(timeout);
+    args
+}
+
+/// Netplan's two lines, run by upstream like `ExecStart=` lines (the printed binary, next to
+/// ours with the same arguments), give the verdict of `--online-definition=ubuntu`: first
+/// without any name server (line 2's `--dns` waits: both fail), then with wo0's server from a
+/// `networkctl reload` (both succeed). 252 and 257 reject line 2's `--dns` as an unknown
+/// option, at once: a deliberate difference (README), ours takes it on every version because
+/// Netplan writes it whatever systemd runs. Their line 2 is the one `--dns=no` prints.
+fn netplan_lines_run_by_upstream_agree_with_the_ubuntu_definition(upstream: Upstream) {
+    let (env, _peer, _server) = setup_on(upstream, false);
+    let lines = netplan_lines(&env, &[]);
+    assert!(lines[1].iter().any(|w| w == "--dns"), "{:?}", lines[1]);
+    let knows_dns = upstream.major() >= 262;
+    let second = if knows_dns {
+        lines[1].clone()
+    } else {
+        let (rejected, ours) = start_both(&env, &line_args(&lines[1], "--timeout=2")).join();
+        assert!(
+            rejected.code == Some(1)
+                && rejected.elapsed < Duration::from_secs(1)
+                && rejected.stderr.contains("unrecognized option '--dns'"),
+            "{upstream}: {}",
+            rejected.describe()
+        );
+        env.assert_code(&ours, 1);
+        netplan_lines(&env, &["--dns=no"]).swap_remove(1)
+    };
+    // without a name server: line 2 fails where it has --dns
+    for (line, timeout, code) in [
+        (&lines[0], "--timeout=10", 0),
+        (&second, "--timeout=2", if knows_dns { 1 } else { 0 }),
+    ] {
+        same_verdict(&env, start_both(&env, &line_args(line, timeout)), code);
+    }
+    let r = env.wait_online(&["--online-definition=ubuntu", "--timeout=2"]);
+    env.assert_code(&r, 1);
+
+    env.write_network("10-wo0.network", &network(true));
+    env.networkctl(&["reload"]);
+    env.wait_for_link_dns("wo0", "10.77.0.1", Duration::from_secs(10));
+    for line in [&lines[0], &second] {
+        same_verdict(&env, start_both(&env, &line_args(line, "--timeout=10")), 0);
+    }
+    let r = env.wait_online(&["--online-definition=ubuntu", "--timeout=10"]);
+    env.assert_code(&r, 0);
+}
+
+against_each_upstream!(netplan_lines_run_by_upstream_agree_with_the_ubuntu_definition);
