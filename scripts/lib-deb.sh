@@ -73,7 +73,8 @@ wo_security_mirror() {
 }
 
 # The host's debootstrap, or Debian's debootstrap package unpacked into $WO_CACHE/tools
-# (never installed). Prints the command to run (DEBOOTSTRAP_DIR is exported for it).
+# (never installed). Prints the command to run; an unpacked one needs DEBOOTSTRAP_DIR (wo_base
+# sets it: an export here would be lost in the caller's command substitution).
 wo_debootstrap() {
 	if command -v debootstrap >/dev/null; then
 		command -v debootstrap
@@ -90,7 +91,6 @@ wo_debootstrap() {
 		dpkg -x "$dl"/debootstrap_*.deb "$tool"
 		rm -rf "$dl"
 	fi
-	export DEBOOTSTRAP_DIR=$tool/usr/share/debootstrap
 	echo "$tool/usr/sbin/debootstrap"
 }
 
@@ -115,7 +115,10 @@ wo_base() {
 		fi
 	fi
 	dir=$WO_CACHE/debootstrap-$suite-$today
-	tool=$(wo_debootstrap)
+	tool=$(wo_debootstrap) || exit 1
+	if [ "$tool" = "$WO_CACHE/tools/debootstrap/usr/sbin/debootstrap" ]; then
+		export DEBOOTSTRAP_DIR=$WO_CACHE/tools/debootstrap/usr/share/debootstrap
+	fi
 	say "debootstrap --variant=minbase $suite $dir $(wo_mirror) (log: $log)" >&2
 	mkdir -p "$WO_CACHE"
 	wo_rm_root "$dir.tmp"
@@ -163,7 +166,8 @@ wo_host_suite() {
 wo_derived_root() {
 	local name=$1 suite=$2 logdir=$3 check=$4 base dir t old
 	shift 4
-	base=$(wo_base "$suite" "$logdir/debootstrap-$suite.log")
+	# (command substitutions run without set -e: a failure must stop here, not go on)
+	base=$(wo_base "$suite" "$logdir/debootstrap-$suite.log") || exit 1
 	dir=$WO_CACHE/$name-${base##*/debootstrap-}
 	if [ ! -x "$dir$check" ]; then
 		say "$dir: apt-get install $* (log: $logdir/$name-$suite.log)" >&2
@@ -223,7 +227,7 @@ wo_build() {
 			fail "dpkg-buildpackage failed (see $work/build.log)"
 		fi
 	else
-		root=$(wo_build_root "$work")
+		root=$(wo_build_root "$work") || exit 1
 		cargo=$(dirname "$(command -v cargo)")
 		rustup=${RUSTUP_HOME:-$HOME/.rustup}
 		say "building in the build root $root, tree $tree (log: $work/build.log)"
