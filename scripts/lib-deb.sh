@@ -228,6 +228,7 @@ wo_build() {
 		fi
 	else
 		root=$(wo_build_root "$work") || exit 1
+		t=$SECONDS # the build's time, without the build root's
 		cargo=$(dirname "$(command -v cargo)")
 		rustup=${RUSTUP_HOME:-$HOME/.rustup}
 		say "building in the build root $root, tree $tree (log: $work/build.log)"
