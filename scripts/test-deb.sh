@@ -15,9 +15,10 @@
 #      undo, removal (the package wait-online-divert-upstream: scripts/test-divert.sh)
 #   6. boot C (skip with WO_SKIP_BOOT=1): the chroot plus dbus and systemd-resolved, booted with
 #      systemd as PID 1 (systemd-nspawn, in a network namespace of its own, dnsmasq in a peer
-#      namespace at the other end of its veth: wo_boot in scripts/lib-deb.sh); the hardened units run for real: networkd mode, kernel only, --dns and
-#      --dns-probe through resolved on D-Bus, upstream's unit with the drop-in; the sandbox
-#      they get is printed (no capability, seccomp, user namespace, read-only /usr)
+#      namespace at the other end of its veth: wo_boot in scripts/lib-deb.sh); the hardened
+#      units run for real: networkd mode, kernel only, --dns and --dns-probe through resolved
+#      on D-Bus, upstream's unit with the drop-in; the sandbox they get is printed (no
+#      capability, seccomp, user namespace, read-only /usr)
 #
 # Needs network access (crates.io for cargo, the Debian mirror for debootstrap/apt) and cargo on
 # PATH (rustup). Installs nothing on the host: without debhelper there, the package is built in
