@@ -5,12 +5,21 @@
 # .deb (apt-get download + dpkg -x) and, when the host lacks debhelper, the package is built
 # (and lintian run) in a chroot of the host's suite.
 #
+# Booting a root with systemd as PID 1 (scripts/test-deb.sh, scripts/test-boot.sh): wo_nspawn,
+# wo_boot_net_up and wo_boot. The host needs no systemd: systemd-nspawn runs with --register=no
+# --keep-unit in a mount namespace of its own with a private /run, in a cgroup of its own on the
+# unified hierarchy, with the network namespace the caller made (a veth host0 to a peer namespace
+# running dnsmasq). wo_cleanup undoes all of it: processes, cgroups, namespaces, mounts.
+#
 # The caller sets WO_NAME (message prefix) and T0=$SECONDS, and calls wo_cleanup on EXIT.
 # Environment: WO_MIRROR, WO_SECURITY_MIRROR (from apt's sources), WO_CACHE
 # (/var/cache/wait-online-tests), WO_BASE_MAX_AGE (days a cached root is used, 14).
 
 WO_CACHE=${WO_CACHE:-/var/cache/wait-online-tests}
 WO_MOUNTS=()
+WO_NETNS=()    # network namespaces made by wo_boot_net_up
+WO_PIDS=()     # dnsmasq processes started by wo_boot_net_up
+WO_CGROUPS=()  # cgroups made by wo_boot
 
 say() { printf '%s [%4ss]: %s\n' "$WO_NAME" "$((SECONDS - T0))" "$*"; }
 fail() {
@@ -30,6 +39,7 @@ wo_mount() {
 }
 wo_cleanup() {
 	local i
+	wo_boot_teardown
 	for ((i = ${#WO_MOUNTS[@]} - 1; i >= 0; i--)); do
 		umount -l "${WO_MOUNTS[i]}" 2>/dev/null || true
 	done
@@ -63,7 +73,8 @@ wo_security_mirror() {
 }
 
 # The host's debootstrap, or Debian's debootstrap package unpacked into $WO_CACHE/tools
-# (never installed). Prints the command to run (DEBOOTSTRAP_DIR is exported for it).
+# (never installed). Prints the command to run; an unpacked one needs DEBOOTSTRAP_DIR (wo_base
+# sets it: an export here would be lost in the caller's command substitution).
 wo_debootstrap() {
 	if command -v debootstrap >/dev/null; then
 		command -v debootstrap
@@ -80,7 +91,6 @@ wo_debootstrap() {
 		dpkg -x "$dl"/debootstrap_*.deb "$tool"
 		rm -rf "$dl"
 	fi
-	export DEBOOTSTRAP_DIR=$tool/usr/share/debootstrap
 	echo "$tool/usr/sbin/debootstrap"
 }
 
@@ -112,7 +122,7 @@ wo_base() {
 		fi
 	fi
 	dir=$WO_CACHE/debootstrap-$suite-$today
-	tool=$(wo_debootstrap)
+	tool=$(wo_debootstrap) || exit 1
 	# the export in wo_debootstrap is lost in the command substitution: the unpacked one needs it
 	case $tool in "$WO_CACHE"/*) export DEBOOTSTRAP_DIR=${tool%/sbin/debootstrap}/share/debootstrap ;; esac
 	script=$(wo_debootstrap_script "$suite")
@@ -157,32 +167,43 @@ wo_host_suite() {
 	(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
 }
 
-# wo_build_root LOGDIR: prints a cached root of the host's suite with debhelper, build-essential
-# and lintian installed ($WO_CACHE/buildroot-SUITE-YYYYMMDD, the date of its base), made when
-# missing. Used when the host has no debhelper: nothing is installed on the host.
-wo_build_root() {
-	local base dir t
-	base=$(wo_base "$(wo_host_suite)" "$1/debootstrap-build.log")
-	dir=$WO_CACHE/buildroot-${base##*/debootstrap-}
-	if [ ! -x "$dir/usr/bin/dh" ] || [ ! -x "$dir/usr/bin/lintian" ]; then
-		say "build root $dir: apt-get install debhelper build-essential lintian (log: $1/buildroot.log)" >&2
+# wo_derived_root NAME SUITE LOGDIR CHECK PACKAGE...: prints a cached root of SUITE with PACKAGEs
+# installed (apt-get --no-install-recommends), $WO_CACHE/NAME-SUITE-YYYYMMDD (the date of its
+# base, so it ages with it), made when missing or when the file CHECK (absolute, in the root) is
+# not executable. Older ones of NAME-SUITE are removed. Never boot or modify it: copy it.
+wo_derived_root() {
+	local name=$1 suite=$2 logdir=$3 check=$4 base dir t old
+	shift 4
+	# (command substitutions run without set -e: a failure must stop here, not go on)
+	base=$(wo_base "$suite" "$logdir/debootstrap-$suite.log") || exit 1
+	dir=$WO_CACHE/$name-${base##*/debootstrap-}
+	if [ ! -x "$dir$check" ]; then
+		say "$dir: apt-get install $* (log: $logdir/$name-$suite.log)" >&2
 		t=$SECONDS
 		wo_rm_root "$dir.tmp"
 		wo_chroot "$base" "$dir.tmp"
 		{ wo_in "$dir.tmp" apt-get update -q &&
-			wo_in "$dir.tmp" apt-get install -y -q --no-install-recommends \
-				debhelper build-essential lintian ca-certificates; } >"$1/buildroot.log" 2>&1 ||
-			fail "making the build root failed (see $1/buildroot.log)"
+			wo_in "$dir.tmp" apt-get install -y -q --no-install-recommends "$@"; } \
+			>"$logdir/$name-$suite.log" 2>&1 || fail "making $dir failed (see $logdir/$name-$suite.log)"
+		[ -x "$dir.tmp$check" ] || fail "$dir: $check is missing after the installation"
 		wo_in "$dir.tmp" apt-get clean
 		umount "$dir.tmp/proc"
 		wo_rm_root "$dir"
 		mv "$dir.tmp" "$dir"
-		for old in "$WO_CACHE"/buildroot-"$(wo_host_suite)"-*; do
+		for old in "$WO_CACHE/$name-$suite"-*; do
 			[ "$old" = "$dir" ] || wo_rm_root "$old"
 		done
-		say "build root made in $((SECONDS - t))s" >&2
+		say "$dir made in $((SECONDS - t))s" >&2
 	fi
 	echo "$dir"
+}
+
+# wo_build_root LOGDIR: prints a cached root of the host's suite with debhelper, build-essential
+# and lintian installed ($WO_CACHE/buildroot-SUITE-YYYYMMDD). Used when the host has no
+# debhelper: nothing is installed on the host.
+wo_build_root() {
+	wo_derived_root buildroot "$(wo_host_suite)" "$1" /usr/bin/lintian \
+		debhelper build-essential lintian ca-certificates
 }
 
 # wo_build SRC WORK: copies the tree SRC (tracked and untracked files, not ignored ones) to
@@ -214,7 +235,8 @@ wo_build() {
 			fail "dpkg-buildpackage failed (see $work/build.log)"
 		fi
 	else
-		root=$(wo_build_root "$work")
+		root=$(wo_build_root "$work") || exit 1
+		t=$SECONDS # the build's time, without the build root's
 		cargo=$(dirname "$(command -v cargo)")
 		rustup=${RUSTUP_HOME:-$HOME/.rustup}
 		say "building in the build root $root, tree $tree (log: $work/build.log)"
@@ -256,4 +278,140 @@ wo_lintian() {
 	else
 		echo "(no lintian on the host and no build root: skipped)"
 	fi | grep -v '^running with root privileges' | tee "$1/lintian.txt" || true
+}
+
+# ---- booting a root with systemd-nspawn
+
+# wo_nspawn: prints the host's systemd-nspawn, else that of systemd-container of the host's
+# systemd version, downloaded and unpacked into $WO_CACHE/tools (never installed)
+wo_nspawn() {
+	local ver dir dl
+	if command -v systemd-nspawn >/dev/null; then
+		command -v systemd-nspawn
+		return
+	fi
+	# shellcheck disable=SC2016 # dpkg-query's format, not the shell's
+	ver=$(dpkg-query -W -f='${Version}' libsystemd-shared 2>/dev/null || true)
+	[ -n "$ver" ] || fail "no systemd-nspawn and no libsystemd-shared on the host"
+	dir=$WO_CACHE/tools/systemd-container-$ver
+	if [ ! -x "$dir/usr/bin/systemd-nspawn" ]; then
+		dl=$(mktemp -d)
+		chmod 0777 "$dl" # apt-get download runs as _apt
+		(cd "$dl" && apt-get download -q "systemd-container=$ver" >/dev/null 2>&1) ||
+			fail "apt-get download systemd-container=$ver failed"
+		rm -rf "$dir"
+		mkdir -p "$dir"
+		dpkg -x "$dl"/systemd-container_*.deb "$dir"
+		rm -rf "$dl"
+	fi
+	echo "$dir/usr/bin/systemd-nspawn"
+}
+
+# wo_boot_net_up NS LOG [--unplugged=NIC]... [DNSMASQ_ARG...]: network namespace NS for a
+# container and NS-p for its peer: a veth host0 (in NS) to peer0 (10.78.0.1/24, in NS-p), where
+# dnsmasq serves DHCPv4 (10.78.0.100-199, no ping before an offer) and DNS (log: LOG); each
+# --unplugged NIC is one more veth whose peer end stays down, so that NIC never has carrier.
+# Nothing is made in the host's namespace.
+wo_boot_net_up() {
+	local ns=$1 log=$2 peer=$1-p dns nic
+	shift 2
+	dns=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
+	[ -x "$dns" ] || fail "dnsmasq is missing (tests/setup-deps.sh installs dnsmasq-base)"
+	ip netns del "$ns" 2>/dev/null || true
+	ip netns del "$peer" 2>/dev/null || true
+	WO_NETNS+=("$ns" "$peer")
+	ip netns add "$ns" && ip netns add "$peer" || fail "ip netns add $ns $peer"
+	ip -n "$peer" link set lo up
+	ip -n "$ns" link add host0 type veth peer name peer0 netns "$peer" || fail "veth host0 in $ns"
+	while [ $# -gt 0 ] && [ "${1#--unplugged=}" != "$1" ]; do
+		nic=${1#--unplugged=}
+		shift
+		ip -n "$ns" link add "$nic" type veth peer name "p-$nic" netns "$peer" || fail "veth $nic in $ns"
+	done
+	ip -n "$peer" addr add 10.78.0.1/24 dev peer0
+	ip -n "$peer" link set peer0 up
+	nsenter --net="/run/netns/$peer" "$dns" --keep-in-foreground --conf-file=/dev/null --no-resolv \
+		--no-hosts --interface=peer0 --bind-dynamic --dhcp-range=10.78.0.100,10.78.0.199,1h --no-ping \
+		--dhcp-leasefile=/dev/null --user=root --pid-file= --log-dhcp --log-queries --log-facility=- \
+		"$@" >"$log" 2>&1 &
+	WO_PIDS+=("$!")
+}
+
+# The unified cgroup hierarchy: /sys/fs/cgroup itself, or its "unified" mount on a hybrid host
+wo_cgroup2() {
+	if [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then
+		echo /sys/fs/cgroup
+	elif [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
+		echo /sys/fs/cgroup/unified
+	else
+		fail "no cgroup2 hierarchy (systemd 257 refuses to boot on cgroup v1 only)"
+	fi
+}
+
+# wo_boot ROOT NS SECONDS LOG NSPAWN_ARG...: boots the directory ROOT (an overlay or a copy,
+# never a cached root) with systemd as PID 1 in the network namespace NS, console to LOG,
+# killed after SECONDS; returns systemd-nspawn's exit status. Its processes, its cgroup and its
+# mounts (a private /run included) are gone when it returns.
+wo_boot() {
+	local root=$1 ns=$2 limit=$3 log=$4 cg nsfile nspawn rc=0
+	shift 4
+	nspawn=$(wo_nspawn) || exit 1
+	cg=$(wo_cgroup2)/wo-boot-$ns
+	mkdir -p "$cg" || fail "mkdir $cg"
+	WO_CGROUPS+=("$cg")
+	nsfile=$(mktemp)
+	# The cgroup first (its own, on the unified hierarchy, for a guest that needs cgroup2), then
+	# a private mount namespace where /run is a tmpfs (nspawn writes there) and the network
+	# namespace is reached through a bind mount made before /run is covered.
+	SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 timeout -k 10 "$limit" \
+		unshare -m --propagation private sh -ec '
+			echo $$ >"$1/cgroup.procs"
+			mount --bind "/run/netns/$2" "$3"
+			mount -t tmpfs -o mode=0755 tmpfs /run
+			nspawn=$4
+			shift 4
+			exec "$nspawn" "$@"' sh "$cg" "$ns" "$nsfile" "$nspawn" \
+		-D "$root" -M "$ns" --register=no --keep-unit -b --console=pipe --link-journal=no \
+		--resolv-conf=off --timezone=off --network-namespace-path="$nsfile" \
+		--capability=CAP_NET_ADMIN "$@" </dev/null >"$log" 2>&1 &
+	# (waited for in the background: a trapped Ctrl-C interrupts wait, and wo_cleanup kills the cgroup)
+	wait "$!" || rc=$?
+	wo_kill_cgroup "$cg"
+	rm -f "$nsfile"
+	return "$rc"
+}
+
+# wo_kill_cgroup CG: kills every process left in CG and below it, then removes the cgroups
+wo_kill_cgroup() {
+	local i
+	[ -d "$1" ] || return 0
+	for i in $(seq 50); do
+		if [ -e "$1/cgroup.kill" ]; then
+			echo 1 >"$1/cgroup.kill" 2>/dev/null || true
+		else
+			find "$1" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+		fi
+		find "$1" -depth -type d -exec rmdir {} + 2>/dev/null || true
+		[ -d "$1" ] || return 0
+		sleep 0.1
+	done
+	say "cannot remove the cgroup $1 (processes left: $(find "$1" -name cgroup.procs -exec cat {} + | xargs))" >&2
+}
+
+# Stops what wo_boot_net_up and wo_boot made (also when interrupted): dnsmasq, the cgroups with
+# what is left in them, the network namespaces
+wo_boot_teardown() {
+	local p
+	for p in "${WO_PIDS[@]}"; do
+		{ kill "$p" && wait "$p"; } 2>/dev/null || true
+	done
+	WO_PIDS=()
+	for p in "${WO_CGROUPS[@]}"; do
+		wo_kill_cgroup "$p"
+	done
+	WO_CGROUPS=()
+	for p in "${WO_NETNS[@]}"; do
+		ip netns del "$p" 2>/dev/null || true
+	done
+	WO_NETNS=()
 }

@@ -14,10 +14,11 @@
 #      verify/security on the installed units, the opt-in drop-in of wait-online(8) and its
 #      undo, removal (the package wait-online-divert-upstream: scripts/test-divert.sh)
 #   6. boot C (skip with WO_SKIP_BOOT=1): the chroot plus dbus and systemd-resolved, booted with
-#      systemd as PID 1 (systemd-nspawn, in a network namespace of its own, dnsmasq on the host
-#      end of its veth); the hardened units run for real: networkd mode, kernel only, --dns and
-#      --dns-probe through resolved on D-Bus, upstream's unit with the drop-in; the sandbox
-#      they get is printed (no capability, seccomp, user namespace, read-only /usr)
+#      systemd as PID 1 (systemd-nspawn, in a network namespace of its own, dnsmasq in a peer
+#      namespace at the other end of its veth: wo_boot in scripts/lib-deb.sh); the hardened
+#      units run for real: networkd mode, kernel only, --dns and --dns-probe through resolved
+#      on D-Bus, upstream's unit with the drop-in; the sandbox they get is printed (no
+#      capability, seccomp, user namespace, read-only /usr)
 #
 # Needs network access (crates.io for cargo, the Debian mirror for debootstrap/apt) and cargo on
 # PATH (rustup). Installs nothing on the host: without debhelper there, the package is built in
@@ -25,7 +26,7 @@
 # (/tmp/wo-chroot), WO_SKIP_BUILD=1 (reuse the .deb of a previous run), WO_SKIP_SYSTEMD=1,
 # WO_SKIP_BOOT=1, and those of lib-deb.sh (WO_MIRROR, WO_CACHE, WO_BASE_MAX_AGE).
 # The boot needs systemd-nspawn: the host's, or systemd-container of the host's systemd version
-# downloaded and unpacked into $WO_DEB_DIR/nspawn (never installed), and dnsmasq.
+# downloaded and unpacked into $WO_CACHE/tools (never installed), and dnsmasq.
 # Takes about 5 minutes (4-5 for the release build with fat LTO, under a minute for the chroot
 # phases and the boot, plus about a minute for the first debootstrap): not for every CI run.
 set -euo pipefail
@@ -219,21 +220,7 @@ if [ "${WO_SKIP_BOOT:-}" = 1 ]; then
 	say "done (WO_SKIP_BOOT=1), $((SECONDS - T0))s"
 	exit 0
 fi
-NSPAWN=$(command -v systemd-nspawn || true)
-if [ -z "$NSPAWN" ]; then
-	# systemd-nspawn of the host's systemd version, unpacked (never installed)
-	ver=$(dpkg-query -W -f='${Version}' libsystemd-shared 2>/dev/null || true)
-	[ -n "$ver" ] || fail "no systemd-nspawn and no libsystemd-shared on the host (WO_SKIP_BOOT=1 skips the boot)"
-	if [ ! -x "$WORK/nspawn/usr/bin/systemd-nspawn" ]; then
-		dl=$(mktemp -d)
-		chmod 0777 "$dl" # apt-get download runs as _apt
-		(cd "$dl" && apt-get download -q "systemd-container=$ver" >/dev/null 2>&1) ||
-			fail "apt-get download systemd-container=$ver failed (WO_SKIP_BOOT=1 skips the boot)"
-		dpkg -x "$dl"/systemd-container_*.deb "$WORK/nspawn"
-		rm -rf "$dl"
-	fi
-	NSPAWN=$WORK/nspawn/usr/bin/systemd-nspawn
-fi
+wo_nspawn >/dev/null
 mountpoint -q "$CHROOT/proc" || wo_mount -t proc proc "$CHROOT/proc"
 say "boot C: apt-get install dbus systemd-resolved; dpkg -i; units enabled"
 IN env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dbus systemd-resolved \
@@ -305,39 +292,14 @@ for u in systemd-networkd.service wait-online.service wait-online@lo:carrier.ser
 done
 rm -f "$CHROOT/root/report"
 
-NETNS=wo-boot-$$
-ip netns add "$NETNS"
-ip -n "$NETNS" link set lo up
-DNSMASQ_PID=
-stop_boot_helpers() {
-	[ -n "$DNSMASQ_PID" ] && kill "$DNSMASQ_PID" 2>/dev/null && wait "$DNSMASQ_PID" 2>/dev/null
-	ip netns del "$NETNS" 2>/dev/null || true
-}
-trap 'stop_boot_helpers; wo_cleanup' EXIT
+NETNS=wo-deb-$$
+wo_boot_net_up "$NETNS" "$WORK/boot-dnsmasq.log" --address=/probe.wait-online.test/10.78.0.9
 say "boot C: systemd-nspawn -b (log: $WORK/boot.log)"
 t=$SECONDS
-# nsenter, not ip netns exec: the latter remounts /sys and hides the cgroup hierarchy
-nsenter --net="/run/netns/$NETNS" timeout -k 30 300 "$NSPAWN" -D "$CHROOT" -M wo-boot \
-	--register=no --keep-unit --network-veth -b --console=pipe </dev/null >"$WORK/boot.log" 2>&1 &
-BOOT_PID=$!
-for _ in $(seq 200); do
-	ip -n "$NETNS" link show ve-wo-boot >/dev/null 2>&1 && break
-	sleep 0.05
-done
-ip -n "$NETNS" addr add 10.78.0.1/24 dev ve-wo-boot
-ip -n "$NETNS" link set ve-wo-boot up
-DNS=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
-[ -x "$DNS" ] || fail "dnsmasq is missing (tests/setup-deps.sh installs dnsmasq-base)"
-nsenter --net="/run/netns/$NETNS" "$DNS" --keep-in-foreground --conf-file=/dev/null --no-resolv \
-	--no-hosts --bind-dynamic --listen-address=10.78.0.1 \
-	--address=/probe.wait-online.test/10.78.0.9 --user=root --pid-file= \
-	--log-queries --log-facility=- >"$WORK/boot-dnsmasq.log" 2>&1 &
-DNSMASQ_PID=$!
 rc=0
-wait "$BOOT_PID" || rc=$?
+wo_boot "$CHROOT" "$NETNS" 300 "$WORK/boot.log" || rc=$?
 say "boot C: the container ran $((SECONDS - t))s, systemd-nspawn exit status $rc"
-stop_boot_helpers
-DNSMASQ_PID=
+wo_boot_teardown
 [ -s "$CHROOT/root/report" ] || fail "no report from the booted container (see $WORK/boot.log)"
 cp "$CHROOT/root/report" "$WORK/boot-report.txt"
 cat "$WORK/boot-report.txt"
