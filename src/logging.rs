@@ -12,6 +12,7 @@ use std::os::unix::fs::MetadataExt;
 
 use tracing::field::{Field, Visit};
 use tracing::level_filters::LevelFilter;
+use tracing_journald::{Priority, PriorityMappings};
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::FormatFields;
 use tracing_subscriber::fmt::format::Writer;
@@ -64,6 +65,16 @@ fn stderr_is_journal() -> bool {
     }
 }
 
+/// tracing's levels as syslog priorities, the way upstream's log_info()/log_debug() send them
+/// (tracing-journald's default puts INFO at notice and DEBUG at info).
+fn syslog_priorities() -> PriorityMappings {
+    PriorityMappings {
+        info: Priority::Informational,
+        debug: Priority::Debug,
+        ..PriorityMappings::new()
+    }
+}
+
 /// Installs the subscriber. `-q` caps the level at errors, as upstream's `log_set_max_level`.
 pub fn init(quiet: bool) {
     let mut level = std::env::var("SYSTEMD_LOG_LEVEL")
@@ -78,7 +89,11 @@ pub fn init(quiet: bool) {
         if let Ok(journal) = tracing_journald::layer() {
             let _ = tracing_subscriber::registry()
                 .with(level)
-                .with(journal.with_field_prefix(None))
+                .with(
+                    journal
+                        .with_field_prefix(None)
+                        .with_priority_mappings(syslog_priorities()),
+                )
                 .try_init();
             return;
         }

@@ -76,6 +76,11 @@ enum Stream {
 /// Runs wait-online with `args` in a private mount namespace whose /run is a tmpfs; with
 /// `listen`, a socket of this test is /run/systemd/journal/socket there.
 fn run(args: &[&str], stream: Stream, listen: bool) -> Run {
+    run_at_level(args, stream, listen, None)
+}
+
+/// [`run`] with `SYSTEMD_LOG_LEVEL` set to `level` (None: unset).
+fn run_at_level(args: &[&str], stream: Stream, listen: bool, level: Option<&str>) -> Run {
     let dir = common::TempDir::new();
     let journal_dir = dir.0.join("journal");
     std::fs::create_dir(&journal_dir).unwrap();
@@ -99,7 +104,12 @@ mkdir -p /run/systemd/journal
 mount --bind "$1" /run/systemd/journal
 shift
 exec "$@""#;
-    let mut child = Command::new("unshare")
+    let mut command = Command::new("unshare");
+    match level {
+        Some(level) => command.env("SYSTEMD_LOG_LEVEL", level),
+        None => command.env_remove("SYSTEMD_LOG_LEVEL"),
+    };
+    let mut child = command
         .args([
             "--mount",
             "--propagation",
@@ -112,7 +122,6 @@ exec "$@""#;
         .arg(&journal_dir)
         .arg(common::wait_online_bin())
         .args(args)
-        .env_remove("SYSTEMD_LOG_LEVEL")
         .env("JOURNAL_STREAM", &stream)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -206,6 +215,36 @@ fn records_about_an_interface_carry_interface_in_the_journal() {
             "fields are not prefixed: {entry:?}"
         );
     }
+}
+
+/// Priorities are syslog's, as upstream's log_info()/log_debug() send them: info is 6 and
+/// debug 7, so `journalctl -p info` leaves the debug records out.
+#[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
+fn records_have_syslog_priorities() {
+    let _root = common::require_root();
+    // Without a system bus, --dns logs at info which DNS source it uses; debug adds the
+    // reasons while waiting; the timeout lines are errors.
+    let args = [
+        "-i",
+        "lo:routable",
+        "--dns",
+        "--timeout=1",
+        "--manager=none",
+    ];
+    let r = run_at_level(&args, Stream::OfStderr, true, Some("debug"));
+    assert_eq!(r.code, Some(1), "stderr: {}", r.stderr);
+    let priority_of = |prefix: &str| {
+        let entry = r
+            .entries
+            .iter()
+            .find(|e| field(e, "MESSAGE").is_some_and(|m| m.starts_with(prefix)))
+            .unwrap_or_else(|| panic!("no record starting with {prefix:?}: {:?}", r.entries));
+        field(entry, "PRIORITY").map(str::to_string)
+    };
+    assert_eq!(priority_of("waiting: ").as_deref(), Some("7"));
+    assert_eq!(priority_of("DNS: ").as_deref(), Some("6"));
+    assert_eq!(priority_of("Timeout occurred").as_deref(), Some("3"));
 }
 
 #[test]
