@@ -23,7 +23,8 @@
 # checks before and after (against 257's .deb), then dpkg -r and -P restore 257's binary.
 #
 # Environment: WO_DEB_DIR (/tmp/wo-divert: build, logs, chroots), WO_SUITES ("bookworm
-# trixie bookworm-to-trixie"), WO_SKIP_BUILD=1 (reuse the .debs of a previous run), and those of lib-deb.sh
+# trixie bookworm-to-trixie"), WO_DEBS (a directory with the two .debs to use instead of
+# building them), WO_SKIP_BUILD=1 (reuse the .debs of a previous run), and those of lib-deb.sh
 # (WO_MIRROR, WO_SECURITY_MIRROR, WO_CACHE, WO_BASE_MAX_AGE). Needs network access (crates.io,
 # the Debian mirrors) and cargo on PATH (rustup). Measured on a 2-core VM: 406 s, of which
 # 374 s the build (release with fat LTO, then the unit tests) and 22 s both suites; about 90 s
@@ -38,14 +39,16 @@ T0=$SECONDS
 trap wo_cleanup EXIT
 
 WORK=${WO_DEB_DIR:-/tmp/wo-divert}
+mkdir -p "$WORK"
 SUITES=${WO_SUITES:-bookworm trixie bookworm-to-trixie}
 [ "$(id -u)" = 0 ] || fail "run as root (debootstrap, chroot)"
 
 VERSION=$(dpkg-parsechangelog -l "$SRC/debian/changelog" -S Version)
 ARCH=$(dpkg --print-architecture)
-DEB=$WORK/wait-online_${VERSION}_${ARCH}.deb
+DEBS=${WO_DEBS:-$WORK}
+DEB=$DEBS/wait-online_${VERSION}_${ARCH}.deb
 PKG=wait-online-divert-upstream
-DIVERT_DEB=$WORK/${PKG}_${VERSION}_all.deb
+DIVERT_DEB=$DEBS/${PKG}_${VERSION}_all.deb
 ALIASED=/lib/systemd/systemd-networkd-wait-online
 CANONICAL=/usr/lib/systemd/systemd-networkd-wait-online
 declare -A DIVERT_TO=(
@@ -54,8 +57,8 @@ declare -A DIVERT_TO=(
 )
 
 # ---- build and contents
-if [ "${WO_SKIP_BUILD:-}" = 1 ] && [ -s "$DEB" ] && [ -s "$DIVERT_DEB" ]; then
-	say "reusing $DEB and $DIVERT_DEB"
+if [ -n "${WO_DEBS:-}" ] || { [ "${WO_SKIP_BUILD:-}" = 1 ] && [ -s "$DEB" ] && [ -s "$DIVERT_DEB" ]; }; then
+	say "using $DEB and $DIVERT_DEB"
 else
 	wo_build "$SRC" "$WORK"
 fi
