@@ -167,25 +167,34 @@ wo_host_suite() {
 	(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
 }
 
+# The file in a derived root that lists its PACKAGEs as PACKAGE=VERSION lines, in the order given
+WO_PACKAGES_STAMP=.wait-online-packages
+
 # wo_derived_root NAME SUITE LOGDIR CHECK PACKAGE...: prints a cached root of SUITE with PACKAGEs
 # installed (apt-get --no-install-recommends), $WO_CACHE/NAME-SUITE-YYYYMMDD (the date of its
-# base, so it ages with it), made when missing or when the file CHECK (absolute, in the root) is
-# not executable. Older ones of NAME-SUITE are removed. Never boot or modify it: copy it.
+# base, so it ages with it), made when missing, when the file CHECK (absolute, in the root) is
+# not executable or when its $WO_PACKAGES_STAMP is missing. Older ones of NAME-SUITE are
+# removed. Never boot or modify it: copy it.
 wo_derived_root() {
 	local name=$1 suite=$2 logdir=$3 check=$4 base dir t old
 	shift 4
 	# (command substitutions run without set -e: a failure must stop here, not go on)
 	base=$(wo_base "$suite" "$logdir/debootstrap-$suite.log") || exit 1
 	dir=$WO_CACHE/$name-${base##*/debootstrap-}
-	if [ ! -x "$dir$check" ]; then
+	if [ ! -x "$dir$check" ] || [ ! -s "$dir/$WO_PACKAGES_STAMP" ]; then
 		say "$dir: apt-get install $* (log: $logdir/$name-$suite.log)" >&2
 		t=$SECONDS
 		wo_rm_root "$dir.tmp"
 		wo_chroot "$base" "$dir.tmp"
-		{ wo_in "$dir.tmp" apt-get update -q &&
+		# Debian testing's Release file on a mirror can be past its Valid-Until by days: the
+		# packages are what matters here, their signatures are checked as ever
+		{ wo_in "$dir.tmp" apt-get -o Acquire::Check-Valid-Until=false update -q &&
 			wo_in "$dir.tmp" apt-get install -y -q --no-install-recommends "$@"; } \
 			>"$logdir/$name-$suite.log" 2>&1 || fail "making $dir failed (see $logdir/$name-$suite.log)"
 		[ -x "$dir.tmp$check" ] || fail "$dir: $check is missing after the installation"
+		# shellcheck disable=SC2016 # the chroot's shell and dpkg-query's format, not this shell's
+		wo_in "$dir.tmp" sh -c 'for p; do dpkg-query -W -f="\${Package}=\${Version}\n" "$p"; done' sh "$@" \
+			>"$dir.tmp/$WO_PACKAGES_STAMP" || fail "$dir: cannot list the installed versions"
 		wo_in "$dir.tmp" apt-get clean
 		umount "$dir.tmp/proc"
 		wo_rm_root "$dir"

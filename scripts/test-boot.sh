@@ -321,7 +321,8 @@ for b in "${BOOTS[@]}"; do
 done
 
 # ---- report
-if [ -s "$WORK/upstream/result/critical-chain" ] && [ -s "$WORK/package/result/critical-chain" ]; then
+if [ -n "${VERDICT[upstream]:-}" ] && [ -n "${VERDICT[package]:-}" ] &&
+	[ -s "$WORK/upstream/result/critical-chain" ] && [ -s "$WORK/package/result/critical-chain" ]; then
 	echo
 	echo "systemd-analyze critical-chain network-online.target: upstream (left), package (right)"
 	# (padded by display width: the tree's characters are 3 bytes, 1 column)

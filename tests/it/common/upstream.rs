@@ -31,7 +31,7 @@ use super::networkd::NetworkdEnv;
 pub const UPSTREAM_CACHE_ENV: &str = "WO_CACHE";
 const DEFAULT_CACHE: &str = "/var/cache/wait-online-tests";
 /// The file in a root that records its package versions (first line `systemd=VERSION`).
-const STAMP: &str = ".wait-online-upstream";
+const STAMP: &str = ".wait-online-packages";
 
 /// One upstream systemd to compare with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
