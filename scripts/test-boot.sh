@@ -20,7 +20,7 @@
 # The unit that waits logs at debug level (a drop-in with SYSTEMD_LOG_LEVEL=debug, in every boot
 # alike) so that its records carry INTERFACE= and show which binary ran (_EXE).
 # Checks (per boot, see check_boot): network-online.target after host0's address and after the
-# wait unit; the unit's command lines (Netplan's two) each exited 0; ExecMainStatus; which
+# wait unit, and with networkd after host0's IPv6 link-local address (networkd's configured); the unit's command lines (Netplan's two) each exited 0; ExecMainStatus; which
 # binary ran. Prints upstream's and the package's `systemd-analyze critical-chain
 # network-online.target` side by side and a table. Everything is torn down on exit, also on
 # failure or Ctrl-C, and the script checks that no namespace, mount or cgroup is left.
@@ -127,13 +127,15 @@ for i, l in enumerate(lines, 1):
     status = re.search(r"status=(\d+)", l)
     print(f"exec{i}_argv=" + (argv.group(1).strip() if argv else "?"))
     print(f"exec{i}_status=" + (status.group(1) if status else "not-run"))
-addr, activated, exes, ifaces, given_up = "", "", set(), set(), []
+addr, ll, activated, exes, ifaces, given_up = "", "", "", set(), set(), []
 for raw in open(f"{out}/journal.json"):
     e = json.loads(raw)
     msg, ts = text(e.get("MESSAGE", "")), e.get("__MONOTONIC_TIMESTAMP", "")
     ident = e.get("SYSLOG_IDENTIFIER", "")
     if not addr and ident == "systemd-networkd" and re.match(r"host0: DHCPv4 address", msg):
         addr = ts
+    if not ll and ident == "systemd-networkd" and msg == "host0: Gained IPv6LL":
+        ll = ts
     if not addr and ident == "NetworkManager" and "dhcp4 (host0): state changed new lease" in msg:
         addr = ts
     if not activated and ident == "NetworkManager" and "device (host0): Activation: successful" in msg:
@@ -145,6 +147,7 @@ for raw in open(f"{out}/journal.json"):
         if e["INTERFACE"] == "host1" and "not waited for" in msg and not given_up:
             given_up.append(msg.replace("\n", " "))
 print("address=" + addr)
+print("ipv6ll=" + ll)
 print("nm_activated=" + activated)
 print("exes=" + " ".join(sorted(exes)))
 print("interfaces=" + " ".join(sorted(ifaces)))
@@ -218,7 +221,7 @@ ms() {
 	fi
 }
 
-declare -A WALL=() VERDICT=() ADDR_TO_ONLINE=() WAIT=() TO_ONLINE=() NOTES=()
+declare -A WALL=() VERDICT=() ADDR_TO_ONLINE=() LL_TO_ONLINE=() WAIT=() TO_ONLINE=() NOTES=()
 BOOT_N=0
 # run_boot NAME: prepares, boots and checks NAME; records its row of the table
 run_boot() {
@@ -268,6 +271,13 @@ check_boot() {
 		[ "$lines" = 1 ] && [[ $(fact "$name" exec1_argv) == /usr/libexec/wait-online/wait-online\ --manager=networkmanager* ]] ||
 			bad+=("NetworkManager-wait-online.service did not run wait-online")
 	else
+		# networkd calls host0 configured only once its IPv6 link-local address is there too
+		# (Netplan leaves link-local addressing on): a wait that judged the kernel's routable
+		# state alone would end at the DHCPv4 address, about a second earlier
+		local ll
+		ll=$(fact "$name" ipv6ll)
+		[ -n "$ll" ] && [ -n "$target" ] && [ "$target" -gt "$ll" ] ||
+			bad+=("network-online.target not after host0's IPv6 link-local address (networkd's configured state)")
 		[ "$lines" = 2 ] || bad+=("the unit has $lines command lines, not Netplan's two")
 		for ((i = 1; i <= lines; i++)); do
 			[[ $(fact "$name" "exec${i}_argv") == /lib/systemd/systemd-networkd-wait-online\ * ]] ||
@@ -305,6 +315,7 @@ check_boot() {
 			bad+=("the wait was not about 5 s")
 	fi
 	ADDR_TO_ONLINE[$name]=$(ms "$addr" "$target")
+	LL_TO_ONLINE[$name]=$(ms "$(fact "$name" ipv6ll)" "$target")
 	WAIT[$name]=$(ms "$unit_start" "$unit_end")
 	TO_ONLINE[$name]=$(ms "$(fact "$name" userspace)" "$target")
 	NOTES[$name]="_EXE: ${exes:-none}"
@@ -332,11 +343,13 @@ if [ -n "${VERDICT[upstream]:-}" ] && [ -n "${VERDICT[package]:-}" ] &&
 			printf "%s%*s  %s\n", $1, 62 - (length($1) - 2 * n), "", $2 }'
 fi
 echo
-printf '%-26s %6s %12s %12s %14s  %s\n' BOOT WALL_S ADDR→ONLINE WAIT_UNIT PID1→ONLINE RESULT
+# ADDR: host0's DHCPv4 address; LL: its IPv6 link-local one (networkd's boots), after which
+# networkd calls it configured; PID1: userspace start
+printf '%-26s %6s %12s %12s %12s %14s  %s\n' BOOT WALL_S ADDR→ONLINE LL→ONLINE WAIT_UNIT PID1→ONLINE RESULT
 failed=0
 for b in "${BOOTS[@]}"; do
-	printf '%-26s %6s %9s ms %9s ms %11s ms  %s\n' "$b" "${WALL[$b]:-?}" "${ADDR_TO_ONLINE[$b]:-?}" \
-		"${WAIT[$b]:-?}" "${TO_ONLINE[$b]:-?}" "${VERDICT[$b]}"
+	printf '%-26s %6s %9s ms %9s ms %9s ms %11s ms  %s\n' "$b" "${WALL[$b]:-?}" "${ADDR_TO_ONLINE[$b]:-?}" \
+		"${LL_TO_ONLINE[$b]:-?}" "${WAIT[$b]:-?}" "${TO_ONLINE[$b]:-?}" "${VERDICT[$b]}"
 	[ "${VERDICT[$b]}" = PASS ] || failed=1
 done
 for b in "${BOOTS[@]}"; do echo "  $b: ${NOTES[$b]:-}"; done
