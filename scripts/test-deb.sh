@@ -17,8 +17,8 @@
 #      systemd as PID 1 (systemd-nspawn, in a network namespace of its own, dnsmasq in a peer
 #      namespace at the other end of its veth: wo_boot in scripts/lib-deb.sh); the hardened
 #      units run for real: networkd mode, kernel only, --dns and --dns-probe through resolved
-#      on D-Bus, upstream's unit with the drop-in; the sandbox they get is printed (no
-#      capability, seccomp, user namespace, read-only /usr)
+#      on D-Bus, upstream's unit with the drop-in; the sandbox they get is printed (one
+#      capability, CAP_DAC_READ_SEARCH; seccomp, user namespace, read-only /usr)
 #
 # Needs network access (crates.io for cargo, the Debian mirror for debootstrap/apt) and cargo on
 # PATH (rustup). Installs nothing on the host: without debhelper there, the package is built in
@@ -309,7 +309,9 @@ for u in $BOOT_UNITS; do
 done
 grep -q 'path=/usr/libexec/wait-online/wait-online' "$WORK/boot-report.txt" ||
 	fail "boot: systemd-networkd-wait-online.service did not run wait-online (drop-in)"
-for proof in 'CapEff:[[:space:]]*0000000000000000' 'CapBnd:[[:space:]]*0000000000000000' \
+# one capability, CAP_DAC_READ_SEARCH (bit 2), effective and in the bounding set
+for proof in 'CapEff:[[:space:]]*0000000000000004' 'CapBnd:[[:space:]]*0000000000000004' \
+	'CapAmb:[[:space:]]*0000000000000004' \
 	'NoNewPrivs:[[:space:]]*1' 'Seccomp:[[:space:]]*2' 'uid_map: *0 0 1; *[0-9]+ [0-9]+ 1;' \
 	'usr: read-only' 'home: inaccessible'; do
 	grep -Eq "$proof" "$WORK/boot-report.txt" || fail "boot: the sandbox lacks '$proof'"

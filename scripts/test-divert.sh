@@ -11,11 +11,15 @@
 #   2. dpkg -i wait-online and wait-online-divert-upstream: both spellings run wait-online
 #      (--version, and a real wait for lo), the unit's ExecStart= path too, dpkg-divert --list
 #      shows exactly the two diversions, upstream's binary sits at the divert-to name of the
-#      spelling systemd registers (sha256 equal), nothing else is left in /usr/lib/systemd
+#      spelling systemd registers (sha256 equal), nothing else is left in /usr/lib/systemd;
+#      the hardening drop-in is in place for upstream's unit and its @ template: the suite's
+#      systemd-analyze security rates both at most 2.0 (9.x without it), verify is silent, and
+#      the unit keeps its one ExecStart= line, upstream's
 #   3. apt-get install systemd (upgrade to the candidate, when newer), then
 #      apt-get install --reinstall systemd: the same checks, against the new .deb's sha256
 #   4. dpkg -r wait-online-divert-upstream: no diversion left, upstream's binary back under
-#      its name (sha256 equal), no divert-to file left, dpkg --verify systemd clean
+#      its name (sha256 equal), no divert-to file left, dpkg --verify systemd clean, the
+#      hardening drop-in gone (upstream's binary never runs under it) and the exposure back
 #   5. dpkg -i again, dpkg -i over itself (preinst upgrade), dpkg -P: the same checks
 #
 # And "bookworm-to-trixie": both packages installed on Debian 12, then apt-get dist-upgrade to
@@ -70,6 +74,10 @@ dpkg-deb -I "$DIVERT_DEB" | sed -n '/Package:/,$p' | tee "$WORK/divert-info.txt"
 grep -q " ./usr/lib/systemd/systemd-networkd-wait-online -> ../../libexec/wait-online/wait-online$" \
 	"$WORK/divert-contents.txt" || fail "the package lacks the symlink to ../../libexec/wait-online/wait-online"
 if grep -q ' ./lib/' "$WORK/divert-contents.txt"; then fail "the package ships a file under /lib (aliased)"; fi
+for unit in systemd-networkd-wait-online.service systemd-networkd-wait-online@.service; do
+	grep -q " ./usr/lib/systemd/system/$unit.d/wait-online-hardening.conf$" "$WORK/divert-contents.txt" ||
+		fail "the package lacks the hardening drop-in for $unit"
+done
 for script in preinst postrm; do
 	dpkg-deb --info "$DIVERT_DEB" "$script" >/dev/null 2>&1 || fail "the package has no $script"
 done
@@ -101,6 +109,48 @@ sysdeb() {
 	f=$(cd "$R" && { compgen -G "var/cache/apt/archives/systemd_${1/:/%3a}_*.deb" || true; } | head -n1)
 	[ -n "$f" ] || fail "$suite: systemd $1 is not in the chroot's apt cache"
 	echo "/$f"
+}
+
+UNITS=(systemd-networkd-wait-online.service systemd-networkd-wait-online@eth0.service)
+DROP_INS=(/usr/lib/systemd/system/systemd-networkd-wait-online.service.d/wait-online-hardening.conf
+	/usr/lib/systemd/system/systemd-networkd-wait-online@.service.d/wait-online-hardening.conf)
+# exposure UNIT: the overall exposure the chroot's systemd-analyze gives UNIT
+exposure() {
+	IN systemd-analyze security --offline=yes "$1" 2>&1 |
+		sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p'
+}
+
+# hardened STAGE: the drop-in for both units, each rated at most 2.0, verify silent, upstream's
+# one ExecStart= line kept
+hardened() {
+	local stage=$1 f u e out
+	for f in "${DROP_INS[@]}"; do
+		[ -f "$R$f" ] || fail "$stage: $f is missing"
+	done
+	for u in "${UNITS[@]}"; do
+		e=$(exposure "$u")
+		say "  $stage: $u: exposure $e with the hardening drop-in"
+		awk -v e="$e" 'BEGIN { exit !(e != "" && e <= 2.0) }' || fail "$stage: $u: exposure '$e' > 2.0"
+	done
+	out=$(IN systemd-analyze verify --man=no "${UNITS[@]}" 2>&1) || fail "$stage: verify: $out"
+	[ -z "$out" ] || fail "$stage: systemd-analyze verify printed: $out"
+	IN systemd-analyze cat-config systemd/system/systemd-networkd-wait-online.service >"$WORK/cat-config.txt" 2>&1 || true
+	grep -q '^User=wait-online$' "$WORK/cat-config.txt" || fail "$stage: the drop-in does not show (see $WORK/cat-config.txt)"
+	same "$stage: ExecStart= lines of upstream's unit" \
+		"ExecStart=$(sed -n 's/^ExecStart=//p' "$R/lib/systemd/system/systemd-networkd-wait-online.service")" \
+		"$(grep '^ExecStart=' "$WORK/cat-config.txt")"
+}
+
+# unhardened STAGE: no drop-in left, upstream's unit rated as without it
+unhardened() {
+	local stage=$1 f e
+	for f in "${DROP_INS[@]}"; do
+		[ ! -e "$R$f" ] || fail "$stage: $f is still there"
+		[ ! -e "$R${f%/*}" ] || fail "$stage: ${f%/*} is still there"
+	done
+	e=$(exposure "${UNITS[0]}")
+	say "  $stage: ${UNITS[0]}: exposure $e"
+	awk -v e="$e" 'BEGIN { exit !(e > 5.0) }' || fail "$stage: ${UNITS[0]}: exposure '$e', expected upstream's own"
 }
 
 # diverted STAGE: both spellings (and the unit's ExecStart=) run wait-online, two diversions,
@@ -136,6 +186,7 @@ diverted() {
 		"systemd-networkd-wait-online systemd-networkd-wait-online${DIVERT_TO[$shipped]#"$shipped"}" "$line"
 	IN dpkg --verify systemd >"$WORK/verify.txt" 2>&1 || true
 	same "$stage: dpkg --verify systemd" "" "$(cat "$WORK/verify.txt")"
+	hardened "$stage"
 }
 
 # restored STAGE: no diversion, upstream's binary back under its name (sha256 $ref)
@@ -152,6 +203,7 @@ restored() {
 	IN dpkg --verify systemd >"$WORK/verify.txt" 2>&1 || true
 	same "$stage: dpkg --verify systemd" "" "$(cat "$WORK/verify.txt")"
 	[ -x "$R/usr/libexec/wait-online/wait-online" ] || fail "$stage: wait-online itself went too"
+	unhardened "$stage"
 }
 
 test_suite() {

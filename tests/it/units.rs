@@ -1,8 +1,12 @@
 //! The systemd units in `units/`: `systemd-analyze verify` finds nothing to say, `systemd-analyze
-//! security --offline=yes` rates each at most 2.0 (upstream's unit: 9.5), the three files share
-//! one hardening block, and the program still works under the restrictions that can be
+//! security --offline=yes` of systemd 252 (the host's), 257 and 262 (the cached roots of
+//! tests/setup-upstreams.sh) rates each at most 2.0 (upstream's unit: 9.5), upstream's units
+//! with the hardening drop-in of wait-online-divert-upstream too, the files share one
+//! hardening block, and the program still works under the restrictions that can be
 //! reproduced without systemd as PID 1: no capability at all, an unprivileged user, no new
-//! privileges (setpriv), inside a network namespace.
+//! privileges (setpriv), inside a network namespace; and with the units' one capability,
+//! CAP_DAC_READ_SEARCH, in a user namespace mapped like PrivateUsers=yes, it reads Netplan's
+//! 0600 root files (and nothing more: not /etc/shadow).
 //!
 //! The units are checked on temporary copies whose ExecStart= points at the binary cargo built
 //! (verify wants an executable there), with the man page on MANPATH (for Documentation=).
@@ -15,8 +19,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::common::{
-    self, DnsServer, Netns, NetworkdEnv, RunResult, TempDir, run_wait_online, run_wait_online_bg,
-    setpriv_args,
+    self, DnsServer, Netns, NetworkdEnv, RunResult, TempDir, Upstream, run_wait_online,
+    run_wait_online_bg, setpriv_args,
 };
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -25,6 +29,9 @@ const INSTALLED: &str = "/usr/libexec/wait-online/wait-online";
 const UPSTREAM_UNIT: &str = "/lib/systemd/system/systemd-networkd-wait-online.service";
 const DROP_IN: &str = "systemd-networkd-wait-online.service.d/wait-online.conf";
 const NM_DROP_IN: &str = "NetworkManager-wait-online.service.d/wait-online.conf";
+/// The hardening drop-in wait-online-divert-upstream installs for upstream's units.
+const DIVERT_DROP_IN: &str = "divert-upstream/wait-online-hardening.conf";
+const UPSTREAM_TEMPLATE: &str = "/lib/systemd/system/systemd-networkd-wait-online@.service";
 const MAX_EXPOSURE: f64 = 2.0;
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -71,11 +78,16 @@ fn stage_units() -> TempDir {
         dir.0.join("systemd-networkd-wait-online.service"),
         &read(UPSTREAM_UNIT),
     );
+    write_man_page(&dir);
+    dir
+}
+
+/// `man/man8/wait-online.8` in `dir`, for the units' Documentation= (see [`systemd_analyze_of`]).
+fn write_man_page(dir: &TempDir) {
     write(
         dir.0.join("man/man8/wait-online.8"),
         &read(Path::new(ROOT).join("man/wait-online.8")),
     );
-    dir
 }
 
 /// The unit names to check, as `systemd-analyze` is given them (relative to the staged dir).
@@ -87,7 +99,28 @@ const CHECKED: [&str; 3] = [
 ];
 
 fn systemd_analyze(dir: &TempDir, args: &[&str]) -> RunResult {
-    let mut cmd = Command::new("systemd-analyze");
+    systemd_analyze_of(Upstream::V252, dir, args)
+}
+
+/// `systemd-analyze ARGS` of `upstream`: the host's, or a cached root's run by that root's own
+/// dynamic loader and libraries (its glibc is newer than the host's).
+fn systemd_analyze_of(upstream: Upstream, dir: &TempDir, args: &[&str]) -> RunResult {
+    let mut cmd = match upstream.root() {
+        None => Command::new("systemd-analyze"),
+        Some(root) => {
+            let mut cmd = Command::new(root.join("usr/lib64/ld-linux-x86-64.so.2"));
+            let libs = [
+                "usr/lib/x86_64-linux-gnu",
+                "usr/lib/x86_64-linux-gnu/systemd",
+            ]
+            .map(|l| root.join(l).display().to_string())
+            .join(":");
+            cmd.arg("--library-path")
+                .arg(libs)
+                .arg(root.join("usr/bin/systemd-analyze"));
+            cmd
+        }
+    };
     cmd.args(args)
         .current_dir(&dir.0)
         // our page first, then the system's (the trailing colon), for Documentation=
@@ -112,33 +145,63 @@ fn overall_exposure(output: &str) -> Option<f64> {
     after.split_whitespace().next()?.parse().ok()
 }
 
+/// `systemd-analyze verify UNITS` of 252 and 257 says nothing. (262's also loads the host's
+/// 252 units that ours order after, and warns about their `!!` prefixes.)
+fn assert_verify_silent(dir: &TempDir, units: &[&str]) {
+    let mut args = vec!["verify"];
+    args.extend(units);
+    for upstream in [Upstream::V252, Upstream::V257] {
+        let result = systemd_analyze_of(upstream, dir, &args);
+        assert!(
+            result.success() && result.stdout.trim().is_empty() && result.stderr.trim().is_empty(),
+            "systemd-analyze verify of {upstream:?} must pass silently:\n{}",
+            result.describe()
+        );
+    }
+}
+
 #[test]
 fn units_pass_systemd_analyze_verify() {
-    let dir = stage_units();
-    let mut args = vec!["verify"];
-    args.extend(CHECKED);
-    let result = systemd_analyze(&dir, &args);
-    assert!(
-        result.success() && result.stdout.trim().is_empty() && result.stderr.trim().is_empty(),
-        "systemd-analyze verify must pass silently:\n{}",
-        result.describe()
-    );
+    assert_verify_silent(&stage_units(), &CHECKED);
+}
+
+/// `systemd-analyze security` of `upstream` for each of `units` in `dir`: each at most
+/// [`MAX_EXPOSURE`].
+fn assert_exposure_at_most_2(upstream: Upstream, dir: &TempDir, units: &[&str]) {
+    for unit in units {
+        let result = systemd_analyze_of(
+            upstream,
+            dir,
+            &["security", "--offline=yes", "--no-pager", unit],
+        );
+        assert!(
+            result.success(),
+            "{upstream:?} {unit}:\n{}",
+            result.describe()
+        );
+        let exposure = overall_exposure(&result.stdout).unwrap_or_else(|| {
+            panic!(
+                "{upstream:?} {unit}: no overall exposure level:\n{}",
+                result.describe()
+            )
+        });
+        assert!(
+            exposure <= MAX_EXPOSURE,
+            "{upstream:?} {unit}: exposure {exposure} > {MAX_EXPOSURE}:\n{}",
+            result.stdout
+        );
+        eprintln!(
+            "systemd {} {unit}: overall exposure {exposure}",
+            upstream.major()
+        );
+    }
 }
 
 #[test]
 fn units_are_hardened_to_exposure_at_most_2() {
     let dir = stage_units();
-    for unit in CHECKED {
-        let result = systemd_analyze(&dir, &["security", "--offline=yes", "--no-pager", unit]);
-        assert!(result.success(), "{unit}:\n{}", result.describe());
-        let exposure = overall_exposure(&result.stdout)
-            .unwrap_or_else(|| panic!("{unit}: no overall exposure level:\n{}", result.describe()));
-        assert!(
-            exposure <= MAX_EXPOSURE,
-            "{unit}: exposure {exposure} > {MAX_EXPOSURE}:\n{}",
-            result.stdout
-        );
-        eprintln!("{unit}: overall exposure {exposure}");
+    for upstream in [Upstream::V252, Upstream::V257, Upstream::V262] {
+        assert_exposure_at_most_2(upstream, &dir, &CHECKED);
     }
     // the baseline: upstream's unit alone, from its own directory, is far worse
     let upstream = systemd_analyze(&dir, &["security", "--offline=yes", UPSTREAM_UNIT]);
@@ -149,6 +212,53 @@ fn units_are_hardened_to_exposure_at_most_2() {
         )
     });
     assert!(exposure > 5.0, "upstream's unit rated {exposure}?");
+}
+
+/// Upstream's two units as the host's systemd ships them, each with the hardening drop-in of
+/// wait-online-divert-upstream (and nothing else) in its `.d` directory.
+fn stage_divert_units() -> TempDir {
+    let dir = TempDir::new();
+    let drop_in = read(Path::new(ROOT).join("units").join(DIVERT_DROP_IN));
+    for unit in [UPSTREAM_UNIT, UPSTREAM_TEMPLATE] {
+        let name = Path::new(unit).file_name().expect("file name");
+        let name = name.to_str().expect("utf-8");
+        write(dir.0.join(name), &read(unit));
+        write(
+            dir.0.join(format!("{name}.d/wait-online-hardening.conf")),
+            &drop_in,
+        );
+    }
+    write_man_page(&dir);
+    dir
+}
+
+const DIVERT_CHECKED: [&str; 2] = [
+    "./systemd-networkd-wait-online.service",
+    "./systemd-networkd-wait-online@eth0.service",
+];
+
+/// Netplan machines: upstream's units (whose command lines Netplan's override owns) get the
+/// units' exposure from the drop-in alone, which changes no command line.
+#[test]
+fn divert_drop_in_hardens_upstreams_units_to_exposure_at_most_2() {
+    let dir = stage_divert_units();
+    assert_verify_silent(&dir, &DIVERT_CHECKED);
+    for upstream in [Upstream::V252, Upstream::V257, Upstream::V262] {
+        assert_exposure_at_most_2(upstream, &dir, &DIVERT_CHECKED);
+    }
+    let drop_in = read(Path::new(ROOT).join("units").join(DIVERT_DROP_IN));
+    for key in [
+        "ExecStart",
+        "ExecStartPre",
+        "ExecStartPost",
+        "TimeoutStartSec",
+        "Type",
+    ] {
+        assert!(
+            !drop_in.lines().any(|l| l.starts_with(&format!("{key}="))),
+            "{DIVERT_DROP_IN} must leave {key}= to the unit and Netplan's override"
+        );
+    }
 }
 
 /// The `# Hardening.` block up to `[Install]` or the end, without comments.
@@ -167,6 +277,7 @@ fn units_share_one_hardening_block_and_the_upstream_shape() {
     let main = read(units.join("wait-online.service"));
     let template = read(units.join("wait-online@.service"));
     let drop_in = read(units.join(DROP_IN));
+    let divert_drop_in = read(units.join(DIVERT_DROP_IN));
     let block = hardening(&main);
     assert!(
         block.len() > 20,
@@ -174,17 +285,54 @@ fn units_share_one_hardening_block_and_the_upstream_shape() {
     );
     assert_eq!(hardening(&template), block, "wait-online@.service drifted");
     assert_eq!(hardening(&drop_in), block, "{DROP_IN} drifted");
+    assert_eq!(
+        hardening(&divert_drop_in),
+        block,
+        "{DIVERT_DROP_IN} drifted"
+    );
     for needed in [
         "User=wait-online",
-        "CapabilityBoundingSet=",
-        "AmbientCapabilities=",
+        "PrivateUsers=yes",
+        // one capability, to read Netplan's 0600 root files (the user namespace of
+        // PrivateUsers= limits it to root:root files, see capability_reads_only_root_files)
+        "CapabilityBoundingSet=CAP_DAC_READ_SEARCH",
+        "AmbientCapabilities=CAP_DAC_READ_SEARCH",
         "NoNewPrivileges=yes",
         "ProtectSystem=strict",
         "PrivateDevices=yes",
+        // /proc/sys readable (the pitfalls' sysctls), not writable
+        "ProtectKernelTunables=yes",
         "RestrictAddressFamilies=AF_UNIX AF_NETLINK AF_INET AF_INET6",
         "SystemCallFilter=@system-service",
+        "TasksMax=16",
     ] {
         assert!(block.contains(&needed), "hardening lacks {needed}");
+    }
+    assert!(
+        !block.iter().any(|l| l.starts_with("ProcSubset=")),
+        "ProcSubset=pid hides /proc/sys/net from the pitfalls"
+    );
+    let memory_max = block
+        .iter()
+        .find_map(|l| l.strip_prefix("MemoryMax="))
+        .expect("hardening lacks MemoryMax=");
+    let mib: u64 = memory_max
+        .strip_suffix('M')
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("MemoryMax={memory_max}: expected a size in M"));
+    assert!((32..=1024).contains(&mib), "MemoryMax={memory_max}");
+    // The start timeout is a backstop above --timeout's default (120 s, cli.rs) where the
+    // unit owns the command line; none where NetworkManager's or Netplan's lines carry it.
+    for (name, text) in [
+        ("wait-online.service", &main),
+        ("wait-online@.service", &template),
+        (DROP_IN, &drop_in),
+    ] {
+        let timeouts: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("TimeoutStartSec="))
+            .collect();
+        assert_eq!(timeouts, ["150"], "{name}: TimeoutStartSec=");
     }
     for (text, exec) in [
         (&main, format!("ExecStart={INSTALLED}")),
@@ -225,6 +373,10 @@ fn units_share_one_hardening_block_and_the_upstream_shape() {
     // NetworkManager's own timeout
     let nm_drop_in = read(units.join(NM_DROP_IN));
     assert_eq!(hardening(&nm_drop_in), block, "{NM_DROP_IN} drifted");
+    assert!(
+        !nm_drop_in.contains("\nTimeoutStartSec="),
+        "{NM_DROP_IN}: $NM_ONLINE_TIMEOUT bounds it"
+    );
     let execs: Vec<&str> = nm_drop_in
         .lines()
         .filter(|l| l.starts_with("ExecStart="))
@@ -258,10 +410,7 @@ fn stage_networkmanager_unit() -> TempDir {
         dir.0.join(NM_DROP_IN),
         &drop_in.replace(INSTALLED, env!("CARGO_BIN_EXE_wait-online")),
     );
-    write(
-        dir.0.join("man/man8/wait-online.8"),
-        &read(Path::new(ROOT).join("man/wait-online.8")),
-    );
+    write_man_page(&dir);
     let page = root.join("usr/share/man/man1/nm-online.1.gz");
     std::fs::create_dir_all(dir.0.join("man/man1")).expect("mkdir man1");
     std::fs::copy(&page, dir.0.join("man/man1/nm-online.1.gz"))
@@ -315,22 +464,30 @@ fn assert_setpriv_drops_everything(ns: &Netns) {
     let args = setpriv_args("/bin/cat", &["/proc/self/status"]);
     let status = run_wait_online(ns.exec("setpriv", &args), LIMIT);
     assert!(status.success(), "{}", status.describe());
-    for (key, value) in [
-        ("Uid:", "65534\t65534\t65534\t65534"),
-        ("Gid:", "65534\t65534\t65534\t65534"),
-        ("CapPrm:", "0000000000000000"),
-        ("CapEff:", "0000000000000000"),
-        ("CapBnd:", "0000000000000000"),
-        ("CapAmb:", "0000000000000000"),
-        ("NoNewPrivs:", "1"),
-    ] {
+    assert_status_fields(
+        &status,
+        &[
+            ("Uid:", "65534\t65534\t65534\t65534"),
+            ("Gid:", "65534\t65534\t65534\t65534"),
+            ("CapPrm:", "0000000000000000"),
+            ("CapEff:", "0000000000000000"),
+            ("CapBnd:", "0000000000000000"),
+            ("CapAmb:", "0000000000000000"),
+            ("NoNewPrivs:", "1"),
+        ],
+    );
+}
+
+/// `status` (the output of `cat /proc/self/status`) has each `(key, value)` line.
+fn assert_status_fields(status: &RunResult, fields: &[(&str, &str)]) {
+    for (key, value) in fields {
         assert!(
             status
                 .stdout
                 .lines()
-                .any(|l| l.starts_with(key) && l[key.len()..].trim() == value),
-            "setpriv did not set {key} {value}:\n{}",
-            status.stdout
+                .any(|l| l.starts_with(key) && l[key.len()..].trim() == *value),
+            "the sandbox lacks {key} {value}:\n{}",
+            status.describe()
         );
     }
 }
@@ -459,4 +616,104 @@ fn unprivileged_run_with_networkd() {
         LIMIT,
     );
     assert_eq!(r.code, Some(0), "{}\n{}", r.describe(), env.logs_tail(30));
+}
+
+// ---- the units' one capability, CAP_DAC_READ_SEARCH, in a user namespace like theirs
+
+/// Netplan YAML for the capability test: `lo` is the one interface that exists wherever the
+/// test runs (Netplan's lines name present interfaces only).
+const LO_NETPLAN_YAML: &str =
+    "network:\n  version: 2\n  renderer: networkd\n  ethernets:\n    lo:\n      dhcp4: true\n";
+
+/// `sh -c USERNS_SCRIPT sh CAPS YAML PROGRAM ARGS...`, run in a private mount namespace:
+/// writes YAML to /run/netplan/50-test.yaml (a private /run), 0600 root:root as Netplan wants
+/// it; then runs PROGRAM as root (CAPS `root`), or as uid/gid 65534 with CAPS (setpriv's
+/// spelling: "" or ",+dac_read_search") as its only capabilities, ambient, and no new
+/// privileges, in a new user namespace that maps only root and 65534 to themselves, as
+/// PrivateUsers=yes maps root and the unit's user (the maps are written from outside: a
+/// process cannot map more than itself).
+const USERNS_SCRIPT: &str = r#"set -e
+caps=$1 yaml=$2
+shift 2
+mount -t tmpfs -o mode=0755 tmpfs /run
+mkdir /run/netplan
+printf '%s' "$yaml" >/run/netplan/50-test.yaml
+chown 0:0 /run/netplan/50-test.yaml
+chmod 0600 /run/netplan/50-test.yaml
+[ "$caps" != root ] || exec "$@"
+mkfifo /run/go
+unshare --user -- sh -c 'read -r _ </run/go; exec "$@"' sh setpriv --reuid=65534 --regid=65534 \
+	--clear-groups --no-new-privs --inh-caps="-all$caps" --ambient-caps="-all$caps" \
+	--bounding-set="-all$caps" -- "$@" &
+pid=$!
+while [ "$(readlink /proc/$pid/ns/user)" = "$(readlink /proc/self/ns/user)" ]; do sleep 0.01; done
+printf '0 0 1\n65534 65534 1\n' >/proc/$pid/uid_map
+printf '0 0 1\n65534 65534 1\n' >/proc/$pid/gid_map
+echo go >/run/go
+wait $pid
+"#;
+
+fn in_unit_like_userns(caps: &str, program: &str, args: &[&str]) -> RunResult {
+    let mut cmd = Command::new("unshare");
+    cmd.args([
+        "-m",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        USERNS_SCRIPT,
+        "sh",
+    ])
+    .args([caps, LO_NETPLAN_YAML, program])
+    .args(args);
+    run_wait_online(cmd, LIMIT)
+}
+
+/// Compared with root's run: `--online-definition=ubuntu` reads Netplan's 0600 root file with
+/// the units' capability as it does as root, fails without it (the finding the units had), and
+/// the capability reads no root-owned file whose group the namespace does not map
+/// (/etc/shadow, root:shadow 0640), as the units' comment says.
+#[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
+fn capability_reads_netplan_files_and_only_root_files() {
+    let _root = common::require_root();
+    let (_dir, bin) = unprivileged_copy();
+    let args = ["--online-definition=ubuntu", "--print-netplan-lines"];
+    let as_root = in_unit_like_userns("root", &bin, &args);
+    assert_eq!(as_root.code, Some(0), "{}", as_root.describe());
+    assert!(as_root.stdout.contains("-i lo:"), "{}", as_root.describe());
+
+    let with_cap = in_unit_like_userns(",+dac_read_search", &bin, &args);
+    assert_eq!(with_cap.code, Some(0), "{}", with_cap.describe());
+    assert_eq!(with_cap.stdout, as_root.stdout, "{}", with_cap.describe());
+
+    let without = in_unit_like_userns("", &bin, &args);
+    assert_eq!(without.code, Some(1), "{}", without.describe());
+    assert!(
+        without.stderr.contains("/run/netplan/50-test.yaml") && without.stderr.contains("denied"),
+        "{}",
+        without.describe()
+    );
+
+    // the sandbox itself: the capability, and what it reaches
+    let status = in_unit_like_userns(",+dac_read_search", "/bin/cat", &["/proc/self/status"]);
+    assert_status_fields(
+        &status,
+        &[
+            ("Uid:", "65534\t65534\t65534\t65534"),
+            ("CapEff:", "0000000000000004"),
+            ("CapBnd:", "0000000000000004"),
+            ("CapAmb:", "0000000000000004"),
+            ("NoNewPrivs:", "1"),
+        ],
+    );
+    let shadow = std::fs::metadata("/etc/shadow").expect("/etc/shadow");
+    assert!(
+        std::os::unix::fs::MetadataExt::gid(&shadow) != 0
+            && std::os::unix::fs::MetadataExt::mode(&shadow) & 0o004 == 0,
+        "the check below needs /etc/shadow in a group other than root's, not world-readable"
+    );
+    let r = in_unit_like_userns(",+dac_read_search", "/bin/head", &["-c1", "/etc/shadow"]);
+    assert_eq!(r.code, Some(1), "{}", r.describe());
+    assert!(r.stderr.contains("Permission denied"), "{}", r.describe());
 }
