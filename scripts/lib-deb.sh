@@ -362,31 +362,40 @@ wo_cgroup2() {
 # killed after SECONDS; returns systemd-nspawn's exit status. Its processes, its cgroup and its
 # mounts (a private /run included) are gone when it returns.
 wo_boot() {
-	local root=$1 ns=$2 limit=$3 log=$4 cg nsfile nspawn rc=0
+	local root=$1 ns=$2 limit=$3 log=$4 cg nsfile sysdir nspawn rc=0
 	shift 4
 	nspawn=$(wo_nspawn) || exit 1
 	cg=$(wo_cgroup2)/wo-boot-$ns
 	mkdir -p "$cg" || fail "mkdir $cg"
 	WO_CGROUPS+=("$cg")
 	nsfile=$(mktemp)
+	sysdir=$(mktemp -d)
 	# The cgroup first (its own, on the unified hierarchy, for a guest that needs cgroup2), then
 	# a private mount namespace where /run is a tmpfs (nspawn writes there) and the network
 	# namespace is reached through a bind mount made before /run is covered.
+	# With --network-namespace-path, this systemd-nspawn (252) gives the guest the host's sysfs,
+	# whose /sys/class/net lists the host's interfaces, not host0 (seen: eth0 ifb0 ifb1 lo):
+	# a sysfs mounted from within NS (sysfs shows the network namespace of its mounter) is
+	# bound over the guest's /sys/class/net and /sys/devices/virtual/net.
 	SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 timeout -k 10 "$limit" \
 		unshare -m --propagation private sh -ec '
 			echo $$ >"$1/cgroup.procs"
 			mount --bind "/run/netns/$2" "$3"
+			nsenter --net="$3" mount -t sysfs -o ro sysfs "$5"
 			mount -t tmpfs -o mode=0755 tmpfs /run
 			nspawn=$4
-			shift 4
-			exec "$nspawn" "$@"' sh "$cg" "$ns" "$nsfile" "$nspawn" \
+			shift 5
+			exec "$nspawn" "$@"' sh "$cg" "$ns" "$nsfile" "$nspawn" "$sysdir" \
 		-D "$root" -M "$ns" --register=no --keep-unit -b --console=pipe --link-journal=no \
 		--resolv-conf=off --timezone=off --network-namespace-path="$nsfile" \
+		--bind-ro="$sysdir/class/net:/sys/class/net" \
+		--bind-ro="$sysdir/devices/virtual/net:/sys/devices/virtual/net" \
 		--capability=CAP_NET_ADMIN "$@" </dev/null >"$log" 2>&1 &
 	# (waited for in the background: a trapped Ctrl-C interrupts wait, and wo_cleanup kills the cgroup)
 	wait "$!" || rc=$?
 	wo_kill_cgroup "$cg"
 	rm -f "$nsfile"
+	rmdir "$sysdir"
 	return "$rc"
 }
 

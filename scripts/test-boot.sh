@@ -5,6 +5,15 @@
 #
 #   upstream       Netplan YAML (renderer networkd, host0 dhcp4), upstream's binary
 #   package        the same, with wait-online and wait-online-divert-upstream installed
+#   hardened-ubuntu
+#                  the same YAML (0600 root, as Netplan wants it), wait-online only: its hardened
+#                  wait-online.service enabled with --online-definition=ubuntu, upstream's unit
+#                  masked; a sandboxed ExecStartPre= probe shows what the unit's sandbox can
+#                  read, and wo-pitfall.service (the unit's hardening, --json, after
+#                  network-online.target) must find a strict-rp-filter pitfall in /proc/sys/net.
+#                  With the units before CAP_DAC_READ_SEARCH this boot failed: "cannot read:
+#                  Permission denied", the target reached 130 ms after the DHCPv4 address,
+#                  before IPv6 link-local (a false online)
 #   unplugged      package, plus a second NIC host1 in the YAML (not optional) without carrier:
 #                  the unit waits its whole timeout (Netplan's lines: no --timeout, so 120 s)
 #   unplugged-carrier-timeout
@@ -29,8 +38,9 @@
 # with the two .debs to use instead of building them), WO_SKIP_BUILD=1 (reuse the .debs of a
 # previous run in WO_BOOT_DIR/build), and those of lib-deb.sh (WO_MIRROR, WO_CACHE,
 # WO_BASE_MAX_AGE). Needs network access for the build and a missing root, dnsmasq (from
-# tests/setup-deps.sh) and cargo (rustup). Measured on a 2-core VM: 138 s for all five boots
-# with the .debs and the root cached (unplugged alone waits 122 s); `package` alone on a fresh
+# tests/setup-deps.sh) and cargo (rustup). Measured on a 2-core VM: 138 s for the other five
+# boots with the .debs and the root cached (unplugged alone waits 122 s), 3 s for
+# hardened-ubuntu; `package` alone on a fresh
 # machine 390 s (the release build 281 s, without its unit tests: DEB_BUILD_OPTIONS=nocheck
 # unless set; the debootstraps and roots about 100 s).
 set -euo pipefail
@@ -41,7 +51,7 @@ T0=$SECONDS
 # shellcheck source=scripts/lib-deb.sh
 . "$SRC/scripts/lib-deb.sh"
 WORK=${WO_BOOT_DIR:-/tmp/wo-boot}
-ALL_BOOTS=(upstream package unplugged unplugged-carrier-timeout networkmanager)
+ALL_BOOTS=(upstream package hardened-ubuntu unplugged unplugged-carrier-timeout networkmanager)
 
 [ "$(id -u)" = 0 ] || fail "run as root (debootstrap, namespaces, systemd-nspawn)"
 trap wo_cleanup EXIT
@@ -96,6 +106,7 @@ journalctl -b --no-pager -o short-monotonic >$out/journal.txt
 cat /run/systemd/generator.late/systemd-networkd-wait-online.service.d/*.conf \
 	/run/systemd/system/systemd-networkd-wait-online.service.d/*.conf >$out/netplan-override 2>/dev/null
 ip -o -4 addr show dev host0 >$out/host0-address
+id -u wait-online >$out/wait-online-uid 2>/dev/null
 python3 /usr/local/lib/wo-result.py "$unit" "$out" >$out/facts 2>$out/facts.err
 systemctl --no-block poweroff
 '
@@ -117,8 +128,12 @@ u, t, m = show("unit"), show("target"), show("manager")
 print("target_active=" + t["ActiveEnterTimestampMonotonic"][0])
 print("userspace=" + m["UserspaceTimestampMonotonic"][0])
 for key in ("ActiveState", "Result", "ExecMainStatus", "InactiveExitTimestampMonotonic",
-            "ExecMainExitTimestampMonotonic"):
+            "ExecMainExitTimestampMonotonic", "User", "TimeoutStartUSec", "MemoryMax", "TasksMax"):
     print(f"unit_{key}=" + u.get(key, [""])[0])
+try:
+    print("wait_online_uid=" + open(f"{out}/wait-online-uid").read().strip())
+except OSError:
+    print("wait_online_uid=")
 # one "{ path=... ; argv[]=... ; ... }" per command line (argv may hold braces: ${VAR})
 lines = [x for l in u.get("ExecStart", []) for x in re.findall(r"\{ path=.*? \}(?= \{ path=|$)", l)]
 print(f"exec_lines={len(lines)}")
@@ -128,6 +143,7 @@ for i, l in enumerate(lines, 1):
     print(f"exec{i}_argv=" + (argv.group(1).strip() if argv else "?"))
     print(f"exec{i}_status=" + (status.group(1) if status else "not-run"))
 addr, ll, activated, exes, ifaces, given_up = "", "", "", set(), set(), []
+uids, probe, pitfall = set(), [], []
 for raw in open(f"{out}/journal.json"):
     e = json.loads(raw)
     msg, ts = text(e.get("MESSAGE", "")), e.get("__MONOTONIC_TIMESTAMP", "")
@@ -140,8 +156,13 @@ for raw in open(f"{out}/journal.json"):
         addr = ts
     if not activated and ident == "NetworkManager" and "device (host0): Activation: successful" in msg:
         activated = ts
+    if e.get("_SYSTEMD_UNIT") == unit and msg.startswith("wo-probe "):
+        probe.append(msg[len("wo-probe "):])
+    if e.get("_SYSTEMD_UNIT") == "wo-pitfall.service" and "strict-rp-filter" in msg:
+        pitfall.append("strict-rp-filter")
     if e.get("_SYSTEMD_UNIT") == unit and "INTERFACE" in e:
         exes.add(text(e.get("_EXE", "?")) + "(" + text(e.get("_COMM", "?")) + ")")
+        uids.add(text(e.get("_UID", "?")))
         ifaces.add(text(e["INTERFACE"]))
         # the record that names a link given up (--carrier-timeout), not the debug ones
         if e["INTERFACE"] == "host1" and "not waited for" in msg and not given_up:
@@ -152,6 +173,27 @@ print("nm_activated=" + activated)
 print("exes=" + " ".join(sorted(exes)))
 print("interfaces=" + " ".join(sorted(ifaces)))
 print("host1_info=" + (given_up[0] if given_up else ""))
+print("uids=" + " ".join(sorted(uids)))
+for line in probe:
+    print("probe_" + line)
+print("pitfall=" + " ".join(pitfall[:1]))
+'
+# /usr/local/sbin/wo-probe: run as a sandboxed ExecStartPre= of the unit under test
+# (hardened-ubuntu), it prints what the unit's sandbox grants, one "wo-probe KEY=VALUE" line
+# each: the uid, the effective capabilities, whether Netplan's 0600 root:root file and the
+# root:shadow /etc/shadow can be read, a sysctl under /proc/sys/net, and whether it is writable.
+PROBE_SCRIPT='#!/bin/sh
+can_read() { if head -c1 "$1" >/dev/null 2>&1; then echo readable; else echo unreadable; fi; }
+echo "wo-probe uid=$(id -u)"
+echo "wo-probe capeff=$(sed -n "s/^CapEff:[[:space:]]*//p" /proc/self/status)"
+echo "wo-probe netplan=$(can_read /etc/netplan/10-wo-test.yaml)"
+echo "wo-probe shadow=$(can_read /etc/shadow)"
+echo "wo-probe rp_filter=$(cat /proc/sys/net/ipv4/conf/all/rp_filter 2>&1 | tr -d "\n")"
+if (echo 0 >/proc/sys/net/ipv4/conf/all/rp_filter) 2>/dev/null; then
+	echo "wo-probe sysctl=writable"
+else
+	echo "wo-probe sysctl=read-only"
+fi
 '
 
 # ---- one boot
@@ -166,7 +208,7 @@ prepare_boot() {
 		cp "$DEB" "$DIVERT_DEB" "$r/tmp/"
 		wo_mount -t proc proc "$r/proc"
 		local pkgs=("/tmp/${DEB##*/}")
-		[ "$name" = networkmanager ] || pkgs+=("/tmp/${DIVERT_DEB##*/}")
+		case $name in networkmanager | hardened-ubuntu) ;; *) pkgs+=("/tmp/${DIVERT_DEB##*/}") ;; esac
 		wo_in "$r" dpkg -i "${pkgs[@]}" >"$dir/dpkg.log" 2>&1 || fail "$name: dpkg -i failed (see $dir/dpkg.log)"
 		umount "$r/proc"
 		rm -f "$r/tmp/"*.deb
@@ -186,6 +228,43 @@ prepare_boot() {
 		case $name in unplugged*) printf '    host1:\n      dhcp4: true\n' ;; esac
 	} >"$r/etc/netplan/10-wo-test.yaml"
 	chmod 0600 "$r/etc/netplan/10-wo-test.yaml"
+	local after_too=
+	if [ "$name" = hardened-ubuntu ]; then
+		# the package's unit as shipped, the Ubuntu definition on the command line; upstream's
+		# unit (which Netplan's generator would pull in) masked, so only this one gates the target
+		unit=wait-online.service
+		wo_in "$r" systemctl mask systemd-networkd-wait-online.service >/dev/null 2>&1
+		wo_in "$r" systemctl enable wait-online.service >/dev/null 2>&1 || fail "$name: systemctl enable $unit"
+		mkdir -p "$r/etc/systemd/system/$unit.d" "$r/usr/local/sbin"
+		printf '%s' "$PROBE_SCRIPT" >"$r/usr/local/sbin/wo-probe"
+		chmod 0755 "$r/usr/local/sbin/wo-probe"
+		printf '[Service]\nExecStartPre=/usr/local/sbin/wo-probe\nExecStart=\nExecStart=/usr/libexec/wait-online/wait-online --online-definition=ubuntu\n' \
+			>"$r/etc/systemd/system/$unit.d/40-ubuntu.conf"
+		# the pitfalls read /proc/sys/net under the unit's sandbox: the hardening of the shipped
+		# unit, --json after the boot, a link with a global address and strict rp_filter (a veth
+		# pair: no dummy driver needed; its rp_filter=1 from the namespace's default, set by
+		# run_boot: /proc/sys is read-only in the guest) that does not carry the default route
+		# (host0 does)
+		sed -e '/^\[Install\]/,$d' -e 's/^Description=.*/Description=wait-online test: pitfalls under the sandbox/' \
+			-e 's/^Before=network-online.target shutdown.target$/Before=shutdown.target/' \
+			-e 's#^ExecStart=/usr/libexec/wait-online/wait-online$#ExecStart=/usr/libexec/wait-online/wait-online --manager=none -i host0 --json --timeout=20#' \
+			"$r/lib/systemd/system/wait-online.service" >"$r/etc/systemd/system/wo-pitfall.service"
+		grep -q -- '--json' "$r/etc/systemd/system/wo-pitfall.service" || fail "$name: cannot derive wo-pitfall.service"
+		cat >>"$r/etc/systemd/system/wo-pitfall.service" <<-'UNIT'
+
+			[Unit]
+			Wants=network-online.target
+			After=network-online.target
+
+			[Service]
+			ExecStartPre=+/bin/sh -ec 'ip link add wodummy type veth peer name wodummyp; ip link set wodummyp up; ip addr add 10.99.0.1/24 dev wodummy; ip link set wodummy up'
+
+			[Install]
+			WantedBy=multi-user.target
+		UNIT
+		wo_in "$r" systemctl enable wo-pitfall.service >/dev/null 2>&1 || fail "$name: systemctl enable wo-pitfall"
+		after_too=wo-pitfall.service
+	fi
 	mkdir -p "$r/etc/systemd/system/$unit.d"
 	printf '[Service]\nEnvironment=SYSTEMD_LOG_LEVEL=debug\n' >"$r/etc/systemd/system/$unit.d/50-wo-test-debug.conf"
 	if [ "$name" = unplugged-carrier-timeout ]; then
@@ -200,7 +279,7 @@ prepare_boot() {
 		[Unit]
 		Description=wait-online boot test: facts to /wo-result, then power off
 		Wants=network-online.target
-		After=network-online.target $unit
+		After=network-online.target $unit $after_too
 		[Service]
 		Type=simple
 		ExecStart=/usr/local/sbin/wo-result $unit
@@ -232,6 +311,11 @@ run_boot() {
 	case $name in unplugged*) nics=(--unplugged=host1) ;; esac
 	[ "$name" = unplugged ] && limit=240
 	wo_boot_net_up "$ns" "$dir/dnsmasq.log" "${nics[@]}"
+	if [ "$name" = hardened-ubuntu ]; then
+		# strict reverse-path filtering for links made later (wo-pitfall.service's), not host0
+		ip netns exec "$ns" sh -c 'echo 1 >/proc/sys/net/ipv4/conf/default/rp_filter' ||
+			fail "$name: cannot set rp_filter in $ns"
+	fi
 	say "$name: booting (console: $dir/console.log, limit ${limit}s)"
 	t=$SECONDS
 	wo_boot "$dir/root" "$ns" "$limit" "$dir/console.log" --bind="$dir/result:/wo-result" || rc=$?
@@ -244,6 +328,28 @@ run_boot() {
 		return
 	fi
 	check_boot "$name"
+}
+
+# check_hardened NAME: the shipped hardening as it ran (adds to check_boot's bad): the unit's user,
+# that of its records, what the sandbox probe saw (0600 root:root Netplan file readable through
+# CAP_DAC_READ_SEARCH alone, root:shadow /etc/shadow not: the capability ends at the owners
+# PrivateUsers= maps; /proc/sys/net readable, read-only), the pitfall read from /proc/sys/net
+check_hardened() {
+	local name=$1 uid want
+	uid=$(fact "$name" wait_online_uid)
+	[ "$(fact "$name" unit_User)" = wait-online ] || bad+=("the unit's User= is '$(fact "$name" unit_User)'")
+	[ -n "$uid" ] && [ "$(fact "$name" uids)" = "$uid" ] ||
+		bad+=("the unit's records come from uid '$(fact "$name" uids)', not wait-online's ($uid)")
+	for want in "uid=$uid" capeff=0000000000000004 netplan=readable shadow=unreadable sysctl=read-only; do
+		[ "$(fact "$name" "probe_${want%%=*}")" = "${want#*=}" ] ||
+			bad+=("sandbox probe: ${want%%=*}=$(fact "$name" "probe_${want%%=*}"), expected ${want#*=}")
+	done
+	[[ $(fact "$name" probe_rp_filter) =~ ^[0-2]$ ]] ||
+		bad+=("sandbox probe: /proc/sys/net/ipv4/conf/all/rp_filter: $(fact "$name" probe_rp_filter)")
+	[ "$(fact "$name" pitfall)" = strict-rp-filter ] ||
+		bad+=("wo-pitfall.service (--json under the same hardening) did not report strict-rp-filter")
+	[ "$(fact "$name" unit_TimeoutStartUSec)" = "2min 30s" ] ||
+		bad+=("TimeoutStartUSec=$(fact "$name" unit_TimeoutStartUSec), expected 2min 30s")
 }
 
 # check_boot NAME: the checks of NAME against its facts; VERDICT is PASS or the failed checks
@@ -278,11 +384,19 @@ check_boot() {
 		ll=$(fact "$name" ipv6ll)
 		[ -n "$ll" ] && [ -n "$target" ] && [ "$target" -gt "$ll" ] ||
 			bad+=("network-online.target not after host0's IPv6 link-local address (networkd's configured state)")
-		[ "$lines" = 2 ] || bad+=("the unit has $lines command lines, not Netplan's two")
-		for ((i = 1; i <= lines; i++)); do
-			[[ $(fact "$name" "exec${i}_argv") == /lib/systemd/systemd-networkd-wait-online\ * ]] ||
-				bad+=("command line $i is not Netplan's")
-		done
+		if [ "$name" = hardened-ubuntu ]; then
+			[ "$lines" = 1 ] && [ "$(fact "$name" exec1_argv)" = "/usr/libexec/wait-online/wait-online --online-definition=ubuntu" ] ||
+				bad+=("wait-online.service did not run wait-online --online-definition=ubuntu")
+		else
+			[ "$lines" = 2 ] || bad+=("the unit has $lines command lines, not Netplan's two")
+			for ((i = 1; i <= lines; i++)); do
+				[[ $(fact "$name" "exec${i}_argv") == /lib/systemd/systemd-networkd-wait-online\ * ]] ||
+					bad+=("command line $i is not Netplan's")
+			done
+		fi
+	fi
+	if [ "$name" = hardened-ubuntu ]; then
+		check_hardened "$name"
 	fi
 	case $name in
 	unplugged)
