@@ -249,7 +249,7 @@ UNIT
 mkdir -p "$ETC/wait-online@lo:carrier.service.d" "$ETC/systemd-networkd-wait-online.service.d"
 cat >"$ETC/wait-online@lo:carrier.service.d/sandbox.conf" <<'UNIT'
 [Service]
-ExecStartPre=/bin/sh -c 'grep -E "^(Uid|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):" /proc/self/status; echo "uid_map: $(cat /proc/self/uid_map | tr -s " " | tr "\\n" ";")"; touch /usr/wo-test 2>/dev/null || echo "usr: read-only"; ls /home >/dev/null 2>&1 || echo "home: inaccessible"'
+ExecStartPre=/bin/sh -c 'grep -E "^(Uid|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):" /proc/self/status; echo "uid_map: $(cat /proc/self/uid_map | tr -s " " | tr "\\n" ";")"; touch /usr/wo-test 2>/dev/null || echo "usr: read-only"; cat /root/wo-secret >/dev/null 2>&1 || echo "home: hidden"'
 UNIT
 cp "$CHROOT/usr/share/wait-online/systemd-networkd-wait-online.service.d/wait-online.conf" \
 	"$ETC/systemd-networkd-wait-online.service.d/"
@@ -291,6 +291,9 @@ for u in systemd-networkd.service wait-online.service wait-online@lo:carrier.ser
 	IN systemctl enable "$u" >/dev/null 2>&1 || fail "systemctl enable $u failed"
 done
 rm -f "$CHROOT/root/report"
+# a root:root 0600 file under /root: CAP_DAC_READ_SEARCH could read it, ProtectHome= hides it
+echo secret >"$CHROOT/root/wo-secret"
+chmod 0600 "$CHROOT/root/wo-secret"
 
 NETNS=wo-deb-$$
 wo_boot_net_up "$NETNS" "$WORK/boot-dnsmasq.log" --address=/probe.wait-online.test/10.78.0.9
@@ -313,7 +316,7 @@ grep -q 'path=/usr/libexec/wait-online/wait-online' "$WORK/boot-report.txt" ||
 for proof in 'CapEff:[[:space:]]*0000000000000004' 'CapBnd:[[:space:]]*0000000000000004' \
 	'CapAmb:[[:space:]]*0000000000000004' \
 	'NoNewPrivs:[[:space:]]*1' 'Seccomp:[[:space:]]*2' 'uid_map: *0 0 1; *[0-9]+ [0-9]+ 1;' \
-	'usr: read-only' 'home: inaccessible'; do
+	'usr: read-only' 'home: hidden'; do
 	grep -Eq "$proof" "$WORK/boot-report.txt" || fail "boot: the sandbox lacks '$proof'"
 done
 grep -q 'probe.wait-online.test' "$WORK/boot-dnsmasq.log" || fail "boot: no DNS query reached dnsmasq"
