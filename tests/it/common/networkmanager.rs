@@ -216,6 +216,11 @@ impl NmEnv {
         self.env.netns()
     }
 
+    /// Host pid of the holder (its PID namespace is where [`NmEnv::run`] puts processes).
+    pub fn holder_pid(&self) -> i32 {
+        self.env.holder_pid()
+    }
+
     /// A path as seen inside the holder's mount namespace, reachable from the host.
     pub fn holder_path(&self, p: &str) -> PathBuf {
         self.env.holder_path(p)
