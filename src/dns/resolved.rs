@@ -288,6 +288,24 @@ mod tests {
     }
 
     #[test]
+    fn a_scope_keeps_at_most_resolveds_own_limits() {
+        let mut scope = ScopeConfig::default();
+        for i in 0..MAX_SERVERS + 10 {
+            scope.add_server(IpAddr::V4(Ipv4Addr::from(i as u32)));
+        }
+        for i in 0..MAX_DOMAINS + 10 {
+            scope.add_domain(format!("d{i}.example"));
+        }
+        scope.add_domain("x".repeat(MAX_DOMAIN_BYTES + 1));
+        assert_eq!(scope.servers.len(), MAX_SERVERS);
+        assert_eq!(scope.domains.len(), MAX_DOMAINS);
+        let mut scope = ScopeConfig::default();
+        scope.add_domain("x".repeat(MAX_DOMAIN_BYTES + 1));
+        scope.add_domain("x".repeat(MAX_DOMAIN_BYTES));
+        assert_eq!(scope.domains, ["x".repeat(MAX_DOMAIN_BYTES)]);
+    }
+
+    #[test]
     fn resolve_errors_map_to_probe_failures() {
         assert_eq!(
             probe_failure("org.freedesktop.resolve1.DnsError.NXDOMAIN", None),

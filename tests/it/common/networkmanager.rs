@@ -77,7 +77,7 @@ pub const NM_PATH: &str = "/org/freedesktop/NetworkManager";
 /// The private system bus inside the holder (also the default address).
 pub const SYSTEM_BUS: &str = "unix:path=/run/dbus/system_bus_socket";
 const MANAGER_IFACE: &str = "org.freedesktop.NetworkManager";
-const DEVICE_IFACE: &str = "org.freedesktop.NetworkManager.Device";
+pub const DEVICE_IFACE: &str = "org.freedesktop.NetworkManager.Device";
 const ACTIVE_IFACE: &str = "org.freedesktop.NetworkManager.Connection.Active";
 
 /// Device `State` values (NMDeviceState).
