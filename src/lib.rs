@@ -16,6 +16,7 @@ pub mod app;
 pub mod cli;
 pub mod completions;
 pub mod core;
+pub mod dbus;
 pub mod dns;
 pub mod engine;
 pub mod explain_view;

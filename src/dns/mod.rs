@@ -1,6 +1,9 @@
 //! The DNS adapter for `--dns` and `--dns-probe`: DNS configuration from systemd-resolved over
 //! D-Bus (or, without resolved, from /etc/resolv.conf), server accessibility from the kernel,
 //! and the probe query. It fills [`DnsFacts`]; the core decides.
+//!
+//! resolved is followed by the unique name of its current owner ([`crate::dbus::owner`]): a
+//! signal from anyone else does not even make the configuration be read again.
 
 pub mod access;
 pub mod probe;
@@ -15,9 +18,10 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use futures::stream::SelectAll;
-use zbus::MessageStream;
+use zbus::{Connection, Message, MessageStream};
 
 use crate::core::dns::{DnsFacts, DnsScope, DnsServer, DnsSource, ProbeFailure, ProbeState};
+use crate::dbus::owner::{self, NameOwner, Verdict};
 use crate::sys::{BoottimeTimer, boottime_now, expired};
 use probe::ProbeRoute;
 use resolved::{ResolvedClient, ResolvedConfig, ScopeConfig};
@@ -38,8 +42,8 @@ type ExchangeFuture = Pin<Box<dyn Future<Output = Exchange>>>;
 
 /// A bus exchange that finished, or ran out of its time limit (`Err(limit)`).
 pub enum Exchange {
-    /// Connecting to the bus and subscribing to resolved's changes.
-    Connected(Result<zbus::Result<(ResolvedClient, SelectAll<MessageStream>)>, Duration>),
+    /// Connecting to the bus, subscribing to resolved's changes and asking who owns its name.
+    Connected(Result<zbus::Result<(Connection, SelectAll<MessageStream>, NameOwner)>, Duration>),
     /// Reading resolved's configuration.
     Fetched(Result<zbus::Result<ResolvedConfig>, Duration>),
 }
@@ -56,8 +60,8 @@ enum Exchanged {
 
 /// What woke the DNS adapter up.
 pub enum DnsEvent {
-    /// resolved's configuration or presence may have changed: refresh.
-    ResolvedChanged,
+    /// A signal that may say resolved's configuration or presence changed (or be forged).
+    Signal(Message),
     /// The bus connection ended: no more resolved signals.
     BusGone,
     /// A bus exchange finished.
@@ -74,7 +78,9 @@ pub enum DnsEvent {
 /// attempts in flight: the engine is only told what happened ([`Self::apply`]) and which links
 /// matter ([`Self::links_changed`]), and never waits for the bus itself.
 pub struct DnsWatcher {
-    client: Option<ResolvedClient>,
+    bus: Option<Connection>,
+    /// Who owns resolved's name, once asked.
+    owner: Option<NameOwner>,
     changes: Option<SelectAll<MessageStream>>,
     resolv_conf: PathBuf,
     /// CLOCK_BOOTTIME deadline of the wait: no bus exchange may last past it.
@@ -104,7 +110,8 @@ impl DnsWatcher {
     /// /etc/resolv.conf alone. No exchange lasts past `deadline` (CLOCK_BOOTTIME).
     pub fn start(probe_name: Option<String>, deadline: Option<Duration>) -> DnsWatcher {
         let mut watcher = DnsWatcher {
-            client: None,
+            bus: None,
+            owner: None,
             changes: None,
             resolv_conf: PathBuf::from(RESOLV_CONF),
             deadline,
@@ -138,9 +145,10 @@ impl DnsWatcher {
         let limit = self.exchange_limit();
         self.exchange = Some(Box::pin(async move {
             let connect = async {
-                let client = ResolvedClient::connect().await?;
-                let changes = client.changes().await?;
-                Ok((client, changes))
+                let connection = Connection::system().await?;
+                let changes = resolved::subscribe(&connection).await?;
+                let owner = owner::query_owner(&connection, resolved::SERVICE).await?;
+                Ok((connection, changes, owner))
             };
             Exchange::Connected(
                 tokio::time::timeout(limit, connect)
@@ -177,13 +185,25 @@ impl DnsWatcher {
     /// Applies what happened; returns whether the facts changed.
     pub fn apply(&mut self, event: DnsEvent, facts: &mut DnsFacts) -> bool {
         match event {
-            DnsEvent::ResolvedChanged => {
-                // resolved is alive: ask it now, even while a retry after a stall is pending.
-                self.refresh_retry = None;
-                self.refresh_wanted = true;
+            DnsEvent::Signal(message) => {
+                // Before the owner is known nothing counts: the configuration is read after.
+                let Some(owner) = &mut self.owner else {
+                    return false;
+                };
+                match owner.classify(&message) {
+                    // A forged signal costs nothing: not even a read.
+                    Verdict::Ignored => return false,
+                    // resolved is alive (or moved, or gone): ask now, even while a retry
+                    // after a stall is pending.
+                    Verdict::FromOwner | Verdict::OwnerChanged(_) => {
+                        self.refresh_retry = None;
+                        self.refresh_wanted = true;
+                    }
+                }
             }
             DnsEvent::BusGone => {
                 self.changes = None;
+                self.owner = None;
                 self.refresh_wanted = true;
             }
             DnsEvent::RefreshRetry => {
@@ -219,8 +239,9 @@ impl DnsWatcher {
     /// Records a finished exchange; returns resolved's configuration when it was read.
     fn exchanged(&mut self, exchange: Exchange) -> Exchanged {
         match exchange {
-            Exchange::Connected(Ok(Ok((client, changes)))) => {
-                self.client = Some(client);
+            Exchange::Connected(Ok(Ok((connection, changes, owner)))) => {
+                self.bus = Some(connection);
+                self.owner = Some(owner);
                 self.changes = Some(changes);
                 self.reconnect = false;
                 self.refresh_wanted = true;
@@ -272,7 +293,7 @@ impl DnsWatcher {
         }
         if ask_bus
             && self.changes.is_some()
-            && let Some(client) = self.client.clone()
+            && let Some(client) = self.client()
         {
             let links = self.links.clone();
             let limit = self.exchange_limit();
@@ -282,10 +303,20 @@ impl DnsWatcher {
             }));
             return false;
         }
+        if self.changes.is_some() && self.client().is_none() {
+            // resolved is not on the bus (it left, or never came): nothing to wait for.
+            self.stalled = false;
+        }
         let changed = self.read_resolv_conf(facts);
         self.announce(facts);
         self.kick_probe(facts, changed);
         changed
+    }
+
+    /// A client for resolved's current owner, when the bus is connected and resolved is on it.
+    fn client(&self) -> Option<ResolvedClient> {
+        let owner = self.owner.as_ref()?.owner()?.clone();
+        Some(ResolvedClient::new(self.bus.clone()?, owner))
     }
 
     /// Takes the name servers of resolv.conf as the global configuration.
@@ -357,8 +388,8 @@ impl DnsWatcher {
         {
             return;
         }
-        let route = match (&self.client, &facts.source) {
-            (Some(client), DnsSource::Resolved) => ProbeRoute::Resolved(client.clone()),
+        let route = match (self.client(), &facts.source) {
+            (Some(client), DnsSource::Resolved) => ProbeRoute::Resolved(client),
             _ => ProbeRoute::Servers(facts.global.servers.iter().map(|s| s.address).collect()),
         };
         self.retry = None;
@@ -390,8 +421,8 @@ impl DnsWatcher {
     pub async fn next_event(&mut self) -> DnsEvent {
         let changes = async {
             match &mut self.changes {
-                Some(stream) => match resolved::next_change(stream).await {
-                    Some(()) => DnsEvent::ResolvedChanged,
+                Some(stream) => match resolved::next_signal(stream).await {
+                    Some(message) => DnsEvent::Signal(message),
                     None => DnsEvent::BusGone,
                 },
                 None => std::future::pending().await,

@@ -1,55 +1,35 @@
 //! systemd-resolved over D-Bus (zbus on tokio): its global and per-link DNS configuration, the
 //! signals that say it changed, and name resolution for `--dns-probe`.
+//!
+//! Every call goes to the unique name of resolved's current owner (never to the well-known
+//! name, which would activate resolved and could be answered by whoever owns it by then), and
+//! only its replies count ([`crate::dbus::owner`]). What a reply can make us hold is bounded:
+//! [`MAX_SERVERS`] servers and [`MAX_DOMAINS`] domains per scope (resolved's own limits),
+//! domains of at most [`MAX_DOMAIN_BYTES`], and only the links asked about.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use futures::StreamExt;
-use zbus::proxy::CacheProperties;
-use zbus::{Connection, MatchRule, MessageStream, OwnedObjectPath};
+use futures::stream::SelectAll;
+use zbus::names::OwnedUniqueName;
+use zbus::{Connection, MatchRule, Message, MessageStream, OwnedObjectPath};
 
 use crate::core::dns::ProbeFailure;
+use crate::dbus::owner::{self, call_owner, get_property};
 
 /// resolved's well-known bus name.
 pub const SERVICE: &str = "org.freedesktop.resolve1";
-
-#[zbus::proxy(
-    interface = "org.freedesktop.resolve1.Manager",
-    default_service = "org.freedesktop.resolve1",
-    default_path = "/org/freedesktop/resolve1"
-)]
-trait Manager {
-    fn get_link(&self, ifindex: i32) -> zbus::Result<OwnedObjectPath>;
-
-    fn resolve_hostname(
-        &self,
-        ifindex: i32,
-        name: &str,
-        family: i32,
-        flags: u64,
-    ) -> zbus::Result<(Vec<(i32, i32, Vec<u8>)>, String, u64)>;
-
-    #[zbus(property, name = "DNS")]
-    fn dns(&self) -> zbus::Result<Vec<(i32, i32, Vec<u8>)>>;
-
-    #[zbus(property, name = "CurrentDNSServer")]
-    fn current_dns_server(&self) -> zbus::Result<(i32, i32, Vec<u8>)>;
-
-    #[zbus(property)]
-    fn domains(&self) -> zbus::Result<Vec<(i32, String, bool)>>;
-}
-
-#[zbus::proxy(
-    interface = "org.freedesktop.resolve1.Link",
-    default_service = "org.freedesktop.resolve1"
-)]
-trait Link {
-    #[zbus(property)]
-    fn default_route(&self) -> zbus::Result<bool>;
-
-    #[zbus(property, name = "CurrentDNSServer")]
-    fn current_dns_server(&self) -> zbus::Result<(i32, Vec<u8>)>;
-}
+const MANAGER_PATH: &str = "/org/freedesktop/resolve1";
+const MANAGER_INTERFACE: &str = "org.freedesktop.resolve1.Manager";
+const LINK_INTERFACE: &str = "org.freedesktop.resolve1.Link";
+/// Most servers kept per scope (resolved's own `LINK_DNS_SERVERS_MAX` and
+/// `MANAGER_DNS_SERVERS_MAX`).
+pub const MAX_SERVERS: usize = 256;
+/// Most domains kept per scope (resolved's `LINK_SEARCH_DOMAINS_MAX`).
+pub const MAX_DOMAINS: usize = 1024;
+/// Longest domain kept (a DNS name has at most 253 characters).
+pub const MAX_DOMAIN_BYTES: usize = 253;
 
 /// resolved's configuration of one scope, as read over the bus (before accessibility).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -60,6 +40,20 @@ pub struct ScopeConfig {
     pub domains: Vec<String>,
 }
 
+impl ScopeConfig {
+    fn add_server(&mut self, address: IpAddr) {
+        if self.servers.len() < MAX_SERVERS {
+            self.servers.push(address);
+        }
+    }
+
+    fn add_domain(&mut self, domain: String) {
+        if self.domains.len() < MAX_DOMAINS && domain.len() <= MAX_DOMAIN_BYTES {
+            self.domains.push(domain);
+        }
+    }
+}
+
 /// resolved's whole configuration for the links asked about.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ResolvedConfig {
@@ -68,77 +62,93 @@ pub struct ResolvedConfig {
     pub links: BTreeMap<u32, ScopeConfig>,
 }
 
-/// A connection to the system bus for talking to resolved (cheap to clone).
+/// Talks to resolved's current owner on a bus connection (cheap to clone).
 #[derive(Clone)]
 pub struct ResolvedClient {
     connection: Connection,
-    manager: ManagerProxy<'static>,
+    /// resolved's unique name.
+    owner: OwnedUniqueName,
+}
+
+/// Subscribes to everything that means resolved's configuration may have changed: its
+/// property changes and its name appearing, moving or vanishing. Subscribe before asking who
+/// owns the name and before reading, so that no change is lost in between. The rules name the
+/// well-known name, which the bus honours for broadcasts only: the owner is checked on each
+/// signal ([`owner::NameOwner`]).
+pub async fn subscribe(connection: &Connection) -> zbus::Result<SelectAll<MessageStream>> {
+    let properties = MatchRule::builder()
+        .msg_type(zbus::message::Type::Signal)
+        .sender(SERVICE)
+        .interface("org.freedesktop.DBus.Properties")
+        .member("PropertiesChanged")
+        .path_namespace(MANAGER_PATH)
+        .build()?;
+    let owner = owner::owner_changes(SERVICE)?;
+    let mut streams = SelectAll::new();
+    streams.push(MessageStream::for_match_rule(properties, connection, None).await?);
+    streams.push(MessageStream::for_match_rule(owner, connection, None).await?);
+    Ok(streams)
 }
 
 impl ResolvedClient {
-    /// Connects to the system bus (`$DBUS_SYSTEM_BUS_ADDRESS` or the default socket).
-    pub async fn connect() -> zbus::Result<ResolvedClient> {
-        let connection = Connection::system().await?;
-        let manager = ManagerProxy::builder(&connection)
-            .cache_properties(CacheProperties::No)
-            .build()
-            .await?;
-        Ok(ResolvedClient {
-            connection,
-            manager,
-        })
+    /// Calls go to `owner`, resolved's unique name on `connection`.
+    pub fn new(connection: Connection, owner: OwnedUniqueName) -> ResolvedClient {
+        ResolvedClient { connection, owner }
     }
 
-    /// Subscribes to everything that means resolved's configuration may have changed: its
-    /// property changes and its name appearing, moving or vanishing. Subscribe before reading,
-    /// so that no change is lost in between.
-    pub async fn changes(&self) -> zbus::Result<futures::stream::SelectAll<MessageStream>> {
-        let properties = MatchRule::builder()
-            .msg_type(zbus::message::Type::Signal)
-            .sender(SERVICE)
-            .interface("org.freedesktop.DBus.Properties")
-            .member("PropertiesChanged")
-            .path_namespace("/org/freedesktop/resolve1")
-            .build()?;
-        let owner = MatchRule::builder()
-            .msg_type(zbus::message::Type::Signal)
-            .sender("org.freedesktop.DBus")
-            .interface("org.freedesktop.DBus")
-            .member("NameOwnerChanged")
-            .arg(0, SERVICE)
-            .build()?;
-        let mut streams = futures::stream::SelectAll::new();
-        streams.push(MessageStream::for_match_rule(properties, &self.connection, None).await?);
-        streams.push(MessageStream::for_match_rule(owner, &self.connection, None).await?);
-        Ok(streams)
+    async fn manager_property<T>(&self, name: &str) -> zbus::Result<T>
+    where
+        T: TryFrom<zbus::OwnedVariant>,
+        T::Error: Into<zbus::Error>,
+    {
+        get_property(
+            &self.connection,
+            &self.owner,
+            MANAGER_PATH,
+            MANAGER_INTERFACE,
+            name,
+        )
+        .await
     }
 
     /// Reads the global configuration and that of each link in `ifindexes`; the calls run
     /// concurrently on the one connection.
     pub async fn fetch(&self, ifindexes: &[u32]) -> zbus::Result<ResolvedConfig> {
         let (servers, current, domains, links) = tokio::join!(
-            self.manager.dns(),
-            self.manager.current_dns_server(),
-            self.manager.domains(),
+            self.manager_property::<Vec<(i32, i32, Vec<u8>)>>("DNS"),
+            self.manager_property::<(i32, i32, Vec<u8>)>("CurrentDNSServer"),
+            self.manager_property::<Vec<(i32, String, bool)>>("Domains"),
             futures::future::join_all(ifindexes.iter().map(|&i| self.fetch_link(i))),
         );
         let mut config = ResolvedConfig::default();
-        let mut per_link: BTreeMap<u32, ScopeConfig> = BTreeMap::new();
+        // Only the links asked about: a reply cannot make us keep others.
+        let mut per_link: BTreeMap<u32, ScopeConfig> = ifindexes
+            .iter()
+            .map(|&i| (i, ScopeConfig::default()))
+            .collect();
         for (ifindex, family, bytes) in servers? {
             let Some(address) = ip(family, &bytes) else {
                 continue;
             };
             match u32::try_from(ifindex).ok().filter(|&i| i > 0) {
-                None => config.global.servers.push(address),
-                Some(i) => per_link.entry(i).or_default().servers.push(address),
+                None => config.global.add_server(address),
+                Some(i) => {
+                    if let Some(scope) = per_link.get_mut(&i) {
+                        scope.add_server(address);
+                    }
+                }
             }
         }
         let (_, family, bytes) = current?;
         config.global.current = ip(family, &bytes);
         for (ifindex, domain, _route_only) in domains? {
             match u32::try_from(ifindex).ok().filter(|&i| i > 0) {
-                None => config.global.domains.push(domain),
-                Some(i) => per_link.entry(i).or_default().domains.push(domain),
+                None => config.global.add_domain(domain),
+                Some(i) => {
+                    if let Some(scope) = per_link.get_mut(&i) {
+                        scope.add_domain(domain);
+                    }
+                }
             }
         }
         for (ifindex, link) in ifindexes.iter().zip(links) {
@@ -158,18 +168,30 @@ impl ResolvedClient {
         let Ok(index) = i32::try_from(ifindex) else {
             return Ok(None);
         };
-        let path = match self.manager.get_link(index).await {
-            Ok(path) => path,
+        let reply = call_owner(
+            &self.connection,
+            &self.owner,
+            MANAGER_PATH,
+            MANAGER_INTERFACE,
+            "GetLink",
+            &(index),
+        )
+        .await;
+        let path: OwnedObjectPath = match reply {
+            Ok(reply) => reply.body().deserialize()?,
             Err(zbus::Error::MethodError(..)) => return Ok(None),
             Err(err) => return Err(err),
         };
-        let link = LinkProxy::builder(&self.connection)
-            .path(path)
-            .cache_properties(CacheProperties::No)
-            .build()
-            .await?;
-        let (default_route, current) =
-            tokio::join!(link.default_route(), link.current_dns_server());
+        let property =
+            |name| get_property::<bool>(&self.connection, &self.owner, &path, LINK_INTERFACE, name);
+        let current = get_property::<(i32, Vec<u8>)>(
+            &self.connection,
+            &self.owner,
+            &path,
+            LINK_INTERFACE,
+            "CurrentDNSServer",
+        );
+        let (default_route, current) = tokio::join!(property("DefaultRoute"), current);
         let (family, bytes) = current?;
         Ok(Some((default_route?, ip(family, &bytes))))
     }
@@ -177,11 +199,21 @@ impl ResolvedClient {
     /// Resolves `name` through resolved (A and AAAA). Errors are mapped to what they mean
     /// for a probe.
     pub async fn resolve(&self, name: &str) -> Result<Vec<IpAddr>, ProbeFailure> {
-        match self
-            .manager
-            .resolve_hostname(0, name, libc::AF_UNSPEC, 0)
-            .await
-        {
+        let reply = call_owner(
+            &self.connection,
+            &self.owner,
+            MANAGER_PATH,
+            MANAGER_INTERFACE,
+            "ResolveHostname",
+            &(0i32, name, libc::AF_UNSPEC, 0u64),
+        )
+        .await
+        .and_then(|reply| {
+            reply
+                .body()
+                .deserialize::<(Vec<(i32, i32, Vec<u8>)>, String, u64)>()
+        });
+        match reply {
             Ok((addresses, _, _)) => Ok(addresses
                 .iter()
                 .filter_map(|(_, family, bytes)| ip(*family, bytes))
@@ -194,9 +226,15 @@ impl ResolvedClient {
     }
 }
 
-/// Waits for the next change notification; `None` when the bus connection ended.
-pub async fn next_change(streams: &mut futures::stream::SelectAll<MessageStream>) -> Option<()> {
-    streams.next().await.map(|_| ())
+/// Waits for the next signal; `None` when the bus connection ended. Malformed messages are
+/// skipped.
+pub async fn next_signal(streams: &mut SelectAll<MessageStream>) -> Option<Message> {
+    loop {
+        match streams.next().await? {
+            Ok(message) => return Some(message),
+            Err(err) => tracing::debug!("malformed D-Bus message ignored: {err}"),
+        }
+    }
 }
 
 /// What a D-Bus error from `ResolveHostname` means for a probe.
@@ -247,6 +285,24 @@ mod tests {
             Some(IpAddr::V6(Ipv6Addr::UNSPECIFIED))
         );
         assert_eq!(ip(0, &[]), None, "an unset CurrentDNSServer is (0, [])");
+    }
+
+    #[test]
+    fn a_scope_keeps_at_most_resolveds_own_limits() {
+        let mut scope = ScopeConfig::default();
+        for i in 0..MAX_SERVERS + 10 {
+            scope.add_server(IpAddr::V4(Ipv4Addr::from(i as u32)));
+        }
+        for i in 0..MAX_DOMAINS + 10 {
+            scope.add_domain(format!("d{i}.example"));
+        }
+        scope.add_domain("x".repeat(MAX_DOMAIN_BYTES + 1));
+        assert_eq!(scope.servers.len(), MAX_SERVERS);
+        assert_eq!(scope.domains.len(), MAX_DOMAINS);
+        let mut scope = ScopeConfig::default();
+        scope.add_domain("x".repeat(MAX_DOMAIN_BYTES + 1));
+        scope.add_domain("x".repeat(MAX_DOMAIN_BYTES));
+        assert_eq!(scope.domains, ["x".repeat(MAX_DOMAIN_BYTES)]);
     }
 
     #[test]

@@ -4,6 +4,10 @@
 //! NetworkManager is never started through bus activation: it is only called by the unique
 //! name of its current owner, which cannot activate anything.
 //!
+//! Only that owner is believed ([`crate::dbus::owner`]): a signal from any other connection
+//! (any local user may send one) is dropped unread, and what even the owner can make us hold
+//! is bounded ([`objects`]).
+//!
 //! Like the DNS adapter, it keeps its own bus exchanges in flight; the engine only applies
 //! the events it yields. A restart drops every fact (nothing is judged on stale ones) until
 //! the objects have been read again.
@@ -17,9 +21,11 @@ use std::pin::Pin;
 use futures::StreamExt;
 use futures::stream::SelectAll;
 use zbus::message::Sequence;
+use zbus::names::OwnedUniqueName;
 use zbus::{Connection, MatchRule, Message, MessageStream, OwnedObjectPath};
 
 use crate::core::networkmanager::NetworkManagerFacts;
+use crate::dbus::owner::{self, NameOwner, Verdict};
 use objects::{Objects, Properties};
 
 /// NetworkManager's well-known bus name.
@@ -28,15 +34,18 @@ pub const SERVICE: &str = "org.freedesktop.NetworkManager";
 pub const RUN_DIR: &str = "/run/NetworkManager";
 /// Where its ObjectManager lives.
 const OBJECT_MANAGER_PATH: &str = "/org/freedesktop";
+/// Most signals held while the objects are read; past it they are dropped and the objects
+/// read again (the owner is believed, but not without bounds).
+const MAX_HELD: usize = 4096;
 
 type ExchangeFuture = Pin<Box<dyn Future<Output = Exchange>>>;
 type ManagedObjects = HashMap<OwnedObjectPath, HashMap<String, Properties>>;
 
 /// A bus exchange that finished.
 pub enum Exchange {
-    /// Connected to the bus and subscribed to NetworkManager's signals; whether it owns its
-    /// name right now.
-    Connected(zbus::Result<(Connection, SelectAll<MessageStream>, bool)>),
+    /// Connected to the bus and subscribed to NetworkManager's signals; who owns its name
+    /// right now.
+    Connected(zbus::Result<(Connection, SelectAll<MessageStream>, NameOwner)>),
     /// `GetManagedObjects`' reply (or why there is none).
     Read(zbus::Result<Message>),
 }
@@ -44,7 +53,7 @@ pub enum Exchange {
 /// What woke the NetworkManager adapter up.
 pub enum NetworkManagerEvent {
     Exchange(Exchange),
-    /// A signal from NetworkManager or about its name.
+    /// A signal that may be from NetworkManager or about its name (or forged).
     Signal(Message),
     /// The bus connection ended.
     BusGone,
@@ -54,6 +63,8 @@ pub enum NetworkManagerEvent {
 pub struct NetworkManagerSource {
     connection: Option<Connection>,
     signals: Option<SelectAll<MessageStream>>,
+    /// Who owns NetworkManager's name, once asked.
+    owner: Option<NameOwner>,
     exchange: Option<ExchangeFuture>,
     /// The objects, once read.
     objects: Option<Objects>,
@@ -74,15 +85,15 @@ impl NetworkManagerSource {
             let connect = async {
                 let connection = Connection::system().await?;
                 let signals = subscribe(&connection).await?;
-                let dbus = zbus::fdo::DBusProxy::new(&connection).await?;
-                let running = dbus.name_has_owner(SERVICE.try_into()?).await?;
-                Ok((connection, signals, running))
+                let owner = owner::query_owner(&connection, SERVICE).await?;
+                Ok((connection, signals, owner))
             };
             Exchange::Connected(connect.await)
         };
         NetworkManagerSource {
             connection: None,
             signals: None,
+            owner: None,
             exchange: Some(Box::pin(connect)),
             objects: None,
             read_at: None,
@@ -126,13 +137,15 @@ impl NetworkManagerSource {
             NetworkManagerEvent::Exchange(Exchange::Connected(Ok((
                 connection,
                 signals,
-                running,
+                owner,
             )))) => {
                 self.exchange = None;
                 self.connection = Some(connection);
                 self.signals = Some(signals);
-                if running {
-                    self.read_objects();
+                let running = owner.owner().cloned();
+                self.owner = Some(owner);
+                if let Some(running) = running {
+                    self.read_objects(running);
                     return false;
                 }
                 tracing::info!("NetworkManager is not on the system bus: waiting for it");
@@ -160,6 +173,7 @@ impl NetworkManagerSource {
             NetworkManagerEvent::BusGone => {
                 tracing::warn!("the system bus connection ended: NetworkManager's view is gone");
                 self.signals = None;
+                self.owner = None;
                 self.objects = None;
                 let changed = facts.running;
                 facts.forget();
@@ -168,8 +182,8 @@ impl NetworkManagerSource {
         }
     }
 
-    /// Starts reading every object, from the current owner of the name.
-    fn read_objects(&mut self) {
+    /// Starts reading every object from `owner`, the current owner of the name.
+    fn read_objects(&mut self, owner: OwnedUniqueName) {
         let Some(connection) = self.connection.clone() else {
             return;
         };
@@ -177,19 +191,14 @@ impl NetworkManagerSource {
         self.read_at = None;
         self.held.clear();
         self.exchange = Some(Box::pin(async move {
-            let read = async {
-                let dbus = zbus::fdo::DBusProxy::new(&connection).await?;
-                let owner = dbus.get_name_owner(SERVICE.try_into()?).await?;
-                connection
-                    .call_method(
-                        Some(owner.as_str()),
-                        OBJECT_MANAGER_PATH,
-                        Some("org.freedesktop.DBus.ObjectManager"),
-                        "GetManagedObjects",
-                        &(),
-                    )
-                    .await
-            };
+            let read = owner::call_owner(
+                &connection,
+                &owner,
+                OBJECT_MANAGER_PATH,
+                "org.freedesktop.DBus.ObjectManager",
+                "GetManagedObjects",
+                &(),
+            );
             Exchange::Read(read.await)
         }));
     }
@@ -233,30 +242,41 @@ impl NetworkManagerSource {
     }
 
     fn signal(&mut self, message: Message, facts: &mut NetworkManagerFacts) -> bool {
-        let header = message.header();
-        let member = header.member().map(|m| m.as_str());
-        if member == Some("NameOwnerChanged") {
-            let Ok((name, _old, new)) = message.body().deserialize::<(String, String, String)>()
-            else {
-                return false;
-            };
-            if name != SERVICE {
-                return false;
+        // Before the owner is known nothing is applied: the objects are read from it after.
+        let Some(owner) = &mut self.owner else {
+            return false;
+        };
+        match owner.classify(&message) {
+            Verdict::Ignored => false,
+            Verdict::OwnerChanged(new) => {
+                let changed = facts.running || !facts.known;
+                facts.forget();
+                self.objects = None;
+                match new {
+                    None => {
+                        tracing::info!(
+                            "NetworkManager left the system bus: waiting for it to come back"
+                        );
+                        self.exchange = None;
+                        self.held.clear();
+                        facts.known = true;
+                    }
+                    Some(new) => {
+                        tracing::debug!(
+                            "NetworkManager is on the system bus ({new}): reading its objects"
+                        );
+                        self.read_objects(new);
+                        facts.known = false;
+                    }
+                }
+                changed
             }
-            let changed = facts.running || !facts.known;
-            facts.forget();
-            self.objects = None;
-            if new.is_empty() {
-                tracing::info!("NetworkManager left the system bus: waiting for it to come back");
-                self.exchange = None;
-                facts.known = true;
-            } else {
-                tracing::debug!("NetworkManager is on the system bus ({new}): reading its objects");
-                self.read_objects();
-                facts.known = false;
-            }
-            return changed;
+            Verdict::FromOwner => self.owner_signal(message, facts),
         }
+    }
+
+    /// A signal from NetworkManager's current owner.
+    fn owner_signal(&mut self, message: Message, facts: &mut NetworkManagerFacts) -> bool {
         match &mut self.objects {
             Some(objects) => {
                 if self
@@ -271,6 +291,14 @@ impl NetworkManagerSource {
             None => {
                 if self.exchange.is_some() {
                     self.held.push(message);
+                }
+                if self.held.len() > MAX_HELD
+                    && let Some(running) = self.owner.as_ref().and_then(|o| o.owner()).cloned()
+                {
+                    tracing::warn!(
+                        "NetworkManager sent more than {MAX_HELD} signals while its objects were read: reading them again"
+                    );
+                    self.read_objects(running);
                 }
                 false
             }
@@ -315,7 +343,8 @@ fn apply_signal(objects: &mut Objects, message: &Message) {
 }
 
 /// Subscribes to every signal that changes NetworkManager's view, before anything is read so
-/// that nothing is lost in between.
+/// that nothing is lost in between. The rules name NetworkManager's well-known name, which the
+/// bus honours for broadcasts only: [`NameOwner`] checks every signal's sender.
 async fn subscribe(connection: &Connection) -> zbus::Result<SelectAll<MessageStream>> {
     let properties = MatchRule::builder()
         .msg_type(zbus::message::Type::Signal)
@@ -330,13 +359,7 @@ async fn subscribe(connection: &Connection) -> zbus::Result<SelectAll<MessageStr
         .interface("org.freedesktop.DBus.ObjectManager")
         .path(OBJECT_MANAGER_PATH)
         .build()?;
-    let owner = MatchRule::builder()
-        .msg_type(zbus::message::Type::Signal)
-        .sender("org.freedesktop.DBus")
-        .interface("org.freedesktop.DBus")
-        .member("NameOwnerChanged")
-        .arg(0, SERVICE)
-        .build()?;
+    let owner = owner::owner_changes(SERVICE)?;
     let mut streams = SelectAll::new();
     for rule in [properties, object_manager, owner] {
         streams.push(MessageStream::for_match_rule(rule, connection, None).await?);

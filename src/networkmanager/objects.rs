@@ -2,6 +2,11 @@
 //! and of each active connection, kept up to date from `GetManagedObjects`,
 //! `PropertiesChanged`, `InterfacesAdded` and `InterfacesRemoved`, and turned into the core's
 //! [`NetworkManagerFacts`]. Sans I/O: property dictionaries in, facts out.
+//!
+//! Bounded whatever the bus says: at most [`MAX_OBJECTS`] devices and as many active
+//! connections (NetworkManager has a few dozen; the rest are ignored with one warning), object
+//! paths of at most [`MAX_PATH_BYTES`], and interface names of at most 15 bytes (Linux's
+//! `IFNAMSIZ` - 1: a longer one names no Linux interface and is ignored).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -12,6 +17,13 @@ use crate::core::networkmanager::{ActiveConnection, Device, DeviceState, Network
 pub const MANAGER_INTERFACE: &str = "org.freedesktop.NetworkManager";
 pub const DEVICE_INTERFACE: &str = "org.freedesktop.NetworkManager.Device";
 pub const ACTIVE_INTERFACE: &str = "org.freedesktop.NetworkManager.Connection.Active";
+
+/// Most devices, and most active connections, kept.
+pub const MAX_OBJECTS: usize = 4096;
+/// Longest object path kept (NetworkManager's are ~50 bytes).
+pub const MAX_PATH_BYTES: usize = 256;
+/// Longest Linux interface name (`IFNAMSIZ` - 1).
+const MAX_IFNAME_BYTES: usize = 15;
 
 /// Properties by name, as D-Bus carries them.
 pub type Properties = HashMap<String, OwnedVariant>;
@@ -42,6 +54,8 @@ pub struct Objects {
     startup: bool,
     devices: BTreeMap<String, DeviceObject>,
     active: BTreeMap<String, ActiveObject>,
+    /// Objects were ignored past [`MAX_OBJECTS`] (warned once).
+    over_limit: bool,
 }
 
 impl Objects {
@@ -60,15 +74,27 @@ impl Objects {
 
     /// `InterfacesAdded`: an object appeared (or gained interfaces).
     pub fn add(&mut self, path: &str, interfaces: &HashMap<String, Properties>) {
+        if path.len() > MAX_PATH_BYTES {
+            tracing::debug!(
+                "NetworkManager object with a {}-byte path ignored",
+                path.len()
+            );
+            return;
+        }
         for (interface, properties) in interfaces {
-            match interface.as_str() {
-                DEVICE_INTERFACE => {
-                    self.devices.entry(path.to_string()).or_default();
+            let room = match interface.as_str() {
+                DEVICE_INTERFACE => make_room(&mut self.devices, path),
+                ACTIVE_INTERFACE => make_room(&mut self.active, path),
+                _ => true,
+            };
+            if !room {
+                if !self.over_limit {
+                    tracing::warn!(
+                        "NetworkManager has more than {MAX_OBJECTS} devices or active connections: the others are ignored"
+                    );
                 }
-                ACTIVE_INTERFACE => {
-                    self.active.entry(path.to_string()).or_default();
-                }
-                _ => {}
+                self.over_limit = true;
+                continue;
             }
             self.change(path, interface, properties);
         }
@@ -102,10 +128,10 @@ impl Objects {
                 let Some(device) = self.devices.get_mut(path) else {
                     return;
                 };
-                if let Some(name) = get_str(properties, "Interface") {
+                if let Some(name) = get_ifname(properties, "Interface") {
                     device.interface = name;
                 }
-                if let Some(name) = get_str(properties, "IpInterface") {
+                if let Some(name) = get_ifname(properties, "IpInterface") {
                     device.ip_interface = name;
                 }
                 if let Some(state) = get::<u32>(properties, "State") {
@@ -118,7 +144,9 @@ impl Objects {
                     device.real = real;
                 }
                 if let Some(path) = get_path(properties, "ActiveConnection") {
-                    device.active_connection = (path != "/").then_some(path);
+                    // A longer path names no object kept here.
+                    device.active_connection =
+                        (path != "/" && path.len() <= MAX_PATH_BYTES).then_some(path);
                 }
             }
             ACTIVE_INTERFACE => {
@@ -181,9 +209,26 @@ where
     properties.get(name).and_then(|v| T::try_from(v).ok())
 }
 
-fn get_str(properties: &Properties, name: &str) -> Option<String> {
-    let value = properties.get(name)?;
-    <&str>::try_from(value).ok().map(str::to_string)
+/// An interface name (empty: none); a longer one than Linux allows is ignored.
+fn get_ifname(properties: &Properties, name: &str) -> Option<String> {
+    let value = <&str>::try_from(properties.get(name)?).ok()?;
+    if value.len() > MAX_IFNAME_BYTES {
+        tracing::debug!("NetworkManager {name} of {} bytes ignored", value.len());
+        return None;
+    }
+    Some(value.to_string())
+}
+
+/// Creates the object at `path` in `objects` unless it would be one too many; whether it is
+/// there now.
+fn make_room<T: Default>(objects: &mut BTreeMap<String, T>, path: &str) -> bool {
+    if !objects.contains_key(path) {
+        if objects.len() >= MAX_OBJECTS {
+            return false;
+        }
+        objects.insert(path.to_string(), T::default());
+    }
+    true
 }
 
 fn get_path(properties: &Properties, name: &str) -> Option<String> {
@@ -309,6 +354,63 @@ mod tests {
         objects.remove(DEVICE, &[DEVICE_INTERFACE.to_string()]);
         objects.apply_to(&mut facts);
         assert!(facts.devices.is_empty());
+    }
+
+    #[test]
+    fn what_the_bus_can_make_us_hold_is_bounded() {
+        let mut objects = Objects::from_managed(&managed_objects());
+        let device = |name: &str| {
+            HashMap::from([(
+                DEVICE_INTERFACE.to_string(),
+                props(&[
+                    ("Interface", text(name)),
+                    ("Real", true.into()),
+                    ("State", 100u32.into()),
+                ]),
+            )])
+        };
+        // A name longer than IFNAMSIZ - 1 is no Linux name: the known one stays.
+        let long = "x".repeat(16);
+        objects.change(
+            DEVICE,
+            DEVICE_INTERFACE,
+            &props(&[("Interface", text(&long)), ("IpInterface", text(&long))]),
+        );
+        objects.add("/org/freedesktop/NetworkManager/Devices/3", &device(&long));
+        // A path longer than MAX_PATH_BYTES is no NetworkManager object.
+        let long_path = format!("/org/{}", "p".repeat(MAX_PATH_BYTES));
+        objects.add(&long_path, &device("eth9"));
+        objects.change(
+            DEVICE,
+            DEVICE_INTERFACE,
+            &props(&[(
+                "ActiveConnection",
+                path(&format!("/org/{}", "a".repeat(MAX_PATH_BYTES))),
+            )]),
+        );
+        // Objects past MAX_OBJECTS are ignored.
+        for i in 0..MAX_OBJECTS + 100 {
+            objects.add(
+                &format!("/org/freedesktop/NetworkManager/Devices/x{i}"),
+                &device(&format!("f{i}")),
+            );
+        }
+        assert_eq!(objects.devices.len(), MAX_OBJECTS);
+        assert!(objects.over_limit);
+        assert!(!objects.devices.contains_key(&long_path));
+        let eth0 = &objects.devices[DEVICE];
+        assert_eq!(eth0.interface, "eth0");
+        assert_eq!(eth0.ip_interface, "");
+        assert_eq!(eth0.active_connection, None);
+        let unnamed = &objects.devices["/org/freedesktop/NetworkManager/Devices/3"];
+        assert_eq!(unnamed.interface, "");
+        // Already known objects still change past the limit.
+        objects.change(
+            DEVICE,
+            DEVICE_INTERFACE,
+            &props(&[("State", 100u32.into())]),
+        );
+        assert_eq!(objects.devices[DEVICE].state, 100);
     }
 
     #[test]

@@ -11,9 +11,11 @@
 
 use std::time::{Duration, Instant};
 
+use crate::common::forge::{Forged, RunIn, emit_as_nobody, wait_for_connections};
 use crate::common::networkmanager::{
-    DEVICE_STATE_ACTIVATED, DEVICE_STATE_IP_CONFIG, DEVICE_STATE_UNAVAILABLE,
-    DEVICE_STATE_UNMANAGED, NmEnv, dhcp_profile, dhcp_server, nm_online_bin, static_profile,
+    DEVICE_IFACE, DEVICE_STATE_ACTIVATED, DEVICE_STATE_IP_CONFIG, DEVICE_STATE_UNAVAILABLE,
+    DEVICE_STATE_UNMANAGED, NM_BUS_NAME, NM_PATH, NmEnv, dhcp_profile, dhcp_server, nm_online_bin,
+    static_profile,
 };
 use crate::common::{
     Netns, RunResult, require_root, run_wait_online, run_wait_online_bg, wait_until,
@@ -149,6 +151,17 @@ fn dhcp_pending_then_a_lease_both_tools_wait() {
         "nm-online -s while DHCP is pending",
     );
     assert!(!named.is_finished() && !all.is_finished());
+    // A local user's forged "activated" and "startup complete" change nothing.
+    let device = env.device_path("wo0").expect("wo0's device object");
+    let run: RunIn<'_> = &|cmd, args| env.run(cmd, args);
+    let names = wait_for_connections(run, "wait-online", 2, Duration::from_secs(5));
+    let forged = [
+        Forged::properties_changed(&device, DEVICE_IFACE, &[("State", "u", "100")]),
+        Forged::properties_changed(NM_PATH, NM_BUS_NAME, &[("Startup", "b", "false")]),
+    ];
+    emit_as_nobody(run, "", &forged, &names, 1, Duration::from_secs(20));
+    assert_still_waiting(&named, Duration::from_millis(1000));
+    assert!(!all.is_finished(), "forged signals made mode B exit");
     let _dhcp = dhcp_server(&peer, PEER_IP, DHCP_RANGE, &[]);
     let named = named.join().unwrap();
     let all = all.join().unwrap();

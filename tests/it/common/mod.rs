@@ -53,6 +53,7 @@ use std::process::{Command, Output};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
+pub mod forge;
 mod netns;
 mod networkd;
 pub mod networkmanager;

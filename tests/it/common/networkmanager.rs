@@ -77,7 +77,7 @@ pub const NM_PATH: &str = "/org/freedesktop/NetworkManager";
 /// The private system bus inside the holder (also the default address).
 pub const SYSTEM_BUS: &str = "unix:path=/run/dbus/system_bus_socket";
 const MANAGER_IFACE: &str = "org.freedesktop.NetworkManager";
-const DEVICE_IFACE: &str = "org.freedesktop.NetworkManager.Device";
+pub const DEVICE_IFACE: &str = "org.freedesktop.NetworkManager.Device";
 const ACTIVE_IFACE: &str = "org.freedesktop.NetworkManager.Connection.Active";
 
 /// Device `State` values (NMDeviceState).
@@ -214,6 +214,11 @@ impl NmEnv {
     /// The underlying network namespace (for `ip` commands, veths to peers, ...).
     pub fn netns(&self) -> &Netns {
         self.env.netns()
+    }
+
+    /// Host pid of the holder (its PID namespace is where [`NmEnv::run`] puts processes).
+    pub fn holder_pid(&self) -> i32 {
+        self.env.holder_pid()
     }
 
     /// A path as seen inside the holder's mount namespace, reachable from the host.
