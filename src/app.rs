@@ -20,6 +20,8 @@ const FAILURE: u8 = 1;
 
 /// Runs the program with these arguments and returns its exit status.
 pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
+    // --timeout counts from here: reading Netplan's files is part of the wait.
+    let invoked = crate::sys::boottime_now();
     let options = match cli::parse(args) {
         Ok(Command::Run(options)) => options,
         Ok(Command::Print(text)) => {
@@ -52,7 +54,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
         (false, true) => Some(ExplainView::silent()),
         (false, false) => None,
     };
-    let outcome = run(&goal, &options, notifier.as_ref(), view.as_mut());
+    let outcome = run(&goal, &options, invoked, notifier.as_ref(), view.as_mut());
     if let Some(view) = &mut view {
         view.finish(match &outcome {
             Ok((Outcome::Online(_), _)) => "online",
@@ -143,10 +145,12 @@ fn goal(options: &Options) -> Result<Option<Goal>, String> {
     ubuntu::definition(&plan, &options.requirements).map(|d| Some(Goal::Ubuntu(d)))
 }
 
-/// Runs the engine; returns the outcome and which manager's facts were used.
+/// Runs the engine until `--timeout` after `invoked` (CLOCK_BOOTTIME); returns the outcome
+/// and which manager's facts were used.
 fn run(
     goal: &Goal,
     options: &Options,
+    invoked: std::time::Duration,
     notifier: Option<&Notifier>,
     view: Option<&mut ExplainView>,
 ) -> Result<(Outcome, &'static str), String> {
@@ -166,7 +170,9 @@ fn run(
     runtime
         .block_on(engine::run(
             goal,
-            options.timeout,
+            options.timeout.map(|timeout| {
+                timeout.saturating_sub(crate::sys::boottime_now().saturating_sub(invoked))
+            }),
             manager,
             KernelSourceConfig {
                 // Routes decide DNS server accessibility and the default-route requirement;

@@ -10,6 +10,7 @@ use clap::{CommandFactory, Parser};
 use crate::core::boolean::parse_boolean;
 use crate::core::default_route::{RouteFamily, RouteRequirement};
 use crate::core::glob::Glob;
+use crate::core::quote::{EXCERPT_BYTES, excerpt, one_line as one_line_text};
 use crate::core::timespan::{TimeSpan, parse_timespan};
 use crate::core::{IfName, InterfaceRequirement, OperStateRange, RequiredFamilies, Requirements};
 
@@ -224,14 +225,14 @@ where
     if let Some(message) = non_utf8_argument(&args) {
         return Err(UsageError(message));
     }
-    let args = match Args::try_parse_from(args) {
+    let args = match Args::try_parse_from(&args) {
         Ok(args) => args,
         Err(err) => {
             return match err.kind() {
                 ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
                     Ok(Command::Print(err.to_string()))
                 }
-                _ => Err(UsageError(one_line(&err))),
+                _ => Err(UsageError(one_line(&err, &args))),
             };
         }
     };
@@ -319,13 +320,14 @@ fn carrier_timeout_from_environment(
     parse_timespan(&text).map(Some).map_err(|err| {
         UsageError(format!(
             "{CARRIER_TIMEOUT_ENV}='{}': {err}; set it to a time span such as 5s, or unset it",
-            escape_controls(&text)
+            excerpt(&text)
         ))
     })
 }
 
-/// clap's first error line without its `error: ` prefix, plus where to look for help.
-fn one_line(err: &clap::Error) -> String {
+/// clap's first error line without its `error: ` prefix, plus where to look for help. The
+/// arguments it quotes are cut to excerpts ([`crate::core::quote::excerpt`]).
+fn one_line(err: &clap::Error, args: &[OsString]) -> String {
     let rendered = err.to_string();
     // clap's message, without its trailing usage and hint paragraphs; a value with a line
     // break in it must not split the message (nor leave the option out of its first line).
@@ -335,19 +337,30 @@ fn one_line(err: &clap::Error) -> String {
             text.split(tail).next().unwrap_or(text)
         })
         .trim_end();
-    let message = message.strip_prefix("error: ").unwrap_or(message);
-    format!("{} (see 'wait-online --help')", escape_controls(message))
-}
-
-/// Control characters (line breaks, carriage returns, escapes) as `\n`-style escapes, so
-/// that an error stays one line and cannot move the terminal's cursor.
-fn escape_controls(text: &str) -> String {
-    text.chars()
-        .map(|c| match c.is_control() {
-            true => c.escape_default().to_string(),
-            false => c.to_string(),
+    let mut message = message
+        .strip_prefix("error: ")
+        .unwrap_or(message)
+        .to_string();
+    // clap quotes an argument whole, or the value after `--option=` or `-i`.
+    let mut long: Vec<&str> = args
+        .iter()
+        .skip(1)
+        .filter_map(|arg| arg.to_str())
+        .flat_map(|arg| {
+            let value = arg.split_once('=').map(|(_, value)| value);
+            let attached = (arg.starts_with('-') && !arg.starts_with("--")).then(|| arg.get(2..));
+            [Some(arg), value, attached.flatten()]
         })
-        .collect()
+        .flatten()
+        .filter(|text| text.len() > EXCERPT_BYTES)
+        .collect();
+    long.sort_by_key(|text| std::cmp::Reverse(text.len()));
+    for text in long {
+        if message.contains(text) {
+            message = message.replace(text, &excerpt(text));
+        }
+    }
+    format!("{} (see 'wait-online --help')", one_line_text(&message))
 }
 
 /// The error for the first argument that is not UTF-8, naming its option (clap only says
@@ -369,8 +382,8 @@ fn non_utf8_argument(args: &[OsString]) -> Option<String> {
             .filter(|previous| previous.starts_with('-') && !previous.contains('='))
             .map(str::to_string)
     };
-    let value = escape_controls(&lossy);
-    let option = option.map(|o| escape_controls(&long_option_name(&o)));
+    let value = excerpt(&lossy);
+    let option = option.map(|o| excerpt(&long_option_name(&o)));
     Some(match option {
         Some(option) => format!(
             "invalid value '{value}' for '{option}': not valid UTF-8 (see 'wait-online --help')"
@@ -676,6 +689,31 @@ mod tests {
             assert!(!message.contains('\n'), "{args:?}: {message}");
             assert!(message.contains(needle), "{args:?}: {message}");
         }
+    }
+
+    #[test]
+    fn long_values_are_quoted_as_excerpts() {
+        let long = format!("{}\n{}", "a".repeat(100), "b".repeat(100_000));
+        let cases = [
+            vec!["-i".to_string(), long.clone()],
+            vec![format!("--timeout={long}")],
+            vec![format!("--dns-probe={long}")],
+            vec!["-o".to_string(), long.clone()],
+            vec![long.clone()],
+            vec![format!("-i{long}")],
+        ];
+        for args in cases {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let message = run(&args).expect_err("must fail");
+            assert!(message.len() < 1000, "{}: {message}", message.len());
+            assert!(!message.contains('\n'), "{message}");
+            assert!(message.contains("…(100101 bytes)"), "{message}");
+        }
+        let message = run_with_environment(&[], Some(&long)).expect_err("must fail");
+        assert!(
+            message.len() < 1000 && message.contains("…(100101 bytes)"),
+            "{message}"
+        );
     }
 
     #[test]

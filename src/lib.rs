@@ -13,6 +13,7 @@
 
 pub mod announce;
 pub mod app;
+pub mod bounded_read;
 pub mod cli;
 pub mod completions;
 pub mod core;

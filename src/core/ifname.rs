@@ -31,7 +31,8 @@ impl IfName {
     /// Validates `name` like the kernel's `dev_valid_name()` plus systemd's extra rules (no
     /// `:`, printable ASCII only, not purely numeric).
     pub fn new(name: &str) -> Result<IfName, IfNameError> {
-        let owned = || name.to_string();
+        // What an error shows: one line, an excerpt (a Netplan `set-name:` may be long).
+        let owned = || super::quote::excerpt(name);
         if name.is_empty() {
             return Err(IfNameError::Empty(owned()));
         }
@@ -115,6 +116,14 @@ mod tests {
             Err(IfNameError::BadCharacter(_))
         ));
         assert!(matches!(IfName::new("123"), Err(IfNameError::Numeric(_))));
+    }
+
+    #[test]
+    fn error_quotes_a_long_or_multiline_name_as_an_excerpt() {
+        let long = format!("a\n{}", "b".repeat(100_000));
+        let message = IfName::new(&long).unwrap_err().to_string();
+        assert!(message.len() < 400 && !message.contains('\n'), "{message}");
+        assert!(message.contains("a\\nbbb") && message.contains("…(100002 bytes)"));
     }
 
     #[test]

@@ -141,6 +141,7 @@ pub enum SetupState {
     Failed,
     Linger,
     /// A value this program does not know; treated like any state that is not `configured`.
+    /// Kept as an excerpt ([`super::quote::excerpt`]): it is only ever shown.
     Other(String),
 }
 
@@ -169,7 +170,7 @@ impl SetupState {
             "unmanaged" => SetupState::Unmanaged,
             "failed" => SetupState::Failed,
             "linger" => SetupState::Linger,
-            other => SetupState::Other(other.to_string()),
+            other => SetupState::Other(super::quote::excerpt(other)),
         }
     }
 }
@@ -239,6 +240,16 @@ impl RequiredFamilies {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unknown_setup_state_is_kept_short_and_on_one_line() {
+        let long = format!("x\n{}", "y".repeat(50_000_000));
+        let SetupState::Other(kept) = SetupState::parse(&long) else {
+            panic!("not Other")
+        };
+        assert!(kept.starts_with("x\\nyyy") && kept.ends_with("…(50000002 bytes)"));
+        assert!(kept.len() < 300, "{}", kept.len());
+    }
 
     #[test]
     fn oper_state_names_round_trip_in_order() {

@@ -104,21 +104,13 @@ pub enum TimeSpanError {
     },
 }
 
-/// Displays a string in single quotes, with control characters and line separators escaped so
-/// that the message stays on one line.
+/// Displays a string in single quotes, on one line and cut to an excerpt
+/// ([`super::quote::excerpt`]).
 struct Quoted<'a>(&'a str);
 
 impl fmt::Display for Quoted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("'")?;
-        for c in self.0.chars() {
-            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
-                write!(f, "{}", c.escape_default())?;
-            } else {
-                write!(f, "{c}")?;
-            }
-        }
-        f.write_str("'")
+        write!(f, "'{}'", super::quote::Excerpt(self.0))
     }
 }
 

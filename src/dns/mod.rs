@@ -20,6 +20,7 @@ use std::time::Duration;
 use futures::stream::SelectAll;
 use zbus::{Connection, Message, MessageStream};
 
+use crate::bounded_read::{self, RESOLV_CONF_CAP, ReadError};
 use crate::core::dns::{DnsFacts, DnsScope, DnsServer, DnsSource, ProbeFailure, ProbeState};
 use crate::dbus::owner::{self, NameOwner, Verdict};
 use crate::sys::{BoottimeTimer, boottime_now, expired};
@@ -102,6 +103,8 @@ pub struct DnsWatcher {
     refresh_retry: Option<BoottimeTimer>,
     stall_backoff: Duration,
     announced: Option<(DnsSource, bool)>,
+    /// Why resolv.conf was last refused, so that it is said once, not at each read.
+    resolv_conf_refused: Option<String>,
 }
 
 impl DnsWatcher {
@@ -127,6 +130,7 @@ impl DnsWatcher {
             refresh_retry: None,
             stall_backoff: STALL_BACKOFF.0,
             announced: None,
+            resolv_conf_refused: None,
         };
         watcher.connect();
         watcher
@@ -319,11 +323,28 @@ impl DnsWatcher {
         Some(ResolvedClient::new(self.bus.clone()?, owner))
     }
 
-    /// Takes the name servers of resolv.conf as the global configuration.
-    fn read_resolv_conf(&self, facts: &mut DnsFacts) -> bool {
-        let servers = std::fs::read_to_string(&self.resolv_conf)
-            .map(|text| resolv_conf::nameservers(&text))
-            .unwrap_or_default();
+    /// Takes the name servers of resolv.conf as the global configuration. A file that is
+    /// missing or cannot be read names no server, as for glibc; one that is not a regular
+    /// file or is larger than [`RESOLV_CONF_CAP`] names none either, and that is said once.
+    fn read_resolv_conf(&mut self, facts: &mut DnsFacts) -> bool {
+        let servers = match bounded_read::read(&self.resolv_conf, RESOLV_CONF_CAP) {
+            Ok(bytes) => {
+                self.resolv_conf_refused = None;
+                resolv_conf::nameservers(&bytes)
+            }
+            Err(err @ (ReadError::NotRegular { .. } | ReadError::TooLarge { .. })) => {
+                let message = err.to_string();
+                if self.resolv_conf_refused.as_ref() != Some(&message) {
+                    tracing::warn!("{message}: it names no DNS server");
+                    self.resolv_conf_refused = Some(message);
+                }
+                Vec::new()
+            }
+            Err(err) => {
+                tracing::debug!("{err}");
+                Vec::new()
+            }
+        };
         let (source, global) = match servers.is_empty() {
             true => (DnsSource::Unavailable, DnsScope::default()),
             false => (

@@ -11,6 +11,7 @@ use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
+use crate::bounded_read::{self, KERNEL_VALUE_CAP};
 use crate::core::Snapshot;
 use crate::core::link::ifa;
 use crate::core::pitfalls::{HostFacts, RouteChoice};
@@ -49,7 +50,8 @@ impl HostFacts for HostReader {
         {
             return None;
         }
-        std::fs::read_to_string(format!("/proc/sys/net/{key}"))
+        let path = format!("/proc/sys/net/{key}");
+        bounded_read::read_lossy(std::path::Path::new(&path), KERNEL_VALUE_CAP)
             .ok()?
             .trim()
             .parse()

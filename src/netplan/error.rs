@@ -1,9 +1,11 @@
 //! Errors of the Netplan reader: each one a single line that names the file (and the line and
 //! column where the YAML says them), so that a broken configuration is fixed, never guessed at.
 
-use std::fmt::Write as _;
 use std::io;
 use std::path::{Path, PathBuf};
+
+use crate::bounded_read::ReadError;
+use crate::core::quote::{Excerpt, one_line};
 
 /// Why Netplan's configuration could not be turned into wait-online requirements.
 #[derive(Debug, thiserror::Error)]
@@ -12,9 +14,19 @@ pub enum NetplanError {
     #[error("{}: cannot list directory: {source}", show_path(path))]
     ReadDir { path: PathBuf, source: io::Error },
 
-    /// A `*.yaml` file was found but cannot be read.
-    #[error("{}: cannot read: {source}", show_path(path))]
-    Read { path: PathBuf, source: io::Error },
+    /// A `*.yaml` file was found but cannot be read: an I/O error, not a regular file, or
+    /// larger than [`crate::bounded_read::NETPLAN_FILE_CAP`].
+    #[error("{0}")]
+    Read(ReadError),
+
+    /// The `*.yaml` files together are larger than
+    /// [`crate::bounded_read::NETPLAN_TOTAL_CAP`]; `path` is the first one not read.
+    #[error(
+        "{}: the Netplan files read up to this one are larger than {} MiB together; not reading it",
+        show_path(path),
+        cap >> 20
+    )]
+    TooMuch { path: PathBuf, cap: usize },
 
     /// The file is not well-formed YAML (or not UTF-8).
     #[error("{}:{line}:{column}: {message}", show_path(path))]
@@ -27,7 +39,7 @@ pub enum NetplanError {
 
     /// Well-formed YAML that Netplan refuses: a wrong type or value, an undefined reference.
     /// `key` is the dotted path of the offending key, e.g. `network.ethernets.eth0.dhcp4`.
-    #[error("{}:{line}:{column}: {key}: {message}", show_path(path))]
+    #[error("{}:{line}:{column}: {}: {message}", show_path(path), Excerpt(key))]
     Invalid {
         path: PathBuf,
         line: usize,
@@ -45,27 +57,14 @@ impl NetplanError {
     /// The file the error is about.
     pub fn path(&self) -> &Path {
         match self {
+            NetplanError::Read(err) => err.path(),
             NetplanError::ReadDir { path, .. }
-            | NetplanError::Read { path, .. }
+            | NetplanError::TooMuch { path, .. }
             | NetplanError::Syntax { path, .. }
             | NetplanError::Invalid { path, .. }
             | NetplanError::Interfaces { path, .. } => path,
         }
     }
-}
-
-/// `text` with control characters (newlines, tabs …) escaped, so that a message quoting YAML
-/// content stays on one line.
-pub(crate) fn one_line(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() {
-            let _ = write!(out, "{}", c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 fn show_path(path: &Path) -> String {
@@ -83,7 +82,7 @@ mod tests {
             line: 3,
             column: 14,
             key: "network.ethernets.eth0.dhcp4".into(),
-            message: one_line("invalid boolean value 'a\nb'"),
+            message: crate::core::quote::excerpt("invalid boolean value 'a\nb'"),
         };
         let text = e.to_string();
         assert_eq!(
@@ -91,10 +90,10 @@ mod tests {
             "/etc/netplan/01\\n.yaml:3:14: network.ethernets.eth0.dhcp4: invalid boolean value 'a\\nb'"
         );
         assert_eq!(e.path(), Path::new("/etc/netplan/01\n.yaml"));
-        let e = NetplanError::Read {
+        let e = NetplanError::Read(ReadError::Io {
             path: PathBuf::from("/etc/netplan/x.yaml"),
             source: io::Error::from(io::ErrorKind::PermissionDenied),
-        };
+        });
         assert!(
             e.to_string()
                 .starts_with("/etc/netplan/x.yaml: cannot read: ")

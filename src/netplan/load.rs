@@ -47,8 +47,10 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::config::{ActivationMode, Backend, DeviceType, NetDef, NetplanConfig};
-use super::error::{NetplanError, one_line};
+use super::error::NetplanError;
 use super::yaml::{self, Mark, Node, Value};
+use crate::bounded_read::{self, NETPLAN_FILE_CAP, NETPLAN_TOTAL_CAP, ReadError};
+use crate::core::quote::{Excerpt, excerpt, one_line};
 
 /// Netplan's configuration directories, lowest priority first.
 pub const DEFAULT_DIRS: [&str; 3] = ["/lib/netplan", "/etc/netplan", "/run/netplan"];
@@ -114,6 +116,8 @@ pub struct Loader {
     by_id: HashMap<String, usize>,
     global_backend: Option<Backend>,
     files: Vec<PathBuf>,
+    /// Bytes of all files read so far (bounded by [`NETPLAN_TOTAL_CAP`]).
+    bytes_read: usize,
 }
 
 /// A definition while files are still being read: its renderer may still be unset.
@@ -151,12 +155,21 @@ impl Loader {
         Loader::default()
     }
 
-    /// Reads `path` and applies it.
+    /// Reads `path` and applies it. The file must be a regular one of at most
+    /// [`NETPLAN_FILE_CAP`], and all files read at most [`NETPLAN_TOTAL_CAP`] together.
     pub fn add_file(&mut self, path: &Path) -> Result<()> {
-        let bytes = fs::read(path).map_err(|source| NetplanError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let remaining = NETPLAN_TOTAL_CAP.saturating_sub(self.bytes_read);
+        let bytes = match bounded_read::read(path, NETPLAN_FILE_CAP.min(remaining)) {
+            Ok(bytes) => bytes,
+            Err(ReadError::TooLarge { cap, .. }) if cap < NETPLAN_FILE_CAP => {
+                return Err(NetplanError::TooMuch {
+                    path: path.to_path_buf(),
+                    cap: NETPLAN_TOTAL_CAP,
+                });
+            }
+            Err(err) => return Err(NetplanError::Read(err)),
+        };
+        self.bytes_read += bytes.len();
         let text = match std::str::from_utf8(&bytes) {
             Ok(text) => text,
             Err(e) => {
@@ -181,7 +194,7 @@ impl Loader {
             path: path.to_path_buf(),
             line: e.mark.line,
             column: e.mark.column,
-            message: one_line(&e.message),
+            message: excerpt(&e.message),
         })?;
         let Some(root) = root else {
             return Ok(());
@@ -244,8 +257,9 @@ impl Loader {
                 m.mark,
                 &m.key,
                 format!(
-                    "{}: interface '{name}' is not defined",
-                    self.defs[m.referrer].def.id
+                    "{}: interface '{}' is not defined",
+                    Excerpt(&self.defs[m.referrer].def.id),
+                    Excerpt(name)
                 ),
             ));
         }
@@ -257,7 +271,10 @@ impl Loader {
                     path,
                     raw.mark,
                     &raw.key,
-                    format!("{}: 'set-name:' requires 'match:' properties", def.id),
+                    format!(
+                        "{}: 'set-name:' requires 'match:' properties",
+                        Excerpt(&def.id)
+                    ),
                 ));
             }
             if def.device_type == DeviceType::Vlan && raw.vlan_link.is_none() {
@@ -265,7 +282,7 @@ impl Loader {
                     path,
                     raw.mark,
                     &raw.key,
-                    format!("{}: missing 'link' property", def.id),
+                    format!("{}: missing 'link' property", Excerpt(&def.id)),
                 ));
             }
         }
@@ -383,7 +400,7 @@ impl Loader {
                     path,
                     key.mark,
                     &key_path,
-                    format!("Invalid name '{}'", one_line(id)),
+                    format!("Invalid name '{}'", excerpt(id)),
                 ));
             }
             if id.contains(['*', '[', ']', '?']) {
@@ -391,7 +408,7 @@ impl Loader {
                     path,
                     key.mark,
                     &key_path,
-                    format!("Definition ID '{id}' must not use globbing"),
+                    format!("Definition ID '{}' must not use globbing", Excerpt(id)),
                 ));
             }
             if id == "renderer" {
@@ -413,7 +430,7 @@ impl Loader {
                                 path,
                                 key.mark,
                                 &key_path,
-                                format!("Updated definition '{id}' changes device type"),
+                                format!("Updated definition '{}' changes device type", Excerpt(id)),
                             ));
                         }
                     }
@@ -499,7 +516,7 @@ impl Loader {
                             path,
                             item.mark,
                             key_path,
-                            format!("invalid value for link-local: '{}'", one_line(text)),
+                            format!("invalid value for link-local: '{}'", excerpt(text)),
                         ));
                     }
                 }
@@ -598,7 +615,7 @@ impl Loader {
                         path,
                         value.mark,
                         key_path,
-                        format!("Invalid name '{}'", one_line(text)),
+                        format!("Invalid name '{}'", excerpt(text)),
                     ));
                 }
                 def.match_name = Some(text.to_string());
@@ -613,7 +630,7 @@ impl Loader {
                         format!(
                             "Invalid MAC address '{}', must be XX:XX:XX:XX:XX:XX or \
                              XX:XX:XX:XX:XX:XX:XX:XX:XX:XX:XX:XX:XX:XX:XX:XX:XX:XX:XX:XX",
-                            one_line(text)
+                            excerpt(text)
                         ),
                     ));
                 }
@@ -695,7 +712,12 @@ impl Loader {
                 pass.path,
                 list_mark,
                 key_path,
-                format!("{parent_id}: interface '{member}' is already assigned to {what} {other}"),
+                format!(
+                    "{}: interface '{}' is already assigned to {what} {}",
+                    Excerpt(&parent_id),
+                    Excerpt(member),
+                    Excerpt(other)
+                ),
             )
         };
         if is_bond {
@@ -742,7 +764,7 @@ impl Loader {
                 path,
                 value.mark,
                 key_path,
-                format!("unknown bond mode '{}'", one_line(mode)),
+                format!("unknown bond mode '{}'", excerpt(mode)),
             ));
         }
         if mode == "balance-tcp" || mode == "balance-slb" {
@@ -809,7 +831,7 @@ fn boolean(path: &Path, node: &Node, key: &str) -> Result<bool> {
             path,
             node.mark,
             key,
-            format!("invalid boolean value '{}'", one_line(text)),
+            format!("invalid boolean value '{}'", excerpt(text)),
         ))
     }
 }
@@ -823,7 +845,7 @@ fn renderer(path: &Path, node: &Node, key: &str) -> Result<Backend> {
             path,
             node.mark,
             key,
-            format!("unknown renderer '{}'", one_line(other)),
+            format!("unknown renderer '{}'", excerpt(other)),
         )),
     }
 }
@@ -847,7 +869,7 @@ fn address(path: &Path, item: &Node, key: &str) -> Result<String> {
         }
     };
     let text = scalar(path, entry, key)?;
-    let quoted = one_line(text);
+    let quoted = excerpt(text);
     let Some((addr, prefix)) = text.rsplit_once('/') else {
         return Err(invalid(
             path,

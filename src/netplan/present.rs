@@ -8,12 +8,13 @@ use std::path::Path;
 
 use super::error::NetplanError;
 use super::plan::PresentInterface;
+use crate::bounded_read::{self, KERNEL_VALUE_CAP};
 
 /// Where the kernel lists network interfaces.
 pub const SYS_CLASS_NET: &str = "/sys/class/net";
 
 /// The interfaces under `sys_class_net` (normally [`SYS_CLASS_NET`]), sorted by name. A MAC or
-/// driver that cannot be read (virtual devices have no driver; an interface may vanish while
+/// driver that cannot be read (not a regular file of at most a page, virtual devices have no driver; an interface may vanish while
 /// being read) is `None`, as in Netplan; a directory that cannot be listed is an error.
 pub fn discover(sys_class_net: &Path) -> Result<Vec<PresentInterface>, NetplanError> {
     let listing_error = |source| NetplanError::Interfaces {
@@ -25,8 +26,9 @@ pub fn discover(sys_class_net: &Path) -> Result<Vec<PresentInterface>, NetplanEr
         let entry = entry.map_err(listing_error)?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let dir = sys_class_net.join(entry.file_name());
-        let mac = fs::read_to_string(dir.join("address"))
+        let mac = bounded_read::read(&dir.join("address"), KERNEL_VALUE_CAP)
             .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
             .map(|text| text.trim().to_string())
             .filter(|mac| !mac.is_empty());
         let driver = fs::read_link(dir.join("device").join("driver"))

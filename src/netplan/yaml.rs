@@ -4,15 +4,24 @@
 //! every scalar by its *text*, whatever its YAML tag or style (`dhcp4: "yes"` is true, `id: 010`
 //! is `"010"`): so the tree keeps scalars as text and mapping entries in document order
 //! (duplicate keys included, like libyaml). Only the first document of a file is read, as
-//! `yaml_parser_load()` does. Aliases are expanded.
+//! `yaml_parser_load()` does. Aliases are expanded, within a budget: the tree (anchored
+//! copies and expansions included) holds at most [`MAX_NODES`] nodes and [`MAX_TEXT_BYTES`]
+//! of scalar text, so a small file whose aliases would expand to gigabytes ("billion laughs"
+//! counts nodes, a long string aliased many times counts bytes) is an error with a position,
+//! not an exhausted memory.
 
 use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::Marker;
 
 /// Deepest nesting accepted (the tree is dropped recursively).
 const MAX_DEPTH: usize = 512;
-/// Most nodes accepted, counting alias expansions (guards against "billion laughs").
-const MAX_NODES: usize = 1_000_000;
+/// Most nodes accepted, counting alias expansions (guards against "billion laughs"). A
+/// Netplan file of a thousand interfaces holds some 20,000; at the limit the tree takes about
+/// 10 MB (a million nodes took 80 MB).
+const MAX_NODES: usize = 100_000;
+/// Most scalar text accepted, counting alias expansions: 16 times the largest file read
+/// ([`crate::bounded_read::NETPLAN_FILE_CAP`]); real Netplan files hold a few KiB.
+pub(crate) const MAX_TEXT_BYTES: usize = 16 << 20;
 
 /// 1-based line and column of a node's start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,7 +102,7 @@ pub(crate) fn parse_first_document(text: &str) -> Result<Option<Node>, SyntaxErr
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: Vec<Option<Node>> = Vec::new();
     let mut root: Option<Node> = None;
-    let mut nodes: usize = 0;
+    let mut budget = Budget::default();
 
     loop {
         let (event, marker) = parser.next_token().map_err(|e| SyntaxError {
@@ -113,20 +122,21 @@ pub(crate) fn parse_first_document(text: &str) -> Result<Option<Node>, SyntaxErr
                     value: Value::Scalar(text),
                     mark,
                 };
-                remember(&mut anchors, anchor, &node);
+                budget.charge(&node, mark)?;
+                remember(&mut anchors, anchor, &node, &mut budget)?;
                 Some(node)
             }
             Event::Alias(id) => {
                 let node = anchors
                     .get(id)
                     .and_then(Option::as_ref)
-                    .cloned()
                     .ok_or_else(|| SyntaxError {
                         mark,
                         message: "alias refers to a node that is not complete yet".to_string(),
                     })?;
-                nodes = nodes.saturating_add(count(&node));
-                Some(node)
+                // Counted before it is copied: an expansion over budget is never made.
+                budget.charge(node, mark)?;
+                Some(node.clone())
             }
             Event::SequenceStart(anchor, _tag) => {
                 if stack.len() >= MAX_DEPTH {
@@ -161,7 +171,8 @@ pub(crate) fn parse_first_document(text: &str) -> Result<Option<Node>, SyntaxErr
                         value: Value::Sequence(items),
                         mark,
                     };
-                    remember(&mut anchors, anchor, &node);
+                    budget.nodes += 1;
+                    remember(&mut anchors, anchor, &node, &mut budget)?;
                     Some(node)
                 }
                 Some(Frame::Mapping {
@@ -183,7 +194,8 @@ pub(crate) fn parse_first_document(text: &str) -> Result<Option<Node>, SyntaxErr
                         value: Value::Mapping(pairs),
                         mark,
                     };
-                    remember(&mut anchors, anchor, &node);
+                    budget.nodes += 1;
+                    remember(&mut anchors, anchor, &node, &mut budget)?;
                     Some(node)
                 }
                 None => {
@@ -195,8 +207,7 @@ pub(crate) fn parse_first_document(text: &str) -> Result<Option<Node>, SyntaxErr
             },
         };
         let Some(node) = finished else { continue };
-        nodes = nodes.saturating_add(1);
-        if nodes > MAX_NODES {
+        if budget.nodes > MAX_NODES {
             return Err(too_big(mark, "too many nodes (alias expansion?)"));
         }
         match stack.last_mut() {
@@ -210,36 +221,65 @@ pub(crate) fn parse_first_document(text: &str) -> Result<Option<Node>, SyntaxErr
     }
 }
 
-fn remember(anchors: &mut Vec<Option<Node>>, anchor: usize, node: &Node) {
+/// Keeps a copy of an anchored node for its aliases; the copy costs as much as the node.
+fn remember(
+    anchors: &mut Vec<Option<Node>>,
+    anchor: usize,
+    node: &Node,
+    budget: &mut Budget,
+) -> Result<(), SyntaxError> {
     if anchor == 0 {
-        return;
+        return Ok(());
     }
+    budget.charge(node, node.mark)?;
     if anchors.len() <= anchor {
         anchors.resize(anchor + 1, None);
     }
     anchors[anchor] = Some(node.clone());
+    Ok(())
 }
 
-fn count(node: &Node) -> usize {
-    let mut total = 0usize;
-    let mut todo = vec![node];
-    while let Some(n) = todo.pop() {
-        total = total.saturating_add(1);
-        if total > MAX_NODES {
-            return total;
-        }
-        match &n.value {
-            Value::Scalar(_) => {}
-            Value::Sequence(items) => todo.extend(items),
-            Value::Mapping(pairs) => {
-                for (k, v) in pairs {
-                    todo.push(k);
-                    todo.push(v);
+/// What the tree holds so far, copies included.
+#[derive(Default)]
+struct Budget {
+    nodes: usize,
+    text_bytes: usize,
+}
+
+impl Budget {
+    /// Adds `node` (all of it) to the tree's cost; an error at `mark` when the cost goes
+    /// over either limit.
+    fn charge(&mut self, node: &Node, mark: Mark) -> Result<(), SyntaxError> {
+        let mut todo = vec![node];
+        while let Some(n) = todo.pop() {
+            self.nodes = self.nodes.saturating_add(1);
+            match &n.value {
+                Value::Scalar(text) => self.text_bytes = self.text_bytes.saturating_add(text.len()),
+                Value::Sequence(items) => todo.extend(items),
+                Value::Mapping(pairs) => {
+                    for (k, v) in pairs {
+                        todo.push(k);
+                        todo.push(v);
+                    }
                 }
             }
+            let message = if self.nodes > MAX_NODES {
+                "too many nodes (alias expansion?)".to_string()
+            } else if self.text_bytes > MAX_TEXT_BYTES {
+                format!(
+                    "more than {} MiB of text (alias expansion?)",
+                    MAX_TEXT_BYTES >> 20
+                )
+            } else {
+                continue;
+            };
+            return Err(SyntaxError {
+                mark,
+                message: format!("document too large: {message}"),
+            });
         }
+        Ok(())
     }
-    total
 }
 
 #[cfg(test)]
@@ -347,6 +387,39 @@ mod tests {
         }
         let err = parse_first_document(&text).unwrap_err();
         assert!(err.message.contains("too many nodes"), "{err:?}");
+    }
+
+    #[test]
+    fn a_long_string_aliased_many_times_is_refused_before_it_is_copied() {
+        // 1 MiB of text, aliased 64 times on line 2: 64 MiB if expanded.
+        let text = format!(
+            "a: &s {}\nb: [{}]\n",
+            "x".repeat(1 << 20),
+            vec!["*s"; 64].join(", ")
+        );
+        let err = parse_first_document(&text).unwrap_err();
+        assert_eq!(
+            err.message,
+            "document too large: more than 16 MiB of text (alias expansion?)"
+        );
+        // The alias that goes over: the 14th (with the text, the anchor's copy and the two
+        // keys, 16 MiB and 2 bytes).
+        assert_eq!(err.mark.line, 2);
+        assert_eq!(err.mark.column, 5 + 4 * 13);
+    }
+
+    #[test]
+    fn nested_anchors_count_their_copies() {
+        // No alias at all: each anchor keeps a copy of everything inside it.
+        let big = "y".repeat(1 << 20);
+        let depth = 20;
+        let text = format!(
+            "{}{big}{}",
+            (0..depth).map(|i| format!("&a{i} [")).collect::<String>(),
+            "]".repeat(depth)
+        );
+        let err = parse_first_document(&text).unwrap_err();
+        assert!(err.message.contains("MiB of text"), "{err:?}");
     }
 
     proptest! {

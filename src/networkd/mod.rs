@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::bounded_read::{self, ReadError, STATE_FILE_CAP};
 use crate::core::NetworkdLink;
 use crate::sys::{AsyncInotify, Inotify, InotifyEvent, ReadFlags, WatchFlags};
 
@@ -107,22 +108,21 @@ impl NetworkdSource {
     }
 
     /// Re-reads one link's file. A missing file means networkd has not processed the link
-    /// (or stopped); an unreadable one keeps the last value, as upstream does.
+    /// (or stopped); an unreadable one keeps the last value, as upstream does. A file that is
+    /// not a regular one or is larger than [`STATE_FILE_CAP`] is unreadable (and said so).
     fn refresh(&self, ifindex: u32, files: &mut BTreeMap<u32, NetworkdLink>) {
         let path = self.dir.join(ifindex.to_string());
-        match std::fs::read(&path) {
+        match bounded_read::read(&path, STATE_FILE_CAP) {
             Ok(bytes) => {
                 files.insert(ifindex, state_file::parse(&String::from_utf8_lossy(&bytes)));
             }
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            Err(err) if err.is_not_found() => {
                 files.remove(&ifindex);
             }
-            Err(err) => {
-                tracing::debug!(
-                    "failed to read {}, keeping its last state: {err}",
-                    path.display()
-                );
+            Err(err @ ReadError::Io { .. }) => {
+                tracing::debug!("{err}; keeping the link's last state");
             }
+            Err(err) => tracing::warn!("{err}; keeping the link's last state"),
         }
     }
 }

@@ -479,8 +479,14 @@ fn broken_state_files_block_like_upstream_until_rewritten(upstream: Upstream) {
             ours.describe()
         );
         if *code == 1 {
-            // says which link and that networkd has not finished with it
-            let reason = ours.stderr.lines().nth(1).unwrap_or_default();
+            // says which link and that networkd has not finished with it (after the timeout
+            // line; a file refused by type is said before it)
+            let reason = ours
+                .stderr
+                .lines()
+                .skip_while(|line| !line.starts_with("Timeout occurred"))
+                .nth(1)
+                .unwrap_or_default();
             assert!(
                 reason.starts_with(&format!("{name}: "))
                     && (reason.contains("not yet processed by systemd-networkd")

@@ -55,3 +55,4 @@ mod parsers_proptest;
 mod pitfalls;
 mod ubuntu;
 mod units;
+mod untrusted_files;

@@ -1,0 +1,99 @@
+//! Quoting input text into messages: one line, and short. Whatever a file, an argument or a
+//! peer gave us, an error or log line quoting it stays on one line (control characters and
+//! Unicode line separators escaped, so it cannot split a journal record or move a terminal's
+//! cursor) and quotes at most [`EXCERPT_BYTES`] of it (a 50 MB value must not make a 50 MB
+//! line).
+
+use std::fmt::{self, Write as _};
+
+/// Most bytes of input text one message quotes; the rest is summarised by its length.
+pub const EXCERPT_BYTES: usize = 200;
+
+/// `text` with control characters and line separators escaped (`\n`, `\u{1b}` …), whole.
+/// Escaping twice changes nothing: an escape holds no control character.
+pub fn one_line(text: &str) -> String {
+    OneLine(text).to_string()
+}
+
+/// [`one_line`] of at most the first [`EXCERPT_BYTES`] of `text` (cut on a character
+/// boundary), followed by `…(N bytes)` when it was cut.
+pub fn excerpt(text: &str) -> String {
+    Excerpt(text).to_string()
+}
+
+/// Displays [`one_line`] of the text without allocating.
+pub struct OneLine<'a>(pub &'a str);
+
+impl fmt::Display for OneLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.0.chars() {
+            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                f.write_char(c)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Displays [`excerpt`] of the text without allocating.
+pub struct Excerpt<'a>(pub &'a str);
+
+impl fmt::Display for Excerpt<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.0;
+        if text.len() <= EXCERPT_BYTES {
+            return OneLine(text).fmt(f);
+        }
+        let mut end = EXCERPT_BYTES;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        write!(f, "{}…({} bytes)", OneLine(&text[..end]), text.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn control_characters_and_separators_are_escaped() {
+        assert_eq!(
+            one_line("a\nb\tc\u{1b}[2J\u{2028}"),
+            "a\\nb\\tc\\u{1b}[2J\\u{2028}"
+        );
+        assert_eq!(one_line("plain 'text' ü"), "plain 'text' ü");
+    }
+
+    #[test]
+    fn long_text_is_cut_with_its_length() {
+        let long = "x".repeat(50_000_000);
+        let quoted = excerpt(&long);
+        assert_eq!(
+            quoted,
+            format!("{}…(50000000 bytes)", "x".repeat(EXCERPT_BYTES))
+        );
+        assert_eq!(
+            excerpt(&"y".repeat(EXCERPT_BYTES)),
+            "y".repeat(EXCERPT_BYTES)
+        );
+        // A cut never splits a character.
+        let wide = "é".repeat(EXCERPT_BYTES);
+        assert!(excerpt(&wide).starts_with(&"é".repeat(EXCERPT_BYTES / 2)));
+    }
+
+    proptest! {
+        #[test]
+        fn an_excerpt_is_one_short_line(text in "\\PC{0,300}|[\\x00-\\x7f\u{2028}]{0,600}") {
+            let quoted = excerpt(&text);
+            let line_breaking = |c: char| c.is_control() || c == '\u{2028}';
+            prop_assert!(!quoted.chars().any(line_breaking), "{}", quoted);
+            // Each byte escapes to at most 10 (`\u{10ffff}`), plus the length note.
+            prop_assert!(quoted.len() <= EXCERPT_BYTES * 10 + 40, "{}", quoted.len());
+            prop_assert_eq!(one_line(&one_line(&text)), one_line(&text));
+        }
+    }
+}
