@@ -4,6 +4,7 @@
 use crate::core::glob::Glob;
 use crate::core::goal::UbuntuDefinition;
 use crate::core::{IfName, InterfaceRequirement, OperStateRange, Requirements};
+use crate::netplan::error::one_line;
 use crate::netplan::{LinkLocalState, NetplanPlan};
 
 /// Builds the definition from Netplan's plan and the command line's refinements: `-i IF[:MIN]`
@@ -22,8 +23,12 @@ pub fn definition(
             .any(|glob: &Glob| glob.matches(name))
     };
     let valid = |name: &str| {
+        // The name comes from YAML (`set-name: "a\nb"`): escaped, so the error stays one line.
         IfName::new(name).map_err(|err| {
-            format!("Netplan configuration names an interface wait-online cannot wait for: {err}")
+            format!(
+                "Netplan configuration names an interface wait-online cannot wait for: {}",
+                one_line(&err.to_string())
+            )
         })
     };
     let mut link_local = Vec::new();
@@ -81,4 +86,25 @@ pub fn definition(
             ..Requirements::default()
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by fuzz/fuzz_targets/netplan_yaml.rs from tests/fixtures/netplan's escaping case:
+    /// a `set-name:` with a line break gave a two-line error.
+    #[test]
+    fn an_invalid_name_from_netplan_gives_one_line() {
+        let plan = NetplanPlan {
+            link_local: vec![(
+                "a ; b\t; c\t; d \n 123 ; echo ".to_string(),
+                LinkLocalState::Carrier,
+            )],
+            routable: vec![],
+        };
+        let err = definition(&plan, &Requirements::default()).unwrap_err();
+        assert!(!err.chars().any(char::is_control), "{err:?}");
+        assert!(err.contains(r"'a ; b\t; c\t; d \n 123 ; echo '"), "{err}");
+    }
 }

@@ -1,4 +1,4 @@
-//! Property tests of the two parsers that take outside input (issue #7):
+//! Property tests of the parsers that take outside input (issues #7 and #18):
 //!
 //! * `wait_online::cli::parse` with argument vectors built from the option names and
 //!   arbitrary values: never panics; every error is one line that names the offending option
@@ -9,14 +9,19 @@
 //!   kernel source decodes them, then converted; never a panic, and the `KernelLink` /
 //!   `Address` reflect the attributes. (The in-crate tests feed garbage and truncated bytes to
 //!   the private datagram handling; these build well-formed messages with arbitrary content.)
+//! * every parser of outside input with hostile generators (issue #18, "Hostile input"
+//!   below): state files, resolv.conf, Netplan files through Ubuntu's definition, time spans,
+//!   the command line and `$WAIT_ONLINE_CARRIER_TIMEOUT`, NetworkManager's D-Bus properties,
+//!   leniently decoded netlink messages. Their case counts keep this module near 15 s.
 //!
 //! Two command-line cases are plain tests below the properties, pinned since they failed: a
 //! value with a line break and a value that is not UTF-8 must still give a one-line error that
 //! names the option.
 //!
 //! A property that asserts only on some inputs (errors, decodable messages) counts them and
-//! requires a minimum share ([`cases_reaching`]), so it cannot pass by never getting there.
+//! requires a minimum share ([`cases_reaching`]; [`both_outcomes`] for accepted and refused), so it cannot pass by never getting there.
 
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::unix::ffi::OsStringExt;
@@ -917,6 +922,775 @@ fn route_conversion_never_panics() {
                 prop_assert_eq!(route.destination, None);
             }
             Ok(true)
+        },
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile input (issue #18): every parser of outside input, with generators that make what an
+// attacker or a broken file would (arbitrary bytes, NUL and control characters, text that is
+// not UTF-8, huge lengths, deep nesting, many aliases, extreme numbers, overlong names). The
+// property: no panic, a result or a typed error, and an error that is one line. The
+// coverage-guided fuzz targets for the same parsers are in fuzz/ (fuzz/README.md).
+
+/// Longest error line allowed once quoted text is capped (issue #18, item 2).
+const ERROR_LINE_BOUND: usize = 1024;
+
+/// Runs `property` on `cases` cases from `strategy`; the property returns `Ok(true)` when the
+/// parser accepted the input and `Ok(false)` when it refused it (after asserting on either).
+/// Fails unless each outcome has at least `percent` % of the cases, so that neither branch is
+/// asserted vacuously; prints the counts.
+fn both_outcomes<S: Strategy>(
+    name: &str,
+    cases: u32,
+    percent: u32,
+    strategy: S,
+    property: impl Fn(S::Value) -> Result<bool, TestCaseError>,
+) {
+    let _cpu = crate::common::share_machine();
+    let accepted = std::cell::Cell::new(0u32);
+    let refused = std::cell::Cell::new(0u32);
+    let config = ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(cases),
+        ..config()
+    };
+    let total = config.cases;
+    let mut runner = proptest::test_runner::TestRunner::new(config);
+    let result = runner.run(&strategy, |value| {
+        let cell = if property(value)? {
+            &accepted
+        } else {
+            &refused
+        };
+        cell.set(cell.get() + 1);
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{name}: {e}");
+    }
+    let (accepted, refused) = (accepted.get(), refused.get());
+    eprintln!("{name}: {accepted} accepted, {refused} refused of {total} cases");
+    for (count, what) in [(accepted, "accepted"), (refused, "refused")] {
+        assert!(
+            u64::from(count) * 100 >= u64::from(total) * u64::from(percent),
+            "{name}: only {count} of {total} cases {what} (want {percent} %)"
+        );
+    }
+}
+
+/// An error line: not empty, one line (no line break, no other control character that could
+/// move a terminal's cursor).
+fn assert_one_line(line: &str, input: &dyn std::fmt::Debug) -> Result<(), TestCaseError> {
+    prop_assert!(!line.trim().is_empty(), "empty error for {:?}", input);
+    prop_assert!(
+        !line.chars().any(|c| c.is_control()),
+        "error is not one plain line for {:?}: {:?}",
+        input,
+        line
+    );
+    Ok(())
+}
+
+/// Text an attacker or a broken file could hold: short arbitrary text, control characters and
+/// NUL, bytes that are not UTF-8 (as a lossy reader sees them), and one character repeated up
+/// to 100,000 times.
+fn hostile_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => ".{0,40}",
+        2 => "[\\x00-\\x1f\\x7f\u{85}\u{2028}\u{feff} a=:]{0,40}",
+        2 => proptest::collection::vec(any::<u8>(), 0..64)
+            .prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
+        1 => (select(&["a", "9", "\0", " ", ":", "\u{10ffff}"][..]), 1usize..100_000)
+            .prop_map(|(c, n)| c.repeat(n)),
+    ]
+}
+
+/// [`hostile_text`] without line breaks, as one line of a line-based file.
+fn hostile_line() -> impl Strategy<Value = String> {
+    hostile_text().prop_map(|t| t.replace(['\n', '\r'], " "))
+}
+
+// --- networkd state files
+
+const ADMIN_STATES: &[&str] = &[
+    "pending",
+    "initialized",
+    "configuring",
+    "configured",
+    "unmanaged",
+    "failed",
+    "linger",
+];
+
+/// A state file of garbage lines around one `ADMIN_STATE=` line, sometimes with a NUL byte:
+/// never a panic; with a NUL the whole file counts for nothing (as upstream); without, the
+/// garbage does not hide the one line that says something.
+#[test]
+fn state_file_with_hostile_lines_keeps_its_one_good_line() {
+    let garbage = hostile_line().prop_filter("not an ADMIN_STATE line", |line| {
+        line.split_once('=')
+            .is_none_or(|(key, _)| key.trim() != "ADMIN_STATE")
+    });
+    let strategy = (
+        proptest::collection::vec(garbage, 0..12),
+        select(ADMIN_STATES),
+        any::<proptest::sample::Index>(),
+        proptest::option::weighted(0.3, any::<proptest::sample::Index>()),
+    );
+    both_outcomes(
+        "state_file_with_hostile_lines_keeps_its_one_good_line",
+        400,
+        15,
+        strategy,
+        |(mut lines, state, at, nul)| {
+            let at = at.index(lines.len() + 1);
+            lines.insert(at, format!("ADMIN_STATE={state}"));
+            let mut text = lines.join("\n");
+            if let Some(nul) = nul {
+                let mut at = nul.index(text.len() + 1);
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                text.insert(at, '\0');
+            }
+            let link = wait_online::networkd::state_file::parse(&text);
+            if text.contains('\0') {
+                prop_assert_eq!(link, wait_online::core::NetworkdLink::default());
+                return Ok(false);
+            }
+            prop_assert_eq!(
+                link.setup,
+                Some(wait_online::core::SetupState::parse(state))
+            );
+            Ok(true)
+        },
+    );
+}
+
+// --- resolv.conf
+
+/// The name servers of resolv.conf bytes. resolv.conf is read as bytes, like glibc (issue #18):
+/// the one place to change if `nameservers` takes the bytes itself.
+fn resolv_conf_servers(bytes: &[u8]) -> Vec<IpAddr> {
+    wait_online::dns::resolv_conf::nameservers(&String::from_utf8_lossy(bytes))
+}
+
+/// Garbage lines (not UTF-8, NUL, control characters, overlong) around `nameserver` lines
+/// with any address: never a panic, and exactly the servers given, in order, without
+/// resolved's stubs.
+#[test]
+fn resolv_conf_with_hostile_lines_keeps_its_servers() {
+    let garbage = prop_oneof![
+        3 => hostile_line().prop_map(String::into_bytes),
+        1 => proptest::collection::vec(any::<u8>(), 0..80)
+            .prop_map(|b| b.into_iter().filter(|&c| c != b'\n').collect::<Vec<u8>>()),
+    ]
+    .prop_filter("not a nameserver line", |line| {
+        String::from_utf8_lossy(line).split_whitespace().next() != Some("nameserver")
+    });
+    let server = prop_oneof![
+        arb_ip(),
+        Just(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 53))),
+        Just(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 54))),
+    ];
+    let line = prop_oneof![
+        3 => garbage.prop_map(|g| (g, None)),
+        1 => (server, "[ \t]{1,3}", "[ \t]{0,2}").prop_map(|(ip, before, after)| {
+            (format!("nameserver{before}{ip}{after}").into_bytes(), Some(ip))
+        }),
+    ];
+    both_outcomes(
+        "resolv_conf_with_hostile_lines_keeps_its_servers",
+        600,
+        15,
+        proptest::collection::vec(line, 0..12),
+        |lines| {
+            let bytes = lines
+                .iter()
+                .map(|(l, _)| l.as_slice())
+                .collect::<Vec<_>>()
+                .join(&b'\n');
+            let stub =
+                |ip: &IpAddr| ["127.0.0.53", "127.0.0.54"].contains(&ip.to_string().as_str());
+            let wanted: Vec<IpAddr> = lines
+                .iter()
+                .filter_map(|(_, ip)| *ip)
+                .filter(|ip| !stub(ip))
+                .collect();
+            prop_assert_eq!(resolv_conf_servers(&bytes), wanted.clone());
+            Ok(!wanted.is_empty())
+        },
+    );
+}
+
+// --- Netplan YAML
+
+/// A YAML scalar that is hostile once read: long, with NUL and control characters (double
+/// quoted escapes), not a boolean, or fine.
+fn hostile_yaml_scalar() -> impl Strategy<Value = String> {
+    prop_oneof![
+        2 => select(&["yes", "no", "true", "off", "eth0", "10.0.0.1/24", "'quoted'", "\"\""][..])
+            .prop_map(str::to_string),
+        1 => "\"(\\\\0|\\\\x01|\\\\n|\\\\r|\\\\u2028|\\\\e|[a-z])*\"",
+        1 => (select(&["a", "9", " "][..]), 1usize..20_000)
+            .prop_map(|(c, n)| format!("\"x{}\"", c.repeat(n))),
+        1 => "[^\n\"'#:{}\\[\\],&*!|>%@`-]{1,30}",
+    ]
+}
+
+/// A Netplan document: ethernets with hostile ids and values, sometimes nested deeply,
+/// aliased many times, or with duplicate keys.
+fn hostile_netplan() -> impl Strategy<Value = String> {
+    let key = select(
+        &[
+            "dhcp4",
+            "dhcp6",
+            "optional",
+            "addresses",
+            "link-local",
+            "set-name",
+            "renderer",
+            "activation-mode",
+            "accept-ra",
+            "ignore-carrier",
+            "match",
+            "interfaces",
+            "link",
+        ][..],
+    );
+    let id = prop_oneof![
+        3 => select(&["eth0", "wlan0", "br0", "bond0", "lo"][..]).prop_map(str::to_string),
+        1 => hostile_yaml_scalar(),
+        1 => "[a-z]{16,200}",
+    ];
+    let definition = (
+        id,
+        proptest::collection::vec((key, hostile_yaml_scalar()), 0..4),
+    );
+    let section = select(&["ethernets", "bridges", "bonds", "vlans", "wifis"][..]);
+    let body =
+        (section, proptest::collection::vec(definition, 0..4)).prop_map(|(section, defs)| {
+            let mut text = format!("network:\n  version: 2\n  {section}:\n");
+            for (id, keys) in defs {
+                text.push_str(&format!("    {id}:\n"));
+                for (key, value) in keys {
+                    text.push_str(&format!("      {key}: {value}\n"));
+                }
+            }
+            text
+        });
+    prop_oneof![
+        4 => body,
+        // Deep nesting: flow sequences or block mappings.
+        1 => (1usize..3000).prop_map(|n| format!("network: {}{}\n", "[".repeat(n), "]".repeat(n))),
+        1 => (1usize..600).prop_map(|n| {
+            (0..n).map(|i| format!("{}k{i}:\n", "  ".repeat(i))).collect::<String>()
+        }),
+        // Many aliases of one anchor, and aliases of aliases.
+        1 => (1usize..5000, 1usize..2000).prop_map(|(n, len)| {
+            format!(
+                "network:\n  a: &a \"{}\"\n  b: [{}]\n",
+                "x".repeat(len),
+                vec!["*a"; n].join(", ")
+            )
+        }),
+        1 => (2usize..8).prop_map(|levels| {
+            let mut text = String::from("network:\n  l0: &l0 [x, x, x, x, x, x, x, x]\n");
+            for i in 1..levels {
+                let p = i - 1;
+                text.push_str(&format!("  l{i}: &l{i} [{}]\n", vec![format!("*l{p}"); 8].join(", ")));
+            }
+            text
+        }),
+        // Arbitrary text.
+        1 => hostile_text(),
+    ]
+}
+
+/// What the `--online-definition=ubuntu` pipeline makes of one Netplan file: the loader's
+/// error, the definition's error, or nothing wrong.
+fn netplan_pipeline(text: &str) -> Result<(), String> {
+    let mut loader = wait_online::netplan::Loader::new();
+    loader
+        .add_str(std::path::Path::new("/etc/netplan/50-test.yaml"), text)
+        .map_err(|e| e.to_string())?;
+    let config = loader.finish();
+    let present = [
+        wait_online::netplan::PresentInterface::named("lo"),
+        wait_online::netplan::PresentInterface::named("eth0"),
+    ];
+    let plan = wait_online::netplan::plan::compute(&config, &present);
+    wait_online::ubuntu::definition(&plan, &wait_online::core::Requirements::default()).map(|_| ())
+}
+
+/// Runs hostile Netplan files through [`netplan_pipeline`] and `check` on every error line.
+fn netplan_errors(name: &str, check: fn(&str, &str) -> Result<(), TestCaseError>) {
+    both_outcomes(
+        name,
+        300,
+        10,
+        hostile_netplan(),
+        |text| match netplan_pipeline(&text) {
+            Ok(()) => Ok(true),
+            Err(line) => check(&line, &text).map(|()| false),
+        },
+    );
+}
+
+/// Hostile Netplan files through the loader, the plan and Ubuntu's definition: never a panic
+/// or abort (deep nesting, alias bombs), and every error one line.
+#[test]
+fn netplan_hostile_files_give_a_result_or_one_line() {
+    netplan_errors(
+        "netplan_hostile_files_give_a_result_or_one_line",
+        |line, text| assert_one_line(line, &text.get(..200)),
+    );
+}
+
+/// The bound on error lines for hostile Netplan files (issue #18: quote at most a few hundred
+/// bytes). Fails on main: a 20,000-character value is quoted whole
+/// (`/etc/netplan/50-test.yaml:5:17: network.ethernets.eth0.renderer: unknown renderer 'xaaa…'`).
+#[test]
+#[ignore = "enable once error lines quote at most a few hundred bytes (trust-files, issue #18)"]
+fn netplan_error_lines_are_bounded() {
+    netplan_errors("netplan_error_lines_are_bounded", |line, _| {
+        prop_assert!(
+            line.len() <= ERROR_LINE_BOUND,
+            "{} bytes: {:?}…",
+            line.len(),
+            line.get(..200)
+        );
+        Ok(())
+    });
+}
+
+// --- time spans
+
+/// A time span as an attacker could write it: valid parts, extreme numbers (20,000 digits,
+/// many parts that add up past u64), units, NUL and control characters, overlong text.
+fn hostile_timespan() -> impl Strategy<Value = String> {
+    let unit = select(
+        &[
+            "", "s", "ms", "min", "h", "d", "w", "M", "y", "us", "µs", "x", "mins",
+        ][..],
+    );
+    let number = prop_oneof![
+        3 => (0u64..100_000).prop_map(|n| n.to_string()),
+        1 => any::<u64>().prop_map(|n| n.to_string()),
+        1 => (1usize..20_000).prop_map(|n| "9".repeat(n)),
+        1 => ("[0-9]{0,5}", "[0-9]{1,40}").prop_map(|(a, b)| format!("{a}.{b}")),
+        1 => "[-+ \t\u{b}\u{c}]{0,2}[0-9]{0,3}",
+    ];
+    let part = (number, "[ \t]{0,1}", unit).prop_map(|(n, ws, u)| format!("{n}{ws}{u}"));
+    prop_oneof![
+        4 => proptest::collection::vec(part, 1..6).prop_map(|p| p.join(" ")),
+        1 => (1usize..5000).prop_map(|n| "1y ".repeat(n)),
+        1 => hostile_text(),
+        1 => Just("infinity".to_string()),
+    ]
+}
+
+/// Hostile time spans: a span below systemd's USEC_INFINITY or a typed error of one line.
+#[test]
+fn timespan_hostile_text_gives_a_span_or_one_line() {
+    use wait_online::core::timespan::{TimeSpan, parse_timespan};
+    both_outcomes(
+        "timespan_hostile_text_gives_a_span_or_one_line",
+        1000,
+        15,
+        hostile_timespan(),
+        |text| match parse_timespan(&text) {
+            Ok(TimeSpan::Finite(span)) => {
+                prop_assert!(span.as_micros() < u128::from(u64::MAX));
+                Ok(true)
+            }
+            Ok(TimeSpan::Infinity) => Ok(true),
+            Err(err) => {
+                assert_one_line(&err.to_string(), &text.get(..200))?;
+                Ok(false)
+            }
+        },
+    );
+}
+
+// --- the command line and the environment
+
+/// One hostile argument: an option's value that is overlong, holds NUL or control
+/// characters, or is not UTF-8.
+fn hostile_argument() -> impl Strategy<Value = Vec<u8>> {
+    let option = select(
+        &[
+            "-i",
+            "--interface=",
+            "--ignore=",
+            "-o",
+            "--operational-state=",
+            "--timeout=",
+            "--dns=",
+            "--dns-probe=",
+            "--carrier-timeout=",
+            "--manager=",
+            "",
+        ][..],
+    );
+    prop_oneof![
+        3 => (option.clone(), hostile_text()).prop_map(|(o, v)| format!("{o}{v}").into_bytes()),
+        1 => (option, proptest::collection::vec(any::<u8>(), 0..40))
+            .prop_map(|(o, v)| [o.as_bytes(), &v].concat()),
+        1 => select(WORDS).prop_map(|w| w.as_bytes().to_vec()),
+        1 => (arb_ifname(), proptest::option::of(arb_range()))
+            .prop_map(|(n, r)| match r {
+                Some((r, _, _)) => format!("--interface={n}:{r}"),
+                None => format!("--interface={n}"),
+            }.into_bytes()),
+    ]
+}
+
+/// Hostile command lines (and many `-i`, up to 400 distinct interfaces) with a hostile
+/// `$WAIT_ONLINE_CARRIER_TIMEOUT`: never a panic, every usage error one line.
+#[test]
+fn command_line_hostile_arguments_give_options_or_one_line() {
+    use wait_online::cli::{UsageError, parse_with_environment};
+    let many_interfaces = (1usize..400).prop_map(|n| {
+        (0..n)
+            .map(|i| format!("-ieth{i}:carrier").into_bytes())
+            .collect::<Vec<_>>()
+    });
+    let arguments = prop_oneof![
+        4 => proptest::collection::vec(hostile_argument(), 0..6),
+        1 => many_interfaces,
+    ];
+    let environment = proptest::option::of(prop_oneof![
+        hostile_timespan().prop_map(String::into_bytes),
+        proptest::collection::vec(any::<u8>(), 0..20),
+    ]);
+    both_outcomes(
+        "command_line_hostile_arguments_give_options_or_one_line",
+        500,
+        10,
+        (arguments, environment),
+        |(arguments, environment)| {
+            let argv: Vec<OsString> = std::iter::once(OsString::from("wait-online"))
+                .chain(arguments.iter().cloned().map(OsString::from_vec))
+                .collect();
+            let env = environment.clone().map(OsString::from_vec);
+            match parse_with_environment(argv, env) {
+                Ok(_) => Ok(true),
+                Err(UsageError(line)) => {
+                    let shown: Vec<String> = arguments
+                        .iter()
+                        .map(|a| String::from_utf8_lossy(&a[..a.len().min(80)]).into_owned())
+                        .collect();
+                    assert_one_line(&line, &shown)?;
+                    Ok(false)
+                }
+            }
+        },
+    );
+}
+
+/// `$WAIT_ONLINE_CARRIER_TIMEOUT` alone: accepted exactly when it is empty or a time span,
+/// and an error names the variable.
+#[test]
+fn carrier_timeout_environment_is_a_time_span_or_a_named_error() {
+    use wait_online::cli::{UsageError, parse_with_environment};
+    use wait_online::core::timespan::parse_timespan;
+    let value = prop_oneof![
+        3 => hostile_timespan().prop_map(String::into_bytes),
+        1 => proptest::collection::vec(any::<u8>(), 0..20),
+    ];
+    both_outcomes(
+        "carrier_timeout_environment_is_a_time_span_or_a_named_error",
+        500,
+        15,
+        value,
+        |value| {
+            let text = String::from_utf8_lossy(&value).into_owned();
+            let valid = text.is_empty() || parse_timespan(&text).is_ok();
+            match parse_with_environment(["wait-online"], Some(OsString::from_vec(value))) {
+                Ok(_) => {
+                    prop_assert!(valid, "accepted {:?}", text.get(..200));
+                    Ok(true)
+                }
+                Err(UsageError(line)) => {
+                    prop_assert!(!valid, "refused {:?}: {}", text.get(..200), line);
+                    prop_assert!(line.starts_with("WAIT_ONLINE_CARRIER_TIMEOUT="), "{}", line);
+                    assert_one_line(&line, &text.get(..200))?;
+                    Ok(false)
+                }
+            }
+        },
+    );
+}
+
+// --- NetworkManager objects (D-Bus properties)
+
+/// A property value as a peer could send it: the expected type or another one, overlong
+/// strings and odd object paths.
+fn arb_variant() -> impl Strategy<Value = zbus::zvariant::OwnedVariant> {
+    use zbus::zvariant::OwnedVariant;
+    use zbus::{ObjectPath, Str};
+    prop_oneof![
+        any::<u32>().prop_map(OwnedVariant::from),
+        any::<bool>().prop_map(OwnedVariant::from),
+        any::<i64>().prop_map(OwnedVariant::from),
+        hostile_text().prop_map(|t| OwnedVariant::from(Str::from(t))),
+        "(/[A-Za-z0-9_]{1,20}){0,8}".prop_map(|p| {
+            let p = if p.is_empty() { "/".to_string() } else { p };
+            OwnedVariant::from(ObjectPath::try_from(p).expect("a valid object path"))
+        }),
+    ]
+}
+
+/// One object's interfaces and properties: known interfaces and property names, with any
+/// value, plus unknown ones.
+fn arb_interfaces()
+-> impl Strategy<Value = HashMap<String, wait_online::networkmanager::objects::Properties>> {
+    use wait_online::networkmanager::objects::{
+        ACTIVE_INTERFACE, DEVICE_INTERFACE, MANAGER_INTERFACE,
+    };
+    let interface = prop_oneof![
+        4 => select(&[DEVICE_INTERFACE, ACTIVE_INTERFACE, MANAGER_INTERFACE][..]).prop_map(str::to_string),
+        1 => hostile_line(),
+    ];
+    let name = prop_oneof![
+        4 => select(
+            &["Interface", "IpInterface", "State", "Managed", "Real", "ActiveConnection",
+              "StateFlags", "Startup"][..],
+        )
+        .prop_map(str::to_string),
+        1 => hostile_line(),
+    ];
+    let any_interfaces = proptest::collection::hash_map(
+        interface,
+        proptest::collection::hash_map(name, arb_variant(), 0..8),
+        0..3,
+    );
+    // A device as NetworkManager sends it, with hostile values of other properties.
+    let device = (
+        "[a-z][a-z0-9]{0,14}",
+        any::<u32>(),
+        proptest::collection::hash_map(
+            select(&["Managed", "ActiveConnection", "StateFlags", "Foo"][..])
+                .prop_map(str::to_string),
+            arb_variant(),
+            0..3,
+        ),
+    )
+        .prop_map(|(name, state, mut properties)| {
+            use zbus::zvariant::OwnedVariant;
+            properties.insert(
+                "Interface".into(),
+                OwnedVariant::from(zbus::Str::from(name)),
+            );
+            properties.insert("State".into(), OwnedVariant::from(state));
+            properties.insert("Real".into(), OwnedVariant::from(true));
+            HashMap::from([(DEVICE_INTERFACE.to_string(), properties)])
+        });
+    prop_oneof![2 => any_interfaces, 1 => device]
+}
+
+/// Managed objects (as `GetManagedObjects` returns them) with values of any type, then the
+/// same dictionaries as `InterfacesAdded`/`PropertiesChanged`, then removed: never a panic;
+/// a device with a string `Interface`, a u32 `State` and `Real=true` is in the facts under
+/// that name, and removing every object leaves none.
+#[test]
+fn nm_objects_with_hostile_properties() {
+    use wait_online::core::networkmanager::{DeviceState, NetworkManagerFacts};
+    use wait_online::networkmanager::objects::{DEVICE_INTERFACE, Objects};
+    let path = prop_oneof![
+        3 => (0u32..6).prop_map(|i| format!("/org/freedesktop/NetworkManager/Devices/{i}")),
+        1 => hostile_line(),
+    ];
+    both_outcomes(
+        "nm_objects_with_hostile_properties",
+        500,
+        10,
+        proptest::collection::hash_map(path, arb_interfaces(), 0..6),
+        |managed| {
+            let mut objects = Objects::from_managed(&managed);
+            let mut facts = NetworkManagerFacts::default();
+            objects.apply_to(&mut facts);
+            for (path, interfaces) in &managed {
+                objects.add(path, interfaces);
+                for (interface, properties) in interfaces {
+                    objects.change(path, interface, properties);
+                }
+            }
+            objects.apply_to(&mut facts);
+            let mut well_typed = false;
+            for interfaces in managed.values() {
+                let Some(device) = interfaces.get(DEVICE_INTERFACE) else {
+                    continue;
+                };
+                let name = device
+                    .get("Interface")
+                    .and_then(|v| <&str>::try_from(v).ok());
+                let state = device.get("State").and_then(|v| u32::try_from(v).ok());
+                let real = device.get("Real").and_then(|v| bool::try_from(v).ok());
+                let ip_name = device
+                    .get("IpInterface")
+                    .and_then(|v| <&str>::try_from(v).ok());
+                if let (Some(name), Some(state), Some(true), None) = (name, state, real, ip_name) {
+                    // Another device may claim the same name; one of them is kept.
+                    let kept = facts.devices.get(name);
+                    prop_assert!(kept.is_some(), "device {:?} missing from {:?}", name, facts);
+                    let unique = managed
+                        .values()
+                        .filter_map(|i| i.get(DEVICE_INTERFACE))
+                        .filter(|d| {
+                            d.get("Interface").and_then(|v| <&str>::try_from(v).ok()) == Some(name)
+                        })
+                        .count()
+                        == 1;
+                    if unique {
+                        prop_assert_eq!(kept.map(|d| d.state), Some(DeviceState::from_u32(state)));
+                    }
+                    well_typed = true;
+                }
+            }
+            for (path, interfaces) in &managed {
+                let names: Vec<String> = interfaces.keys().cloned().collect();
+                objects.remove(path, &names);
+            }
+            objects.apply_to(&mut facts);
+            prop_assert!(facts.devices.is_empty(), "{:?}", facts.devices);
+            Ok(well_typed)
+        },
+    );
+}
+
+// --- rtnetlink messages decoded leniently
+
+/// One attribute of any type with any payload (often a name that is not UTF-8, or a nested
+/// list), or a length field that lies.
+fn arb_nla() -> impl Strategy<Value = Vec<u8>> {
+    let kind = prop_oneof![
+        Just(3u16),  // IFLA_IFNAME / IFA_LABEL
+        Just(52u16), // IFLA_PROP_LIST
+        Just(1u16),
+        Just(2u16),
+        Just(18u16),
+        any::<u16>(),
+    ];
+    (
+        kind,
+        proptest::collection::vec(any::<u8>(), 0..40),
+        proptest::option::weighted(0.1, any::<u16>()),
+    )
+        .prop_map(|(kind, value, lie)| {
+            let length = lie.unwrap_or((4 + value.len()) as u16);
+            let mut nla = [length.to_ne_bytes(), kind.to_ne_bytes()].concat();
+            nla.extend(&value);
+            nla.resize((nla.len() + 3) & !3, 0);
+            nla
+        })
+}
+
+/// RTM_NEWLINK/RTM_NEWADDR messages with a valid header and any attributes: the lenient
+/// decoder keeps the message (never a panic), and the conversions accept what it gives.
+#[test]
+fn lenient_netlink_decoding_keeps_messages_with_hostile_attributes() {
+    use wait_online::netlink::convert;
+    let strategy = (
+        prop_oneof![Just(16u16), Just(17u16), Just(20u16), Just(21u16)],
+        proptest::collection::vec(any::<u8>(), 16),
+        proptest::collection::vec(arb_nla(), 0..10),
+    );
+    both_outcomes(
+        "lenient_netlink_decoding_keeps_messages_with_hostile_attributes",
+        1000,
+        10,
+        strategy,
+        |(message_type, header, nlas)| {
+            // ifinfomsg is 16 bytes, ifaddrmsg 8.
+            let header_len = if message_type < 20 { 16 } else { 8 };
+            let mut payload = header[..header_len].to_vec();
+            payload.extend(nlas.concat());
+            let length = 16 + payload.len() as u32;
+            let mut bytes = length.to_ne_bytes().to_vec();
+            bytes.extend(message_type.to_ne_bytes());
+            bytes.extend([0u8; 10]); // flags, sequence, port
+            bytes.extend(payload);
+            let strict = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&bytes).is_ok();
+            let Some(message) = convert::lenient_message(&bytes) else {
+                return Err(TestCaseError::fail(format!("dropped {bytes:?}")));
+            };
+            match message.payload {
+                NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(link))
+                | NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(link)) => {
+                    let _ = convert::link(&link);
+                }
+                NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewAddress(address))
+                | NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelAddress(address)) => {
+                    let _ = convert::address(&address, Duration::from_secs(1));
+                }
+                other => return Err(TestCaseError::fail(format!("decoded as {other:?}"))),
+            }
+            Ok(strict)
+        },
+    );
+}
+
+// --- systemd-resolved's errors
+
+/// A `ResolveHostname` error from resolved, with any name and message: its text is one line.
+/// Fails on main: the D-Bus error message is kept as it came (`systemd-resolved: a\nb`).
+#[test]
+#[ignore = "enable once resolved's error messages are escaped to one line (src/dns/resolved.rs probe_failure)"]
+fn resolved_error_text_is_one_line() {
+    use wait_online::dns::resolved::probe_failure;
+    cases_reaching(
+        "resolved_error_text_is_one_line",
+        100,
+        (hostile_line(), proptest::option::of(hostile_text())),
+        |(name, message)| {
+            let text = probe_failure(&name, message.as_deref()).to_string();
+            prop_assert!(
+                !text.chars().any(|c| c.is_control()),
+                "not one line: {:?}",
+                text.get(..200)
+            );
+            prop_assert!(text.len() <= ERROR_LINE_BOUND, "{} bytes", text.len());
+            Ok(true)
+        },
+    );
+}
+
+/// The bound on usage errors for hostile command lines and `$WAIT_ONLINE_CARRIER_TIMEOUT`
+/// (issue #18). Fails on main: a 20,000-digit `--timeout=` value is quoted whole
+/// (`invalid value '9999…' for '--timeout <SECS>': time span '9999…' is too large …`).
+#[test]
+#[ignore = "enable once error lines quote at most a few hundred bytes (trust-files, issue #18)"]
+fn command_line_error_lines_are_bounded() {
+    use wait_online::cli::{UsageError, parse_with_environment};
+    both_outcomes(
+        "command_line_error_lines_are_bounded",
+        500,
+        10,
+        (
+            proptest::collection::vec(hostile_argument(), 0..6),
+            proptest::option::of(hostile_timespan().prop_map(String::into_bytes)),
+        ),
+        |(arguments, environment)| {
+            let argv: Vec<OsString> = std::iter::once(OsString::from("wait-online"))
+                .chain(arguments.into_iter().map(OsString::from_vec))
+                .collect();
+            match parse_with_environment(argv, environment.map(OsString::from_vec)) {
+                Ok(_) => Ok(true),
+                Err(UsageError(line)) => {
+                    prop_assert!(
+                        line.len() <= ERROR_LINE_BOUND,
+                        "{} bytes: {:?}…",
+                        line.len(),
+                        line.get(..200)
+                    );
+                    Ok(false)
+                }
+            }
         },
     );
 }
