@@ -4,7 +4,6 @@
 use crate::core::glob::Glob;
 use crate::core::goal::UbuntuDefinition;
 use crate::core::{IfName, InterfaceRequirement, OperStateRange, Requirements};
-use crate::netplan::error::one_line;
 use crate::netplan::{LinkLocalState, NetplanPlan};
 
 /// Builds the definition from Netplan's plan and the command line's refinements: `-i IF[:MIN]`
@@ -23,12 +22,9 @@ pub fn definition(
             .any(|glob: &Glob| glob.matches(name))
     };
     let valid = |name: &str| {
-        // The name comes from YAML (`set-name: "a\nb"`): escaped, so the error stays one line.
+        // The name comes from YAML (`set-name: "a\nb"`): IfName's error quotes it as one line.
         IfName::new(name).map_err(|err| {
-            format!(
-                "Netplan configuration names an interface wait-online cannot wait for: {}",
-                one_line(&err.to_string())
-            )
+            format!("Netplan configuration names an interface wait-online cannot wait for: {err}")
         })
     };
     let mut link_local = Vec::new();

@@ -15,8 +15,9 @@ pub fn one_line(text: &str) -> String {
     OneLine(text).to_string()
 }
 
-/// [`one_line`] of at most the first [`EXCERPT_BYTES`] of `text` (cut on a character
-/// boundary), followed by `…(N bytes)` when it was cut.
+/// [`one_line`] of `text`, cut (on a character boundary) so that the quoted part is at most
+/// [`EXCERPT_BYTES`] long, followed by `…(N bytes)` when it was cut: escapes count, so 200
+/// NUL bytes make no 1,200-byte line.
 pub fn excerpt(text: &str) -> String {
     Excerpt(text).to_string()
 }
@@ -43,14 +44,17 @@ pub struct Excerpt<'a>(pub &'a str);
 impl fmt::Display for Excerpt<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let text = self.0;
-        if text.len() <= EXCERPT_BYTES {
-            return OneLine(text).fmt(f);
+        let mut written = 0;
+        let mut escaped = String::new();
+        for (at, c) in text.char_indices() {
+            escaped.clear();
+            write!(escaped, "{}", OneLine(c.encode_utf8(&mut [0; 4])))?;
+            written += escaped.len();
+            if written > EXCERPT_BYTES {
+                return write!(f, "{}…({} bytes)", OneLine(&text[..at]), text.len());
+            }
         }
-        let mut end = EXCERPT_BYTES;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        write!(f, "{}…({} bytes)", OneLine(&text[..end]), text.len())
+        OneLine(text).fmt(f)
     }
 }
 
@@ -83,6 +87,9 @@ mod tests {
         // A cut never splits a character.
         let wide = "é".repeat(EXCERPT_BYTES);
         assert!(excerpt(&wide).starts_with(&"é".repeat(EXCERPT_BYTES / 2)));
+        // Escapes count: 200 NUL bytes quote 40 of them (`\u{0}`, 5 bytes each).
+        let nul = excerpt(&"\0".repeat(EXCERPT_BYTES));
+        assert_eq!(nul, format!("{}…(200 bytes)", "\\u{0}".repeat(40)));
     }
 
     proptest! {
@@ -91,8 +98,8 @@ mod tests {
             let quoted = excerpt(&text);
             let line_breaking = |c: char| c.is_control() || c == '\u{2028}';
             prop_assert!(!quoted.chars().any(line_breaking), "{}", quoted);
-            // Each byte escapes to at most 10 (`\u{10ffff}`), plus the length note.
-            prop_assert!(quoted.len() <= EXCERPT_BYTES * 10 + 40, "{}", quoted.len());
+            // The quoted part, plus the length note.
+            prop_assert!(quoted.len() <= EXCERPT_BYTES + 40, "{}", quoted.len());
             prop_assert_eq!(one_line(&one_line(&text)), one_line(&text));
         }
     }

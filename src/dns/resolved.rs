@@ -249,9 +249,10 @@ pub fn probe_failure(error_name: &str, message: Option<&str>) -> ProbeFailure {
             ProbeFailure::Timeout
         }
         "org.freedesktop.resolve1.NoNameServers" => ProbeFailure::NoServers,
+        // The text is the peer's: one line, an excerpt.
         other => ProbeFailure::Other(format!(
             "systemd-resolved: {}",
-            message.filter(|m| !m.is_empty()).unwrap_or(other)
+            crate::core::quote::Excerpt(message.filter(|m| !m.is_empty()).unwrap_or(other))
         )),
     }
 }
