@@ -20,12 +20,15 @@ use crate::common::{
     wait_online_bin,
 };
 
-/// Hard limit of a run that must end by itself within a couple of seconds.
-const LIMIT: Duration = Duration::from_secs(20);
+/// Hard limit of a run that must end by itself (a blocked read is killed here).
+const LIMIT: Duration = Duration::from_secs(60);
 /// Liveness bound of a run with `--timeout=1`: the timeout, plus start-up on a loaded machine.
-const BY_TIMEOUT_1S: Duration = Duration::from_secs(4);
+const BY_TIMEOUT_1S: Duration = Duration::from_secs(10);
 /// Liveness bound of a run that fails at once (no wait at all).
-const AT_ONCE: Duration = Duration::from_secs(3);
+const AT_ONCE: Duration = Duration::from_secs(10);
+/// Liveness bound of a run that reads and parses 16 MiB of Netplan YAML before refusing the
+/// 17th MiB: 8.7 s was seen with a debug build on a loaded 2-core machine.
+const AFTER_16_MIB: Duration = Duration::from_secs(40);
 const MIB: usize = 1 << 20;
 
 /// What is put in place of a file.
@@ -337,8 +340,8 @@ fn empty_netplan(env: &NetworkdEnv) -> std::path::PathBuf {
 }
 
 /// Asserts that the run failed at once with exactly `line` (one line), in bounded memory.
-fn assert_netplan_refused(r: &RunResult, line: &str, what: &str) {
-    assert_exit_within(r, 1, AT_ONCE, what);
+fn assert_netplan_refused(r: &RunResult, line: &str, bound: Duration, what: &str) {
+    assert_exit_within(r, 1, bound, what);
     let ours: Vec<&str> = r
         .stderr
         .lines()
@@ -366,7 +369,7 @@ fn netplan_fifo_device_oversized_and_too_much_together() {
         }
         let r = ubuntu_run(&env);
         let line = format!("/run/netplan/01-bad.yaml: {}", bad.refusal("1 MiB"));
-        assert_netplan_refused(&r, &line, &format!("{bad:?}"));
+        assert_netplan_refused(&r, &line, AT_ONCE, &format!("{bad:?}"));
     }
 
     let dir = empty_netplan(&env);
@@ -379,6 +382,7 @@ fn netplan_fifo_device_oversized_and_too_much_together() {
     assert_netplan_refused(
         &r,
         "/run/netplan/16.yaml: the Netplan files read up to this one are larger than 16 MiB together; not reading it",
+        AFTER_16_MIB,
         "17 MiB of files",
     );
     let kib = peak_rss_kib(&r);
@@ -409,6 +413,7 @@ fn netplan_alias_bombs_and_long_values() {
         &format!(
             "/run/netplan/01-bomb.yaml:2:{column}: document too large: more than 16 MiB of text (alias expansion?)"
         ),
+        AFTER_16_MIB,
         "string alias bomb",
     );
     let string_kib = peak_rss_kib(&r);
@@ -460,6 +465,7 @@ fn netplan_alias_bombs_and_long_values() {
             "/run/netplan/03-long.yaml:5:14: network.ethernets.wo0.dhcp4: invalid boolean value '{}…(900000 bytes)'",
             "y".repeat(200)
         ),
+        AT_ONCE,
         "a 900 kB value",
     );
 }
