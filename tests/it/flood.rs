@@ -6,8 +6,8 @@
 //! the instant just before the request is sent being recorded.
 //!
 //! Per run: the tool must still be running just before the address is added (else: false
-//! online), exit 0 (else: missed online), never before the add began, and within 1 s of it
-//! (else: late). Every run must pass, and at least one run must have overflowed for real:
+//! online), exit 0 (else: missed online), never before the add began, and within
+//! `MAX_LATENCY` of it, while the flood still goes on (else: late). Every run must pass, and at least one run must have overflowed for real:
 //! the binary logs "netlink receive buffer overflowed, resynchronising" at debug level
 //! (`SYSTEMD_LOG_LEVEL=debug`). Two scenarios: the storm ends shortly before the add, or the
 //! flood goes on through the add.
@@ -39,8 +39,10 @@ use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 /// veth pairs besides the target: 2 × 100 = 200 links.
 const PAIRS: usize = 100;
 const OVERFLOW_LINE: &str = "netlink receive buffer overflowed, resynchronising";
-/// The tool must exit at most this long after the address was added.
-const MAX_LATENCY: Duration = Duration::from_secs(1);
+/// The tool must exit at most this long after the address was added: a liveness bound (the
+/// median is ~0.3 s; 1.7 s was seen on a 2-core machine loaded by four builds, where 1 s
+/// failed). It stays below `STOP_AFTER`: the exit must come while the flood goes on.
+const MAX_LATENCY: Duration = Duration::from_secs(4);
 /// Hard limit for one run of the tool (its own `--timeout` is 20 s).
 const TOOL_LIMIT: Duration = Duration::from_secs(25);
 const TARGET_ADDRESS: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
@@ -278,9 +280,9 @@ enum Scenario {
 
 /// In `AddressDuringFlood`, the flood is stopped this long after the add if the tool has not
 /// exited by then.
-const STOP_AFTER: Duration = Duration::from_secs(2);
+const STOP_AFTER: Duration = Duration::from_secs(6);
 /// A tool still waiting this long after the add missed it: it is killed.
-const GIVE_UP: Duration = Duration::from_secs(4);
+const GIVE_UP: Duration = Duration::from_secs(10);
 /// After this many failed runs the remaining runs are skipped (the evidence is in).
 const MAX_FAILURES: usize = 3;
 
@@ -495,10 +497,10 @@ fn storm_overflow_then_address_gives_exact_online() {
 }
 
 /// The address is added while the flood keeps overflowing the buffer: the tool must still
-/// exit within 1 s of it.
+/// exit while the flood goes on, within `MAX_LATENCY`.
 #[test]
 #[cfg_attr(wait_online_no_root, ignore = "needs root")]
-fn address_added_during_sustained_flood_ends_wait_within_a_second() {
+fn address_added_during_sustained_flood_ends_the_wait_during_the_flood() {
     let _root = common::require_root_alone();
     flood_runs(Scenario::AddressDuringFlood);
 }
