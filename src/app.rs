@@ -46,7 +46,6 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
             return ExitCode::from(FAILURE);
         }
     };
-    let started = std::time::Instant::now();
     let notifier = Notifier::from_env();
     // --json lists the pitfalls too: a silent view finds them at each decision.
     let mut view = match (options.explain, options.json) {
@@ -71,7 +70,9 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
     crate::announce::finished(notifier.as_ref(), success);
     if options.json {
         let pitfalls = view.as_ref().map_or(&[][..], ExplainView::pitfalls);
-        print_json(&goal, &outcome, started.elapsed(), pitfalls);
+        // Counted from the start, as --timeout is: a timeout reports at least its span.
+        let elapsed = crate::sys::boottime_now().saturating_sub(invoked);
+        print_json(&goal, &outcome, elapsed, pitfalls);
     }
     match outcome {
         Ok((Outcome::Online(_) | Outcome::Interrupted(_), _)) => ExitCode::SUCCESS,
