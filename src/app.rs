@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use crate::cli::{self, Command, ManagerChoice, OnlineDefinition, Options};
 use crate::core::goal::Goal;
 use crate::core::pitfalls::Pitfall;
-use crate::engine::{self, ManagerSource, Outcome};
+use crate::engine::{self, Managers, Outcome};
 use crate::explain_view::ExplainView;
 use crate::netlink::KernelSourceConfig;
 use crate::netplan::Renderers;
@@ -157,12 +157,7 @@ fn run(
 ) -> Result<(Outcome, &'static str), String> {
     let manager = choose_manager(options.manager, Path::new(networkd::LINKS_DIR))?;
     let pitfalls = options.explain || options.json;
-    let manager_name = match manager {
-        ManagerSource::KernelOnly => "none",
-        ManagerSource::Networkd { .. } => "networkd",
-        ManagerSource::NetworkManager => "networkmanager",
-        ManagerSource::Auto { .. } => "auto",
-    };
+    let manager_name = manager.label();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()
@@ -196,14 +191,14 @@ fn run(
 /// Resolves `--manager=`. `auto` follows NetworkManager only where it may run (its runtime
 /// directory exists), so that the networkd and kernel-only paths make no bus connection.
 /// Runs before the runtime exists, while the process is single-threaded.
-fn choose_manager(choice: ManagerChoice, dir: &Path) -> Result<ManagerSource, String> {
+fn choose_manager(choice: ManagerChoice, dir: &Path) -> Result<Managers, String> {
     match choice {
-        ManagerChoice::None => Ok(ManagerSource::KernelOnly),
+        ManagerChoice::None => Ok(Managers::kernel_only()),
         ManagerChoice::Networkd => {
             let (dir, watch) = watch_networkd(dir)?;
-            Ok(ManagerSource::Networkd { dir, watch })
+            Ok(Managers::networkd(dir, watch))
         }
-        ManagerChoice::NetworkManager => Ok(ManagerSource::NetworkManager),
+        ManagerChoice::NetworkManager => Ok(Managers::networkmanager()),
         ManagerChoice::Auto => {
             let networkd = match networkd::is_managing(dir) {
                 true => Some(watch_networkd(dir)?),
@@ -211,15 +206,15 @@ fn choose_manager(choice: ManagerChoice, dir: &Path) -> Result<ManagerSource, St
             };
             if Path::new(networkmanager::RUN_DIR).is_dir() {
                 tracing::debug!("NetworkManager may run: following it over D-Bus");
-                return Ok(ManagerSource::Auto { networkd });
+                return Ok(Managers::per_link(networkd));
             }
             Ok(match networkd {
-                Some((dir, watch)) => ManagerSource::Networkd { dir, watch },
+                Some((dir, watch)) => Managers::networkd(dir, watch),
                 None => {
                     tracing::debug!(
                         "judging links on kernel facts alone (no systemd-networkd state files, no NetworkManager)"
                     );
-                    ManagerSource::KernelOnly
+                    Managers::kernel_only()
                 }
             })
         }

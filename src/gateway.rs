@@ -8,7 +8,10 @@ use std::net::{IpAddr, SocketAddr, SocketAddrV6, UdpSocket};
 use std::os::fd::AsFd;
 use std::time::Duration;
 
-use crate::core::goal::GoalVerdict;
+use crate::core::Snapshot;
+use crate::core::goal::{Goal, GoalVerdict};
+use crate::engine::EngineError;
+use crate::engine::source::{Facts, Source};
 use crate::sys::{BoottimeTimer, expired};
 
 /// The discard service: whatever answers there ignores the datagram.
@@ -36,38 +39,39 @@ pub fn probe(gateway: IpAddr, ifindex: u32) -> io::Result<()> {
 /// Pause between probes of a gateway that does not answer (ARP gives up after about 3 s).
 const PROBE_INTERVAL: Duration = Duration::from_secs(3);
 
-/// `--probe-gateway` as an adapter: after each decision it probes the gateways that have not
-/// answered, and again every [`PROBE_INTERVAL`] while they still have not.
+/// `--probe-gateway` as a source: after each decision it probes the gateways that have not
+/// answered, and again every [`PROBE_INTERVAL`] while they still have not. It keeps no facts:
+/// the neighbour entries its probes make the kernel resolve come from the kernel.
+#[derive(Default)]
 pub struct GatewayProber {
-    enabled: bool,
     /// Armed after probes were sent; when it fires, the next decision probes again.
     next_round: Option<BoottimeTimer>,
 }
 
 impl GatewayProber {
-    /// A prober that only acts when `enabled` (`--probe-gateway`).
-    pub fn new(enabled: bool) -> GatewayProber {
-        GatewayProber {
-            enabled,
-            next_round: None,
-        }
+    pub fn new() -> GatewayProber {
+        GatewayProber::default()
     }
+}
 
-    /// Completes when the next round of probes is due.
-    pub async fn round_due(&self) {
+impl Source for GatewayProber {
+    /// The round of probes is due.
+    type Event = ();
+    const FACTS: Facts = Facts::Time;
+
+    async fn next(&mut self) -> Result<(), EngineError> {
         expired(self.next_round.as_ref()).await;
+        Ok(())
     }
 
     /// The round is due: the next decision probes again.
-    pub fn start_round(&mut self) {
+    fn apply(&mut self, (): (), _: &mut Snapshot, _: &Goal) -> bool {
         self.next_round = None;
+        true
     }
 
     /// Probes every unanswered gateway of `verdict`, unless a round is already under way.
-    pub fn probe_unanswered(&mut self, verdict: &GoalVerdict) {
-        if !self.enabled {
-            return;
-        }
+    fn decided(&mut self, _: &Snapshot, verdict: &GoalVerdict) {
         let gateways: Vec<(IpAddr, u32)> = verdict
             .verdicts
             .iter()

@@ -243,7 +243,7 @@ mod tests {
     use crate::core::dns::{DnsScope, DnsServer, DnsSource};
     use crate::core::fixtures;
     use crate::core::link::scope;
-    use crate::core::{IfName, InterfaceRequirement, KernelLink, Manager, OperStateRange};
+    use crate::core::{IfName, InterfaceRequirement, KernelLink, OperStateRange};
     use std::net::{IpAddr, Ipv4Addr};
 
     fn link(ifindex: u32, name: &str, address_scope: Option<u8>) -> KernelLink {
@@ -255,7 +255,7 @@ mod tests {
     }
 
     fn snapshot(links: Vec<KernelLink>) -> Snapshot {
-        let mut snap = Snapshot::new(Manager::KernelOnly);
+        let mut snap = Snapshot::kernel_only();
         snap.kernel.links = links.into_iter().map(|l| (l.ifindex, l)).collect();
         snap
     }

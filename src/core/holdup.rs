@@ -147,14 +147,14 @@ mod tests {
     use crate::core::fixtures;
     use crate::core::goal::Goal;
     use crate::core::link::scope;
-    use crate::core::{IfName, InterfaceRequirement, KernelLink, Manager, Requirements, Snapshot};
+    use crate::core::{IfName, InterfaceRequirement, KernelLink, Requirements, Snapshot};
 
     fn link(ifindex: u32, name: &str, carrier: bool, routable: bool) -> KernelLink {
         fixtures::link(ifindex, name, carrier, routable.then_some(scope::UNIVERSE))
     }
 
     fn verdict(links: Vec<KernelLink>) -> GoalVerdict {
-        let mut snap = Snapshot::new(Manager::KernelOnly);
+        let mut snap = Snapshot::kernel_only();
         snap.kernel.links = links.into_iter().map(|l| (l.ifindex, l)).collect();
         Goal::Upstream(Requirements {
             interfaces: ["eth0", "eth1"]

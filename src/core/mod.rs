@@ -35,5 +35,5 @@ pub use ifname::IfName;
 pub use link::{Address, KernelLink, KernelOperState, LinkStatus};
 pub use range::OperStateRange;
 pub use route::Route;
-pub use snapshot::{LinkManager, Manager, ManagerKind, NetworkdLink, Snapshot};
+pub use snapshot::{LinkManager, ManagerKind, ManagerPolicy, NetworkdLink, Snapshot};
 pub use state::{AddressState, CarrierState, Family, OperState, RequiredFamilies, SetupState};

@@ -35,23 +35,17 @@ impl Default for NetworkdLink {
     }
 }
 
-/// Who configures the links, which decides the rules applied to them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Manager {
-    /// No network manager whose state we read: links are judged on kernel facts alone.
-    KernelOnly,
-    /// systemd-networkd, with its state file per ifindex (absent = not yet written).
-    Networkd(BTreeMap<u32, NetworkdLink>),
-    /// NetworkManager (`--manager=networkmanager`): every link by its rules.
-    NetworkManager(NetworkManagerFacts),
+/// How the rules that judge each link are chosen from the managers whose facts are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ManagerPolicy {
+    /// One manager judges every link: systemd-networkd when its state files are read, else
+    /// NetworkManager when its facts are, else nobody (links are judged on kernel facts).
+    #[default]
+    OneManager,
     /// `--manager=auto` where NetworkManager may run: per link, networkd when its state file
     /// manages the link, else NetworkManager when it manages the device, else the rules of
     /// whichever runs (networkd first), else kernel facts.
-    Auto {
-        /// networkd's state files, when networkd manages the machine.
-        networkd: Option<BTreeMap<u32, NetworkdLink>>,
-        networkmanager: NetworkManagerFacts,
-    },
+    PerLink,
 }
 
 /// Whose rules judge one link.
@@ -93,29 +87,6 @@ impl LinkManager<'_> {
     }
 }
 
-impl Manager {
-    /// networkd's state files, when they are read.
-    pub fn networkd_files_mut(&mut self) -> Option<&mut BTreeMap<u32, NetworkdLink>> {
-        match self {
-            Manager::Networkd(files) => Some(files),
-            Manager::Auto { networkd, .. } => networkd.as_mut(),
-            Manager::KernelOnly | Manager::NetworkManager(_) => None,
-        }
-    }
-
-    /// NetworkManager's facts, when they are read.
-    pub fn networkmanager_mut(&mut self) -> Option<&mut NetworkManagerFacts> {
-        match self {
-            Manager::NetworkManager(facts)
-            | Manager::Auto {
-                networkmanager: facts,
-                ..
-            } => Some(facts),
-            Manager::KernelOnly | Manager::Networkd(_) => None,
-        }
-    }
-}
-
 /// Everything known at one moment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
@@ -123,7 +94,12 @@ pub struct Snapshot {
     pub kernel: KernelTables,
     /// DNS configuration and probe state (only gathered with `--dns`/`--dns-probe`).
     pub dns: DnsFacts,
-    pub manager: Manager,
+    /// systemd-networkd's state file per ifindex (absent = not yet written), when read.
+    pub networkd: Option<BTreeMap<u32, NetworkdLink>>,
+    /// NetworkManager's view, when followed.
+    pub networkmanager: Option<NetworkManagerFacts>,
+    /// Whose facts judge each link.
+    pub policy: ManagerPolicy,
     /// CLOCK_BOOTTIME at the moment of the snapshot, for address lifetimes.
     pub now: Duration,
     /// Since when (CLOCK_BOOTTIME) each link without carrier has lacked it during this wait
@@ -132,14 +108,45 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// An empty snapshot for the given manager.
-    pub fn new(manager: Manager) -> Snapshot {
+    /// An empty snapshot where links are judged on kernel facts alone.
+    pub fn kernel_only() -> Snapshot {
         Snapshot {
             kernel: KernelTables::default(),
             dns: DnsFacts::unavailable(),
-            manager,
+            networkd: None,
+            networkmanager: None,
+            policy: ManagerPolicy::OneManager,
             now: Duration::ZERO,
             no_carrier_since: BTreeMap::new(),
+        }
+    }
+
+    /// An empty snapshot where systemd-networkd's state files judge every link.
+    pub fn networkd(files: BTreeMap<u32, NetworkdLink>) -> Snapshot {
+        Snapshot {
+            networkd: Some(files),
+            ..Snapshot::kernel_only()
+        }
+    }
+
+    /// An empty snapshot where NetworkManager's view judges every link.
+    pub fn networkmanager(facts: NetworkManagerFacts) -> Snapshot {
+        Snapshot {
+            networkmanager: Some(facts),
+            ..Snapshot::kernel_only()
+        }
+    }
+
+    /// An empty snapshot for `--manager=auto` ([`ManagerPolicy::PerLink`]).
+    pub fn per_link(
+        networkd: Option<BTreeMap<u32, NetworkdLink>>,
+        networkmanager: NetworkManagerFacts,
+    ) -> Snapshot {
+        Snapshot {
+            networkd,
+            networkmanager: Some(networkmanager),
+            policy: ManagerPolicy::PerLink,
+            ..Snapshot::kernel_only()
         }
     }
 
@@ -175,51 +182,40 @@ impl Snapshot {
 
     /// networkd's state file of a link, when networkd's files are read and it has written it.
     pub fn networkd_link(&self, ifindex: u32) -> Option<&NetworkdLink> {
-        match &self.manager {
-            Manager::Networkd(files) => files.get(&ifindex),
-            Manager::Auto {
-                networkd: Some(files),
-                ..
-            } => files.get(&ifindex),
-            _ => None,
-        }
+        self.networkd.as_ref()?.get(&ifindex)
     }
 
-    /// Whose rules judge `link` (see [`Manager`]).
+    /// Whose rules judge `link` (see [`ManagerPolicy`]).
     pub fn link_manager(&self, link: &KernelLink) -> LinkManager<'_> {
-        match &self.manager {
-            Manager::KernelOnly => LinkManager::Kernel,
-            Manager::Networkd(files) => LinkManager::Networkd(files.get(&link.ifindex)),
-            Manager::NetworkManager(facts) => {
-                LinkManager::NetworkManager(facts, facts.device(link))
+        let file = self.networkd_link(link.ifindex);
+        let networkmanager = match (self.policy, &self.networkd, &self.networkmanager) {
+            (ManagerPolicy::OneManager, Some(_), _) => return LinkManager::Networkd(file),
+            (ManagerPolicy::OneManager, None, Some(facts)) => {
+                return LinkManager::NetworkManager(facts, facts.device(link));
             }
-            Manager::Auto {
-                networkd,
-                networkmanager,
-            } => {
-                let file = networkd.as_ref().and_then(|files| files.get(&link.ifindex));
-                let device = networkmanager.device(link);
-                if file.is_some_and(|f| {
-                    f.setup
-                        .as_ref()
-                        .is_some_and(|s| *s != SetupState::Unmanaged)
-                }) {
-                    return LinkManager::Networkd(file);
-                }
-                // Nothing falls back to another manager's rules or to kernel facts before
-                // NetworkManager's view is known.
-                let nm_manages = networkmanager.running && device.is_some_and(|d| d.is_managed());
-                if !networkmanager.known || nm_manages {
-                    return LinkManager::NetworkManager(networkmanager, device);
-                }
-                if networkd.is_some() {
-                    LinkManager::Networkd(file)
-                } else if networkmanager.running || networkmanager.seen {
-                    LinkManager::NetworkManager(networkmanager, device)
-                } else {
-                    LinkManager::Kernel
-                }
-            }
+            (_, _, None) => return LinkManager::Kernel,
+            (ManagerPolicy::PerLink, _, Some(facts)) => facts,
+        };
+        let device = networkmanager.device(link);
+        if file.is_some_and(|f| {
+            f.setup
+                .as_ref()
+                .is_some_and(|s| *s != SetupState::Unmanaged)
+        }) {
+            return LinkManager::Networkd(file);
+        }
+        // Nothing falls back to another manager's rules or to kernel facts before
+        // NetworkManager's view is known.
+        let nm_manages = networkmanager.running && device.is_some_and(|d| d.is_managed());
+        if !networkmanager.known || nm_manages {
+            return LinkManager::NetworkManager(networkmanager, device);
+        }
+        if self.networkd.is_some() {
+            LinkManager::Networkd(file)
+        } else if networkmanager.running || networkmanager.seen {
+            LinkManager::NetworkManager(networkmanager, device)
+        } else {
+            LinkManager::Kernel
         }
     }
 

@@ -146,13 +146,12 @@ mod tests {
     use crate::core::goal::Goal;
     use crate::core::link::{Address, KernelOperState, iff, scope};
     use crate::core::{
-        Family, IfName, InterfaceRequirement, KernelLink, Manager, OperStateRange, Requirements,
-        Snapshot,
+        Family, IfName, InterfaceRequirement, KernelLink, OperStateRange, Requirements, Snapshot,
     };
     use std::net::{IpAddr, Ipv4Addr};
 
     fn snapshot() -> Snapshot {
-        let mut snap = Snapshot::new(Manager::KernelOnly);
+        let mut snap = Snapshot::kernel_only();
         let up = iff::UP | iff::RUNNING | iff::LOWER_UP;
         snap.kernel.links.insert(
             2,
@@ -231,7 +230,7 @@ mod tests {
         let mut snap = snapshot();
         let plain = render(&goal(&["wo0"]).evaluate(&snap), &[], None, &BTreeMap::new());
         assert!(!plain[0].contains("MANAGER"), "{plain:?}");
-        snap.manager = Manager::NetworkManager(NetworkManagerFacts {
+        snap.networkmanager = Some(NetworkManagerFacts {
             known: true,
             running: true,
             seen: true,

@@ -21,8 +21,13 @@ use futures::stream::SelectAll;
 use zbus::{Connection, Message, MessageStream};
 
 use crate::bounded_read::{self, RESOLV_CONF_CAP, ReadError};
+use crate::core::Snapshot;
 use crate::core::dns::{DnsFacts, DnsScope, DnsServer, DnsSource, ProbeFailure, ProbeState};
-use crate::dbus::owner::{self, NameOwner, Verdict};
+use crate::core::goal::Goal;
+use crate::dbus::owner::{NameOwner, Verdict};
+use crate::dbus::{self, SystemBus};
+use crate::engine::EngineError;
+use crate::engine::source::{Facts, Source, or_pending};
 use crate::sys::{BoottimeTimer, boottime_now, expired};
 use probe::ProbeRoute;
 use resolved::{ResolvedClient, ResolvedConfig, ScopeConfig};
@@ -79,6 +84,8 @@ pub enum DnsEvent {
 /// attempts in flight: the engine is only told what happened ([`Self::apply`]) and which links
 /// matter ([`Self::links_changed`]), and never waits for the bus itself.
 pub struct DnsWatcher {
+    /// The shared system bus, connected once for every D-Bus source.
+    system_bus: SystemBus,
     bus: Option<Connection>,
     /// Who owns resolved's name, once asked.
     owner: Option<NameOwner>,
@@ -111,8 +118,13 @@ impl DnsWatcher {
     /// Starts connecting to the system bus (and subscribing to resolved's changes); the facts
     /// stay "not read" until that exchange ends. Without a bus the watcher still works, on
     /// /etc/resolv.conf alone. No exchange lasts past `deadline` (CLOCK_BOOTTIME).
-    pub fn start(probe_name: Option<String>, deadline: Option<Duration>) -> DnsWatcher {
+    pub fn start(
+        system_bus: &SystemBus,
+        probe_name: Option<String>,
+        deadline: Option<Duration>,
+    ) -> DnsWatcher {
         let mut watcher = DnsWatcher {
+            system_bus: system_bus.clone(),
             bus: None,
             owner: None,
             changes: None,
@@ -147,11 +159,12 @@ impl DnsWatcher {
     /// Starts connecting to the system bus and subscribing to resolved's changes.
     fn connect(&mut self) {
         let limit = self.exchange_limit();
+        let connection = self.system_bus.connection();
         self.exchange = Some(Box::pin(async move {
             let connect = async {
-                let connection = Connection::system().await?;
-                let changes = resolved::subscribe(&connection).await?;
-                let owner = owner::query_owner(&connection, resolved::SERVICE).await?;
+                let connection = connection.await?;
+                let rules = resolved::match_rules()?;
+                let (changes, owner) = dbus::follow(&connection, resolved::SERVICE, rules).await?;
                 Ok((connection, changes, owner))
             };
             Exchange::Connected(
@@ -165,7 +178,7 @@ impl DnsWatcher {
     /// These links matter now (the kernel's links changed, or routes did): their
     /// configuration is read when the set changed, and accessibility is decided again.
     /// Returns whether the facts changed.
-    pub fn links_changed(&mut self, links: Vec<u32>, facts: &mut DnsFacts) -> bool {
+    fn links_changed(&mut self, links: Vec<u32>, facts: &mut DnsFacts) -> bool {
         if links != self.links {
             self.links = links;
             self.refresh_wanted = true;
@@ -181,13 +194,13 @@ impl DnsWatcher {
     }
 
     /// The DNS configuration may have changed (networkd rewrote a link's state).
-    pub fn configuration_may_have_changed(&mut self, facts: &mut DnsFacts) -> bool {
+    fn configuration_may_have_changed(&mut self, facts: &mut DnsFacts) -> bool {
         self.refresh_wanted = true;
         self.pump(facts)
     }
 
     /// Applies what happened; returns whether the facts changed.
-    pub fn apply(&mut self, event: DnsEvent, facts: &mut DnsFacts) -> bool {
+    fn apply_event(&mut self, event: DnsEvent, facts: &mut DnsFacts) -> bool {
         match event {
             DnsEvent::Signal(message) => {
                 // Before the owner is known nothing counts: the configuration is read after.
@@ -439,34 +452,43 @@ impl DnsWatcher {
     }
 
     /// Waits for the next DNS event. Cancel-safe: nothing is lost when another branch wins.
-    pub async fn next_event(&mut self) -> DnsEvent {
-        let changes = async {
-            match &mut self.changes {
-                Some(stream) => match resolved::next_signal(stream).await {
-                    Some(message) => DnsEvent::Signal(message),
-                    None => DnsEvent::BusGone,
-                },
-                None => std::future::pending().await,
+    async fn next_event(&mut self) -> DnsEvent {
+        let changes = or_pending(self.changes.as_mut().map(|stream| async {
+            match resolved::next_signal(stream).await {
+                Some(message) => DnsEvent::Signal(message),
+                None => DnsEvent::BusGone,
             }
-        };
-        let exchange = async {
-            match &mut self.exchange {
-                Some(future) => DnsEvent::Exchange(future.await),
-                None => std::future::pending().await,
-            }
-        };
-        let probe = async {
-            match &mut self.in_flight {
-                Some(future) => DnsEvent::ProbeDone(future.await),
-                None => std::future::pending().await,
-            }
-        };
+        }));
         tokio::select! {
             event = changes => event,
-            event = exchange => event,
-            event = probe => event,
+            exchange = or_pending(self.exchange.as_mut()) => DnsEvent::Exchange(exchange),
+            result = or_pending(self.in_flight.as_mut()) => DnsEvent::ProbeDone(result),
             () = expired(self.retry.as_ref()) => DnsEvent::ProbeRetry,
             () = expired(self.refresh_retry.as_ref()) => DnsEvent::RefreshRetry,
+        }
+    }
+}
+
+impl Source for DnsWatcher {
+    type Event = DnsEvent;
+    const FACTS: Facts = Facts::Dns;
+
+    async fn next(&mut self) -> Result<DnsEvent, EngineError> {
+        Ok(self.next_event().await)
+    }
+
+    fn apply(&mut self, event: DnsEvent, snapshot: &mut Snapshot, _: &Goal) -> bool {
+        self.apply_event(event, &mut snapshot.dns)
+    }
+
+    /// The kernel's links or routes changed: the links that matter now are asked about, and
+    /// accessibility decided again. networkd rewrote a state file: its DNS settings may have
+    /// changed.
+    fn others_changed(&mut self, changed: Facts, snapshot: &mut Snapshot, goal: &Goal) -> bool {
+        match changed {
+            Facts::Kernel => self.links_changed(goal.dns_links(snapshot), &mut snapshot.dns),
+            Facts::Networkd => self.configuration_may_have_changed(&mut snapshot.dns),
+            Facts::NetworkManager | Facts::Dns | Facts::Time => false,
         }
     }
 }

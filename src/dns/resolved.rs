@@ -16,7 +16,7 @@ use zbus::names::OwnedUniqueName;
 use zbus::{Connection, MatchRule, Message, MessageStream, OwnedObjectPath};
 
 use crate::core::dns::ProbeFailure;
-use crate::dbus::owner::{self, call_owner, get_property};
+use crate::dbus::owner::{call_owner, get_property};
 
 /// resolved's well-known bus name.
 pub const SERVICE: &str = "org.freedesktop.resolve1";
@@ -70,12 +70,9 @@ pub struct ResolvedClient {
     owner: OwnedUniqueName,
 }
 
-/// Subscribes to everything that means resolved's configuration may have changed: its
-/// property changes and its name appearing, moving or vanishing. Subscribe before asking who
-/// owns the name and before reading, so that no change is lost in between. The rules name the
-/// well-known name, which the bus honours for broadcasts only: the owner is checked on each
-/// signal ([`owner::NameOwner`]).
-pub async fn subscribe(connection: &Connection) -> zbus::Result<SelectAll<MessageStream>> {
+/// The signals that mean resolved's configuration may have changed (its name appearing,
+/// moving or vanishing is followed by [`crate::dbus::follow`] itself).
+pub fn match_rules() -> zbus::Result<Vec<MatchRule<'static>>> {
     let properties = MatchRule::builder()
         .msg_type(zbus::message::Type::Signal)
         .sender(SERVICE)
@@ -83,11 +80,7 @@ pub async fn subscribe(connection: &Connection) -> zbus::Result<SelectAll<Messag
         .member("PropertiesChanged")
         .path_namespace(MANAGER_PATH)
         .build()?;
-    let owner = owner::owner_changes(SERVICE)?;
-    let mut streams = SelectAll::new();
-    streams.push(MessageStream::for_match_rule(properties, connection, None).await?);
-    streams.push(MessageStream::for_match_rule(owner, connection, None).await?);
-    Ok(streams)
+    Ok(vec![properties])
 }
 
 impl ResolvedClient {

@@ -1,9 +1,11 @@
 //! The one event loop, shaped like upstream's: each source (the kernel, systemd-networkd's
-//! state files, NetworkManager, DNS; see [`sources`]) yields events; its handler applies them
-//! to the snapshot; then the pure core decides again. One deadline, and SIGTERM/SIGINT end the
-//! wait whatever is in flight.
+//! state files, NetworkManager, DNS, the gateway prober and the carrier clock; see
+//! [`source`] for their one shape and [`sources`] for which are opened) yields an event; the
+//! source applies it to the snapshot, the others follow what changed, then the pure core
+//! decides again. One deadline, and SIGTERM/SIGINT end the wait whatever is in flight.
 
 mod carrier_clock;
+pub mod source;
 mod sources;
 
 use std::io;
@@ -12,17 +14,17 @@ use std::time::Duration;
 
 use tokio::signal::unix::{SignalKind, signal};
 
+use futures::future::select_all;
+
 use crate::announce::Announcer;
 use crate::core::goal::{Goal, GoalVerdict};
-use crate::dns::DnsEvent;
+use crate::core::{ManagerPolicy, Snapshot};
 use crate::explain_view::ExplainView;
-use crate::gateway::GatewayProber;
 use crate::netlink::KernelSourceConfig;
-use crate::networkmanager::NetworkManagerEvent;
 use crate::notify::Notifier;
-use crate::sys::{BoottimeTimer, Inotify, InotifyEvent, boottime_now, expired};
-use carrier_clock::CarrierClock;
-use sources::{Sources, dns_event, networkd_event, networkmanager_event};
+use crate::sys::{BoottimeTimer, Inotify, boottime_now, expired};
+use source::{Driven, Facts, or_pending};
+use sources::Sources;
 
 /// How the wait ended.
 #[derive(Debug)]
@@ -50,42 +52,68 @@ pub enum EngineError {
     Setup(#[source] io::Error),
 }
 
-/// Where link setup states come from, resolved before the runtime starts.
-pub enum ManagerSource {
-    KernelOnly,
-    /// networkd's state directory and a watch on it, made before the runtime started.
-    Networkd {
-        dir: PathBuf,
-        watch: Inotify,
-    },
-    /// NetworkManager over D-Bus (`--manager=networkmanager`).
-    NetworkManager,
-    /// Per link (`--manager=auto` where NetworkManager may run), with networkd's directory
-    /// and watch when networkd manages the machine too.
-    Auto {
-        networkd: Option<(PathBuf, Inotify)>,
-    },
+/// The network managers whose facts a wait reads, chosen before the runtime starts (the
+/// watch of networkd's directory must be made while the process is single-threaded).
+pub struct Managers {
+    /// systemd-networkd's state directory and a watch on it.
+    networkd: Option<(PathBuf, Inotify)>,
+    /// Whether NetworkManager is followed over D-Bus.
+    networkmanager: bool,
+    policy: ManagerPolicy,
 }
 
-/// What a source reported.
-enum Event {
-    /// The kernel's tables changed (already applied by the kernel source).
-    Kernel,
-    /// Changes in networkd's state directory.
-    Networkd(Vec<InotifyEvent>),
-    NetworkManager(NetworkManagerEvent),
-    Dns(DnsEvent),
-    /// Time to probe unanswered gateways again.
-    GatewayRound,
-    /// A link may have reached its `--carrier-timeout`.
-    CarrierTimeout,
+impl Managers {
+    /// No manager: links are judged on kernel facts alone (`--manager=none`).
+    pub fn kernel_only() -> Managers {
+        Managers {
+            networkd: None,
+            networkmanager: false,
+            policy: ManagerPolicy::OneManager,
+        }
+    }
+
+    /// systemd-networkd judges every link (`--manager=networkd`).
+    pub fn networkd(dir: PathBuf, watch: Inotify) -> Managers {
+        Managers {
+            networkd: Some((dir, watch)),
+            ..Managers::kernel_only()
+        }
+    }
+
+    /// NetworkManager judges every link (`--manager=networkmanager`).
+    pub fn networkmanager() -> Managers {
+        Managers {
+            networkmanager: true,
+            ..Managers::kernel_only()
+        }
+    }
+
+    /// Per link (`--manager=auto` where NetworkManager may run), with networkd's directory and
+    /// watch when networkd manages the machine too.
+    pub fn per_link(networkd: Option<(PathBuf, Inotify)>) -> Managers {
+        Managers {
+            networkd,
+            networkmanager: true,
+            policy: ManagerPolicy::PerLink,
+        }
+    }
+
+    /// How `--manager=` would name this choice.
+    pub fn label(&self) -> &'static str {
+        match (self.policy, &self.networkd, self.networkmanager) {
+            (ManagerPolicy::PerLink, ..) => "auto",
+            (_, Some(_), _) => "networkd",
+            (_, None, true) => "networkmanager",
+            (_, None, false) => "none",
+        }
+    }
 }
 
 /// Waits until `goal` holds, the timeout passes, or a signal arrives.
 pub async fn run(
     goal: &Goal,
     timeout: Option<Duration>,
-    manager: ManagerSource,
+    managers: Managers,
     kernel_config: KernelSourceConfig,
     notifier: Option<&Notifier>,
     mut view: Option<&mut ExplainView>,
@@ -100,53 +128,60 @@ pub async fn run(
         .transpose()
         .map_err(EngineError::Setup)?;
     let mut announcer = Announcer::new(notifier).map_err(EngineError::Setup)?;
-    let mut gateways = GatewayProber::new(goal.probes_gateway());
-    let mut sources = Sources::open(goal, deadline, manager, kernel_config)?;
-    let mut carrier_clock = CarrierClock::new(goal.carrier_timeout());
+    let Sources {
+        mut snapshot,
+        mut kernel,
+        mut others,
+    } = sources::open(goal, deadline, managers, kernel_config)?;
     let mut last: Option<GoalVerdict> = None;
 
     loop {
-        let event = tokio::select! {
+        let woke = tokio::select! {
             biased;
             _ = terminate.recv() => return Ok(Outcome::Interrupted(last)),
             _ = interrupt.recv() => return Ok(Outcome::Interrupted(last)),
             () = expired(timer.as_ref()) => {
-                return Ok(Outcome::Timeout(sources.decide(goal, view.as_deref_mut())));
+                return Ok(Outcome::Timeout(decide(&mut snapshot, goal, view.as_deref_mut())));
             }
             () = announcer.watchdog_due() => {
                 announcer.ping_watchdog();
                 continue;
             }
-            result = sources.kernel.process(&mut sources.snapshot.kernel, boottime_now) => {
+            result = kernel.process(&mut snapshot.kernel, boottime_now) => {
                 result.map_err(EngineError::Netlink)?;
-                Event::Kernel
+                None
             }
-            result = networkd_event(sources.networkd.as_mut()) => {
-                Event::Networkd(result.map_err(EngineError::Networkd)?)
+            (result, index, _) = or_pending(
+                (!others.is_empty()).then(|| select_all(others.iter_mut().map(|s| s.ready())))
+            ) => {
+                result?;
+                Some(index)
             }
-            event = networkmanager_event(sources.networkmanager.as_mut()) => {
-                Event::NetworkManager(event)
-            }
-            event = dns_event(sources.dns.as_mut()) => Event::Dns(event),
-            () = gateways.round_due() => Event::GatewayRound,
-            () = carrier_clock.due() => Event::CarrierTimeout,
         };
-        let changed = match event {
-            Event::Kernel => sources.on_kernel_event(goal),
-            Event::Networkd(events) => sources.on_networkd_event(&events),
-            Event::NetworkManager(event) => sources.on_networkmanager_event(event),
-            Event::Dns(event) => sources.on_dns_event(event),
-            Event::GatewayRound => {
-                gateways.start_round();
+        let changed = match woke {
+            // The kernel's tables changed (already applied by the kernel source).
+            None => {
+                if kernel.is_synced() {
+                    snapshot.now = boottime_now();
+                    snapshot.note_carrier();
+                    follow(Facts::Kernel, None, &mut others, &mut snapshot, goal);
+                }
                 true
             }
-            Event::CarrierTimeout => true,
+            Some(index) => {
+                let changed = others[index].apply_ready(&mut snapshot, goal);
+                if changed && kernel.is_synced() {
+                    let facts = others[index].facts();
+                    follow(facts, Some(index), &mut others, &mut snapshot, goal);
+                }
+                changed
+            }
         };
         // Nothing is decided on half a picture: not during a resync of the kernel's tables.
-        if !changed || !sources.kernel.is_synced() {
+        if !changed || !kernel.is_synced() || !others.iter().all(|source| source.settled()) {
             continue;
         }
-        let verdict = sources.decide(goal, view.as_deref_mut());
+        let verdict = decide(&mut snapshot, goal, view.as_deref_mut());
         if verdict.online {
             tracing::debug!("requirements hold");
             announcer.online(&verdict, last.as_ref());
@@ -155,9 +190,35 @@ pub async fn run(
         if verdict.hopeless {
             return Ok(Outcome::GaveUp(verdict));
         }
-        carrier_clock.arm(&sources.snapshot);
-        gateways.probe_unanswered(&verdict);
+        for source in &mut others {
+            source.decided(&snapshot, &verdict);
+        }
         announcer.waiting(&verdict, last.as_ref());
         last = Some(verdict);
     }
+}
+
+/// The facts `changed`, kept by the source at `origin`, changed: the other sources follow.
+fn follow(
+    changed: Facts,
+    origin: Option<usize>,
+    sources: &mut [Box<dyn Driven>],
+    snapshot: &mut Snapshot,
+    goal: &Goal,
+) {
+    for (index, source) in sources.iter_mut().enumerate() {
+        if Some(index) != origin {
+            source.others_changed(changed, snapshot, goal);
+        }
+    }
+}
+
+/// Decides on the facts as they are now, and shows the decision in `--explain`'s view.
+fn decide(snapshot: &mut Snapshot, goal: &Goal, view: Option<&mut ExplainView>) -> GoalVerdict {
+    snapshot.now = boottime_now();
+    let verdict = goal.evaluate(snapshot);
+    if let Some(view) = view {
+        view.update(snapshot, &verdict);
+    }
+    verdict
 }

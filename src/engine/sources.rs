@@ -1,165 +1,78 @@
-//! The sources of facts the loop follows, each with its handler: the kernel (rtnetlink),
-//! systemd-networkd's state files, NetworkManager and DNS. A handler applies what its source
-//! reported to the snapshot and says whether the facts changed.
+//! Which sources a wait opens, from the goal and the manager chosen: the kernel always; then
+//! in this order (the order in which they follow each other's changes) networkd's state
+//! files, NetworkManager, DNS, the gateway prober and the carrier clock, each only when the
+//! goal or the manager needs it. A new source is one more `push` here.
 
 use std::collections::BTreeMap;
-use std::io;
 use std::time::Duration;
 
-use super::{EngineError, ManagerSource};
+use super::carrier_clock::CarrierClock;
+use super::source::{Driven, Slot};
+use super::{EngineError, Managers};
 use crate::core::dns::DnsFacts;
-use crate::core::goal::{Goal, GoalVerdict};
+use crate::core::goal::Goal;
 use crate::core::networkmanager::NetworkManagerFacts;
-use crate::core::{Manager, Snapshot};
-use crate::dns::{DnsEvent, DnsWatcher};
-use crate::explain_view::ExplainView;
+use crate::core::{ManagerPolicy, Snapshot};
+use crate::dbus::SystemBus;
+use crate::dns::DnsWatcher;
+use crate::gateway::GatewayProber;
 use crate::netlink::{KernelSource, KernelSourceConfig};
 use crate::networkd::NetworkdSource;
-use crate::networkmanager::{NetworkManagerEvent, NetworkManagerSource};
-use crate::sys::{InotifyEvent, boottime_now};
+use crate::networkmanager::NetworkManagerSource;
 
-/// The sources, and the facts they keep up to date.
+/// The sources of one wait, and the facts they keep up to date.
 pub(super) struct Sources {
     pub(super) snapshot: Snapshot,
     pub(super) kernel: KernelSource,
-    pub(super) networkd: Option<NetworkdSource>,
-    pub(super) networkmanager: Option<NetworkManagerSource>,
-    pub(super) dns: Option<DnsWatcher>,
+    /// The others, in the order in which they follow each other's changes.
+    pub(super) others: Vec<Box<dyn Driven>>,
 }
 
-impl Sources {
-    pub(super) fn open(
-        goal: &Goal,
-        deadline: Option<Duration>,
-        manager: ManagerSource,
-        kernel_config: KernelSourceConfig,
-    ) -> Result<Sources, EngineError> {
-        let watch_networkd = |(dir, watch)| NetworkdSource::new(dir, watch);
-        let (networkd, networkmanager, manager) = match manager {
-            ManagerSource::KernelOnly => (None, None, Manager::KernelOnly),
-            ManagerSource::Networkd { dir, watch } => (
-                Some(watch_networkd((dir, watch)).map_err(EngineError::Networkd)?),
-                None,
-                Manager::Networkd(BTreeMap::new()),
-            ),
-            ManagerSource::NetworkManager => (
-                None,
-                Some(NetworkManagerSource::start(false)),
-                Manager::NetworkManager(NetworkManagerFacts::default()),
-            ),
-            ManagerSource::Auto { networkd } => {
-                let files = networkd.is_some().then(BTreeMap::new);
-                let source = networkd.map(watch_networkd).transpose();
-                (
-                    source.map_err(EngineError::Networkd)?,
-                    Some(NetworkManagerSource::start(true)),
-                    Manager::Auto {
-                        networkd: files,
-                        networkmanager: NetworkManagerFacts::default(),
-                    },
-                )
-            }
-        };
-        let mut snapshot = Snapshot::new(manager);
-        let kernel = KernelSource::open(kernel_config).map_err(EngineError::NetlinkOpen)?;
-        // The bus is only touched when DNS is part of the requirements.
-        let dns = goal.needs_dns().then(|| {
-            snapshot.dns = DnsFacts::not_read();
-            let probe = goal.requirement_sets().find_map(|r| r.dns_probe.clone());
-            DnsWatcher::start(probe, deadline)
-        });
-        Ok(Sources {
-            snapshot,
-            kernel,
-            networkd,
-            networkmanager,
-            dns,
-        })
+pub(super) fn open(
+    goal: &Goal,
+    deadline: Option<Duration>,
+    managers: Managers,
+    kernel_config: KernelSourceConfig,
+) -> Result<Sources, EngineError> {
+    let mut others: Vec<Box<dyn Driven>> = Vec::new();
+    // One connection for NetworkManager and resolved, made when the first asks.
+    let system_bus = SystemBus::new();
+    let mut snapshot = Snapshot::kernel_only();
+    snapshot.policy = managers.policy;
+    if let Some((dir, watch)) = managers.networkd {
+        let source = NetworkdSource::new(dir, watch).map_err(EngineError::Networkd)?;
+        others.push(Box::new(Slot::new(source)));
+        snapshot.networkd = Some(BTreeMap::new());
     }
-
-    /// The kernel's links or routes changed: networkd's files of new links are read, and
-    /// DNS learns which links matter now (and that routes may have moved).
-    pub(super) fn on_kernel_event(&mut self, goal: &Goal) -> bool {
-        if !self.kernel.is_synced() {
-            return true;
-        }
-        let snapshot = &mut self.snapshot;
-        snapshot.now = boottime_now();
-        snapshot.note_carrier();
-        if let (Some(networkd), Some(files)) =
-            (&mut self.networkd, snapshot.manager.networkd_files_mut())
-        {
-            networkd.track_links(snapshot.kernel.links.keys(), files);
-        }
-        if let Some(dns) = &mut self.dns {
-            dns.links_changed(goal.dns_links(snapshot), &mut snapshot.dns);
-        }
-        true
+    if managers.networkmanager {
+        // Per link, NetworkManager may well be absent: kernel facts are a normal fallback.
+        let optional = managers.policy == ManagerPolicy::PerLink;
+        others.push(Box::new(Slot::new(NetworkManagerSource::start(
+            &system_bus,
+            optional,
+        ))));
+        snapshot.networkmanager = Some(NetworkManagerFacts::default());
     }
-
-    /// networkd rewrote state files: its DNS settings may have changed too.
-    pub(super) fn on_networkd_event(&mut self, events: &[InotifyEvent]) -> bool {
-        if let (Some(networkd), Some(files)) = (
-            &mut self.networkd,
-            self.snapshot.manager.networkd_files_mut(),
-        ) {
-            networkd.apply(events, files);
-        }
-        if let Some(dns) = &mut self.dns {
-            dns.configuration_may_have_changed(&mut self.snapshot.dns);
-        }
-        true
+    let kernel = KernelSource::open(kernel_config).map_err(EngineError::NetlinkOpen)?;
+    // The bus is only touched when DNS is part of the requirements.
+    if goal.needs_dns() {
+        snapshot.dns = DnsFacts::not_read();
+        let probe = goal.requirement_sets().find_map(|r| r.dns_probe.clone());
+        others.push(Box::new(Slot::new(DnsWatcher::start(
+            &system_bus,
+            probe,
+            deadline,
+        ))));
     }
-
-    pub(super) fn on_networkmanager_event(&mut self, event: NetworkManagerEvent) -> bool {
-        match (
-            &mut self.networkmanager,
-            self.snapshot.manager.networkmanager_mut(),
-        ) {
-            (Some(source), Some(facts)) => source.apply(event, facts),
-            _ => false,
-        }
+    if goal.probes_gateway() {
+        others.push(Box::new(Slot::new(GatewayProber::new())));
     }
-
-    pub(super) fn on_dns_event(&mut self, event: DnsEvent) -> bool {
-        match &mut self.dns {
-            Some(dns) => dns.apply(event, &mut self.snapshot.dns),
-            None => false,
-        }
+    if let Some(timeout) = goal.carrier_timeout() {
+        others.push(Box::new(Slot::new(CarrierClock::new(timeout))));
     }
-
-    /// Decides on the facts as they are now, and shows the decision in `--explain`'s view.
-    pub(super) fn decide(&mut self, goal: &Goal, view: Option<&mut ExplainView>) -> GoalVerdict {
-        self.snapshot.now = boottime_now();
-        let verdict = goal.evaluate(&self.snapshot);
-        if let Some(view) = view {
-            view.update(&self.snapshot, &verdict);
-        }
-        verdict
-    }
-}
-
-pub(super) async fn networkmanager_event(
-    source: Option<&mut NetworkManagerSource>,
-) -> NetworkManagerEvent {
-    match source {
-        Some(source) => source.next_event().await,
-        None => std::future::pending().await,
-    }
-}
-
-pub(super) async fn dns_event(dns: Option<&mut DnsWatcher>) -> DnsEvent {
-    match dns {
-        Some(dns) => dns.next_event().await,
-        None => std::future::pending().await,
-    }
-}
-
-pub(super) async fn networkd_event(
-    source: Option<&mut NetworkdSource>,
-) -> io::Result<Vec<InotifyEvent>> {
-    match source {
-        Some(source) => source.next_event().await,
-        None => std::future::pending().await,
-    }
+    Ok(Sources {
+        snapshot,
+        kernel,
+        others,
+    })
 }

@@ -8,7 +8,10 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::bounded_read::{self, ReadError, STATE_FILE_CAP};
-use crate::core::NetworkdLink;
+use crate::core::goal::Goal;
+use crate::core::{NetworkdLink, Snapshot};
+use crate::engine::EngineError;
+use crate::engine::source::{Facts, Source};
 use crate::sys::{AsyncInotify, Inotify, InotifyEvent, ReadFlags, WatchFlags};
 
 /// Where networkd writes one state file per link, named by ifindex.
@@ -62,29 +65,34 @@ impl NetworkdSource {
         })
     }
 
-    /// Reads the files of links not seen before and forgets links that are gone.
-    pub fn track_links<'a>(
+    /// Reads the files of links not seen before and forgets links that are gone; returns
+    /// whether any file was read or forgotten.
+    fn track_links(
         &mut self,
-        ifindexes: impl Iterator<Item = &'a u32> + Clone,
+        current: BTreeSet<u32>,
         files: &mut BTreeMap<u32, NetworkdLink>,
-    ) {
-        let current: BTreeSet<u32> = ifindexes.copied().collect();
+    ) -> bool {
+        let before = (self.seen.len(), files.len());
         self.seen.retain(|i| current.contains(i));
         files.retain(|i, _| current.contains(i));
+        let mut changed = before != (self.seen.len(), files.len());
         for ifindex in current {
             if self.seen.insert(ifindex) {
                 self.refresh(ifindex, files);
+                changed = true;
             }
         }
+        changed
     }
 
-    /// Waits for changes in the directory. Cancel-safe.
-    pub async fn next_event(&mut self) -> io::Result<Vec<InotifyEvent>> {
-        self.inotify.events().await
-    }
-
-    /// Applies changes in the directory to `files`.
-    pub fn apply(&mut self, events: &[InotifyEvent], files: &mut BTreeMap<u32, NetworkdLink>) {
+    /// Applies changes in the directory to `files`; returns whether a known link's file was
+    /// rewritten or removed (its DNS settings may have changed too, which `files` does not
+    /// hold).
+    fn apply_events(
+        &mut self,
+        events: &[InotifyEvent],
+        files: &mut BTreeMap<u32, NetworkdLink>,
+    ) -> bool {
         if events
             .iter()
             .any(|e| e.mask.contains(ReadFlags::QUEUE_OVERFLOW))
@@ -94,17 +102,17 @@ impl NetworkdSource {
             for ifindex in known {
                 self.refresh(ifindex, files);
             }
-            return;
+            return true;
         }
         let changed: BTreeSet<u32> = events
             .iter()
             .filter_map(|e| parse_ifindex(&e.name))
+            .filter(|ifindex| self.seen.contains(ifindex))
             .collect();
-        for ifindex in changed {
-            if self.seen.contains(&ifindex) {
-                self.refresh(ifindex, files);
-            }
+        for &ifindex in &changed {
+            self.refresh(ifindex, files);
         }
+        !changed.is_empty()
     }
 
     /// Re-reads one link's file. A missing file means networkd has not processed the link
@@ -123,6 +131,34 @@ impl NetworkdSource {
                 tracing::debug!("{err}; keeping the link's last state");
             }
             Err(err) => tracing::warn!("{err}; keeping the link's last state"),
+        }
+    }
+}
+
+impl Source for NetworkdSource {
+    type Event = Vec<InotifyEvent>;
+    const FACTS: Facts = Facts::Networkd;
+
+    async fn next(&mut self) -> Result<Vec<InotifyEvent>, EngineError> {
+        self.inotify.events().await.map_err(EngineError::Networkd)
+    }
+
+    fn apply(&mut self, events: Vec<InotifyEvent>, snapshot: &mut Snapshot, _: &Goal) -> bool {
+        match snapshot.networkd.as_mut() {
+            Some(files) => self.apply_events(&events, files),
+            None => false,
+        }
+    }
+
+    /// The kernel's links changed: the files of new links are read.
+    fn others_changed(&mut self, changed: Facts, snapshot: &mut Snapshot, _: &Goal) -> bool {
+        if changed != Facts::Kernel {
+            return false;
+        }
+        let current = snapshot.kernel.links.keys().copied().collect();
+        match snapshot.networkd.as_mut() {
+            Some(files) => self.track_links(current, files),
+            None => false,
         }
     }
 }

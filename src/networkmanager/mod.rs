@@ -24,8 +24,13 @@ use zbus::message::Sequence;
 use zbus::names::OwnedUniqueName;
 use zbus::{Connection, MatchRule, Message, MessageStream, OwnedObjectPath};
 
+use crate::core::Snapshot;
+use crate::core::goal::Goal;
 use crate::core::networkmanager::NetworkManagerFacts;
 use crate::dbus::owner::{self, NameOwner, Verdict};
+use crate::dbus::{self, SystemBus};
+use crate::engine::EngineError;
+use crate::engine::source::{Facts, Source, or_pending};
 use objects::{Objects, Properties};
 
 /// NetworkManager's well-known bus name.
@@ -79,13 +84,14 @@ pub struct NetworkManagerSource {
 }
 
 impl NetworkManagerSource {
-    /// Starts connecting to the system bus. `optional`: NetworkManager may well be absent.
-    pub fn start(optional: bool) -> NetworkManagerSource {
+    /// Starts following NetworkManager on the shared system bus. `optional`: NetworkManager
+    /// may well be absent.
+    pub fn start(bus: &SystemBus, optional: bool) -> NetworkManagerSource {
+        let connection = bus.connection();
         let connect = async {
             let connect = async {
-                let connection = Connection::system().await?;
-                let signals = subscribe(&connection).await?;
-                let owner = owner::query_owner(&connection, SERVICE).await?;
+                let connection = connection.await?;
+                let (signals, owner) = dbus::follow(&connection, SERVICE, match_rules()?).await?;
                 Ok((connection, signals, owner))
             };
             Exchange::Connected(connect.await)
@@ -103,36 +109,24 @@ impl NetworkManagerSource {
     }
 
     /// Waits for the next event. Cancel-safe.
-    pub async fn next_event(&mut self) -> NetworkManagerEvent {
-        let exchange = async {
-            match &mut self.exchange {
-                Some(future) => future.await,
-                None => std::future::pending().await,
+    async fn next_event(&mut self) -> NetworkManagerEvent {
+        let signal = or_pending(self.signals.as_mut().map(|signals| async {
+            loop {
+                match signals.next().await {
+                    Some(Ok(message)) => break NetworkManagerEvent::Signal(message),
+                    Some(Err(err)) => tracing::debug!("malformed D-Bus message ignored: {err}"),
+                    None => break NetworkManagerEvent::BusGone,
+                }
             }
-        };
-        let signal = async {
-            match &mut self.signals {
-                Some(signals) => loop {
-                    match signals.next().await {
-                        Some(Ok(message)) => break Some(message),
-                        Some(Err(err)) => tracing::debug!("malformed D-Bus message ignored: {err}"),
-                        None => break None,
-                    }
-                },
-                None => std::future::pending().await,
-            }
-        };
+        }));
         tokio::select! {
-            exchange = exchange => NetworkManagerEvent::Exchange(exchange),
-            signal = signal => match signal {
-                Some(message) => NetworkManagerEvent::Signal(message),
-                None => NetworkManagerEvent::BusGone,
-            },
+            exchange = or_pending(self.exchange.as_mut()) => NetworkManagerEvent::Exchange(exchange),
+            event = signal => event,
         }
     }
 
     /// Applies an event to `facts`; returns whether they changed.
-    pub fn apply(&mut self, event: NetworkManagerEvent, facts: &mut NetworkManagerFacts) -> bool {
+    fn apply_event(&mut self, event: NetworkManagerEvent, facts: &mut NetworkManagerFacts) -> bool {
         match event {
             NetworkManagerEvent::Exchange(Exchange::Connected(Ok((
                 connection,
@@ -306,6 +300,22 @@ impl NetworkManagerSource {
     }
 }
 
+impl Source for NetworkManagerSource {
+    type Event = NetworkManagerEvent;
+    const FACTS: Facts = Facts::NetworkManager;
+
+    async fn next(&mut self) -> Result<NetworkManagerEvent, EngineError> {
+        Ok(self.next_event().await)
+    }
+
+    fn apply(&mut self, event: NetworkManagerEvent, snapshot: &mut Snapshot, _: &Goal) -> bool {
+        match snapshot.networkmanager.as_mut() {
+            Some(facts) => self.apply_event(event, facts),
+            None => false,
+        }
+    }
+}
+
 /// Applies one of NetworkManager's object signals to `objects`.
 fn apply_signal(objects: &mut Objects, message: &Message) {
     let header = message.header();
@@ -342,10 +352,8 @@ fn apply_signal(objects: &mut Objects, message: &Message) {
     }
 }
 
-/// Subscribes to every signal that changes NetworkManager's view, before anything is read so
-/// that nothing is lost in between. The rules name NetworkManager's well-known name, which the
-/// bus honours for broadcasts only: [`NameOwner`] checks every signal's sender.
-async fn subscribe(connection: &Connection) -> zbus::Result<SelectAll<MessageStream>> {
+/// The signals that change NetworkManager's view.
+fn match_rules() -> zbus::Result<Vec<MatchRule<'static>>> {
     let properties = MatchRule::builder()
         .msg_type(zbus::message::Type::Signal)
         .sender(SERVICE)
@@ -359,10 +367,5 @@ async fn subscribe(connection: &Connection) -> zbus::Result<SelectAll<MessageStr
         .interface("org.freedesktop.DBus.ObjectManager")
         .path(OBJECT_MANAGER_PATH)
         .build()?;
-    let owner = owner::owner_changes(SERVICE)?;
-    let mut streams = SelectAll::new();
-    for rule in [properties, object_manager, owner] {
-        streams.push(MessageStream::for_match_rule(rule, connection, None).await?);
-    }
-    Ok(streams)
+    Ok(vec![properties, object_manager])
 }

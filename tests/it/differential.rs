@@ -37,7 +37,7 @@ use crate::common::{
 };
 use serde_json::Value;
 use wait_online::core::update::KernelTables;
-use wait_online::core::{Family, KernelLink, Manager, Snapshot, evaluate};
+use wait_online::core::{Family, KernelLink, Snapshot, evaluate};
 use wait_online::netlink::KernelSourceConfig;
 use wait_online::sys::boottime_now;
 
@@ -647,7 +647,7 @@ fn normalized(tables: &KernelTables) -> BTreeMap<u32, KernelLink> {
 }
 
 fn snapshot_of(tables: KernelTables, now: Duration) -> Snapshot {
-    let mut snapshot = Snapshot::new(Manager::KernelOnly);
+    let mut snapshot = Snapshot::kernel_only();
     snapshot.kernel = tables;
     snapshot.now = now;
     snapshot

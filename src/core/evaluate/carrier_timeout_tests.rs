@@ -6,7 +6,6 @@ use std::time::Duration;
 use super::*;
 use crate::core::fixtures;
 use crate::core::link::scope;
-use crate::core::snapshot::Manager;
 
 const START: Duration = Duration::from_secs(100);
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -17,7 +16,7 @@ fn link(ifindex: u32, name: &str, carrier: bool, routable: bool) -> KernelLink {
 
 /// The links, first seen at START (carrier noted then), judged `after` later.
 fn snapshot(links: Vec<KernelLink>, after: Duration) -> Snapshot {
-    let mut snap = Snapshot::new(Manager::KernelOnly);
+    let mut snap = Snapshot::kernel_only();
     snap.kernel.links = links.into_iter().map(|l| (l.ifindex, l)).collect();
     snap.now = START;
     snap.note_carrier();

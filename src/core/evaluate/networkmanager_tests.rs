@@ -7,7 +7,7 @@ use super::*;
 use crate::core::fixtures;
 use crate::core::link::scope;
 use crate::core::networkmanager::{ActiveConnection, activation_flags};
-use crate::core::snapshot::{Manager, NetworkdLink};
+use crate::core::snapshot::NetworkdLink;
 
 fn link(ifindex: u32, name: &str, address_scope: Option<u8>) -> KernelLink {
     fixtures::link(ifindex, name, true, address_scope)
@@ -44,8 +44,7 @@ fn facts(startup: bool, devices: &[(&str, Device)]) -> NetworkManagerFacts {
     }
 }
 
-fn snapshot(manager: Manager, links: Vec<KernelLink>) -> Snapshot {
-    let mut snap = Snapshot::new(manager);
+fn snapshot(mut snap: Snapshot, links: Vec<KernelLink>) -> Snapshot {
     snap.kernel.links = links.into_iter().map(|l| (l.ifindex, l)).collect();
     snap
 }
@@ -80,7 +79,7 @@ fn activating_device_is_never_online_even_when_the_kernel_says_routable() {
     // Netplan's `dhcp4: true` plus `addresses:`: the static address at once, ip-config until
     // the lease.
     let snap = snapshot(
-        Manager::NetworkManager(facts(true, &[("eth0", device(70, 0))])),
+        Snapshot::networkmanager(facts(true, &[("eth0", device(70, 0))])),
         vec![routable(2, "eth0")],
     );
     for requirements in [named(&["eth0:routable"]), Requirements::default()] {
@@ -101,7 +100,7 @@ fn activating_device_is_never_online_even_when_the_kernel_says_routable() {
 fn every_activation_state_and_a_failed_retry_count_as_configuring() {
     for state in [40, 50, 60, 70, 80, 90, 110, 120] {
         let snap = snapshot(
-            Manager::NetworkManager(facts(false, &[("eth0", device(state, 0))])),
+            Snapshot::networkmanager(facts(false, &[("eth0", device(state, 0))])),
             vec![routable(2, "eth0")],
         );
         let verdict = evaluate(&named(&["eth0"]), &snap);
@@ -115,13 +114,13 @@ fn every_activation_state_and_a_failed_retry_count_as_configuring() {
 #[test]
 fn activated_device_is_judged_on_kernel_facts() {
     let snap = snapshot(
-        Manager::NetworkManager(facts(false, &[("eth0", device(100, READY4))])),
+        Snapshot::networkmanager(facts(false, &[("eth0", device(100, READY4))])),
         vec![routable(2, "eth0")],
     );
     assert!(evaluate(&named(&["eth0:routable"]), &snap).online);
     assert!(evaluate(&Requirements::default(), &snap).online);
     let carrier_only = snapshot(
-        Manager::NetworkManager(facts(false, &[("eth0", device(100, 0))])),
+        Snapshot::networkmanager(facts(false, &[("eth0", device(100, 0))])),
         vec![link(2, "eth0", None)],
     );
     let verdict = evaluate(&named(&["eth0:routable"]), &carrier_only);
@@ -135,7 +134,7 @@ fn activated_device_is_judged_on_kernel_facts() {
 fn activated_without_the_required_family_ready_is_not_online() {
     // may-fail: activated with IPv6 only; -4 needs IP4_READY even with an IPv4 address.
     let snap = snapshot(
-        Manager::NetworkManager(facts(
+        Snapshot::networkmanager(facts(
             false,
             &[("eth0", device(100, activation_flags::IP6_READY))],
         )),
@@ -160,7 +159,7 @@ fn activated_device_out_of_range_blocks_without_interfaces() {
     // Unlike networkd's configured-but-offline links (issue #29506), every device
     // NetworkManager activated must reach the minimum.
     let snap = snapshot(
-        Manager::NetworkManager(facts(
+        Snapshot::networkmanager(facts(
             false,
             &[("eth0", device(100, READY4)), ("eth1", device(100, 0))],
         )),
@@ -180,7 +179,7 @@ fn activated_device_out_of_range_blocks_without_interfaces() {
 #[test]
 fn unavailable_after_startup_never_blocks_without_interfaces() {
     let snap = snapshot(
-        Manager::NetworkManager(facts(
+        Snapshot::networkmanager(facts(
             false,
             &[("eth0", device(100, READY4)), ("wlan0", device(20, 0))],
         )),
@@ -204,7 +203,7 @@ fn unavailable_after_startup_never_blocks_without_interfaces() {
 fn unavailable_device_names_the_missing_carrier_from_the_kernel() {
     let report = |startup| {
         let snap = snapshot(
-            Manager::NetworkManager(facts(startup, &[("wlan0", device(20, 0))])),
+            Snapshot::networkmanager(facts(startup, &[("wlan0", device(20, 0))])),
             vec![no_carrier(3, "wlan0")],
         );
         let verdict = evaluate(&Requirements::default(), &snap);
@@ -220,7 +219,7 @@ fn unavailable_device_names_the_missing_carrier_from_the_kernel() {
 #[test]
 fn nothing_is_online_while_a_managed_device_is_pending_at_startup() {
     let snap = snapshot(
-        Manager::NetworkManager(facts(
+        Snapshot::networkmanager(facts(
             true,
             &[("eth0", device(100, READY4)), ("eth1", device(30, 0))],
         )),
@@ -245,7 +244,7 @@ fn unmanaged_and_external_devices_are_ignored_without_interfaces_and_judged_by_t
         }),
     };
     let snap = snapshot(
-        Manager::NetworkManager(facts(
+        Snapshot::networkmanager(facts(
             false,
             &[
                 ("eth0", device(100, READY4)),
@@ -275,7 +274,7 @@ fn unmanaged_and_external_devices_are_ignored_without_interfaces_and_judged_by_t
 fn networkmanager_absent_or_restarting_judges_nothing_online() {
     let mut gone = facts(false, &[("eth0", device(100, READY4))]);
     gone.forget();
-    let snap = snapshot(Manager::NetworkManager(gone), vec![routable(2, "eth0")]);
+    let snap = snapshot(Snapshot::networkmanager(gone), vec![routable(2, "eth0")]);
     for requirements in [named(&["eth0"]), Requirements::default()] {
         let verdict = evaluate(&requirements, &snap);
         assert!(!verdict.online);
@@ -289,7 +288,7 @@ fn networkmanager_absent_or_restarting_judges_nothing_online() {
 #[test]
 fn a_link_networkmanager_does_not_list_waits_during_startup_only() {
     let starting = snapshot(
-        Manager::NetworkManager(facts(true, &[])),
+        Snapshot::networkmanager(facts(true, &[])),
         vec![routable(2, "eth0")],
     );
     assert_eq!(
@@ -297,7 +296,7 @@ fn a_link_networkmanager_does_not_list_waits_during_startup_only() {
         LinkOutcome::NetworkManagerPending(NmPending::NotListed)
     );
     let started = snapshot(
-        Manager::NetworkManager(facts(false, &[])),
+        Snapshot::networkmanager(facts(false, &[])),
         vec![routable(2, "eth0")],
     );
     assert!(evaluate(&named(&["eth0"]), &started).online);
@@ -316,10 +315,7 @@ fn auto_judges_each_link_by_the_manager_that_manages_it() {
     ]);
     let nm = facts(false, &[("eth1", device(70, 0)), ("eth2", device(10, 0))]);
     let snap = snapshot(
-        Manager::Auto {
-            networkd: Some(files),
-            networkmanager: nm.clone(),
-        },
+        Snapshot::per_link(Some(files), nm.clone()),
         vec![
             routable(2, "eth0"),
             routable(3, "eth1"),
@@ -347,10 +343,7 @@ fn auto_judges_each_link_by_the_manager_that_manages_it() {
     assert_eq!(outcome(&verdict, "eth2"), LinkOutcome::Unmanaged);
     // Before NetworkManager's view is known, nothing falls back to kernel facts.
     let unknown = snapshot(
-        Manager::Auto {
-            networkd: None,
-            networkmanager: NetworkManagerFacts::default(),
-        },
+        Snapshot::per_link(None, NetworkManagerFacts::default()),
         vec![routable(3, "eth1")],
     );
     assert_eq!(
@@ -362,10 +355,7 @@ fn auto_judges_each_link_by_the_manager_that_manages_it() {
     absent.forget();
     absent.seen = false;
     let kernel = snapshot(
-        Manager::Auto {
-            networkd: None,
-            networkmanager: absent.clone(),
-        },
+        Snapshot::per_link(None, absent.clone()),
         vec![routable(3, "eth1")],
     );
     let verdict = evaluate(&named(&["eth1"]), &kernel);
@@ -373,13 +363,7 @@ fn auto_judges_each_link_by_the_manager_that_manages_it() {
     assert_eq!(verdict.links[0].manager, Some(ManagerKind::Kernel));
     // Once it was seen, its absence (a restart) judges nothing online.
     absent.seen = true;
-    let restarting = snapshot(
-        Manager::Auto {
-            networkd: None,
-            networkmanager: absent,
-        },
-        vec![routable(3, "eth1")],
-    );
+    let restarting = snapshot(Snapshot::per_link(None, absent), vec![routable(3, "eth1")]);
     assert_eq!(
         outcome(&evaluate(&named(&["eth1"]), &restarting), "eth1"),
         LinkOutcome::NetworkManagerPending(NmPending::NotRunning)

@@ -1,7 +1,6 @@
 //! One test per upstream rule (named after the systemd issue that pinned it where there is
 //! one), then properties over random snapshots.
 
-use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
@@ -9,7 +8,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::core::link::{Address, KernelOperState, ifa, iff, scope};
-use crate::core::snapshot::{Manager, NetworkdLink};
+use crate::core::snapshot::NetworkdLink;
 use crate::core::update::KernelTables;
 
 const NOW: Duration = Duration::from_secs(1000);
@@ -93,20 +92,16 @@ fn tables(links: Vec<KernelLink>) -> KernelTables {
 fn kernel_only(links: Vec<KernelLink>) -> Snapshot {
     Snapshot {
         kernel: tables(links),
-        dns: crate::core::dns::DnsFacts::unavailable(),
-        manager: Manager::KernelOnly,
         now: NOW,
-        no_carrier_since: BTreeMap::new(),
+        ..Snapshot::kernel_only()
     }
 }
 
 fn networkd(links: Vec<KernelLink>, files: Vec<(u32, NetworkdLink)>) -> Snapshot {
     Snapshot {
         kernel: tables(links),
-        dns: crate::core::dns::DnsFacts::unavailable(),
-        manager: Manager::Networkd(files.into_iter().collect::<BTreeMap<_, _>>()),
         now: NOW,
-        no_carrier_since: BTreeMap::new(),
+        ..Snapshot::networkd(files.into_iter().collect())
     }
 }
 

@@ -7,7 +7,7 @@ use super::*;
 use crate::core::goal::Goal;
 use crate::core::link::{Address, KernelOperState, ifa, iff};
 use crate::core::route::{Route, table};
-use crate::core::{IfName, InterfaceRequirement, Manager, OperStateRange, Requirements};
+use crate::core::{IfName, InterfaceRequirement, OperStateRange, Requirements};
 
 fn v4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(a, b, c, d))
@@ -55,7 +55,7 @@ fn default_route(family: Family, oif: u32, gateway: Option<IpAddr>) -> Route {
 }
 
 fn snapshot(links: Vec<KernelLink>, routes: Vec<Route>) -> Snapshot {
-    let mut snap = Snapshot::new(Manager::KernelOnly);
+    let mut snap = Snapshot::kernel_only();
     snap.kernel.links = links.into_iter().map(|l| (l.ifindex, l)).collect();
     snap.kernel.routes = routes.into_iter().collect();
     snap
