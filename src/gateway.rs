@@ -40,7 +40,7 @@ pub fn probe(gateway: IpAddr, ifindex: u32) -> io::Result<()> {
 const PROBE_INTERVAL: Duration = Duration::from_secs(3);
 
 /// `--probe-gateway` as a source: after each decision it probes the gateways that have not
-/// answered, and again every [`PROBE_INTERVAL`] while they still have not. It keeps no facts:
+/// answered, and again every `PROBE_INTERVAL` while they still have not. It keeps no facts:
 /// the neighbour entries its probes make the kernel resolve come from the kernel.
 #[derive(Default)]
 pub struct GatewayProber {

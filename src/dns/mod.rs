@@ -82,7 +82,7 @@ pub enum DnsEvent {
 
 /// Gathers DNS facts; see the module documentation. It keeps its own bus exchanges and probe
 /// attempts in flight: the engine is only told what happened ([`Self::apply`]) and which links
-/// matter ([`Self::links_changed`]), and never waits for the bus itself.
+/// matter (its `Source::others_changed`), and never waits for the bus itself.
 pub struct DnsWatcher {
     /// The shared system bus, connected once for every D-Bus source.
     system_bus: SystemBus,

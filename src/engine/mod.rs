@@ -1,6 +1,6 @@
 //! The one event loop, shaped like upstream's: each source (the kernel, systemd-networkd's
 //! state files, NetworkManager, DNS, the gateway prober and the carrier clock; see
-//! [`source`] for their one shape and [`sources`] for which are opened) yields an event; the
+//! [`source`] for their one shape and `sources.rs` for which are opened) yields an event; the
 //! source applies it to the snapshot, the others follow what changed, then the pure core
 //! decides again. One deadline, and SIGTERM/SIGINT end the wait whatever is in flight.
 

@@ -8,7 +8,7 @@
 //!
 //! The engine holds the sources as [`Driven`] trait objects, so that it selects over whichever
 //! are present with one `select_all` and adding a source is one line in
-//! [`super::sources::open`].
+//! `engine/sources.rs`.
 
 use std::future::Future;
 use std::pin::Pin;
