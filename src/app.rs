@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use crate::cli::{self, Command, ManagerChoice, OnlineDefinition, Options};
 use crate::core::goal::Goal;
 use crate::core::pitfalls::Pitfall;
-use crate::engine::{self, Managers, Outcome};
+use crate::engine::{self, Managers, Outcome, PitfallScan};
 use crate::explain_view::ExplainView;
 use crate::netlink::KernelSourceConfig;
 use crate::netplan::Renderers;
@@ -47,13 +47,17 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
         }
     };
     let notifier = Notifier::from_env();
-    // --json lists the pitfalls too: a silent view finds them at each decision.
-    let mut view = match (options.explain, options.json) {
-        (true, _) => Some(ExplainView::new()),
-        (false, true) => Some(ExplainView::silent()),
-        (false, false) => None,
-    };
-    let outcome = run(&goal, &options, invoked, notifier.as_ref(), view.as_mut());
+    let mut view = options.explain.then(ExplainView::new);
+    // Both --explain and --json show the pitfalls: the engine looks for them after each decision.
+    let mut pitfalls = (options.explain || options.json).then(PitfallScan::new);
+    let outcome = run(
+        &goal,
+        &options,
+        invoked,
+        notifier.as_ref(),
+        view.as_mut(),
+        pitfalls.as_mut(),
+    );
     if let Some(view) = &mut view {
         view.finish(match &outcome {
             Ok((Outcome::Online(_), _)) => "online",
@@ -69,7 +73,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
     );
     crate::announce::finished(notifier.as_ref(), success);
     if options.json {
-        let pitfalls = view.as_ref().map_or(&[][..], ExplainView::pitfalls);
+        let pitfalls = pitfalls.as_ref().map_or(&[][..], PitfallScan::found);
         // Counted from the start, as --timeout is: a timeout reports at least its span.
         let elapsed = crate::sys::boottime_now().saturating_sub(invoked);
         print_json(&goal, &outcome, elapsed, pitfalls);
@@ -154,9 +158,10 @@ fn run(
     invoked: std::time::Duration,
     notifier: Option<&Notifier>,
     view: Option<&mut ExplainView>,
+    pitfalls: Option<&mut PitfallScan>,
 ) -> Result<(Outcome, &'static str), String> {
     let manager = choose_manager(options.manager, Path::new(networkd::LINKS_DIR))?;
-    let pitfalls = options.explain || options.json;
+    let finds_pitfalls = pitfalls.is_some();
     let manager_name = manager.label();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
@@ -174,15 +179,16 @@ fn run(
                 // Routes decide DNS server accessibility and the default-route requirement;
                 // the pitfalls (--explain, --json) are found in routes and the gateway's
                 // neighbour entry.
-                track_routes: goal.needs_routes() || pitfalls,
-                track_neighbours: goal.needs_neighbours() || pitfalls,
+                track_routes: goal.needs_routes() || finds_pitfalls,
+                track_neighbours: goal.needs_neighbours() || finds_pitfalls,
                 // The pitfalls concern every link (rp_filter, default routes elsewhere,
                 // bridges, addresses that failed DAD).
-                scope: goal.named_links().filter(|_| !pitfalls),
+                scope: goal.named_links().filter(|_| !finds_pitfalls),
                 ..KernelSourceConfig::default()
             },
             notifier,
             view,
+            pitfalls,
         ))
         .map(|outcome| (outcome, manager_name))
         .map_err(|err| err.to_string())

@@ -1,28 +1,24 @@
 //! `--explain` on stderr: on a terminal, the view is redrawn in place on every decision
 //! (decisions follow events, so nothing polls); otherwise a block is appended, stamped with
 //! the elapsed time, whenever the facts in it change. At exit, the last view is printed once
-//! more as a summary under a line that says how the wait ended. Without `--explain`, a
-//! silent view only keeps the pitfalls of the last decision, for `--json`.
+//! more as a summary under a line that says how the wait ended. The pitfalls shown are the
+//! engine's ([`crate::engine::PitfallScan`]).
 
-mod host_facts;
+pub(crate) mod host_facts;
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
+use crate::core::LinkOutcome;
 use crate::core::goal::GoalVerdict;
-use crate::core::pitfalls::{self, Pitfall};
+use crate::core::pitfalls::Pitfall;
 use crate::core::view::{render, seconds};
-use crate::core::{LinkOutcome, Snapshot};
 use crate::sys::boottime_now;
-
-use host_facts::HostReader;
 
 /// The live view and what it needs to remember between decisions.
 pub struct ExplainView {
     started: Duration,
-    /// Prints nothing: only the pitfalls are kept (`--json` without `--explain`).
-    silent: bool,
     terminal: bool,
     /// Lines currently drawn on the terminal (to erase before redrawing).
     drawn: usize,
@@ -30,7 +26,6 @@ pub struct ExplainView {
     last_facts: Vec<String>,
     last: Option<(GoalVerdict, Vec<Pitfall>)>,
     online_since: BTreeMap<String, Duration>,
-    host: HostReader,
 }
 
 impl ExplainView {
@@ -38,32 +33,16 @@ impl ExplainView {
     pub fn new() -> ExplainView {
         ExplainView {
             started: boottime_now(),
-            silent: false,
             terminal: std::io::stderr().is_terminal(),
             drawn: 0,
             last_facts: Vec::new(),
             last: None,
             online_since: BTreeMap::new(),
-            host: HostReader::default(),
         }
     }
 
-    /// A view that prints nothing and only keeps the pitfalls found, for `--json`.
-    pub fn silent() -> ExplainView {
-        ExplainView {
-            silent: true,
-            terminal: false,
-            ..ExplainView::new()
-        }
-    }
-
-    /// The pitfalls found at the last decision.
-    pub fn pitfalls(&self) -> &[Pitfall] {
-        self.last.as_ref().map_or(&[], |(_, found)| found)
-    }
-
-    /// Shows the decision just made on `snapshot`.
-    pub fn update(&mut self, snapshot: &Snapshot, verdict: &GoalVerdict) {
+    /// Shows the decision just made, and the pitfalls found with it.
+    pub fn update(&mut self, verdict: &GoalVerdict, found: &[Pitfall]) {
         let elapsed = boottime_now().saturating_sub(self.started);
         for (_, v) in &verdict.verdicts {
             for report in &v.links {
@@ -76,14 +55,8 @@ impl ExplainView {
                 }
             }
         }
-        self.host.observe(snapshot);
-        let found = pitfalls::find(snapshot, verdict, &self.host);
-        if self.silent {
-            self.last = Some((verdict.clone(), found));
-            return;
-        }
-        let facts = render(verdict, &found, None, &self.online_since);
-        let lines = render(verdict, &found, Some(elapsed), &self.online_since);
+        let facts = render(verdict, found, None, &self.online_since);
+        let lines = render(verdict, found, Some(elapsed), &self.online_since);
         let mut err = std::io::stderr().lock();
         if self.terminal {
             self.erase(&mut err);
@@ -104,15 +77,12 @@ impl ExplainView {
         }
         let _ = err.flush();
         self.last_facts = facts;
-        self.last = Some((verdict.clone(), found));
+        self.last = Some((verdict.clone(), found.to_vec()));
     }
 
     /// Prints the summary: `how` the wait ended ("online", "timed out", "interrupted") and
     /// the last view.
     pub fn finish(&mut self, how: &str) {
-        if self.silent {
-            return;
-        }
         let elapsed = boottime_now().saturating_sub(self.started);
         let mut err = std::io::stderr().lock();
         self.erase(&mut err);

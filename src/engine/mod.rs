@@ -5,6 +5,7 @@
 //! decides again. One deadline, and SIGTERM/SIGINT end the wait whatever is in flight.
 
 mod carrier_clock;
+mod pitfalls;
 pub mod source;
 mod sources;
 
@@ -23,6 +24,7 @@ use crate::explain_view::ExplainView;
 use crate::netlink::KernelSourceConfig;
 use crate::notify::Notifier;
 use crate::sys::{BoottimeTimer, Inotify, boottime_now, expired};
+pub use pitfalls::PitfallScan;
 use source::{Driven, Facts, or_pending};
 use sources::Sources;
 
@@ -117,6 +119,7 @@ pub async fn run(
     kernel_config: KernelSourceConfig,
     notifier: Option<&Notifier>,
     mut view: Option<&mut ExplainView>,
+    mut pitfalls: Option<&mut PitfallScan>,
 ) -> Result<Outcome, EngineError> {
     let mut terminate = signal(SignalKind::terminate()).map_err(EngineError::Setup)?;
     let mut interrupt = signal(SignalKind::interrupt()).map_err(EngineError::Setup)?;
@@ -141,7 +144,7 @@ pub async fn run(
             _ = terminate.recv() => return Ok(Outcome::Interrupted(last)),
             _ = interrupt.recv() => return Ok(Outcome::Interrupted(last)),
             () = expired(timer.as_ref()) => {
-                return Ok(Outcome::Timeout(decide(&mut snapshot, goal, view.as_deref_mut())));
+                return Ok(Outcome::Timeout(decide(&mut snapshot, goal, view.as_deref_mut(), pitfalls.as_deref_mut())));
             }
             () = announcer.watchdog_due() => {
                 announcer.ping_watchdog();
@@ -181,7 +184,12 @@ pub async fn run(
         if !changed || !kernel.is_synced() || !others.iter().all(|source| source.settled()) {
             continue;
         }
-        let verdict = decide(&mut snapshot, goal, view.as_deref_mut());
+        let verdict = decide(
+            &mut snapshot,
+            goal,
+            view.as_deref_mut(),
+            pitfalls.as_deref_mut(),
+        );
         if verdict.online {
             tracing::debug!("requirements hold");
             announcer.online(&verdict, last.as_ref());
@@ -214,11 +222,25 @@ fn follow(
 }
 
 /// Decides on the facts as they are now, and shows the decision in `--explain`'s view.
-fn decide(snapshot: &mut Snapshot, goal: &Goal, view: Option<&mut ExplainView>) -> GoalVerdict {
+/// Decides on the facts as they are now, looks for pitfalls when asked to, and shows both in
+/// `--explain`'s view.
+fn decide(
+    snapshot: &mut Snapshot,
+    goal: &Goal,
+    view: Option<&mut ExplainView>,
+    pitfalls: Option<&mut PitfallScan>,
+) -> GoalVerdict {
     snapshot.now = boottime_now();
     let verdict = goal.evaluate(snapshot);
+    let found = match pitfalls {
+        Some(scan) => {
+            scan.scan(snapshot, &verdict);
+            scan.found()
+        }
+        None => &[],
+    };
     if let Some(view) = view {
-        view.update(snapshot, &verdict);
+        view.update(&verdict, found);
     }
     verdict
 }
