@@ -20,7 +20,6 @@ pub mod announce;
 pub mod app;
 pub mod bounded_read;
 pub mod cli;
-pub mod completions;
 pub mod core;
 pub mod dbus;
 pub mod dns;

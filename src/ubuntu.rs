@@ -1,7 +1,6 @@
 //! `--online-definition=ubuntu`: Ubuntu's definition of online, with the interfaces and
 //! states Netplan would write into its wait-online override, refined by the command line.
 
-use crate::core::glob::Glob;
 use crate::core::goal::UbuntuDefinition;
 use crate::core::{IfName, InterfaceRequirement, OperStateRange, Requirements};
 use crate::netplan::{LinkLocalState, NetplanPlan};
@@ -19,7 +18,7 @@ pub fn definition(
         refinements
             .ignore
             .iter()
-            .any(|glob: &Glob| glob.matches(name))
+            .any(|pattern| pattern.matches(name))
     };
     let valid = |name: &str| {
         // The name comes from YAML (`set-name: "a\nb"`): IfName's error quotes it as one line.

@@ -1,5 +1,9 @@
 //! The command line: upstream systemd-networkd-wait-online's options, spelled the same, plus
 //! `--manager=`. Bad input becomes one line on stderr and exit status 1, never a panic.
+//!
+//! Its vocabulary lives beside it, outside the decision core: systemd's time spans
+//! ([`timespan`]) and booleans ([`boolean`]), shell globs through glibc ([`glob`]), and the
+//! completion scripts generated from the same clap command ([`completions`]).
 
 use std::ffi::OsString;
 use std::time::Duration;
@@ -7,11 +11,16 @@ use std::time::Duration;
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
 
-use crate::core::boolean::parse_boolean;
+pub mod boolean;
+pub mod completions;
+pub mod glob;
+pub mod timespan;
+
+use self::boolean::parse_boolean;
+use self::glob::Glob;
+use self::timespan::{TimeSpan, parse_timespan};
 use crate::core::default_route::{RouteFamily, RouteRequirement};
-use crate::core::glob::Glob;
 use crate::core::quote::{EXCERPT_BYTES, excerpt, one_line as one_line_text};
-use crate::core::timespan::{TimeSpan, parse_timespan};
 use crate::core::{IfName, InterfaceRequirement, OperStateRange, RequiredFamilies, Requirements};
 
 /// Block until network is configured.
@@ -136,11 +145,11 @@ struct Args {
 
     /// Print a completion script for SHELL (bash, zsh, fish) and exit
     #[arg(long, value_name = "SHELL", value_enum)]
-    completions: Option<crate::completions::Shell>,
+    completions: Option<completions::Shell>,
 }
 
-/// The clap command the parser uses, for generating shell completions.
-pub(crate) fn command() -> clap::Command {
+/// The clap command the parser uses (option names for messages, shell completions).
+fn command() -> clap::Command {
     Args::command()
 }
 
@@ -237,7 +246,7 @@ where
         }
     };
     if let Some(shell) = args.completions {
-        return Ok(Command::Print(crate::completions::script(shell)));
+        return Ok(Command::Print(completions::script(shell, command())));
     }
     let mut seen: Vec<&IfName> = Vec::new();
     for wanted in &args.interfaces {
@@ -256,7 +265,11 @@ where
     };
     let requirements = Requirements {
         interfaces: args.interfaces.clone(),
-        ignore: args.ignore.iter().map(|glob| Glob::new(glob)).collect(),
+        ignore: args
+            .ignore
+            .iter()
+            .map(|glob| Glob::new(glob).into())
+            .collect(),
         oper_range: args.operational_state,
         families: RequiredFamilies {
             ipv4: args.ipv4,
@@ -714,6 +727,23 @@ mod tests {
             message.len() < 1000 && message.contains("…(100101 bytes)"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn the_completions_option_prints_the_script() {
+        for (name, shell) in [
+            ("bash", completions::Shell::Bash),
+            ("zsh", completions::Shell::Zsh),
+            ("fish", completions::Shell::Fish),
+        ] {
+            let argv = ["wait-online".to_string(), format!("--completions={name}")];
+            match parse(argv) {
+                Ok(Command::Print(text)) => assert_eq!(text, completions::script(shell, command())),
+                other => panic!("--completions={name}: {other:?}"),
+            }
+        }
+        let bad = parse(["wait-online", "--completions=tcsh"]);
+        assert!(matches!(bad, Err(UsageError(m)) if m.contains("'tcsh'")));
     }
 
     #[test]
