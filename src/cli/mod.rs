@@ -712,6 +712,7 @@ mod tests {
             vec![format!("--timeout={long}")],
             vec![format!("--dns-probe={long}")],
             vec!["-o".to_string(), long.clone()],
+            vec!["-o".to_string(), format!("routable:{long}")],
             vec![long.clone()],
             vec![format!("-i{long}")],
         ];
