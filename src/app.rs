@@ -6,17 +6,16 @@ use std::process::ExitCode;
 use crate::cli::{self, Command, ManagerChoice, OnlineDefinition, Options};
 use crate::core::goal::Goal;
 use crate::core::pitfalls::Pitfall;
-use crate::engine::{self, Managers, Outcome, PitfallScan};
+use crate::engine::{self, Managers, PitfallScan};
+use crate::error::Error;
 use crate::explain_view::ExplainView;
 use crate::netlink::KernelSourceConfig;
 use crate::netplan::Renderers;
 use crate::notify::Notifier;
+use crate::outcome::{FAILURE, Outcome};
 use crate::report::Report;
 use crate::{netplan, ubuntu};
 use crate::{networkd, networkmanager};
-
-/// Upstream's only failure status.
-const FAILURE: u8 = 1;
 
 /// Runs the program with these arguments and returns its exit status.
 pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
@@ -41,8 +40,8 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
     let goal = match goal(&options) {
         Ok(Some(goal)) => goal,
         Ok(None) => return ExitCode::SUCCESS,
-        Err(message) => {
-            tracing::error!("{message}");
+        Err(err) => {
+            tracing::error!("{err}");
             return ExitCode::from(FAILURE);
         }
     };
@@ -59,41 +58,34 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
         pitfalls.as_mut(),
     );
     if let Some(view) = &mut view {
-        view.finish(match &outcome {
-            Ok((Outcome::Online(_), _)) => "online",
-            Ok((Outcome::Timeout(_), _)) => "timed out",
-            Ok((Outcome::Interrupted(_), _)) => "interrupted",
-            Ok((Outcome::GaveUp(_), _)) => "gave up (--carrier-timeout)",
-            Err(_) => "failed",
-        });
+        view.finish(
+            outcome
+                .as_ref()
+                .map_or("failed", |(outcome, _)| outcome.label()),
+        );
     }
-    let success = matches!(
-        outcome,
-        Ok((Outcome::Online(_) | Outcome::Interrupted(_), _))
-    );
+    let success = outcome
+        .as_ref()
+        .is_ok_and(|(outcome, _)| outcome.succeeded());
     crate::announce::finished(notifier.as_ref(), success);
-    if options.json {
+    if options.json
+        && let Ok((outcome, manager)) = &outcome
+    {
         let pitfalls = pitfalls.as_ref().map_or(&[][..], PitfallScan::found);
         // Counted from the start, as --timeout is: a timeout reports at least its span.
         let elapsed = crate::sys::boottime_now().saturating_sub(invoked);
-        print_json(&goal, &outcome, elapsed, pitfalls);
+        print_json(&goal, outcome, manager, elapsed, pitfalls);
     }
     match outcome {
-        Ok((Outcome::Online(_) | Outcome::Interrupted(_), _)) => ExitCode::SUCCESS,
-        Ok((Outcome::Timeout(verdict), _)) => {
-            tracing::error!("Timeout occurred while waiting for network connectivity.");
-            crate::logging::reasons(&verdict, true);
-            ExitCode::from(FAILURE)
+        Ok((outcome, _)) => {
+            if let Some((line, verdict)) = outcome.failure() {
+                tracing::error!("{line}");
+                crate::logging::reasons(verdict, true);
+            }
+            outcome.exit_code()
         }
-        Ok((Outcome::GaveUp(verdict), _)) => {
-            tracing::error!(
-                "Gave up waiting for network connectivity: no interface that could come online has carrier (--carrier-timeout)."
-            );
-            crate::logging::reasons(&verdict, true);
-            ExitCode::from(FAILURE)
-        }
-        Err(message) => {
-            tracing::error!("{message}");
+        Err(err) => {
+            tracing::error!("{err}");
             ExitCode::from(FAILURE)
         }
     }
@@ -102,23 +94,24 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
 /// `--json`: the verdict, every judged interface and the pitfalls found, on stdout.
 fn print_json(
     goal: &Goal,
-    outcome: &Result<(Outcome, &'static str), String>,
+    outcome: &Outcome,
+    manager: &'static str,
     elapsed: std::time::Duration,
     pitfalls: &[Pitfall],
 ) {
-    let (verdict, last, manager) = match outcome {
-        Ok((Outcome::Online(v), manager)) => ("online", Some(v), *manager),
-        Ok((Outcome::Timeout(v), manager)) => ("timeout", Some(v), *manager),
-        Ok((Outcome::Interrupted(v), manager)) => ("interrupted", v.as_ref(), *manager),
-        Ok((Outcome::GaveUp(v), manager)) => ("no-carrier", Some(v), *manager),
-        Err(_) => return,
-    };
     let definition = match goal {
         Goal::Upstream(_) => "upstream",
         Goal::Ubuntu(_) => "ubuntu",
     };
     let elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
-    let report = Report::new(verdict, elapsed_ms, definition, manager, last, pitfalls);
+    let report = Report::new(
+        outcome.json_verdict(),
+        elapsed_ms,
+        definition,
+        manager,
+        outcome.verdict(),
+        pitfalls,
+    );
     match serde_json::to_string_pretty(&report) {
         Ok(text) => println!("{text}"),
         Err(err) => tracing::error!("failed to write the JSON report: {err}"),
@@ -127,13 +120,13 @@ fn print_json(
 
 /// The goal of this run; `None` when the command line only asked to print something
 /// (`--print-netplan-lines`), which is then printed.
-fn goal(options: &Options) -> Result<Option<Goal>, String> {
+fn goal(options: &Options) -> Result<Option<Goal>, Error> {
     let Some(OnlineDefinition::Ubuntu) = options.definition else {
         return Ok(Some(Goal::Upstream(options.requirements.clone())));
     };
     if options.print_netplan_lines {
         // Exactly what Netplan writes: its override covers networkd's definitions only.
-        let plan = netplan::plan_system(Renderers::Networkd).map_err(|err| err.to_string())?;
+        let plan = netplan::plan_system(Renderers::Networkd)?;
         for line in
             netplan::upstream_lines(&plan, netplan::UPSTREAM_BINARY, options.requirements.dns)
         {
@@ -141,13 +134,16 @@ fn goal(options: &Options) -> Result<Option<Goal>, String> {
         }
         return Ok(None);
     }
-    let plan = netplan::plan_system(Renderers::All).map_err(|err| err.to_string())?;
+    let plan = netplan::plan_system(Renderers::All)?;
     if plan.is_empty() {
         tracing::info!(
             "--online-definition=ubuntu: Netplan's configuration has no non-optional interface: nothing to wait for"
         );
     }
-    ubuntu::definition(&plan, &options.requirements).map(|d| Some(Goal::Ubuntu(d)))
+    Ok(Some(Goal::Ubuntu(ubuntu::definition(
+        &plan,
+        &options.requirements,
+    )?)))
 }
 
 /// Runs the engine until `--timeout` after `invoked` (CLOCK_BOOTTIME); returns the outcome
@@ -159,7 +155,7 @@ fn run(
     notifier: Option<&Notifier>,
     view: Option<&mut ExplainView>,
     pitfalls: Option<&mut PitfallScan>,
-) -> Result<(Outcome, &'static str), String> {
+) -> Result<(Outcome, &'static str), Error> {
     let manager = choose_manager(options.manager, Path::new(networkd::LINKS_DIR))?;
     let finds_pitfalls = pitfalls.is_some();
     let manager_name = manager.label();
@@ -167,7 +163,7 @@ fn run(
         .enable_io()
         .enable_time()
         .build()
-        .map_err(|err| format!("failed to start the event loop: {err}"))?;
+        .map_err(Error::EventLoop)?;
     runtime
         .block_on(engine::run(
             goal,
@@ -191,13 +187,13 @@ fn run(
             pitfalls,
         ))
         .map(|outcome| (outcome, manager_name))
-        .map_err(|err| err.to_string())
+        .map_err(Error::from)
 }
 
 /// Resolves `--manager=`. `auto` follows NetworkManager only where it may run (its runtime
 /// directory exists), so that the networkd and kernel-only paths make no bus connection.
 /// Runs before the runtime exists, while the process is single-threaded.
-fn choose_manager(choice: ManagerChoice, dir: &Path) -> Result<Managers, String> {
+fn choose_manager(choice: ManagerChoice, dir: &Path) -> Result<Managers, Error> {
     match choice {
         ManagerChoice::None => Ok(Managers::kernel_only()),
         ManagerChoice::Networkd => {
@@ -229,12 +225,10 @@ fn choose_manager(choice: ManagerChoice, dir: &Path) -> Result<Managers, String>
 
 /// Starts the watch of networkd's state directory and hands a copy of it to a holder process
 /// (so our exit does not wait for the inotify teardown).
-fn watch_networkd(dir: &Path) -> Result<(PathBuf, crate::sys::Inotify), String> {
-    let watch = networkd::watch(dir).map_err(|err| {
-        format!(
-            "cannot watch {}: {err}; is systemd-networkd running? (use --manager=none to judge links without it)",
-            dir.display()
-        )
+fn watch_networkd(dir: &Path) -> Result<(PathBuf, crate::sys::Inotify), Error> {
+    let watch = networkd::watch(dir).map_err(|source| Error::WatchNetworkd {
+        dir: dir.to_owned(),
+        source,
     })?;
     if let Err(err) = crate::sys::hold_in_child(std::os::fd::AsFd::as_fd(&watch)) {
         tracing::debug!("could not fork the inotify holder, exit may be slower: {err}");

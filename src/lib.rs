@@ -10,29 +10,37 @@
 //! resolv.conf, and the probe; both on the one system bus connection of [`dbus`]) and
 //! [`gateway`] (`--probe-gateway`). [`engine`] runs the one loop with one deadline;
 //! [`announce`] tells the service manager and the debug log about each decision; [`report`],
-//! [`explain_view`] and [`logging`] render the outcome; [`cli`] validates the command line;
-//! [`app`] wires them together for the binary.
+//! [`explain_view`] and [`logging`] render the outcome ([`outcome`]: how a wait ended and
+//! its exit status); [`cli`] validates the command line; [`app`] wires them together for the
+//! binary, and [`error`] says why a run failed.
 //!
 //! Adding a source: implement `Source` in its own module (its facts live in
 //! [`core::Snapshot`]), and push it in `engine/sources.rs` when the goal needs it.
+//!
+//! The library serves the binary: only what the integration tests, the benchmarks and the
+//! fuzz targets reach is public, the rest is `pub(crate)`. Read the whole tree with
+//! `cargo doc --document-private-items`, where the links to crate-private modules resolve.
 
-pub mod announce;
+#![allow(rustdoc::private_intra_doc_links)]
+
+pub(crate) mod announce;
 pub mod app;
-pub mod bounded_read;
+pub(crate) mod bounded_read;
 pub mod cli;
-pub mod completions;
 pub mod core;
-pub mod dbus;
+pub(crate) mod dbus;
 pub mod dns;
-pub mod engine;
-pub mod explain_view;
-pub mod gateway;
-pub mod logging;
+pub(crate) mod engine;
+pub(crate) mod error;
+pub(crate) mod explain_view;
+pub(crate) mod gateway;
+pub(crate) mod logging;
 pub mod netlink;
 pub mod netplan;
 pub mod networkd;
 pub mod networkmanager;
-pub mod notify;
-pub mod report;
+pub(crate) mod notify;
+pub(crate) mod outcome;
+pub(crate) mod report;
 pub mod sys;
 pub mod ubuntu;

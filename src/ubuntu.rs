@@ -1,10 +1,15 @@
 //! `--online-definition=ubuntu`: Ubuntu's definition of online, with the interfaces and
 //! states Netplan would write into its wait-online override, refined by the command line.
 
-use crate::core::glob::Glob;
 use crate::core::goal::UbuntuDefinition;
+use crate::core::ifname::IfNameError;
 use crate::core::{IfName, InterfaceRequirement, OperStateRange, Requirements};
 use crate::netplan::{LinkLocalState, NetplanPlan};
+
+/// Netplan's configuration names an interface that wait-online cannot wait for.
+#[derive(Debug, thiserror::Error)]
+#[error("Netplan configuration names an interface wait-online cannot wait for: {0}")]
+pub struct InvalidInterface(#[source] IfNameError);
 
 /// Builds the definition from Netplan's plan and the command line's refinements: `-i IF[:MIN]`
 /// adds an interface to condition (2) or changes its state, `--ignore` drops interfaces from
@@ -14,19 +19,15 @@ use crate::netplan::{LinkLocalState, NetplanPlan};
 pub fn definition(
     plan: &NetplanPlan,
     refinements: &Requirements,
-) -> Result<UbuntuDefinition, String> {
+) -> Result<UbuntuDefinition, InvalidInterface> {
     let ignored = |name: &str| {
         refinements
             .ignore
             .iter()
-            .any(|glob: &Glob| glob.matches(name))
+            .any(|pattern| pattern.matches(name))
     };
-    let valid = |name: &str| {
-        // The name comes from YAML (`set-name: "a\nb"`): IfName's error quotes it as one line.
-        IfName::new(name).map_err(|err| {
-            format!("Netplan configuration names an interface wait-online cannot wait for: {err}")
-        })
-    };
+    // The name comes from YAML (`set-name: "a\nb"`): IfName's error quotes it as one line.
+    let valid = |name: &str| IfName::new(name).map_err(InvalidInterface);
     let mut link_local = Vec::new();
     for (name, state) in &plan.link_local {
         if ignored(name) {
@@ -61,7 +62,7 @@ pub fn definition(
                 range: None,
             })
         })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(UbuntuDefinition {
         link_local: Requirements {
             interfaces: link_local,
@@ -99,7 +100,9 @@ mod tests {
             )],
             routable: vec![],
         };
-        let err = definition(&plan, &Requirements::default()).unwrap_err();
+        let err = definition(&plan, &Requirements::default())
+            .unwrap_err()
+            .to_string();
         assert!(!err.chars().any(char::is_control), "{err:?}");
         assert!(err.contains(r"'a ; b\t; c\t; d \n 123 ; echo '"), "{err}");
     }

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wait_online::core::timespan::{TimeSpan, parse_timespan};
+use wait_online::cli::timespan::{TimeSpan, parse_timespan};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

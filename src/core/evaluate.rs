@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use super::default_route::{self, RouteProblem, RouteRequirement};
 use super::dns::{self, DnsProblem, ProbeState};
-use super::glob::Glob;
 use super::ifname::IfName;
 use super::link::{KernelLink, LinkStatus};
+use super::name_pattern::NamePattern;
 use super::networkmanager::{Device, DeviceState, NetworkManagerFacts, NmPending};
 use super::range::OperStateRange;
 use super::snapshot::{LinkManager, ManagerKind, Snapshot};
@@ -30,7 +30,7 @@ pub struct Requirements {
     /// `-i` arguments; when non-empty only these links are considered ("mode A").
     pub interfaces: Vec<InterfaceRequirement>,
     /// `--ignore=` patterns (only used without `-i`).
-    pub ignore: Vec<Glob>,
+    pub ignore: Vec<NamePattern>,
     /// `-o`: overrides each link's own required range.
     pub oper_range: Option<OperStateRange>,
     /// `-4`/`-6`: overrides each link's required families when any is set.
@@ -356,8 +356,8 @@ impl Judge<'_> {
         }
         let names = std::iter::once(&link.name).chain(&link.altnames);
         for name in names {
-            if let Some(glob) = self.requirements.ignore.iter().find(|g| g.matches(name)) {
-                return Some(IgnoreReason::Pattern(glob.as_str().to_string()));
+            if let Some(pattern) = self.requirements.ignore.iter().find(|p| p.matches(name)) {
+                return Some(IgnoreReason::Pattern(pattern.as_str().to_string()));
             }
         }
         None

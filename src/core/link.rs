@@ -18,9 +18,10 @@ pub mod iff {
 
 /// Address flags (`IFA_F_*`, 32-bit `IFA_FLAGS`).
 pub mod ifa {
-    pub use libc::{
-        IFA_F_DADFAILED as DADFAILED, IFA_F_DEPRECATED as DEPRECATED, IFA_F_TENTATIVE as TENTATIVE,
-    };
+    /// Deprecated addresses count like others: only tests name the flag.
+    #[cfg(test)]
+    pub use libc::IFA_F_DEPRECATED as DEPRECATED;
+    pub use libc::{IFA_F_DADFAILED as DADFAILED, IFA_F_TENTATIVE as TENTATIVE};
 }
 
 /// Address scopes (`RT_SCOPE_*`).
@@ -66,11 +67,6 @@ impl Address {
     pub fn is_ready(&self, now: Duration) -> bool {
         self.flags & (ifa::TENTATIVE | ifa::DADFAILED) == 0
             && self.valid_until.is_none_or(|end| end > now)
-    }
-
-    /// The address state this address alone gives (`address_state_from_scope()`).
-    pub fn state(&self) -> AddressState {
-        address_state_from_scope(self.scope)
     }
 }
 

@@ -3,18 +3,17 @@
 
 #![forbid(unsafe_code)]
 
-pub mod boolean;
 pub mod default_route;
 pub mod dns;
 pub mod evaluate;
 pub mod explain;
 #[cfg(test)]
 pub(crate) mod fixtures;
-pub mod glob;
 pub mod goal;
 pub mod holdup;
 pub mod ifname;
 pub mod link;
+pub mod name_pattern;
 pub mod neighbour;
 pub mod networkmanager;
 pub mod pitfalls;
@@ -24,7 +23,6 @@ pub mod reason;
 pub mod route;
 pub mod snapshot;
 pub mod state;
-pub mod timespan;
 pub mod update;
 pub mod view;
 
@@ -33,6 +31,7 @@ pub use evaluate::{
 };
 pub use ifname::IfName;
 pub use link::{Address, KernelLink, KernelOperState, LinkStatus};
+pub use name_pattern::NamePattern;
 pub use range::OperStateRange;
 pub use route::Route;
 pub use snapshot::{LinkManager, ManagerKind, ManagerPolicy, NetworkdLink, Snapshot};

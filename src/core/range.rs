@@ -44,8 +44,10 @@ pub enum RangeError {
         OperState::names()
     )]
     Empty,
+    /// The text is quoted as an excerpt: `-o routable:<100 kB>` must not give a 100 kB line.
     #[error(
-        "unknown operational state '{state}' (expected one of: {})",
+        "unknown operational state '{}' (expected one of: {})",
+        super::quote::Excerpt(.state),
         OperState::names()
     )]
     UnknownState { state: String },

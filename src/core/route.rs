@@ -9,7 +9,6 @@ use super::state::Family;
 /// Routing table numbers (`RT_TABLE_*`).
 pub mod table {
     pub const MAIN: u32 = 254;
-    pub const LOCAL: u32 = 255;
 }
 
 /// One route, or one next hop of a multipath route.

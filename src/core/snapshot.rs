@@ -121,35 +121,6 @@ impl Snapshot {
         }
     }
 
-    /// An empty snapshot where systemd-networkd's state files judge every link.
-    pub fn networkd(files: BTreeMap<u32, NetworkdLink>) -> Snapshot {
-        Snapshot {
-            networkd: Some(files),
-            ..Snapshot::kernel_only()
-        }
-    }
-
-    /// An empty snapshot where NetworkManager's view judges every link.
-    pub fn networkmanager(facts: NetworkManagerFacts) -> Snapshot {
-        Snapshot {
-            networkmanager: Some(facts),
-            ..Snapshot::kernel_only()
-        }
-    }
-
-    /// An empty snapshot for `--manager=auto` ([`ManagerPolicy::PerLink`]).
-    pub fn per_link(
-        networkd: Option<BTreeMap<u32, NetworkdLink>>,
-        networkmanager: NetworkManagerFacts,
-    ) -> Snapshot {
-        Snapshot {
-            networkd,
-            networkmanager: Some(networkmanager),
-            policy: ManagerPolicy::PerLink,
-            ..Snapshot::kernel_only()
-        }
-    }
-
     /// Notes, as of `now`, which links have no carrier and since when: a link first seen
     /// without carrier starts counting now (at the earliest, when the wait began); a link
     /// with carrier is forgotten, so it counts again from zero when it loses it again.
@@ -232,5 +203,39 @@ impl Snapshot {
     /// Computed states of one link, given the set from [`Self::masters_with_port_lacking_carrier`].
     pub fn status(&self, link: &KernelLink, degraded_masters: &HashSet<u32>) -> LinkStatus {
         link.status(degraded_masters.contains(&link.ifindex), self.now)
+    }
+}
+
+/// Empty snapshots for the decision's tests: the engine fills `networkd`, `networkmanager`
+/// and `policy` from the sources it opens.
+#[cfg(test)]
+impl Snapshot {
+    /// An empty snapshot where systemd-networkd's state files judge every link.
+    pub fn networkd(files: BTreeMap<u32, NetworkdLink>) -> Snapshot {
+        Snapshot {
+            networkd: Some(files),
+            ..Snapshot::kernel_only()
+        }
+    }
+
+    /// An empty snapshot where NetworkManager's view judges every link.
+    pub fn networkmanager(facts: NetworkManagerFacts) -> Snapshot {
+        Snapshot {
+            networkmanager: Some(facts),
+            ..Snapshot::kernel_only()
+        }
+    }
+
+    /// An empty snapshot for `--manager=auto` ([`ManagerPolicy::PerLink`]).
+    pub fn per_link(
+        networkd: Option<BTreeMap<u32, NetworkdLink>>,
+        networkmanager: NetworkManagerFacts,
+    ) -> Snapshot {
+        Snapshot {
+            networkd,
+            networkmanager: Some(networkmanager),
+            policy: ManagerPolicy::PerLink,
+            ..Snapshot::kernel_only()
+        }
     }
 }

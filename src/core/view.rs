@@ -271,7 +271,7 @@ mod tests {
     fn ignored_links_are_counted_and_conditions_and_pitfalls_listed() {
         let snap = snapshot();
         let mut requirements = Requirements {
-            ignore: vec![crate::core::glob::Glob::new("wo1")],
+            ignore: vec![crate::cli::glob::Glob::new("wo1").into()],
             ..Requirements::default()
         };
         requirements.route.default_route = Some(crate::core::default_route::RouteFamily::Ipv4);

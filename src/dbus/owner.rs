@@ -89,11 +89,6 @@ impl<P: Ord + Copy + fmt::Debug> NameOwner<P> {
         }
     }
 
-    /// The well-known name followed.
-    pub fn service(&self) -> &'static str {
-        self.service
-    }
-
     /// The current owner's unique name; `None` when nobody owns the name.
     pub fn owner(&self) -> Option<&OwnedUniqueName> {
         self.owner.as_ref()

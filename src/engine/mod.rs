@@ -23,23 +23,11 @@ use crate::core::{ManagerPolicy, Snapshot};
 use crate::explain_view::ExplainView;
 use crate::netlink::KernelSourceConfig;
 use crate::notify::Notifier;
+pub use crate::outcome::Outcome;
 use crate::sys::{BoottimeTimer, Inotify, boottime_now, expired};
 pub use pitfalls::PitfallScan;
 use source::{Driven, Facts, or_pending};
 use sources::Sources;
-
-/// How the wait ended.
-#[derive(Debug)]
-pub enum Outcome {
-    /// The requirements hold; the verdict that said so.
-    Online(GoalVerdict),
-    /// The deadline passed; the verdict at that moment says why.
-    Timeout(GoalVerdict),
-    /// SIGTERM or SIGINT arrived (with the last verdict, if one was made).
-    Interrupted(Option<GoalVerdict>),
-    /// `--carrier-timeout`: no link is left that could make the requirements hold.
-    GaveUp(GoalVerdict),
-}
 
 /// A failure to set up or read a source.
 #[derive(Debug, thiserror::Error)]

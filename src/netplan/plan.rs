@@ -24,8 +24,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::config::{Backend, NetDef, NetplanConfig};
+use crate::cli::glob::Glob;
 use crate::core::OperState;
-use crate::core::glob::Glob;
 
 /// An interface present on the system when the plan is made.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -2,7 +2,7 @@
 //! an env-file of `KEY=VALUE` lines. Pure and total: garbage lines are skipped, and every key
 //! falls back to what upstream assumes when it is missing or unreadable.
 
-use crate::core::boolean::parse_boolean;
+use crate::cli::boolean::parse_boolean;
 use crate::core::{NetworkdLink, OperStateRange, RequiredFamilies, SetupState};
 
 /// Parses the file's text. Upstream's fallbacks: a missing or unparsable

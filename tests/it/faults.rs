@@ -9,7 +9,7 @@
 //! Already covered elsewhere and not repeated here: renames, altnames and re-created links
 //! (kernel.rs), networkd started after the wait began (networkd.rs), resolved started and
 //! restarted mid-wait (dns.rs), a plain SIGTERM/SIGINT in kernel-only mode (kernel.rs), bad
-//! command lines (cli.rs).
+//! command lines (cli/mod.rs).
 //!
 //! Three of these found bugs when they were written (fixed since): a signal waited for a
 //! stalled D-Bus call, a resolved call that timed out was never retried, and a state file with

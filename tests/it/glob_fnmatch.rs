@@ -1,13 +1,13 @@
-//! Tests of `core::glob`'s wrapper around the C library's `fnmatch(pattern, name, 0)`: random
+//! Tests of `cli::glob`'s wrapper around the C library's `fnmatch(pattern, name, 0)`: random
 //! patterns give exactly what a direct call gives (nothing is lost or rewritten on the way), and
 //! `[^…]` follows POSIXLY_CORRECT as glibc decides it. Expects glibc in the C locale (the test
-//! process never calls `setlocale`). The table of upstream's rules is in `src/core/glob.rs`.
+//! process never calls `setlocale`). The table of upstream's rules is in `src/cli/glob.rs`.
 
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 use std::ffi::CString;
 use std::process::Command;
-use wait_online::core::glob::Glob;
+use wait_online::cli::glob::Glob;
 
 use crate::common;
 

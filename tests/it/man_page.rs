@@ -1,6 +1,6 @@
 //! The man page (`man/wait-online.8`) documents every option that `wait-online --help` lists,
 //! names the operational states the program accepts, in their order, and renders without a
-//! warning. Fails when an option is added to src/cli.rs without documenting it.
+//! warning. Fails when an option is added to src/cli/mod.rs without documenting it.
 //!
 //! Needs `man` (package man-db, which brings groff-base); tests/run.sh installs it.
 

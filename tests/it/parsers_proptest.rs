@@ -1220,7 +1220,9 @@ fn netplan_pipeline(text: &str) -> Result<(), String> {
         wait_online::netplan::PresentInterface::named("eth0"),
     ];
     let plan = wait_online::netplan::plan::compute(&config, &present);
-    wait_online::ubuntu::definition(&plan, &wait_online::core::Requirements::default()).map(|_| ())
+    wait_online::ubuntu::definition(&plan, &wait_online::core::Requirements::default())
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// Runs hostile Netplan files through [`netplan_pipeline`] and `check` on every error line.
@@ -1292,7 +1294,7 @@ fn hostile_timespan() -> impl Strategy<Value = String> {
 /// Hostile time spans: a span below systemd's USEC_INFINITY or a typed error of one line.
 #[test]
 fn timespan_hostile_text_gives_a_span_or_one_line() {
-    use wait_online::core::timespan::{TimeSpan, parse_timespan};
+    use wait_online::cli::timespan::{TimeSpan, parse_timespan};
     both_outcomes(
         "timespan_hostile_text_gives_a_span_or_one_line",
         1000,
@@ -1392,8 +1394,8 @@ fn command_line_hostile_arguments_give_options_or_one_line() {
 /// and an error names the variable.
 #[test]
 fn carrier_timeout_environment_is_a_time_span_or_a_named_error() {
+    use wait_online::cli::timespan::parse_timespan;
     use wait_online::cli::{UsageError, parse_with_environment};
-    use wait_online::core::timespan::parse_timespan;
     let value = prop_oneof![
         3 => hostile_timespan().prop_map(String::into_bytes),
         1 => proptest::collection::vec(any::<u8>(), 0..20),

@@ -321,7 +321,7 @@ fn units_share_one_hardening_block_and_the_upstream_shape() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("MemoryMax={memory_max}: expected a size in M"));
     assert!((32..=1024).contains(&mib), "MemoryMax={memory_max}");
-    // The start timeout is a backstop above --timeout's default (120 s, cli.rs) where the
+    // The start timeout is a backstop above --timeout's default (120 s, cli/mod.rs) where the
     // unit owns the command line; none where NetworkManager's or Netplan's lines carry it.
     for (name, text) in [
         ("wait-online.service", &main),

@@ -7,6 +7,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 
 use super::*;
+use crate::cli::glob::Glob;
 use crate::core::link::{Address, KernelOperState, ifa, iff, scope};
 use crate::core::snapshot::NetworkdLink;
 use crate::core::update::KernelTables;
@@ -557,7 +558,7 @@ fn ignore_globs_apply_to_names_and_altnames_in_mode_b_only() {
         vec![(2, configured()), (3, file(SetupState::Configuring))],
     );
     let mut req = Requirements {
-        ignore: vec![Glob::new("wlp2s0")],
+        ignore: vec![Glob::new("wlp2s0").into()],
         ..Requirements::default()
     };
     let verdict = evaluate(&req, &snap);
@@ -630,7 +631,7 @@ fn kernel_only_every_up_link_must_reach_the_minimum() {
     };
     assert!(evaluate(&any, &snap).online);
     let ignored = Requirements {
-        ignore: vec![Glob::new("eth*1")],
+        ignore: vec![Glob::new("eth*1").into()],
         ..Requirements::default()
     };
     assert!(evaluate(&ignored, &snap).online);

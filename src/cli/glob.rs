@@ -1,15 +1,20 @@
-//! Shell wildcard matching for `--ignore=GLOB`: glibc's `fnmatch(pattern, name, 0)`, the call
-//! upstream makes, so patterns behave exactly as with systemd-networkd-wait-online. Every
-//! pattern is valid, as for `fnmatch()`: malformed syntax is taken literally or matches nothing.
+//! Shell wildcard matching for `--ignore=GLOB` (and Netplan's `match:` names and drivers):
+//! glibc's `fnmatch(pattern, name, 0)`, the call upstream makes, so patterns behave exactly as
+//! with systemd-networkd-wait-online. Every pattern is valid, as for `fnmatch()`: malformed
+//! syntax is taken literally or matches nothing.
 //!
 //! Flags 0 means: `*` and `?` also match `/` and leading dots, a backslash escapes the next
 //! character, no case folding. Like upstream, the process runs in the C locale, so `?` takes one
 //! byte and classes are ASCII. Text after a NUL is ignored, as a C program never sees it.
 //!
-//! No `unsafe` here: the call goes through [`crate::sys::fnmatch`], a pure function.
+//! The decision core receives `--ignore=` patterns as [`NamePattern`]s built from a [`Glob`]:
+//! it asks whether a name matches and never calls `fnmatch()` itself (see
+//! [`crate::core::name_pattern`] for why). No `unsafe` here: the call goes through
+//! [`crate::sys::fnmatch`], a pure function.
 
 use std::ffi::CString;
-use std::fmt;
+
+use crate::core::NamePattern;
 
 /// A compiled `--ignore=` pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,17 +38,13 @@ impl Glob {
     pub fn matches(&self, name: &str) -> bool {
         crate::sys::fnmatch(&self.pattern, &c_string(name))
     }
-
-    /// The pattern as given, for log messages and diagnostics.
-    pub fn as_str(&self) -> &str {
-        &self.source
-    }
 }
 
-impl fmt::Display for Glob {
-    /// Shows the pattern as given, so log lines can name the `--ignore=` value.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(&self.source)
+/// The pattern for the decision core, named as given (NUL and all) in its reasons.
+impl From<Glob> for NamePattern {
+    fn from(glob: Glob) -> NamePattern {
+        let text = glob.source.clone();
+        NamePattern::new(&text, move |name| glob.matches(name))
     }
 }
 
@@ -231,16 +232,15 @@ mod tests {
         assert!(glob.matches("eth0"));
         assert!(!glob.matches("eth0x"));
         assert!(glob.matches("eth0\0x"));
-        assert_eq!(glob.as_str(), "eth0\0*");
+        assert_eq!(NamePattern::from(glob).as_str(), "eth0\0*");
     }
 
     #[test]
     fn accessors() {
-        let g = Glob::new("eth*");
+        let g = NamePattern::from(Glob::new("eth*"));
+        assert!(g.matches("eth0") && !g.matches("wlan0"));
         assert_eq!(g.as_str(), "eth*");
-        assert_eq!(g.to_string(), "eth*");
-        assert_eq!(format!("{g:>6}"), "  eth*");
-        assert_eq!(g, Glob::new("eth*"));
+        assert_eq!(Glob::new("eth*"), Glob::new("eth*"));
     }
 
     #[test]

@@ -1,17 +1,28 @@
 //! The command line: upstream systemd-networkd-wait-online's options, spelled the same, plus
 //! `--manager=`. Bad input becomes one line on stderr and exit status 1, never a panic.
+//!
+//! Its vocabulary lives beside it, outside the decision core: systemd's time spans
+//! ([`timespan`]) and booleans ([`boolean`]), shell globs through glibc ([`glob`]), and the
+//! completion scripts generated from the same clap command ([`completions`]).
 
 use std::ffi::OsString;
 use std::time::Duration;
 
-use clap::error::ErrorKind;
+use std::error::Error as _;
+
+use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{CommandFactory, Parser};
 
-use crate::core::boolean::parse_boolean;
+pub mod boolean;
+pub mod completions;
+pub mod glob;
+pub mod timespan;
+
+use self::boolean::parse_boolean;
+use self::glob::Glob;
+use self::timespan::{TimeSpan, parse_timespan};
 use crate::core::default_route::{RouteFamily, RouteRequirement};
-use crate::core::glob::Glob;
 use crate::core::quote::{EXCERPT_BYTES, excerpt, one_line as one_line_text};
-use crate::core::timespan::{TimeSpan, parse_timespan};
 use crate::core::{IfName, InterfaceRequirement, OperStateRange, RequiredFamilies, Requirements};
 
 /// Block until network is configured.
@@ -136,11 +147,16 @@ struct Args {
 
     /// Print a completion script for SHELL (bash, zsh, fish) and exit
     #[arg(long, value_name = "SHELL", value_enum)]
-    completions: Option<crate::completions::Shell>,
+    completions: Option<completions::Shell>,
+
+    /// Not an option: the value of [`CARRIER_TIMEOUT_ENV`], which sets `--carrier-timeout`
+    /// when the command line does not.
+    #[arg(skip)]
+    carrier_timeout_env: Option<OsString>,
 }
 
-/// The clap command the parser uses, for generating shell completions.
-pub(crate) fn command() -> clap::Command {
+/// The clap command the parser uses (option names for messages, shell completions).
+fn command() -> clap::Command {
     Args::command()
 }
 
@@ -225,88 +241,102 @@ where
     if let Some(message) = non_utf8_argument(&args) {
         return Err(UsageError(message));
     }
-    let args = match Args::try_parse_from(&args) {
-        Ok(args) => args,
+    let mut parsed = match Args::try_parse_from(&args) {
+        Ok(parsed) => parsed,
         Err(err) => {
             return match err.kind() {
                 ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
                     Ok(Command::Print(err.to_string()))
                 }
-                _ => Err(UsageError(one_line(&err, &args))),
+                _ => Err(usage_error(&err, &args)),
             };
         }
     };
-    if let Some(shell) = args.completions {
-        return Ok(Command::Print(crate::completions::script(shell)));
+    if let Some(shell) = parsed.completions {
+        return Ok(Command::Print(completions::script(shell, command())));
     }
-    let mut seen: Vec<&IfName> = Vec::new();
-    for wanted in &args.interfaces {
-        if seen.contains(&&wanted.name) {
-            return Err(UsageError(format!(
-                "interface '{}' is given more than once with -i/--interface; give it once, with the range it needs",
-                wanted.name
-            )));
+    parsed.carrier_timeout_env = carrier_timeout_env;
+    Options::try_from(parsed).map(Command::Run)
+}
+
+/// The options clap parsed, validated together: what no single value parser can judge.
+impl TryFrom<Args> for Options {
+    type Error = UsageError;
+
+    fn try_from(args: Args) -> Result<Options, UsageError> {
+        let mut seen: Vec<&IfName> = Vec::new();
+        for wanted in &args.interfaces {
+            if seen.contains(&&wanted.name) {
+                return Err(UsageError(format!(
+                    "interface '{}' is given more than once with -i/--interface; give it once, with the range it needs",
+                    wanted.name
+                )));
+            }
+            seen.push(&wanted.name);
         }
-        seen.push(&wanted.name);
-    }
-    // The command line wins; the environment is not even read then.
-    let carrier_timeout = match args.carrier_timeout {
-        Some(span) => Some(span),
-        None => carrier_timeout_from_environment(carrier_timeout_env)?,
-    };
-    let requirements = Requirements {
-        interfaces: args.interfaces.clone(),
-        ignore: args.ignore.iter().map(|glob| Glob::new(glob)).collect(),
-        oper_range: args.operational_state,
-        families: RequiredFamilies {
-            ipv4: args.ipv4,
-            ipv6: args.ipv6,
-        },
-        any: args.any,
-        // Ubuntu's definition includes DNS (condition 4) unless --dns=no.
-        dns: args.dns.unwrap_or(args.online_definition.is_some()),
-        dns_probe: args.dns_probe.clone(),
-        route: RouteRequirement {
-            default_route: args.require_default_route,
-            gateway: args.require_gateway,
-            probe: args.probe_gateway,
-        },
-        // 0 and infinity: never give up on a link, like --timeout's forever.
-        carrier_timeout: match carrier_timeout {
-            Some(TimeSpan::Finite(span)) if !span.is_zero() => Some(span),
+        // The command line wins; the environment is not even read then.
+        let carrier_timeout = match args.carrier_timeout {
+            Some(span) => Some(span),
+            None => carrier_timeout_from_environment(args.carrier_timeout_env)?,
+        };
+        let requirements = Requirements {
+            interfaces: args.interfaces.clone(),
+            ignore: args
+                .ignore
+                .iter()
+                .map(|glob| Glob::new(glob).into())
+                .collect(),
+            oper_range: args.operational_state,
+            families: RequiredFamilies {
+                ipv4: args.ipv4,
+                ipv6: args.ipv6,
+            },
+            any: args.any,
+            // Ubuntu's definition includes DNS (condition 4) unless --dns=no.
+            dns: args.dns.unwrap_or(args.online_definition.is_some()),
+            dns_probe: args.dns_probe.clone(),
+            route: RouteRequirement {
+                default_route: args.require_default_route,
+                gateway: args.require_gateway,
+                probe: args.probe_gateway,
+            },
+            // 0 and infinity: never give up on a link, like --timeout's forever.
+            carrier_timeout: match carrier_timeout {
+                Some(TimeSpan::Finite(span)) if !span.is_zero() => Some(span),
+                _ => None,
+            },
+        };
+        if args.online_definition.is_some() {
+            let conflicting = [
+                (args.any, "--any"),
+                (args.operational_state.is_some(), "-o/--operational-state"),
+            ];
+            if let Some((_, option)) = conflicting.iter().find(|(given, _)| *given) {
+                return Err(UsageError(format!(
+                    "{option} cannot be combined with --online-definition=ubuntu, which sets the states itself; \
+                     use -i IF:STATE to change one interface's state"
+                )));
+            }
+        } else if args.print_netplan_lines {
+            return Err(UsageError(
+                "--print-netplan-lines needs --online-definition=ubuntu".to_string(),
+            ));
+        }
+        let timeout = match args.timeout {
+            TimeSpan::Finite(span) if !span.is_zero() => Some(span),
             _ => None,
-        },
-    };
-    if args.online_definition.is_some() {
-        let conflicting = [
-            (args.any, "--any"),
-            (args.operational_state.is_some(), "-o/--operational-state"),
-        ];
-        if let Some((_, option)) = conflicting.iter().find(|(given, _)| *given) {
-            return Err(UsageError(format!(
-                "{option} cannot be combined with --online-definition=ubuntu, which sets the states itself; \
-                 use -i IF:STATE to change one interface's state"
-            )));
-        }
-    } else if args.print_netplan_lines {
-        return Err(UsageError(
-            "--print-netplan-lines needs --online-definition=ubuntu".to_string(),
-        ));
+        };
+        Ok(Options {
+            requirements,
+            timeout,
+            quiet: args.quiet,
+            manager: args.manager,
+            definition: args.online_definition,
+            print_netplan_lines: args.print_netplan_lines,
+            json: args.json,
+            explain: args.explain,
+        })
     }
-    let timeout = match args.timeout {
-        TimeSpan::Finite(span) if !span.is_zero() => Some(span),
-        _ => None,
-    };
-    Ok(Command::Run(Options {
-        requirements,
-        timeout,
-        quiet: args.quiet,
-        manager: args.manager,
-        definition: args.online_definition,
-        print_netplan_lines: args.print_netplan_lines,
-        json: args.json,
-        explain: args.explain,
-    }))
 }
 
 /// The time span of [`CARRIER_TIMEOUT_ENV`]; unset or empty: `None`.
@@ -325,23 +355,56 @@ fn carrier_timeout_from_environment(
     })
 }
 
-/// clap's first error line without its `error: ` prefix, plus where to look for help. The
-/// arguments it quotes are cut to excerpts ([`crate::core::quote::excerpt`]).
-fn one_line(err: &clap::Error, args: &[OsString]) -> String {
-    let rendered = err.to_string();
-    // clap's message, without its trailing usage and hint paragraphs; a value with a line
-    // break in it must not split the message (nor leave the option out of its first line).
-    let message = ["\n\nUsage:", "\n\nFor more information", "\n\n  tip:"]
-        .iter()
-        .fold(rendered.as_str(), |text, tail| {
-            text.split(tail).next().unwrap_or(text)
-        })
-        .trim_end();
-    let mut message = message
-        .strip_prefix("error: ")
-        .unwrap_or(message)
-        .to_string();
-    // clap quotes an argument whole, or the value after `--option=` or `-i`.
+/// The one line for a command line clap refused: clap's message in clap's words, long
+/// arguments quoted as excerpts ([`crate::core::quote::excerpt`]), and where to look for help.
+fn usage_error(err: &clap::Error, args: &[OsString]) -> UsageError {
+    let message = excerpt_arguments(clap_message(err), args);
+    UsageError(format!(
+        "{} (see 'wait-online --help')",
+        one_line_text(&message)
+    ))
+}
+
+/// clap's message for `err` from its kind and context, without the usage and tips clap adds
+/// after it; worded as clap 4 words it (clap_builder's `error/format.rs`) for every kind this
+/// command line can produce, so that the messages upstream's users know stay the same.
+fn clap_message(err: &clap::Error) -> String {
+    let text = |kind| match err.get(kind) {
+        Some(ContextValue::String(text)) => Some(text.as_str()),
+        _ => None,
+    };
+    let arg = text(ContextKind::InvalidArg);
+    let value = text(ContextKind::InvalidValue);
+    let mut message = match (err.kind(), arg, value) {
+        (ErrorKind::UnknownArgument, Some(arg), _) => format!("unexpected argument '{arg}' found"),
+        (ErrorKind::InvalidValue, Some(arg), Some("")) => {
+            format!("a value is required for '{arg}' but none was supplied")
+        }
+        (ErrorKind::InvalidValue, Some(arg), Some(value)) => {
+            format!("invalid value '{value}' for '{arg}'")
+        }
+        (ErrorKind::ValueValidation, Some(arg), Some(value)) => match err.source() {
+            Some(why) => format!("invalid value '{value}' for '{arg}': {why}"),
+            None => format!("invalid value '{value}' for '{arg}'"),
+        },
+        (ErrorKind::TooManyValues, Some(arg), Some(value)) => {
+            format!("unexpected value '{value}' for '{arg}' found; no more were expected")
+        }
+        (kind, ..) => kind.as_str().unwrap_or("invalid command line").to_string(),
+    };
+    if let (ErrorKind::InvalidValue, Some(ContextValue::Strings(valid))) =
+        (err.kind(), err.get(ContextKind::ValidValue))
+        && !valid.is_empty()
+    {
+        // clap puts the list on a line of its own, which one_line then shows as `\n`.
+        message.push_str(&format!("\n  [possible values: {}]", valid.join(", ")));
+    }
+    message
+}
+
+/// `message` with every argument longer than [`EXCERPT_BYTES`] that it quotes cut to an
+/// excerpt: clap quotes an argument whole, or the value after `--option=` or `-i`.
+fn excerpt_arguments(mut message: String, args: &[OsString]) -> String {
     let mut long: Vec<&str> = args
         .iter()
         .skip(1)
@@ -360,7 +423,7 @@ fn one_line(err: &clap::Error, args: &[OsString]) -> String {
             message = message.replace(text, &excerpt(text));
         }
     }
-    format!("{} (see 'wait-online --help')", one_line_text(&message))
+    message
 }
 
 /// The error for the first argument that is not UTF-8, naming its option (clap only says
@@ -699,6 +762,7 @@ mod tests {
             vec![format!("--timeout={long}")],
             vec![format!("--dns-probe={long}")],
             vec!["-o".to_string(), long.clone()],
+            vec!["-o".to_string(), format!("routable:{long}")],
             vec![long.clone()],
             vec![format!("-i{long}")],
         ];
@@ -714,6 +778,23 @@ mod tests {
             message.len() < 1000 && message.contains("…(100101 bytes)"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn the_completions_option_prints_the_script() {
+        for (name, shell) in [
+            ("bash", completions::Shell::Bash),
+            ("zsh", completions::Shell::Zsh),
+            ("fish", completions::Shell::Fish),
+        ] {
+            let argv = ["wait-online".to_string(), format!("--completions={name}")];
+            match parse(argv) {
+                Ok(Command::Print(text)) => assert_eq!(text, completions::script(shell, command())),
+                other => panic!("--completions={name}: {other:?}"),
+            }
+        }
+        let bad = parse(["wait-online", "--completions=tcsh"]);
+        assert!(matches!(bad, Err(UsageError(m)) if m.contains("'tcsh'")));
     }
 
     #[test]
