@@ -10,9 +10,9 @@ use clap::{CommandFactory, Parser};
 use crate::core::boolean::parse_boolean;
 use crate::core::default_route::{RouteFamily, RouteRequirement};
 use crate::core::glob::Glob;
-use crate::core::quote::{EXCERPT_BYTES, excerpt, one_line as one_line_text};
 use crate::core::timespan::{TimeSpan, parse_timespan};
 use crate::core::{IfName, InterfaceRequirement, OperStateRange, RequiredFamilies, Requirements};
+use crate::text::{EXCERPT_BYTES, excerpt, one_line as one_line_text};
 
 /// Block until network is configured.
 ///
@@ -326,7 +326,7 @@ fn carrier_timeout_from_environment(
 }
 
 /// clap's first error line without its `error: ` prefix, plus where to look for help. The
-/// arguments it quotes are cut to excerpts ([`crate::core::quote::excerpt`]).
+/// arguments it quotes are cut to excerpts ([`crate::text::excerpt`]).
 fn one_line(err: &clap::Error, args: &[OsString]) -> String {
     let rendered = err.to_string();
     // clap's message, without its trailing usage and hint paragraphs; a value with a line

@@ -35,4 +35,5 @@ pub mod networkmanager;
 pub mod notify;
 pub mod report;
 pub mod sys;
+mod text;
 pub mod ubuntu;

@@ -18,7 +18,6 @@ pub mod link;
 pub mod neighbour;
 pub mod networkmanager;
 pub mod pitfalls;
-pub mod quote;
 pub mod range;
 pub mod reason;
 pub mod route;

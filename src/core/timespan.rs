@@ -105,12 +105,12 @@ pub enum TimeSpanError {
 }
 
 /// Displays a string in single quotes, on one line and cut to an excerpt
-/// ([`super::quote::excerpt`]).
+/// ([`crate::text::excerpt`]).
 struct Quoted<'a>(&'a str);
 
 impl fmt::Display for Quoted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "'{}'", super::quote::Excerpt(self.0))
+        write!(f, "'{}'", crate::text::Excerpt(self.0))
     }
 }
 

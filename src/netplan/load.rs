@@ -50,7 +50,7 @@ use super::config::{ActivationMode, Backend, DeviceType, NetDef, NetplanConfig};
 use super::error::NetplanError;
 use super::yaml::{self, Mark, Node, Value};
 use crate::bounded_read::{self, NETPLAN_FILE_CAP, NETPLAN_TOTAL_CAP, ReadError};
-use crate::core::quote::{Excerpt, excerpt, one_line};
+use crate::text::{Excerpt, excerpt, g_ascii_strtoull, one_line, strtol};
 
 /// Netplan's configuration directories, lowest priority first.
 pub const DEFAULT_DIRS: [&str; 3] = ["/lib/netplan", "/etc/netplan", "/run/netplan"];
@@ -356,7 +356,7 @@ impl Loader {
             match name {
                 "version" => {
                     let text = scalar(pass.path, value, &key_path)?;
-                    if c_strtol(text) != 2 {
+                    if strtol(text) != 2 {
                         return Err(invalid(
                             pass.path,
                             value.mark,
@@ -895,7 +895,7 @@ fn address(path: &Path, item: &Node, key: &str) -> Result<String> {
         mapping(path, options, key)?;
         return Ok(text.to_string());
     }
-    let prefix_len = c_strtoull(prefix);
+    let prefix_len = g_ascii_strtoull(prefix);
     let bad_prefix = || {
         invalid(
             path,
@@ -925,41 +925,6 @@ fn valid_mac(text: &str) -> bool {
         && octets
             .iter()
             .all(|o| o.len() == 2 && o.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
-/// C's `strtol(text, NULL, 10)`, saturating: leading blanks, a sign, then digits.
-fn c_strtol(text: &str) -> i64 {
-    let trimmed = text.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-    let (negative, digits) = match trimmed.as_bytes().first() {
-        Some(b'-') => (true, &trimmed[1..]),
-        Some(b'+') => (false, &trimmed[1..]),
-        _ => (false, trimmed),
-    };
-    let magnitude = leading_number(digits);
-    let value = i64::try_from(magnitude).unwrap_or(i64::MAX);
-    if negative { -value } else { value }
-}
-
-/// `g_ascii_strtoull(text, NULL, 10)` as Netplan uses it for prefix lengths: a negative number
-/// wraps to a huge value, anything unparsable is 0.
-fn c_strtoull(text: &str) -> u64 {
-    let trimmed = text.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-    match trimmed.as_bytes().first() {
-        Some(b'-') => {
-            let n = leading_number(&trimmed[1..]);
-            if n == 0 { 0 } else { u64::MAX }
-        }
-        Some(b'+') => leading_number(&trimmed[1..]),
-        _ => leading_number(trimmed),
-    }
-}
-
-fn leading_number(text: &str) -> u64 {
-    text.bytes()
-        .take_while(u8::is_ascii_digit)
-        .fold(0u64, |n, d| {
-            n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
-        })
 }
 
 #[cfg(test)]
@@ -1270,19 +1235,6 @@ mod tests {
             e.to_string(),
             format!("{}:2:6: invalid UTF-8", file.display())
         );
-    }
-
-    #[test]
-    fn c_number_parsing() {
-        assert_eq!(c_strtol("2"), 2);
-        assert_eq!(c_strtol(" 2abc"), 2);
-        assert_eq!(c_strtol("-2"), -2);
-        assert_eq!(c_strtol(""), 0);
-        assert_eq!(c_strtoull("24"), 24);
-        assert_eq!(c_strtoull("24x"), 24);
-        assert_eq!(c_strtoull("x"), 0);
-        assert_eq!(c_strtoull("-1"), u64::MAX);
-        assert_eq!(c_strtoull("99999999999999999999999"), u64::MAX);
     }
 
     proptest::proptest! {
