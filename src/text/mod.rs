@@ -13,5 +13,5 @@
 mod c_number;
 mod escape;
 
-pub use c_number::{g_ascii_strtoull, strtol};
+pub use c_number::{StrToLl, g_ascii_strtoull, strtol, strtoll};
 pub use escape::{EXCERPT_BYTES, Excerpt, OneLine, excerpt, g_strescape, one_line};
