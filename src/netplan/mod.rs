@@ -20,7 +20,7 @@ use crate::text::g_strescape;
 
 pub use config::{ActivationMode, Backend, DeviceType, NetDef, NetplanConfig};
 pub use error::NetplanError;
-pub use load::{DEFAULT_DIRS, Loader, config_files, load_dirs, load_files, load_system};
+pub use load::{DEFAULT_DIRS, Loader, config_files, load_dirs, load_files};
 pub use plan::{
     LinkLocalState, NetplanPlan, PresentInterface, Renderers, compute, compute_for,
     matches_interface,
