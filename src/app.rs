@@ -9,10 +9,10 @@ use crate::core::pitfalls::Pitfall;
 use crate::engine::{self, Managers, Outcome, PitfallScan};
 use crate::explain_view::ExplainView;
 use crate::netlink::KernelSourceConfig;
+use crate::netplan;
 use crate::netplan::Renderers;
 use crate::notify::Notifier;
 use crate::report::Report;
-use crate::{netplan, ubuntu};
 use crate::{networkd, networkmanager};
 
 /// Upstream's only failure status.
@@ -147,7 +147,9 @@ fn goal(options: &Options) -> Result<Option<Goal>, String> {
             "--online-definition=ubuntu: Netplan's configuration has no non-optional interface: nothing to wait for"
         );
     }
-    ubuntu::definition(&plan, &options.requirements).map(|d| Some(Goal::Ubuntu(d)))
+    netplan::ubuntu_definition(&plan, &options.requirements)
+        .map(|d| Some(Goal::Ubuntu(d)))
+        .map_err(|err| err.to_string())
 }
 
 /// Runs the engine until `--timeout` after `invoked` (CLOCK_BOOTTIME); returns the outcome

@@ -36,4 +36,3 @@ pub mod notify;
 pub mod report;
 pub mod sys;
 mod text;
-pub mod ubuntu;

@@ -5,9 +5,11 @@
 //!   with Netplan's merge rules (see there);
 //! - [`present`] lists the interfaces present now (names, MACs, drivers from sysfs);
 //! - [`plan`] turns both into the two lists Netplan's override waits for (pure);
-//! - [`upstream_lines`] renders them as the two command lines Netplan writes.
+//! - [`upstream_lines`] renders them as the two command lines Netplan writes;
+//! - [`ubuntu_definition`] turns the plan into Ubuntu's definition of online.
 
 pub mod config;
+mod definition;
 pub mod error;
 pub mod load;
 pub mod plan;
@@ -19,6 +21,7 @@ use std::path::Path;
 use crate::text::g_strescape;
 
 pub use config::{ActivationMode, Backend, DeviceType, NetDef, NetplanConfig};
+pub use definition::{UnwaitableInterface, ubuntu_definition};
 pub use error::NetplanError;
 pub use load::{DEFAULT_DIRS, Loader, config_files, load_dirs, load_files};
 pub use plan::{

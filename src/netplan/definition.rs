@@ -1,48 +1,42 @@
 //! `--online-definition=ubuntu`: Ubuntu's definition of online, with the interfaces and
-//! states Netplan would write into its wait-online override, refined by the command line.
+//! states Netplan would write into its wait-online override ([`NetplanPlan`]), refined by the
+//! command line.
 
-use crate::core::glob::Glob;
+use super::plan::NetplanPlan;
 use crate::core::goal::UbuntuDefinition;
-use crate::core::{IfName, InterfaceRequirement, OperStateRange, Requirements};
-use crate::netplan::{LinkLocalState, NetplanPlan};
+use crate::core::ifname::IfNameError;
+use crate::core::{IfName, InterfaceRequirement, OperState, OperStateRange, Requirements};
+
+/// Netplan's plan names an interface that is no valid interface name (a `set-name:` is any
+/// text), so it cannot be waited for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Netplan configuration names an interface wait-online cannot wait for: {0}")]
+pub struct UnwaitableInterface(pub IfNameError);
 
 /// Builds the definition from Netplan's plan and the command line's refinements: `-i IF[:MIN]`
 /// adds an interface to condition (2) or changes its state, `--ignore` drops interfaces from
 /// every condition, `-4`/`-6` apply to every condition, `--dns=no` drops condition (4),
 /// `--dns-probe` adds a name that must resolve to it, `--require-default-route` and
 /// `--require-gateway` refine condition (3), `--carrier-timeout` conditions (2) and (3).
-pub fn definition(
+pub fn ubuntu_definition(
     plan: &NetplanPlan,
     refinements: &Requirements,
-) -> Result<UbuntuDefinition, String> {
-    let ignored = |name: &str| {
-        refinements
-            .ignore
-            .iter()
-            .any(|glob: &Glob| glob.matches(name))
-    };
-    let valid = |name: &str| {
-        // The name comes from YAML (`set-name: "a\nb"`): IfName's error quotes it as one line.
-        IfName::new(name).map_err(|err| {
-            format!("Netplan configuration names an interface wait-online cannot wait for: {err}")
-        })
-    };
+) -> Result<UbuntuDefinition, UnwaitableInterface> {
+    let ignored = |name: &str| refinements.ignore.iter().any(|glob| glob.matches(name));
+    // The name comes from YAML (`set-name: "a\nb"`): IfName's error quotes it as one line.
+    let valid = |name: &str| IfName::new(name).map_err(UnwaitableInterface);
     let mut link_local = Vec::new();
     for (name, state) in &plan.link_local {
         if ignored(name) {
             continue;
         }
-        let min = match state {
-            LinkLocalState::Carrier => "carrier",
-            LinkLocalState::Degraded => "degraded",
-        };
         link_local.push(InterfaceRequirement {
             name: valid(name)?,
-            range: min.parse::<OperStateRange>().ok(),
+            range: Some(at_least(OperState::from(*state))),
         });
     }
     for wanted in &refinements.interfaces {
-        let range = wanted.range.or_else(|| "degraded".parse().ok());
+        let range = wanted.range.or(Some(at_least(OperState::Degraded)));
         match link_local.iter_mut().find(|r| r.name == wanted.name) {
             Some(existing) => existing.range = range,
             None => link_local.push(InterfaceRequirement {
@@ -61,7 +55,7 @@ pub fn definition(
                 range: None,
             })
         })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, UnwaitableInterface>>()?;
     Ok(UbuntuDefinition {
         link_local: Requirements {
             interfaces: link_local,
@@ -72,7 +66,7 @@ pub fn definition(
         routable: Requirements {
             interfaces: routable,
             any: true,
-            oper_range: "routable".parse().ok(),
+            oper_range: Some(at_least(OperState::Routable)),
             families: refinements.families,
             dns: refinements.dns,
             dns_probe: refinements.dns_probe.clone(),
@@ -84,9 +78,18 @@ pub fn definition(
     })
 }
 
+/// `-i IF:MIN` without a maximum: from `min` up to routable.
+fn at_least(min: OperState) -> OperStateRange {
+    OperStateRange {
+        min,
+        max: OperState::Routable,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::netplan::LinkLocalState;
 
     /// Found by fuzz/fuzz_targets/netplan_yaml.rs from tests/fixtures/netplan's escaping case:
     /// a `set-name:` with a line break gave a two-line error.
@@ -99,8 +102,18 @@ mod tests {
             )],
             routable: vec![],
         };
-        let err = definition(&plan, &Requirements::default()).unwrap_err();
+        let err = ubuntu_definition(&plan, &Requirements::default())
+            .unwrap_err()
+            .to_string();
         assert!(!err.chars().any(char::is_control), "{err:?}");
         assert!(err.contains(r"'a ; b\t; c\t; d \n 123 ; echo '"), "{err}");
+    }
+
+    /// The states are the ones the command line's words give.
+    #[test]
+    fn states_are_the_command_lines() {
+        assert_eq!(Ok(at_least(OperState::Carrier)), "carrier".parse());
+        assert_eq!(Ok(at_least(OperState::Degraded)), "degraded".parse());
+        assert_eq!(Ok(at_least(OperState::Routable)), "routable".parse());
     }
 }
