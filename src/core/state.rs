@@ -141,7 +141,7 @@ pub enum SetupState {
     Failed,
     Linger,
     /// A value this program does not know; treated like any state that is not `configured`.
-    /// Kept as an excerpt ([`crate::text::excerpt`]): it is only ever shown.
+    /// Kept as an excerpt (`text::excerpt`): it is only ever shown.
     Other(String),
 }
 

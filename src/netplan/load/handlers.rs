@@ -20,6 +20,8 @@ enum Handler {
     Custom(fn(&mut Loader, &mut Pass<'_>, Entry<'_>) -> Result<()>),
 }
 
+use Handler::{Custom, NetdefBool};
+
 /// The key a handler is given: which definition, the key's value, and its dotted key
 /// (`network.ethernets.eth0.dhcp4`) for errors.
 #[derive(Clone, Copy)]
@@ -28,8 +30,6 @@ struct Entry<'a> {
     value: &'a Node,
     key: &'a str,
 }
-
-use Handler::{Custom, NetdefBool};
 
 /// How a member joins a bond or bridge (by id): `Err(("bond", id))` names the bond or bridge
 /// it is already in.

@@ -1,12 +1,12 @@
 //! Reading Netplan's YAML files the way `netplan generate` does, built like Netplan's parser
 //! (src/parse.c) so that each part can be read beside it:
 //!
-//! - [`files`]: which files, in which order, which override which;
+//! - `files`: which files, in which order, which override which;
 //! - this module: the parser state ([`Loader`]) and its passes over each file
 //!   (`process_document()`, `process_missing_ids()`, the checks of `validate_netdef_grammar()`);
-//! - [`handlers`]: one function per key, named after the `handle_*` function of parse.c it
+//! - `handlers`: one function per key, named after the `handle_*` function of parse.c it
 //!   mirrors, and the tables that say which keys each device type has;
-//! - [`values`]: the value parsers and the errors they give.
+//! - `values`: the value parsers and the errors they give.
 //!
 //! How files combine: Netplan does not merge YAML trees. `netplan_parser_load_yaml()` applies
 //! each file in turn to one parser state, so a later file amends the definitions of earlier
