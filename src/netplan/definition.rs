@@ -22,7 +22,12 @@ pub fn ubuntu_definition(
     plan: &NetplanPlan,
     refinements: &Requirements,
 ) -> Result<UbuntuDefinition, UnwaitableInterface> {
-    let ignored = |name: &str| refinements.ignore.iter().any(|glob| glob.matches(name));
+    let ignored = |name: &str| {
+        refinements
+            .ignore
+            .iter()
+            .any(|pattern| pattern.matches(name))
+    };
     // The name comes from YAML (`set-name: "a\nb"`): IfName's error quotes it as one line.
     let valid = |name: &str| IfName::new(name).map_err(UnwaitableInterface);
     let mut link_local = Vec::new();
