@@ -7,11 +7,10 @@ use crate::core::goal::UbuntuDefinition;
 use crate::core::ifname::IfNameError;
 use crate::core::{IfName, InterfaceRequirement, OperState, OperStateRange, Requirements};
 
-/// Netplan's plan names an interface that is no valid interface name (a `set-name:` is any
-/// text), so it cannot be waited for.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Netplan's configuration names an interface that wait-online cannot wait for.
+#[derive(Debug, thiserror::Error)]
 #[error("Netplan configuration names an interface wait-online cannot wait for: {0}")]
-pub struct UnwaitableInterface(pub IfNameError);
+pub struct InvalidInterface(#[source] IfNameError);
 
 /// Builds the definition from Netplan's plan and the command line's refinements: `-i IF[:MIN]`
 /// adds an interface to condition (2) or changes its state, `--ignore` drops interfaces from
@@ -21,7 +20,7 @@ pub struct UnwaitableInterface(pub IfNameError);
 pub fn ubuntu_definition(
     plan: &NetplanPlan,
     refinements: &Requirements,
-) -> Result<UbuntuDefinition, UnwaitableInterface> {
+) -> Result<UbuntuDefinition, InvalidInterface> {
     let ignored = |name: &str| {
         refinements
             .ignore
@@ -29,7 +28,7 @@ pub fn ubuntu_definition(
             .any(|pattern| pattern.matches(name))
     };
     // The name comes from YAML (`set-name: "a\nb"`): IfName's error quotes it as one line.
-    let valid = |name: &str| IfName::new(name).map_err(UnwaitableInterface);
+    let valid = |name: &str| IfName::new(name).map_err(InvalidInterface);
     let mut link_local = Vec::new();
     for (name, state) in &plan.link_local {
         if ignored(name) {
@@ -60,7 +59,7 @@ pub fn ubuntu_definition(
                 range: None,
             })
         })
-        .collect::<Result<Vec<_>, UnwaitableInterface>>()?;
+        .collect::<Result<Vec<_>, InvalidInterface>>()?;
     Ok(UbuntuDefinition {
         link_local: Requirements {
             interfaces: link_local,

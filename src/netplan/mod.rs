@@ -21,7 +21,7 @@ use std::path::Path;
 use crate::text::g_strescape;
 
 pub use config::{ActivationMode, Backend, DeviceType, NetDef, NetplanConfig};
-pub use definition::{UnwaitableInterface, ubuntu_definition};
+pub use definition::{InvalidInterface, ubuntu_definition};
 pub use error::NetplanError;
 pub use load::{DEFAULT_DIRS, Loader, config_files, load_dirs, load_files};
 pub use plan::{
