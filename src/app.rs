@@ -10,11 +10,11 @@ use crate::engine::{self, Managers, PitfallScan};
 use crate::error::Error;
 use crate::explain_view::ExplainView;
 use crate::netlink::KernelSourceConfig;
+use crate::netplan;
 use crate::netplan::Renderers;
 use crate::notify::Notifier;
 use crate::outcome::{FAILURE, Outcome};
 use crate::report::Report;
-use crate::{netplan, ubuntu};
 use crate::{networkd, networkmanager};
 
 /// Runs the program with these arguments and returns its exit status.
@@ -140,7 +140,7 @@ fn goal(options: &Options) -> Result<Option<Goal>, Error> {
             "--online-definition=ubuntu: Netplan's configuration has no non-optional interface: nothing to wait for"
         );
     }
-    Ok(Some(Goal::Ubuntu(ubuntu::definition(
+    Ok(Some(Goal::Ubuntu(netplan::ubuntu_definition(
         &plan,
         &options.requirements,
     )?)))

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use rustix::fs::{FileType, Mode, OFlags};
 
-use crate::core::quote::OneLine;
+use crate::text::OneLine;
 
 /// systemd-networkd's per-link state files: a few hundred bytes in practice; systemd's own
 /// reader refuses lines above 1 MiB (`LONG_LINE_MAX`).

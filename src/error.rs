@@ -6,8 +6,8 @@ use std::io;
 use std::path::PathBuf;
 
 use crate::engine::EngineError;
+use crate::netplan::InvalidInterface;
 use crate::netplan::NetplanError;
-use crate::ubuntu::InvalidInterface;
 
 /// A failure that ends the run with upstream's failure status, logged as one line.
 #[derive(Debug, thiserror::Error)]

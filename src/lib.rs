@@ -43,4 +43,4 @@ pub(crate) mod notify;
 pub(crate) mod outcome;
 pub(crate) mod report;
 pub mod sys;
-pub mod ubuntu;
+mod text;

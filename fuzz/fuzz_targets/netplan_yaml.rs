@@ -37,7 +37,7 @@ fuzz_target!(|data: &[u8]| {
     ];
     let plan = netplan::plan::compute(&config, &present);
     let _ = netplan::upstream_lines(&plan, netplan::UPSTREAM_BINARY, true);
-    if let Err(err) = wait_online::ubuntu::definition(&plan, &Requirements::default()) {
+    if let Err(err) = netplan::ubuntu_definition(&plan, &Requirements::default()) {
         let message = err.to_string();
         assert!(!message.contains(['\n', '\r']), "{message:?}");
     }

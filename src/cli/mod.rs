@@ -22,8 +22,8 @@ use self::boolean::parse_boolean;
 use self::glob::Glob;
 use self::timespan::{TimeSpan, parse_timespan};
 use crate::core::default_route::{RouteFamily, RouteRequirement};
-use crate::core::quote::{EXCERPT_BYTES, excerpt, one_line as one_line_text};
 use crate::core::{IfName, InterfaceRequirement, OperStateRange, RequiredFamilies, Requirements};
+use crate::text::{EXCERPT_BYTES, excerpt, one_line as one_line_text};
 
 /// Block until network is configured.
 ///
@@ -356,7 +356,7 @@ fn carrier_timeout_from_environment(
 }
 
 /// The one line for a command line clap refused: clap's message in clap's words, long
-/// arguments quoted as excerpts ([`crate::core::quote::excerpt`]), and where to look for help.
+/// arguments quoted as excerpts ([`crate::text::excerpt`]), and where to look for help.
 fn usage_error(err: &clap::Error, args: &[OsString]) -> UsageError {
     let message = excerpt_arguments(clap_message(err), args);
     UsageError(format!(

@@ -22,6 +22,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::text::{StrToLl, strtoll};
+
 const USEC_PER_MSEC: u64 = 1_000;
 const USEC_PER_SEC: u64 = 1_000_000;
 const USEC_PER_MINUTE: u64 = 60 * USEC_PER_SEC;
@@ -120,12 +122,12 @@ pub enum TimeSpanError {
 }
 
 /// Displays a string in single quotes, on one line and cut to an excerpt
-/// ([`crate::core::quote::excerpt`]).
+/// ([`crate::text::excerpt`]).
 struct Quoted<'a>(&'a str);
 
 impl fmt::Display for Quoted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "'{}'", crate::core::quote::Excerpt(self.0))
+        write!(f, "'{}'", crate::text::Excerpt(self.0))
     }
 }
 
@@ -148,11 +150,6 @@ fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
-/// C `isspace()` in the C locale, which `strtoll()` skips: `WHITESPACE` plus `\v` and `\f`.
-fn is_c_space(b: u8) -> bool {
-    is_ws(b) || matches!(b, 0x0b | 0x0c)
-}
-
 fn trim_ws(s: &str) -> &str {
     s.trim_matches(|c: char| u8::try_from(c).is_ok_and(is_ws))
 }
@@ -168,62 +165,6 @@ fn skip(b: &[u8], mut i: usize, pred: fn(u8) -> bool) -> usize {
 /// The bytes from `i` on (empty past the end).
 fn tail(b: &[u8], i: usize) -> &[u8] {
     b.get(i..).unwrap_or_default()
-}
-
-/// Outcome of emulating `strtoll(p, &e, 10)`.
-enum StrToLl {
-    /// No digits: `strtoll()` converts nothing and sets `e = p`.
-    NoDigits,
-    /// A value in range; `end` is where `strtoll()` stopped.
-    Value {
-        negative: bool,
-        magnitude: u64,
-        end: usize,
-    },
-    /// The digits do not fit a `long long` (`errno = ERANGE`).
-    OutOfRange { negative: bool },
-}
-
-/// Emulates glibc `strtoll(b + i, &e, 10)` in the C locale: leading `isspace()` characters, an
-/// optional sign, then decimal digits.
-fn strtoll(b: &[u8], i: usize) -> StrToLl {
-    let mut j = skip(b, i, is_c_space);
-    let negative = match b.get(j) {
-        Some(b'-') => {
-            j += 1;
-            true
-        }
-        Some(b'+') => {
-            j += 1;
-            false
-        }
-        _ => false,
-    };
-    let limit: u64 = if negative {
-        i64::MAX.unsigned_abs() + 1
-    } else {
-        i64::MAX.unsigned_abs()
-    };
-    let start = j;
-    let mut magnitude: Option<u64> = Some(0);
-    while let Some(&d) = b.get(j).filter(|d| d.is_ascii_digit()) {
-        magnitude = magnitude
-            .and_then(|m| m.checked_mul(10))
-            .and_then(|m| m.checked_add(u64::from(d - b'0')))
-            .filter(|&m| m <= limit);
-        j += 1;
-    }
-    if j == start {
-        return StrToLl::NoDigits;
-    }
-    match magnitude {
-        Some(magnitude) => StrToLl::Value {
-            negative,
-            magnitude,
-            end: j,
-        },
-        None => StrToLl::OutOfRange { negative },
-    }
 }
 
 /// systemd's `extract_multiplier()`: the byte length of the unit at the start of `rest` and its

@@ -32,7 +32,7 @@ impl IfName {
     /// `:`, printable ASCII only, not purely numeric).
     pub fn new(name: &str) -> Result<IfName, IfNameError> {
         // What an error shows: one line, an excerpt (a Netplan `set-name:` may be long).
-        let owned = || super::quote::excerpt(name);
+        let owned = || crate::text::excerpt(name);
         if name.is_empty() {
             return Err(IfNameError::Empty(owned()));
         }

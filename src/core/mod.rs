@@ -17,7 +17,6 @@ pub mod name_pattern;
 pub mod neighbour;
 pub mod networkmanager;
 pub mod pitfalls;
-pub mod quote;
 pub mod range;
 pub mod reason;
 pub mod route;

@@ -47,7 +47,7 @@ pub enum RangeError {
     /// The text is quoted as an excerpt: `-o routable:<100 kB>` must not give a 100 kB line.
     #[error(
         "unknown operational state '{}' (expected one of: {})",
-        super::quote::Excerpt(.state),
+        crate::text::Excerpt(.state),
         OperState::names()
     )]
     UnknownState { state: String },

@@ -141,7 +141,7 @@ pub enum SetupState {
     Failed,
     Linger,
     /// A value this program does not know; treated like any state that is not `configured`.
-    /// Kept as an excerpt ([`super::quote::excerpt`]): it is only ever shown.
+    /// Kept as an excerpt (`text::excerpt`): it is only ever shown.
     Other(String),
 }
 
@@ -170,7 +170,7 @@ impl SetupState {
             "unmanaged" => SetupState::Unmanaged,
             "failed" => SetupState::Failed,
             "linger" => SetupState::Linger,
-            other => SetupState::Other(super::quote::excerpt(other)),
+            other => SetupState::Other(crate::text::excerpt(other)),
         }
     }
 }

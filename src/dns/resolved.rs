@@ -245,7 +245,7 @@ pub fn probe_failure(error_name: &str, message: Option<&str>) -> ProbeFailure {
         // The text is the peer's: one line, an excerpt.
         other => ProbeFailure::Other(format!(
             "systemd-resolved: {}",
-            crate::core::quote::Excerpt(message.filter(|m| !m.is_empty()).unwrap_or(other))
+            crate::text::Excerpt(message.filter(|m| !m.is_empty()).unwrap_or(other))
         )),
     }
 }

@@ -5,7 +5,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::bounded_read::ReadError;
-use crate::core::quote::{Excerpt, one_line};
+use crate::text::{Excerpt, one_line};
 
 /// Why Netplan's configuration could not be turned into wait-online requirements.
 #[derive(Debug, thiserror::Error)]
@@ -82,7 +82,7 @@ mod tests {
             line: 3,
             column: 14,
             key: "network.ethernets.eth0.dhcp4".into(),
-            message: crate::core::quote::excerpt("invalid boolean value 'a\nb'"),
+            message: crate::text::excerpt("invalid boolean value 'a\nb'"),
         };
         let text = e.to_string();
         assert_eq!(

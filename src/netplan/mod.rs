@@ -5,9 +5,11 @@
 //!   with Netplan's merge rules (see there);
 //! - [`present`] lists the interfaces present now (names, MACs, drivers from sysfs);
 //! - [`plan`] turns both into the two lists Netplan's override waits for (pure);
-//! - [`upstream_lines`] renders them as the two command lines Netplan writes.
+//! - [`upstream_lines`] renders them as the two command lines Netplan writes;
+//! - [`ubuntu_definition`] turns the plan into Ubuntu's definition of online.
 
 pub mod config;
+mod definition;
 pub mod error;
 pub mod load;
 pub mod plan;
@@ -16,9 +18,12 @@ mod yaml;
 
 use std::path::Path;
 
+use crate::text::g_strescape;
+
 pub use config::{ActivationMode, Backend, DeviceType, NetDef, NetplanConfig};
+pub use definition::{InvalidInterface, ubuntu_definition};
 pub use error::NetplanError;
-pub use load::{DEFAULT_DIRS, Loader, config_files, load_dirs, load_files, load_system};
+pub use load::{DEFAULT_DIRS, Loader, config_files, load_dirs, load_files};
 pub use plan::{
     LinkLocalState, NetplanPlan, PresentInterface, Renderers, compute, compute_for,
     matches_interface,
@@ -65,7 +70,7 @@ pub fn upstream_lines(plan: &NetplanPlan, binary: &str, dns: bool) -> Vec<String
     if !plan.link_local.is_empty() {
         let mut line = binary.to_string();
         for (name, state) in &plan.link_local {
-            line.push_str(&format!(" -i {}:{state}", strescape(name)));
+            line.push_str(&format!(" -i {}:{state}", g_strescape(name)));
         }
         lines.push(scrub(&line));
     }
@@ -75,32 +80,11 @@ pub fn upstream_lines(plan: &NetplanPlan, binary: &str, dns: bool) -> Vec<String
             if dns { " --dns" } else { "" }
         );
         for name in &plan.routable {
-            line.push_str(&format!(" -i {}", strescape(name)));
+            line.push_str(&format!(" -i {}", g_strescape(name)));
         }
         lines.push(scrub(&line));
     }
     lines
-}
-
-/// GLib's `g_strescape()` with Netplan's exceptions (`"`, `\` and bytes ≥ 0x80 kept as they
-/// are).
-fn strescape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\{:03o}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// `_netplan_scrub_systemd_unit_contents()` for one line: a `;` with a blank on both sides
@@ -168,8 +152,15 @@ mod tests {
     #[test]
     fn names_are_escaped_like_netplan() {
         assert_eq!(
-            strescape("a\tb\nc\u{1}d\u{7f}\"\\é"),
-            "a\\tb\\nc\\001d\\177\"\\é"
+            upstream_lines(
+                &NetplanPlan {
+                    link_local: vec![],
+                    routable: vec!["a\tb".into()]
+                },
+                "w",
+                false
+            ),
+            ["w --any -o routable -i a\\tb"]
         );
         assert_eq!(scrub("x a ; b\t;\tc ;d; e ;"), "x a \\; b\t\\;\tc ;d; e ;");
     }

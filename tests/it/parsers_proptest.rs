@@ -1220,7 +1220,7 @@ fn netplan_pipeline(text: &str) -> Result<(), String> {
         wait_online::netplan::PresentInterface::named("eth0"),
     ];
     let plan = wait_online::netplan::plan::compute(&config, &present);
-    wait_online::ubuntu::definition(&plan, &wait_online::core::Requirements::default())
+    wait_online::netplan::ubuntu_definition(&plan, &wait_online::core::Requirements::default())
         .map(|_| ())
         .map_err(|e| e.to_string())
 }

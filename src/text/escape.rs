@@ -1,8 +1,15 @@
-//! Quoting input text into messages: one line, and short. Whatever a file, an argument or a
-//! peer gave us, an error or log line quoting it stays on one line (control characters and
-//! Unicode line separators escaped, so it cannot split a journal record or move a terminal's
-//! cursor) and quotes at most [`EXCERPT_BYTES`] of it (a 50 MB value must not make a 50 MB
-//! line).
+//! Control characters made visible, in the two forms the tree needs.
+//!
+//! Quoting input text into our messages ([`one_line`], [`excerpt`]): one line, and short.
+//! Whatever a file, an argument or a peer gave us, an error or log line quoting it stays on one
+//! line (control characters and Unicode line separators escaped as Rust writes them, `\n`,
+//! `\u{1b}`, so it cannot split a journal record or move a terminal's cursor) and quotes at most
+//! [`EXCERPT_BYTES`] of it (a 50 MB value must not make a 50 MB line).
+//!
+//! Writing a name the way Netplan writes it into a unit ([`g_strescape`]): GLib's C escapes
+//! (`\t`, octal `\001`), because `--print-netplan-lines` must print Netplan's own bytes. The two
+//! differ on purpose: one is for a person reading our message, the other for a diff against
+//! Netplan's override.
 
 use std::fmt::{self, Write as _};
 
@@ -58,6 +65,28 @@ impl fmt::Display for Excerpt<'_> {
     }
 }
 
+/// GLib's `g_strescape()` with Netplan's exceptions (`"`, `\` and bytes ≥ 0x80 kept as they
+/// are), as Netplan's generator applies it to the names it writes (`set-name:` may hold any
+/// text).
+pub fn g_strescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\{:03o}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,6 +99,14 @@ mod tests {
             "a\\nb\\tc\\u{1b}[2J\\u{2028}"
         );
         assert_eq!(one_line("plain 'text' ü"), "plain 'text' ü");
+    }
+
+    #[test]
+    fn names_are_escaped_like_netplan() {
+        assert_eq!(
+            g_strescape("a\tb\nc\u{1}d\u{7f}\"\\é"),
+            "a\\tb\\nc\\001d\\177\"\\é"
+        );
     }
 
     #[test]

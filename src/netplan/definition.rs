@@ -1,10 +1,11 @@
 //! `--online-definition=ubuntu`: Ubuntu's definition of online, with the interfaces and
-//! states Netplan would write into its wait-online override, refined by the command line.
+//! states Netplan would write into its wait-online override ([`NetplanPlan`]), refined by the
+//! command line.
 
+use super::plan::NetplanPlan;
 use crate::core::goal::UbuntuDefinition;
 use crate::core::ifname::IfNameError;
-use crate::core::{IfName, InterfaceRequirement, OperStateRange, Requirements};
-use crate::netplan::{LinkLocalState, NetplanPlan};
+use crate::core::{IfName, InterfaceRequirement, OperState, OperStateRange, Requirements};
 
 /// Netplan's configuration names an interface that wait-online cannot wait for.
 #[derive(Debug, thiserror::Error)]
@@ -16,7 +17,7 @@ pub struct InvalidInterface(#[source] IfNameError);
 /// every condition, `-4`/`-6` apply to every condition, `--dns=no` drops condition (4),
 /// `--dns-probe` adds a name that must resolve to it, `--require-default-route` and
 /// `--require-gateway` refine condition (3), `--carrier-timeout` conditions (2) and (3).
-pub fn definition(
+pub fn ubuntu_definition(
     plan: &NetplanPlan,
     refinements: &Requirements,
 ) -> Result<UbuntuDefinition, InvalidInterface> {
@@ -33,17 +34,13 @@ pub fn definition(
         if ignored(name) {
             continue;
         }
-        let min = match state {
-            LinkLocalState::Carrier => "carrier",
-            LinkLocalState::Degraded => "degraded",
-        };
         link_local.push(InterfaceRequirement {
             name: valid(name)?,
-            range: min.parse::<OperStateRange>().ok(),
+            range: Some(at_least(OperState::from(*state))),
         });
     }
     for wanted in &refinements.interfaces {
-        let range = wanted.range.or_else(|| "degraded".parse().ok());
+        let range = wanted.range.or(Some(at_least(OperState::Degraded)));
         match link_local.iter_mut().find(|r| r.name == wanted.name) {
             Some(existing) => existing.range = range,
             None => link_local.push(InterfaceRequirement {
@@ -62,7 +59,7 @@ pub fn definition(
                 range: None,
             })
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, InvalidInterface>>()?;
     Ok(UbuntuDefinition {
         link_local: Requirements {
             interfaces: link_local,
@@ -73,7 +70,7 @@ pub fn definition(
         routable: Requirements {
             interfaces: routable,
             any: true,
-            oper_range: "routable".parse().ok(),
+            oper_range: Some(at_least(OperState::Routable)),
             families: refinements.families,
             dns: refinements.dns,
             dns_probe: refinements.dns_probe.clone(),
@@ -85,9 +82,18 @@ pub fn definition(
     })
 }
 
+/// `-i IF:MIN` without a maximum: from `min` up to routable.
+fn at_least(min: OperState) -> OperStateRange {
+    OperStateRange {
+        min,
+        max: OperState::Routable,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::netplan::LinkLocalState;
 
     /// Found by fuzz/fuzz_targets/netplan_yaml.rs from tests/fixtures/netplan's escaping case:
     /// a `set-name:` with a line break gave a two-line error.
@@ -100,10 +106,18 @@ mod tests {
             )],
             routable: vec![],
         };
-        let err = definition(&plan, &Requirements::default())
+        let err = ubuntu_definition(&plan, &Requirements::default())
             .unwrap_err()
             .to_string();
         assert!(!err.chars().any(char::is_control), "{err:?}");
         assert!(err.contains(r"'a ; b\t; c\t; d \n 123 ; echo '"), "{err}");
+    }
+
+    /// The states are the ones the command line's words give.
+    #[test]
+    fn states_are_the_command_lines() {
+        assert_eq!(Ok(at_least(OperState::Carrier)), "carrier".parse());
+        assert_eq!(Ok(at_least(OperState::Degraded)), "degraded".parse());
+        assert_eq!(Ok(at_least(OperState::Routable)), "routable".parse());
     }
 }
