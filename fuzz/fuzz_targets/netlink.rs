@@ -1,5 +1,5 @@
 //! A route-netlink datagram as the kernel source reads it: each message decoded strictly,
-//! else leniently (`convert::lenient_message`), then converted to the core's links,
+//! else leniently (`wire::lenient_message`), then converted to the core's links,
 //! addresses, routes and neighbours. Never a panic.
 #![no_main]
 
@@ -8,7 +8,7 @@ use std::time::Duration;
 use libfuzzer_sys::fuzz_target;
 use netlink_packet_core::{NetlinkBuffer, NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::RouteNetlinkMessage;
-use wait_online::netlink::convert;
+use wait_online::netlink::wire;
 
 fuzz_target!(|data: &[u8]| {
     let mut offset = 0;
@@ -24,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
         let bytes = &rest[..length];
         let message = NetlinkMessage::<RouteNetlinkMessage>::deserialize(bytes)
             .ok()
-            .or_else(|| convert::lenient_message(bytes));
+            .or_else(|| wire::lenient_message(bytes));
         if let Some(NetlinkMessage {
             payload: NetlinkPayload::InnerMessage(inner),
             ..
@@ -33,18 +33,18 @@ fuzz_target!(|data: &[u8]| {
             let now = Duration::from_secs(1000);
             match inner {
                 RouteNetlinkMessage::NewLink(link) | RouteNetlinkMessage::DelLink(link) => {
-                    let _ = convert::link(&link);
+                    let _ = wire::link(&link);
                 }
                 RouteNetlinkMessage::NewAddress(address)
                 | RouteNetlinkMessage::DelAddress(address) => {
-                    let _ = convert::address(&address, now);
+                    let _ = wire::address(&address, now);
                 }
                 RouteNetlinkMessage::NewRoute(route) | RouteNetlinkMessage::DelRoute(route) => {
-                    let _ = convert::routes(&route);
+                    let _ = wire::routes(&route);
                 }
                 RouteNetlinkMessage::NewNeighbour(neighbour)
                 | RouteNetlinkMessage::DelNeighbour(neighbour) => {
-                    let _ = convert::neighbour(&neighbour);
+                    let _ = wire::neighbour(&neighbour);
                 }
                 _ => {}
             }

@@ -17,7 +17,7 @@ use crate::core::goal::{Goal, GoalVerdict};
 use crate::dns::DnsEvent;
 use crate::explain_view::ExplainView;
 use crate::gateway::GatewayProber;
-use crate::netlink::KernelSourceConfig;
+use crate::netlink::{KernelMessages, KernelSourceConfig};
 use crate::networkmanager::NetworkManagerEvent;
 use crate::notify::Notifier;
 use crate::sys::{BoottimeTimer, Inotify, InotifyEvent, boottime_now, expired};
@@ -69,8 +69,8 @@ pub enum ManagerSource {
 
 /// What a source reported.
 enum Event {
-    /// The kernel's tables changed (already applied by the kernel source).
-    Kernel,
+    /// What the kernel sent.
+    Kernel(KernelMessages),
     /// Changes in networkd's state directory.
     Networkd(Vec<InotifyEvent>),
     NetworkManager(NetworkManagerEvent),
@@ -117,10 +117,7 @@ pub async fn run(
                 announcer.ping_watchdog();
                 continue;
             }
-            result = sources.kernel.process(&mut sources.snapshot.kernel, boottime_now) => {
-                result.map_err(EngineError::Netlink)?;
-                Event::Kernel
-            }
+            result = sources.kernel.next() => Event::Kernel(result.map_err(EngineError::Netlink)?),
             result = networkd_event(sources.networkd.as_mut()) => {
                 Event::Networkd(result.map_err(EngineError::Networkd)?)
             }
@@ -132,7 +129,7 @@ pub async fn run(
             () = carrier_clock.due() => Event::CarrierTimeout,
         };
         let changed = match event {
-            Event::Kernel => sources.on_kernel_event(goal),
+            Event::Kernel(messages) => sources.on_kernel_event(messages, goal),
             Event::Networkd(events) => sources.on_networkd_event(&events),
             Event::NetworkManager(event) => sources.on_networkmanager_event(event),
             Event::Dns(event) => sources.on_dns_event(event),

@@ -13,7 +13,7 @@ use crate::core::networkmanager::NetworkManagerFacts;
 use crate::core::{Manager, Snapshot};
 use crate::dns::{DnsEvent, DnsWatcher};
 use crate::explain_view::ExplainView;
-use crate::netlink::{KernelSource, KernelSourceConfig};
+use crate::netlink::{KernelMessages, KernelSource, KernelSourceConfig};
 use crate::networkd::NetworkdSource;
 use crate::networkmanager::{NetworkManagerEvent, NetworkManagerSource};
 use crate::sys::{InotifyEvent, boottime_now};
@@ -77,11 +77,11 @@ impl Sources {
         })
     }
 
-    /// The kernel's links or routes changed: networkd's files of new links are read, and
-    /// DNS learns which links matter now (and that routes may have moved).
-    pub(super) fn on_kernel_event(&mut self, goal: &Goal) -> bool {
-        if !self.kernel.is_synced() {
-            return true;
+    /// The kernel sent messages; when its links or routes changed, networkd's files of new
+    /// links are read, and DNS learns which links matter now (and that routes may have moved).
+    pub(super) fn on_kernel_event(&mut self, messages: KernelMessages, goal: &Goal) -> bool {
+        if !self.kernel.apply(messages, &mut self.snapshot.kernel) {
+            return false;
         }
         let snapshot = &mut self.snapshot;
         snapshot.now = boottime_now();
