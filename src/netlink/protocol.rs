@@ -8,7 +8,9 @@
 //! so a stale event from before an overflow can never resurrect a deleted address.
 //!
 //! Scoped mode (`KernelSourceConfig::scope`) asks for the named links by name, then for
-//! their ports and their addresses, instead of dumping every link and address.
+//! their ports and their addresses, instead of dumping every link and address. It is worth
+//! its branches on large hosts: with 4,000 links the source is synced in 1.7 ms instead of
+//! 113 ms (`benches/scale.rs`, 2-core VM).
 
 use std::collections::{BTreeSet, VecDeque};
 use std::io;
