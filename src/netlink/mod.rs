@@ -31,7 +31,7 @@ pub struct KernelSourceConfig {
     /// addresses, instead of every link: when the decision looks at named links only, a
     /// host with thousands of links starts as fast as one with ten. Other links still
     /// appear through events, without their addresses. Measured by `benches/scale.rs`
-    /// (2-core VM, 4,000 links): synced in 1.7 ms scoped, 113 ms fetching every link.
+    /// (2-core VM, 4,000 links): synced in 1.6 ms scoped, 63 ms fetching every link.
     pub scope: Option<Vec<String>>,
 }
 

@@ -9,8 +9,8 @@
 //!
 //! Scoped mode (`KernelSourceConfig::scope`) asks for the named links by name, then for
 //! their ports and their addresses, instead of dumping every link and address. It is worth
-//! its branches on large hosts: with 4,000 links the source is synced in 1.7 ms instead of
-//! 113 ms (`benches/scale.rs`, 2-core VM).
+//! its branches on large hosts: with 4,000 links the source is synced in 1.6 ms instead of
+//! 63 ms (`benches/scale.rs`, 2-core VM; 1.7 and 113 ms in a busier run).
 
 use std::collections::{BTreeSet, VecDeque};
 use std::io;
