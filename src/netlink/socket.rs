@@ -99,7 +99,7 @@ impl KernelSource {
     }
 
     /// Sends the requests [`KernelSource::apply`] queued, waits until the socket is readable,
-    /// then reads what is queued, at most [`READ_BUDGET`] datagrams (so that a sustained storm
+    /// then reads what is queued, at most `READ_BUDGET` datagrams (so that a sustained storm
     /// cannot keep the caller from deciding). Cancel-safe: it waits only before reading.
     pub async fn next(&mut self) -> io::Result<KernelMessages> {
         if let Some(failure) = self.failure.take() {
