@@ -1,6 +1,7 @@
 //! The protocol as tables of steps: messages as the socket reads them (encoded by
 //! netlink-packet-route, decoded by `wire`), overflows, and the table expected meanwhile;
-//! then the requests sent and the table installed.
+//! then the requests sent and the table installed. Scoped mode's tables pair each step with
+//! the request it must ask for.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
@@ -573,16 +574,6 @@ mod scoped {
     use super::*;
     use netlink_packet_core::ErrorMessage;
 
-    fn scoped(names: &[&str]) -> Protocol {
-        Protocol::new(
-            PORT,
-            KernelSourceConfig {
-                scope: Some(names.iter().map(|n| n.to_string()).collect()),
-                ..KernelSourceConfig::default()
-            },
-        )
-    }
-
     fn named_link(ifindex: u32, name: &str) -> RouteNetlinkMessage {
         let mut link = LinkMessage::default();
         link.header.index = ifindex;
@@ -627,219 +618,189 @@ mod scoped {
         Some(Request { query, seq })
     }
 
-    /// Feeds `message` and returns the request it asks for.
-    fn feed(
-        protocol: &mut Protocol,
-        tables: &mut KernelTables,
-        message: NetlinkMessage<RouteNetlinkMessage>,
-    ) -> Option<Request> {
-        protocol.handle_message(decoded(message), tables).unwrap()
+    fn by_name(name: &str, seq: u32) -> Option<Request> {
+        ask(Query::LinkNamed(name.into()), seq)
     }
 
-    /// Runs the whole scoped fetch of `wo0` = ifindex 2 with one address; returns the
-    /// next sequence number.
-    fn sync_wo0(protocol: &mut Protocol, tables: &mut KernelTables, first_seq: u32) -> u32 {
-        let s = first_seq;
-        assert_eq!(
-            feed(protocol, tables, answer(s, named_link(2, "wo0"))),
-            None
+    /// One step of a scoped case.
+    enum Scoped {
+        /// Feed this message; it must ask for this request (`None`: for none).
+        Feed(NetlinkMessage<RouteNetlinkMessage>, Option<Request>),
+        /// Feeding this message is an error: the dump failed.
+        Fails(NetlinkMessage<RouteNetlinkMessage>),
+        /// The receive buffer overflowed; it must ask for this request.
+        Overflow(Option<Request>),
+        /// This holds of the protocol and the installed table now.
+        Holds(&'static str, fn(&Protocol, &KernelTables) -> bool),
+    }
+    use Scoped::{Fails, Feed, Holds, Overflow};
+
+    /// Starts a protocol scoped to `names`, checks its first request, then runs `steps`.
+    fn check_scoped(names: &[&str], first: Option<Request>, steps: Vec<Scoped>) {
+        let mut protocol = Protocol::new(
+            PORT,
+            KernelSourceConfig {
+                scope: Some(names.iter().map(|n| n.to_string()).collect()),
+                ..KernelSourceConfig::default()
+            },
         );
-        assert_eq!(
-            feed(protocol, tables, error(s, 0)),
-            ask(Query::PortsOf(2), s + 1)
-        );
-        assert_eq!(
-            feed(protocol, tables, end(s + 1)),
-            ask(Query::AddressesOf(2), s + 2)
-        );
-        assert_eq!(feed(protocol, tables, part(s + 2, new_addr(2, 7))), None);
-        assert_eq!(feed(protocol, tables, end(s + 2)), None);
-        s + 3
+        let mut tables = KernelTables::default();
+        assert_eq!(Some(protocol.start()), first, "first request");
+        for (index, step) in steps.into_iter().enumerate() {
+            match step {
+                Feed(message, request) => assert_eq!(
+                    protocol
+                        .handle_message(decoded(message), &mut tables)
+                        .unwrap_or_else(|err| panic!("step {index}: {err}")),
+                    request,
+                    "request after step {index}"
+                ),
+                Fails(message) => assert!(
+                    protocol
+                        .handle_message(decoded(message), &mut tables)
+                        .is_err(),
+                    "step {index} did not fail"
+                ),
+                Overflow(request) => {
+                    assert_eq!(protocol.overflowed(), request, "request after step {index}");
+                }
+                Holds(what, holds) => assert!(holds(&protocol, &tables), "step {index}: {what}"),
+            }
+        }
+    }
+
+    /// The whole scoped fetch of `wo0` = ifindex 2 with one address, from request `seq`.
+    fn sync_wo0(seq: u32) -> Vec<Scoped> {
+        vec![
+            Feed(answer(seq, named_link(2, "wo0")), None),
+            Feed(error(seq, 0), ask(Query::PortsOf(2), seq + 1)),
+            Feed(end(seq + 1), ask(Query::AddressesOf(2), seq + 2)),
+            Feed(part(seq + 2, new_addr(2, 7)), None),
+            Feed(end(seq + 2), None),
+        ]
     }
 
     #[test]
     fn fetches_only_the_named_links_their_ports_and_addresses() {
-        let mut protocol = scoped(&["wo0", "gone0"]);
-        let mut tables = KernelTables::default();
-        assert_eq!(
-            Some(protocol.start()),
-            ask(Query::LinkNamed("wo0".into()), 1)
-        );
-        assert_eq!(
-            feed(&mut protocol, &mut tables, answer(1, named_link(2, "wo0"))),
-            None
-        );
-        // The ACK ends the request; the next name is asked for.
-        assert_eq!(
-            feed(&mut protocol, &mut tables, error(1, 0)),
-            ask(Query::LinkNamed("gone0".into()), 2)
-        );
-        // No such link: absent, not an error.
-        assert_eq!(
-            feed(&mut protocol, &mut tables, error(2, libc::ENODEV)),
-            ask(Query::PortsOf(2), 3)
-        );
         let mut port = LinkMessage::default();
         port.header.index = 4;
         port.attributes.push(LinkAttribute::IfName("port0".into()));
         port.attributes.push(LinkAttribute::Controller(2));
-        assert_eq!(
-            feed(
-                &mut protocol,
-                &mut tables,
-                part(3, RouteNetlinkMessage::NewLink(port))
-            ),
-            None
+        check_scoped(
+            &["wo0", "gone0"],
+            by_name("wo0", 1),
+            vec![
+                Feed(answer(1, named_link(2, "wo0")), None),
+                // The ACK ends the request; the next name is asked for.
+                Feed(error(1, 0), by_name("gone0", 2)),
+                // No such link: absent, not an error.
+                Feed(error(2, libc::ENODEV), ask(Query::PortsOf(2), 3)),
+                Feed(part(3, RouteNetlinkMessage::NewLink(port)), None),
+                Feed(end(3), ask(Query::AddressesOf(2), 4)),
+                Holds("still fetching, nothing installed", |p, t| {
+                    !p.is_synced() && t.links.is_empty()
+                }),
+                Feed(part(4, new_addr(2, 7)), None),
+                Feed(end(4), None),
+                Holds("synced", |p, _| p.is_synced()),
+                Holds("wo0 and its port", |_, t| {
+                    t.links.keys().copied().eq([2, 4])
+                }),
+                Holds("wo0's address", |_, t| t.links[&2].addresses.len() == 1),
+                Holds("the port's master", |_, t| t.links[&4].master == Some(2)),
+                Holds("one dump", |p, _| p.dumps == 1),
+            ],
         );
-        assert_eq!(
-            feed(&mut protocol, &mut tables, end(3)),
-            ask(Query::AddressesOf(2), 4)
-        );
-        assert!(protocol.resync.is_some() && tables.links.is_empty());
-        assert_eq!(
-            feed(&mut protocol, &mut tables, part(4, new_addr(2, 7))),
-            None
-        );
-        assert_eq!(feed(&mut protocol, &mut tables, end(4)), None);
-        assert!(protocol.resync.is_none(), "synced");
-        assert_eq!(tables.links.keys().copied().collect::<Vec<_>>(), vec![2, 4]);
-        assert_eq!(tables.links[&2].addresses.len(), 1);
-        assert_eq!(tables.links[&4].master, Some(2));
-        assert_eq!(protocol.dumps, 1);
     }
 
     #[test]
     fn a_link_renamed_to_an_awaited_name_is_fetched_again() {
-        let mut protocol = scoped(&["wo0"]);
-        let mut tables = KernelTables::default();
-        protocol.start();
-        let next = sync_wo0(&mut protocol, &mut tables, 1);
-        // Unrelated links come and go through events without a refetch.
-        assert_eq!(
-            feed(&mut protocol, &mut tables, event(named_link(9, "other"))),
-            None
-        );
-        assert_eq!(
-            feed(&mut protocol, &mut tables, event(named_link(2, "wo0"))),
-            None,
-            "an update of a fetched link needs no refetch"
-        );
-        // wo0 deleted and another link (with addresses we never fetched) renamed to it.
-        assert_eq!(
-            feed(
-                &mut protocol,
-                &mut tables,
-                event(RouteNetlinkMessage::DelLink({
-                    let mut l = LinkMessage::default();
-                    l.header.index = 2;
-                    l
-                }))
-            ),
-            None
-        );
-        assert_eq!(
-            feed(&mut protocol, &mut tables, event(named_link(9, "wo0"))),
-            ask(Query::LinkNamed("wo0".into()), next)
-        );
-        assert!(protocol.resync.is_some(), "no decision until refetched");
+        let mut delete = LinkMessage::default();
+        delete.header.index = 2;
+        let mut steps = sync_wo0(1);
+        steps.extend([
+            // Unrelated links come and go through events without a refetch.
+            Feed(event(named_link(9, "other")), None),
+            // An update of a fetched link needs no refetch.
+            Feed(event(named_link(2, "wo0")), None),
+            // wo0 deleted and another link (with addresses we never fetched) renamed to it.
+            Feed(event(RouteNetlinkMessage::DelLink(delete)), None),
+            Feed(event(named_link(9, "wo0")), by_name("wo0", 4)),
+            Holds("no decision until refetched", |p, _| !p.is_synced()),
+        ]);
+        check_scoped(&["wo0"], by_name("wo0", 1), steps);
     }
 
     #[test]
     fn an_awaited_link_appearing_while_its_name_is_still_queued_needs_no_restart() {
-        let mut protocol = scoped(&["wo0", "wo1"]);
-        let mut tables = KernelTables::default();
-        protocol.start();
-        assert_eq!(
-            feed(&mut protocol, &mut tables, answer(1, named_link(2, "wo0"))),
-            None
-        );
-        // wo1 created while wo0's request is answered: it is asked for next anyway.
-        assert_eq!(
-            feed(&mut protocol, &mut tables, event(named_link(3, "wo1"))),
-            None
-        );
-        assert!(!protocol.resync.as_ref().unwrap().restart);
-        // A rename to wo0 after wo0 was fetched does need a restart.
-        assert_eq!(
-            feed(&mut protocol, &mut tables, event(named_link(5, "wo0"))),
-            None
-        );
-        assert!(protocol.resync.as_ref().unwrap().restart);
-        assert_eq!(
-            feed(&mut protocol, &mut tables, error(1, 0)),
-            ask(Query::LinkNamed("wo0".into()), 2),
-            "started over at the end of the current request"
+        check_scoped(
+            &["wo0", "wo1"],
+            by_name("wo0", 1),
+            vec![
+                Feed(answer(1, named_link(2, "wo0")), None),
+                // wo1 created while wo0's request is answered: it is asked for next anyway.
+                Feed(event(named_link(3, "wo1")), None),
+                Holds("no restart", |p, _| !p.resync.as_ref().unwrap().restart),
+                // A rename to wo0 after wo0 was fetched does need a restart.
+                Feed(event(named_link(5, "wo0")), None),
+                Holds("a restart", |p, _| p.resync.as_ref().unwrap().restart),
+                // Started over at the end of the current request.
+                Feed(error(1, 0), by_name("wo0", 2)),
+            ],
         );
     }
 
     #[test]
     fn an_overflow_while_asking_by_name_resyncs_with_full_dumps() {
-        let mut protocol = scoped(&["wo0"]);
-        let mut tables = KernelTables::default();
-        protocol.start();
-        // The reply to the request by name may have been dropped: full dumps at once.
-        assert_eq!(protocol.overflowed(), ask(Query::Dump(DumpKind::Links), 2));
-        assert_eq!(
-            feed(&mut protocol, &mut tables, part(2, named_link(2, "wo0"))),
-            None
-        );
-        assert_eq!(
-            feed(&mut protocol, &mut tables, part(2, named_link(3, "other"))),
-            None
-        );
-        assert_eq!(
-            feed(&mut protocol, &mut tables, end(2)),
-            ask(Query::Dump(DumpKind::Addresses), 3),
-            "no ports or per-link queries in a full resync"
-        );
-        assert_eq!(feed(&mut protocol, &mut tables, end(3)), None);
-        assert!(protocol.resync.is_none());
-        assert_eq!(tables.links.len(), 2);
-        assert_eq!(protocol.fetched, BTreeSet::from([2]));
-        assert_eq!(
-            protocol.scope,
-            Some(vec!["wo0".to_string()]),
-            "still scoped"
-        );
-        // Later, a rename onto the awaited name is fetched by name again.
-        assert_eq!(
-            feed(&mut protocol, &mut tables, event(named_link(3, "wo0"))),
-            ask(Query::LinkNamed("wo0".into()), 4)
+        check_scoped(
+            &["wo0"],
+            by_name("wo0", 1),
+            vec![
+                // The reply to the request by name may have been dropped: full dumps at once.
+                Overflow(ask(Query::Dump(DumpKind::Links), 2)),
+                Feed(part(2, named_link(2, "wo0")), None),
+                Feed(part(2, named_link(3, "other")), None),
+                // No ports or per-link queries in a full resync.
+                Feed(end(2), ask(Query::Dump(DumpKind::Addresses), 3)),
+                Feed(end(3), None),
+                Holds("synced", |p, _| p.is_synced()),
+                Holds("both links", |_, t| t.links.len() == 2),
+                Holds("wo0 fetched", |p, _| p.fetched == BTreeSet::from([2])),
+                Holds("still scoped", |p, _| {
+                    p.scope == Some(vec!["wo0".to_string()])
+                }),
+                // Later, a rename onto the awaited name is fetched by name again.
+                Feed(event(named_link(3, "wo0")), by_name("wo0", 4)),
+            ],
         );
     }
 
     #[test]
     fn an_overflow_during_a_dump_makes_the_next_resync_full() {
-        let mut protocol = scoped(&["wo0"]);
-        let mut tables = KernelTables::default();
-        protocol.start();
-        feed(&mut protocol, &mut tables, answer(1, named_link(2, "wo0")));
-        assert_eq!(
-            feed(&mut protocol, &mut tables, error(1, 0)),
-            ask(Query::PortsOf(2), 2)
-        );
-        assert_eq!(protocol.overflowed(), None, "the dump is finished first");
-        assert_eq!(
-            feed(&mut protocol, &mut tables, end(2)),
-            ask(Query::Dump(DumpKind::Links), 3)
+        check_scoped(
+            &["wo0"],
+            by_name("wo0", 1),
+            vec![
+                Feed(answer(1, named_link(2, "wo0")), None),
+                Feed(error(1, 0), ask(Query::PortsOf(2), 2)),
+                // The dump is finished first.
+                Overflow(None),
+                Feed(end(2), ask(Query::Dump(DumpKind::Links), 3)),
+            ],
         );
     }
 
     #[test]
     fn a_refused_filtered_request_falls_back_to_full_dumps() {
-        let mut protocol = scoped(&["wo0"]);
-        let mut tables = KernelTables::default();
-        protocol.start();
-        assert_eq!(
-            feed(&mut protocol, &mut tables, error(1, libc::EINVAL)),
-            ask(Query::Dump(DumpKind::Links), 2)
-        );
-        assert_eq!(protocol.scope, None);
-        // …and then a failing dump is an error again.
-        assert!(
-            protocol
-                .handle_message(decoded(error(2, libc::EPERM)), &mut tables)
-                .is_err()
+        check_scoped(
+            &["wo0"],
+            by_name("wo0", 1),
+            vec![
+                Feed(error(1, libc::EINVAL), ask(Query::Dump(DumpKind::Links), 2)),
+                Holds("no longer scoped", |p, _| p.scope.is_none()),
+                // …and then a failing dump is an error again.
+                Fails(error(2, libc::EPERM)),
+            ],
         );
     }
 }
