@@ -1,7 +1,10 @@
 //! Scale benchmark: startup-to-decision and peak RSS for an already-satisfied
 //! `-i X:routable` in a namespace with 10, 400 and 4,000 links (veth pairs, half of the links
-//! with a global address), and for `--any -o routable`, which fetches and judges every link. Run as root: `cargo bench --bench scale`
-//! (`WAIT_ONLINE_BENCH_ROUNDS=N` to change the rounds, `WAIT_ONLINE_SCALE=10,400` the sizes).
+//! with a global address), and for `--any -o routable`, which fetches and judges every link.
+//! Then, in process, what the scoped fetch (`KernelSourceConfig::scope`, which `-i` turns on)
+//! saves: the kernel source's open-to-synced time with the scope `a0` and without, the same
+//! rounds interleaved. Run as root: `cargo bench --bench scale` (`WAIT_ONLINE_BENCH_ROUNDS=N`
+//! to change the rounds, `WAIT_ONLINE_SCALE=10,400` the sizes).
 
 // The integration tests' helpers; a bench uses only some of them.
 #[allow(dead_code, unused_imports)]
@@ -14,7 +17,8 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Netns, wait_online_bin};
+use common::{Netns, in_netns, synced_source, wait_online_bin};
+use wait_online::netlink::KernelSourceConfig;
 
 /// Runs wait-online inside `ns` (setns in the child, no wrapper) and returns wall time and
 /// peak RSS in KiB.
@@ -50,6 +54,20 @@ fn run_once(ns: &Netns, args: &[&str]) -> (Duration, i64, i32) {
     (start.elapsed(), usage.ru_maxrss, code)
 }
 
+/// Milliseconds from opening a kernel source with `config` inside `ns` to its first complete
+/// fetch.
+fn time_to_sync(ns: &Netns, config: KernelSourceConfig) -> f64 {
+    in_netns(ns, move || {
+        Box::pin(async move {
+            let start = Instant::now();
+            let (source, tables) = synced_source(config).await;
+            let elapsed = start.elapsed().as_secs_f64() * 1000.0;
+            drop((source, tables));
+            elapsed
+        })
+    })
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(|a, b| a.partial_cmp(b).unwrap());
     values[values.len() / 2]
@@ -79,6 +97,7 @@ fn main() {
         "links", "median ms", "peak RSS MiB", "us per link", "KiB per link", "--any median ms"
     );
     let mut baseline: Option<(f64, f64, usize)> = None;
+    let mut fetch_times = Vec::new();
     for links in sizes {
         let ns = Netns::new();
         let pairs = links / 2;
@@ -104,6 +123,7 @@ fn main() {
         let mut times = Vec::new();
         let mut rss = Vec::new();
         let mut every_link = Vec::new();
+        let (mut scoped, mut full) = (Vec::new(), Vec::new());
         for _ in 0..rounds {
             let (wall, max_rss, code) = run_once(
                 &ns,
@@ -119,7 +139,17 @@ fn main() {
             );
             assert_eq!(code, 0, "--any did not exit 0 with {links} links");
             every_link.push(wall.as_secs_f64() * 1000.0);
+            let scope = Some(vec!["a0".to_string()]);
+            scoped.push(time_to_sync(
+                &ns,
+                KernelSourceConfig {
+                    scope,
+                    ..KernelSourceConfig::default()
+                },
+            ));
+            full.push(time_to_sync(&ns, KernelSourceConfig::default()));
         }
+        fetch_times.push((links, median(scoped), median(full)));
         let (t, m, all) = (median(times), median(rss), median(every_link));
         let (per_link_us, per_link_kib) = match baseline {
             Some((t0, m0, n0)) if links > n0 => (
@@ -137,4 +167,20 @@ fn main() {
         drop(ns);
     }
     println!("per-link figures are the growth over the smallest size");
+    println!("{}", scoped_fetch_report(&fetch_times));
+}
+
+/// The kernel source's open-to-synced medians per size, scoped to `a0` and not.
+fn scoped_fetch_report(times: &[(usize, f64, f64)]) -> String {
+    let mut report = format!(
+        "kernel source, open -> synced, in process\n{:>6} {:>16} {:>16} {:>10}",
+        "links", "scoped (a0) ms", "every link ms", "saved ms"
+    );
+    for (links, scoped, full) in times {
+        report.push_str(&format!(
+            "\n{links:>6} {scoped:>16.2} {full:>16.2} {:>10.2}",
+            full - scoped
+        ));
+    }
+    report
 }

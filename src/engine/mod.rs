@@ -26,7 +26,7 @@ use crate::notify::Notifier;
 pub use crate::outcome::Outcome;
 use crate::sys::{BoottimeTimer, Inotify, boottime_now, expired};
 pub use pitfalls::PitfallScan;
-use source::{Driven, Facts, or_pending};
+use source::{Driven, Facts};
 use sources::Sources;
 
 /// A failure to set up or read a source.
@@ -121,13 +121,12 @@ pub async fn run(
     let mut announcer = Announcer::new(notifier).map_err(EngineError::Setup)?;
     let Sources {
         mut snapshot,
-        mut kernel,
-        mut others,
+        mut sources,
     } = sources::open(goal, deadline, managers, kernel_config)?;
     let mut last: Option<GoalVerdict> = None;
 
     loop {
-        let woke = tokio::select! {
+        let index = tokio::select! {
             biased;
             _ = terminate.recv() => return Ok(Outcome::Interrupted(last)),
             _ = interrupt.recv() => return Ok(Outcome::Interrupted(last)),
@@ -138,38 +137,20 @@ pub async fn run(
                 announcer.ping_watchdog();
                 continue;
             }
-            result = kernel.process(&mut snapshot.kernel, boottime_now) => {
-                result.map_err(EngineError::Netlink)?;
-                None
-            }
-            (result, index, _) = or_pending(
-                (!others.is_empty()).then(|| select_all(others.iter_mut().map(|s| s.ready())))
-            ) => {
+            (result, index, _) = select_all(sources.iter_mut().map(|source| source.ready())) => {
                 result?;
-                Some(index)
+                index
             }
         };
-        let changed = match woke {
-            // The kernel's tables changed (already applied by the kernel source).
-            None => {
-                if kernel.is_synced() {
-                    snapshot.now = boottime_now();
-                    snapshot.note_carrier();
-                    follow(Facts::Kernel, None, &mut others, &mut snapshot, goal);
-                }
-                true
-            }
-            Some(index) => {
-                let changed = others[index].apply_ready(&mut snapshot, goal);
-                if changed && kernel.is_synced() {
-                    let facts = others[index].facts();
-                    follow(facts, Some(index), &mut others, &mut snapshot, goal);
-                }
-                changed
-            }
-        };
-        // Nothing is decided on half a picture: not during a resync of the kernel's tables.
-        if !changed || !kernel.is_synced() || !others.iter().all(|source| source.settled()) {
+        let changed = sources[index].apply_ready(&mut snapshot, goal);
+        // Nothing is followed or decided on half a picture: not during a resync of the
+        // kernel's tables.
+        let settled = sources.iter().all(|source| source.settled());
+        if changed && settled {
+            let facts = sources[index].facts();
+            follow(facts, index, &mut sources, &mut snapshot, goal);
+        }
+        if !changed || !settled {
             continue;
         }
         let verdict = decide(
@@ -186,7 +167,7 @@ pub async fn run(
         if verdict.hopeless {
             return Ok(Outcome::GaveUp(verdict));
         }
-        for source in &mut others {
+        for source in &mut sources {
             source.decided(&snapshot, &verdict);
         }
         announcer.waiting(&verdict, last.as_ref());
@@ -197,13 +178,13 @@ pub async fn run(
 /// The facts `changed`, kept by the source at `origin`, changed: the other sources follow.
 fn follow(
     changed: Facts,
-    origin: Option<usize>,
+    origin: usize,
     sources: &mut [Box<dyn Driven>],
     snapshot: &mut Snapshot,
     goal: &Goal,
 ) {
     for (index, source) in sources.iter_mut().enumerate() {
-        if Some(index) != origin {
+        if index != origin {
             source.others_changed(changed, snapshot, goal);
         }
     }

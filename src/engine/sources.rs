@@ -23,9 +23,9 @@ use crate::networkmanager::NetworkManagerSource;
 /// The sources of one wait, and the facts they keep up to date.
 pub(super) struct Sources {
     pub(super) snapshot: Snapshot,
-    pub(super) kernel: KernelSource,
-    /// The others, in the order in which they follow each other's changes.
-    pub(super) others: Vec<Box<dyn Driven>>,
+    /// The kernel first, then the others in the order in which they follow each other's
+    /// changes.
+    pub(super) sources: Vec<Box<dyn Driven>>,
 }
 
 pub(super) fn open(
@@ -53,7 +53,9 @@ pub(super) fn open(
         ))));
         snapshot.networkmanager = Some(NetworkManagerFacts::default());
     }
+    // Opened after the managers' sources, so that its dump is newer than what they read first.
     let kernel = KernelSource::open(kernel_config).map_err(EngineError::NetlinkOpen)?;
+    others.insert(0, Box::new(Slot::new(kernel)));
     // The bus is only touched when DNS is part of the requirements.
     if goal.needs_dns() {
         snapshot.dns = DnsFacts::not_read();
@@ -72,7 +74,6 @@ pub(super) fn open(
     }
     Ok(Sources {
         snapshot,
-        kernel,
-        others,
+        sources: others,
     })
 }

@@ -6,11 +6,6 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use netlink_packet_core::{NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload};
-use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
-use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
-use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
-
 use crate::bounded_read::{self, KERNEL_VALUE_CAP};
 use crate::core::Snapshot;
 use crate::core::link::ifa;
@@ -59,8 +54,12 @@ impl HostFacts for HostReader {
     }
 
     fn route_to(&self, destination: IpAddr) -> Option<RouteChoice> {
-        match lookup(destination) {
-            Ok(choice) => choice,
+        match crate::netlink::route_to(destination) {
+            Ok(route) => route.map(|route| RouteChoice {
+                table: route.table,
+                oif: route.oif,
+                gateway: route.gateway,
+            }),
             Err(err) => {
                 tracing::debug!("route lookup for {destination} failed: {err}");
                 None
@@ -71,48 +70,4 @@ impl HostFacts for HostReader {
     fn tentative_since(&self, ifindex: u32, address: IpAddr) -> Option<Duration> {
         self.tentative.get(&(ifindex, address)).copied()
     }
-}
-
-/// Asks the kernel which route it would use for `destination` (as `ip route get` does).
-fn lookup(destination: IpAddr) -> std::io::Result<Option<RouteChoice>> {
-    let mut request = RouteMessage::default();
-    let (family, length, address) = match destination {
-        IpAddr::V4(v4) => (AddressFamily::Inet, 32, RouteAddress::Inet(v4)),
-        IpAddr::V6(v6) => (AddressFamily::Inet6, 128, RouteAddress::Inet6(v6)),
-    };
-    request.header.address_family = family;
-    request.header.destination_prefix_length = length;
-    request
-        .attributes
-        .push(RouteAttribute::Destination(address));
-    let mut header = NetlinkHeader::default();
-    header.flags = NLM_F_REQUEST;
-    header.sequence_number = 1;
-    let mut message = NetlinkMessage::new(
-        header,
-        NetlinkPayload::InnerMessage(RouteNetlinkMessage::GetRoute(request)),
-    );
-    message.finalize();
-    let mut bytes = vec![0; message.buffer_len()];
-    message.serialize(&mut bytes);
-    let socket = Socket::new(NETLINK_ROUTE)?;
-    socket.send_to(&bytes, &SocketAddr::new(0, 0), 0)?;
-    // The kernel answers within the send call: the reply is queued before it returns, so a
-    // non-blocking read never has to wait (and can never hang the event loop).
-    socket.set_non_blocking(true)?;
-    let (reply, _) = socket.recv_from_full()?;
-    let Ok(reply) = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&reply) else {
-        return Ok(None);
-    };
-    let NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(route)) = reply.payload else {
-        // An error reply: no route (ENETUNREACH) or a refused request.
-        return Ok(None);
-    };
-    Ok(crate::netlink::convert::routes(&route)
-        .first()
-        .map(|route| RouteChoice {
-            table: route.table,
-            oif: route.oif,
-            gateway: route.gateway,
-        }))
 }

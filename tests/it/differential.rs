@@ -32,8 +32,8 @@ use std::thread::{self, sleep};
 use std::time::Duration;
 
 use crate::common::{
-    self, Netns, Rng, env_number, run_checked, seed_from_env, spawn_in_netns, synced_source,
-    wait_online_bin,
+    self, Netns, Rng, env_number, process, run_checked, seed_from_env, spawn_in_netns,
+    synced_source, wait_online_bin,
 };
 use serde_json::Value;
 use wait_online::core::update::KernelTables;
@@ -507,7 +507,7 @@ impl Worker {
                                 let quiet = Duration::from_millis(40);
                                 match tokio::time::timeout(
                                     quiet,
-                                    live.process(&mut live_tables, boottime_now),
+                                    process(&mut live, &mut live_tables),
                                 )
                                 .await
                                 {

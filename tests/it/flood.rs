@@ -24,8 +24,8 @@ use std::thread::{JoinHandle, sleep};
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    self, Netns, Rng, env_number, run_wait_online_bg, seed_from_env, spawn_in_netns, synced_source,
-    wait_online_bin,
+    self, Netns, Rng, env_number, process, run_wait_online_bg, seed_from_env, spawn_in_netns,
+    synced_source, wait_online_bin,
 };
 use netlink_packet_core::{
     NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage,
@@ -505,7 +505,7 @@ fn address_added_during_sustained_flood_ends_the_wait_during_the_flood() {
     flood_runs(Scenario::AddressDuringFlood);
 }
 
-/// The library's `KernelSource::process` under the same flood, in process: each call must
+/// The library's `KernelSource::next` and `apply` under the same flood, in process: each call must
 /// return to the engine (it used to read until the socket was drained, so under a sustained
 /// flood the engine never decided although the table was resynchronised again and again).
 /// Asserts that no call lasts 1 s.
@@ -513,7 +513,6 @@ fn address_added_during_sustained_flood_ends_the_wait_during_the_flood() {
 #[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn process_returns_to_the_engine_during_a_sustained_flood() {
     use wait_online::netlink::KernelSourceConfig;
-    use wait_online::sys::boottime_now;
     let _root = common::require_root_alone();
     let threads = env_number("WAIT_ONLINE_FLOOD_THREADS").map_or(3, |n| n as usize);
     let (ns, target, others) = topology();
@@ -525,7 +524,7 @@ fn process_returns_to_the_engine_during_a_sustained_flood() {
             let mut seen = None;
             while start.elapsed() < Duration::from_secs(5) {
                 let call = Instant::now();
-                source.process(&mut tables, boottime_now).await.unwrap();
+                process(&mut source, &mut tables).await.unwrap();
                 calls.push(call.elapsed());
                 let routable = tables
                     .links

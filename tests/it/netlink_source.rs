@@ -8,11 +8,10 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::common::{self, Netns, in_netns, synced_source};
+use crate::common::{self, Netns, in_netns, process, synced_source};
 use wait_online::core::Family;
 use wait_online::core::update::KernelTables;
 use wait_online::netlink::{KernelSource, KernelSourceConfig};
-use wait_online::sys::boottime_now;
 
 /// (ifindex, "address/prefix") of every address, as `ip -o addr` shows them.
 fn kernel_addresses(ns: &Netns) -> BTreeSet<(u32, String)> {
@@ -55,7 +54,7 @@ fn our_addresses(tables: &KernelTables) -> BTreeSet<(u32, String)> {
 
 /// Reads until nothing arrives for `quiet`.
 async fn drain(source: &mut KernelSource, tables: &mut KernelTables, quiet: Duration) {
-    while let Ok(result) = tokio::time::timeout(quiet, source.process(tables, boottime_now)).await {
+    while let Ok(result) = tokio::time::timeout(quiet, process(source, tables)).await {
         result.expect("netlink read");
     }
 }

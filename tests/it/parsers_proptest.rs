@@ -4,7 +4,7 @@
 //!   arbitrary values: never panics; every error is one line that names the offending option
 //!   or quotes the offending value; valid `-i`/`-o` command lines are reflected exactly.
 //!   (The in-crate tests cover fixed bad inputs and the range/timespan parsers on their own.)
-//! * netlink → core conversion (`wait_online::netlink::convert`) with arbitrary attribute
+//! * netlink → core conversion (`wait_online::netlink::wire`) with arbitrary attribute
 //!   combinations: messages are serialized into a netlink datagram and decoded again as the
 //!   kernel source decodes them, then converted; never a panic, and the `KernelLink` /
 //!   `Address` reflect the attributes. (The in-crate tests feed garbage and truncated bytes to
@@ -40,7 +40,7 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use wait_online::cli::{Command, UsageError, parse};
 use wait_online::core::{Family, KernelOperState, OperState};
-use wait_online::netlink::convert;
+use wait_online::netlink::wire;
 
 /// 3000 cases; failures are not persisted (no regression files next to the tests: a failure
 /// prints its minimal input, which the report quotes).
@@ -636,7 +636,7 @@ fn link_conversion_reflects_the_attributes() {
             let RouteNetlinkMessage::NewLink(decoded) = decoded else {
                 return Err(TestCaseError::fail("decoded as another message type"));
             };
-            let link = convert::link(&decoded);
+            let link = wire::link(&decoded);
             prop_assert_eq!(link.ifindex, spec.index);
             prop_assert_eq!(link.flags, spec.flags);
             let name = match (&spec.name, &spec.raw_name) {
@@ -808,7 +808,7 @@ fn address_conversion_reflects_the_attributes() {
                 return Err(TestCaseError::fail(format!("undecodable: {spec:?}")));
             };
             let now = Duration::from_secs(spec.now_secs);
-            let converted = convert::address(&decoded, now);
+            let converted = wire::address(&decoded, now);
             let family = match spec.family {
                 2 => Some(Family::Ipv4),
                 10 => Some(Family::Ipv6),
@@ -905,7 +905,7 @@ fn route_conversion_never_panics() {
                 // family): the kernel source ignores such a message.
                 return Ok(false);
             };
-            let routes = convert::routes(&decoded);
+            let routes = wire::routes(&decoded);
             if family != 2 && family != 10 {
                 prop_assert!(routes.is_empty());
                 return Ok(false);
@@ -1600,7 +1600,7 @@ fn arb_nla() -> impl Strategy<Value = Vec<u8>> {
 /// decoder keeps the message (never a panic), and the conversions accept what it gives.
 #[test]
 fn lenient_netlink_decoding_keeps_messages_with_hostile_attributes() {
-    use wait_online::netlink::convert;
+    use wait_online::netlink::wire;
     let strategy = (
         prop_oneof![Just(16u16), Just(17u16), Just(20u16), Just(21u16)],
         proptest::collection::vec(any::<u8>(), 16),
@@ -1622,17 +1622,17 @@ fn lenient_netlink_decoding_keeps_messages_with_hostile_attributes() {
             bytes.extend([0u8; 10]); // flags, sequence, port
             bytes.extend(payload);
             let strict = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&bytes).is_ok();
-            let Some(message) = convert::lenient_message(&bytes) else {
+            let Some(message) = wire::lenient_message(&bytes) else {
                 return Err(TestCaseError::fail(format!("dropped {bytes:?}")));
             };
             match message.payload {
                 NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(link))
                 | NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(link)) => {
-                    let _ = convert::link(&link);
+                    let _ = wire::link(&link);
                 }
                 NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewAddress(address))
                 | NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelAddress(address)) => {
-                    let _ = convert::address(&address, Duration::from_secs(1));
+                    let _ = wire::address(&address, Duration::from_secs(1));
                 }
                 other => return Err(TestCaseError::fail(format!("decoded as {other:?}"))),
             }

@@ -76,7 +76,7 @@ pub use resolved::{
     parse_resolve_hostname,
 };
 pub use rng::{Rng, env_number, seed_from_env};
-pub use source::{in_netns, spawn_in_netns, synced_source};
+pub use source::{in_netns, process, spawn_in_netns, synced_source};
 pub use upstream::Upstream;
 
 /// The upstream binary used as the reference implementation (the host's systemd 252; the

@@ -1,12 +1,12 @@
 //! The library's kernel source, in process, inside a test namespace.
 
 use std::future::Future;
+use std::io;
 use std::pin::Pin;
 use std::thread;
 
 use wait_online::core::update::KernelTables;
 use wait_online::netlink::{KernelSource, KernelSourceConfig};
-use wait_online::sys::boottime_now;
 
 use super::netns::Netns;
 
@@ -43,10 +43,17 @@ pub async fn synced_source(config: KernelSourceConfig) -> (KernelSource, KernelT
     let mut source = KernelSource::open(config).expect("open the kernel source");
     let mut tables = KernelTables::default();
     while !source.is_synced() {
-        source
-            .process(&mut tables, boottime_now)
+        process(&mut source, &mut tables)
             .await
             .expect("netlink read");
     }
     (source, tables)
+}
+
+/// Reads what the kernel sent and applies it to `tables`: the engine's two steps in one.
+/// Cancel-safe, as [`KernelSource::next`] is.
+pub async fn process(source: &mut KernelSource, tables: &mut KernelTables) -> io::Result<()> {
+    let messages = source.next().await?;
+    source.apply(messages, tables);
+    Ok(())
 }
