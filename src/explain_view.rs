@@ -12,8 +12,9 @@ use std::time::Duration;
 
 use crate::core::goal::GoalVerdict;
 use crate::core::pitfalls::{self, Pitfall};
-use crate::core::view::{render, seconds};
 use crate::core::{LinkOutcome, Snapshot};
+use crate::report::seconds;
+use crate::report::view::render;
 use crate::sys::boottime_now;
 
 use host_facts::HostReader;
