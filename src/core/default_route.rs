@@ -195,7 +195,8 @@ fn check_family(
     })
 }
 
-fn interface_name(tables: &KernelTables, oif: Option<u32>) -> String {
+/// The name of link `oif`, or a stand-in that says what is known (`ifindex 7`, `no interface`).
+pub(super) fn interface_name(tables: &KernelTables, oif: Option<u32>) -> String {
     match oif.and_then(|i| tables.links.get(&i)) {
         Some(link) => link.name.clone(),
         None => match oif {

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::default_route::default_routes;
+use super::default_route::{default_routes, interface_name};
 use super::evaluate::LinkOutcome;
 use super::goal::GoalVerdict;
 use super::link::{Address, KernelLink, scope};
@@ -131,7 +131,7 @@ pub fn find(snapshot: &Snapshot, verdict: &GoalVerdict, facts: &impl HostFacts) 
             found.push(Pitfall::DefaultRouteElsewhere {
                 family,
                 interfaces: with_global.iter().map(|l| l.name.clone()).collect(),
-                via: name_of(snapshot, best.oif),
+                via: interface_name(&snapshot.kernel, best.oif),
             });
         }
         if let Some(best) = routes.first()
@@ -142,7 +142,7 @@ pub fn find(snapshot: &Snapshot, verdict: &GoalVerdict, facts: &impl HostFacts) 
             found.push(Pitfall::GatewayUnanswered {
                 family,
                 gateway,
-                interface: name_of(snapshot, Some(oif)),
+                interface: interface_name(&snapshot.kernel, Some(oif)),
                 state: *state,
             });
         }
@@ -227,21 +227,9 @@ fn strict_reverse_path(snapshot: &Snapshot, facts: &impl HostFacts) -> Vec<Pitfa
         .filter(|link| all.max(rp_filter(&link.name).unwrap_or(0)) == 1)
         .map(|link| Pitfall::StrictReversePath {
             interface: link.name.clone(),
-            via: name_of(snapshot, best.oif),
+            via: interface_name(&snapshot.kernel, best.oif),
         })
         .collect()
-}
-
-/// The name of link `ifindex`, or a stand-in that says what is known.
-fn name_of(snapshot: &Snapshot, ifindex: Option<u32>) -> String {
-    match ifindex {
-        Some(index) => snapshot
-            .kernel
-            .links
-            .get(&index)
-            .map_or_else(|| format!("ifindex {index}"), |l| l.name.clone()),
-        None => "no interface".to_string(),
-    }
 }
 
 impl Pitfall {
