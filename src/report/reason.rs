@@ -17,8 +17,8 @@ pub fn statement(condition: Condition) -> &'static str {
     }
 }
 
-/// The condition, denied, for the line that introduces its reasons; `None` for (2), whose
-/// reasons each name an interface and stand alone.
+/// The condition, denied, for the line that introduces its reasons; `None` for (2), which
+/// has no such line (see [`Condition::is_met_by_any`]).
 fn denial(condition: Condition) -> Option<&'static str> {
     match condition {
         Condition::LinkLocal => None,
@@ -62,13 +62,14 @@ impl fmt::Display for Reason<'_> {
             return write!(f, "{}", self.kind);
         };
         let number = condition.number();
-        match (self.kind, denial(condition)) {
-            (ReasonKind::ConditionUnmet, denial) => {
-                write!(f, "({number}) {}:", denial.unwrap_or(statement(condition)))
+        match self.kind {
+            ReasonKind::ConditionUnmet => {
+                let heading = denial(condition).unwrap_or(statement(condition));
+                write!(f, "({number}) {heading}:")
             }
             // Reasons under a heading are indented below it.
-            (kind, Some(_)) => write!(f, "({number})   {kind}"),
-            (kind, None) => write!(f, "({number}) {kind}"),
+            kind if condition.is_met_by_any() => write!(f, "({number})   {kind}"),
+            kind => write!(f, "({number}) {kind}"),
         }
     }
 }
