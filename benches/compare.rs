@@ -16,7 +16,7 @@ mod common;
 
 use std::fs::File;
 use std::net::{IpAddr, Ipv4Addr};
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -30,8 +30,10 @@ use netlink_packet_core::{
 use netlink_packet_route::address::{AddressAttribute, AddressMessage, AddressScope};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
+use rustix::process::Signal;
+use rustix::thread::{LinkNameSpaceType, move_into_link_name_space};
 
-use common::{Netns, NetworkdEnv, UPSTREAM_WAIT_ONLINE, wait_online_bin};
+use common::{Netns, NetworkdEnv, UPSTREAM_WAIT_ONLINE, kill, wait_online_bin};
 
 /// Namespaces a spawned waiter joins (netns, and the holder's mount ns for networkd's /run).
 #[derive(Clone)]
@@ -60,17 +62,15 @@ fn spawn(place: &Place, bin: &str, args: &[&str]) -> (libc::pid_t, Instant) {
         .mnt
         .as_ref()
         .map(|p| File::open(p).expect("open mount ns"));
-    // SAFETY: only setns in the forked child before exec.
+    // SAFETY: the hook runs in the forked child before exec, and only makes syscalls.
     unsafe {
         cmd.pre_exec(move || {
             for (file, kind) in [
-                (mnt.as_ref(), libc::CLONE_NEWNS),
-                (Some(&net), libc::CLONE_NEWNET),
+                (mnt.as_ref(), LinkNameSpaceType::Mount),
+                (Some(&net), LinkNameSpaceType::Network),
             ] {
-                if let Some(file) = file
-                    && libc::setns(file.as_raw_fd(), kind) != 0
-                {
-                    return Err(std::io::Error::last_os_error());
+                if let Some(file) = file {
+                    move_into_link_name_space(file.as_fd(), Some(kind))?;
                 }
             }
             Ok(())
@@ -83,12 +83,9 @@ fn spawn(place: &Place, bin: &str, args: &[&str]) -> (libc::pid_t, Instant) {
     (pid, start)
 }
 
-fn enter(path: &Path, kind: libc::c_int) -> std::io::Result<()> {
+fn enter(path: &Path, kind: LinkNameSpaceType) -> std::io::Result<()> {
     let file = File::open(path)?;
-    // SAFETY: valid fd.
-    if unsafe { libc::setns(file.as_raw_fd(), kind) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
+    move_into_link_name_space(file.as_fd(), Some(kind))?;
     Ok(())
 }
 
@@ -116,7 +113,7 @@ fn wait(pid: libc::pid_t, start: Instant) -> Finished {
 fn socket_in(netns: &Path) -> Socket {
     let netns = netns.to_path_buf();
     std::thread::spawn(move || {
-        enter(&netns, libc::CLONE_NEWNET).expect("setns");
+        enter(&netns, LinkNameSpaceType::Network).expect("setns");
         let mut socket = Socket::new(NETLINK_ROUTE).expect("socket");
         socket.bind_auto().expect("bind");
         socket
@@ -274,14 +271,13 @@ fn idle_wakeups(place: &Place, tool: &Tool) -> f64 {
     let before = context_switches(pid);
     sleep(Duration::from_secs(5));
     let after = context_switches(pid);
-    // SAFETY: our child.
-    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let _ = kill(pid, Signal::TERM);
     wait(pid, start);
     (after - before) as f64
 }
 
 fn main() {
-    if unsafe { libc::geteuid() } != 0 {
+    if !rustix::process::geteuid().is_root() {
         eprintln!("compare: needs root (network namespaces); skipped");
         return;
     }

@@ -49,8 +49,7 @@ fn report(name: &str, rows: &mut [(&str, Vec<f64>)], ratio: Option<&str>) {
 }
 
 fn main() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if !rustix::process::geteuid().is_root() {
         eprintln!("networkmanager bench: needs root (network namespaces); skipped");
         return;
     }

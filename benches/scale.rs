@@ -12,10 +12,12 @@
 mod common;
 
 use std::fs::File;
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use rustix::thread::{LinkNameSpaceType, move_into_link_name_space};
 
 use common::{Netns, in_netns, synced_source, wait_online_bin};
 use wait_online::netlink::KernelSourceConfig;
@@ -29,12 +31,10 @@ fn run_once(ns: &Netns, args: &[&str]) -> (Duration, i64, i32) {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    // SAFETY: only setns in the forked child before exec.
+    // SAFETY: the hook runs in the forked child before exec, and only makes syscalls.
     unsafe {
         cmd.pre_exec(move || {
-            if libc::setns(netns.as_raw_fd(), libc::CLONE_NEWNET) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
+            move_into_link_name_space(netns.as_fd(), Some(LinkNameSpaceType::Network))?;
             Ok(())
         });
     }
@@ -74,7 +74,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    if unsafe { libc::geteuid() } != 0 {
+    if !rustix::process::geteuid().is_root() {
         eprintln!("scale: needs root (network namespaces); skipped");
         return;
     }

@@ -7,8 +7,9 @@ use std::io;
 use std::time::Duration;
 
 use crate::core::goal::GoalVerdict;
-use crate::core::holdup::HoldUps;
 use crate::notify::{Notifier, notify};
+use crate::report::holdup::HoldUps;
+use crate::report::status::waiting_for;
 use crate::sys::{BoottimeTimer, boottime_now, expired};
 
 /// Announces decisions; see the module documentation.
@@ -55,7 +56,7 @@ impl<'a> Announcer<'a> {
         self.held_up.observe(verdict, self.elapsed());
         log_given_up(verdict, previous);
         if self.notifier.is_some() {
-            let status = verdict.waiting_for();
+            let status = waiting_for(verdict);
             if !self.ready {
                 notify(self.notifier, &format!("READY=1\nSTATUS={status}"));
                 self.ready = true;

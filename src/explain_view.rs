@@ -13,7 +13,8 @@ use std::time::Duration;
 use crate::core::LinkOutcome;
 use crate::core::goal::GoalVerdict;
 use crate::core::pitfalls::Pitfall;
-use crate::core::view::{render, seconds};
+use crate::report::seconds;
+use crate::report::view::render;
 use crate::sys::boottime_now;
 
 /// The live view and what it needs to remember between decisions.

@@ -41,6 +41,6 @@ pub mod networkd;
 pub mod networkmanager;
 pub(crate) mod notify;
 pub(crate) mod outcome;
-pub(crate) mod report;
+pub mod report;
 pub mod sys;
 mod text;

@@ -4,7 +4,6 @@
 //! neighbour cache alone; no packet is sent.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::net::IpAddr;
 
 use super::neighbour::NeighbourState;
@@ -196,50 +195,14 @@ fn check_family(
     })
 }
 
-fn interface_name(tables: &KernelTables, oif: Option<u32>) -> String {
+/// The name of link `oif`, or a stand-in that says what is known (`ifindex 7`, `no interface`).
+pub(super) fn interface_name(tables: &KernelTables, oif: Option<u32>) -> String {
     match oif.and_then(|i| tables.links.get(&i)) {
         Some(link) => link.name.clone(),
         None => match oif {
             Some(index) => format!("ifindex {index}"),
             None => "no interface".to_string(),
         },
-    }
-}
-
-impl fmt::Display for RouteProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RouteProblem::NoDefaultRoute(family) => {
-                write!(f, "no {family} default route in the main routing table")
-            }
-            RouteProblem::NotThroughOnline { family, via } => write!(
-                f,
-                "the {family} default route goes through {}, which is not online",
-                via.join(", ")
-            ),
-            RouteProblem::GatewayUnanswered {
-                family,
-                gateway,
-                interface,
-                state: Some(state),
-                ..
-            } => write!(
-                f,
-                "the {family} default gateway {gateway} on {interface} has not answered \
-                 (neighbour entry {state}; check the cable, VLAN or the gateway's address)"
-            ),
-            RouteProblem::GatewayUnanswered {
-                family,
-                gateway,
-                interface,
-                state: None,
-                ..
-            } => write!(
-                f,
-                "the {family} default gateway {gateway} on {interface} has no neighbour entry yet: \
-                 nothing has talked to it (wait-online sends it nothing unless --probe-gateway is given)"
-            ),
-        }
     }
 }
 

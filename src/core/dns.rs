@@ -4,7 +4,6 @@
 //! optional `--dns-probe` that a name really resolves.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::net::IpAddr;
 
 /// One DNS server and whether the kernel can route to it (through a link that is up).
@@ -88,20 +87,6 @@ pub enum ProbeFailure {
     Other(String),
 }
 
-impl fmt::Display for ProbeFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ProbeFailure::NxDomain => {
-                f.write_str("NXDOMAIN (a server answered that the name does not exist)")
-            }
-            ProbeFailure::ServFail => f.write_str("SERVFAIL"),
-            ProbeFailure::Timeout => f.write_str("timeout"),
-            ProbeFailure::NoServers => f.write_str("no DNS server to ask"),
-            ProbeFailure::Other(text) => f.write_str(text),
-        }
-    }
-}
-
 /// Everything known about DNS at one moment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DnsFacts {
@@ -175,39 +160,6 @@ pub fn check_link(facts: &DnsFacts, ifindex: u32) -> Result<(), DnsProblem> {
         Err(DnsProblem::NoAccessibleServer {
             servers: addresses(&facts.global),
         })
-    }
-}
-
-impl fmt::Display for DnsProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list = |servers: &[IpAddr]| {
-            servers
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        match self {
-            DnsProblem::NoSource => f.write_str(
-                "no DNS configuration known: systemd-resolved is not on the bus and /etc/resolv.conf names no usable server",
-            ),
-            DnsProblem::NotRead => f.write_str(
-                "no DNS configuration known yet: the system bus has not answered",
-            ),
-            DnsProblem::NoConfiguration => f.write_str("no DNS configuration from systemd-resolved yet"),
-            DnsProblem::NoAccessibleLinkServer { servers } if servers.is_empty() => {
-                f.write_str("no DNS server is configured for it")
-            }
-            DnsProblem::NoAccessibleLinkServer { servers } => {
-                write!(f, "its DNS server {} is not accessible (no route)", list(servers))
-            }
-            DnsProblem::NoAccessibleServer { servers } if servers.is_empty() => {
-                f.write_str("no global DNS server is configured")
-            }
-            DnsProblem::NoAccessibleServer { servers } => {
-                write!(f, "DNS server {} is not accessible (no route)", list(servers))
-            }
-        }
     }
 }
 

@@ -6,7 +6,7 @@
 //! interface has IPv4 and/or IPv6 link-local addressing (or better); (3) at least one interface
 //! has a globally routable connection; (4) domain name resolution works on a routable interface.
 
-use super::evaluate::{LinkOutcome, LinkReport, Requirements, Verdict, evaluate};
+use super::evaluate::{Requirements, Verdict, evaluate};
 use super::reason::{Condition, Reason, ReasonKind};
 use super::snapshot::Snapshot;
 
@@ -150,7 +150,7 @@ impl GoalVerdict {
             if verdict.online {
                 continue;
             }
-            if let Some(condition) = condition.filter(|c| c.denial().is_some()) {
+            if let Some(condition) = condition.filter(|c| c.is_met_by_any()) {
                 reasons.push(Reason {
                     condition: Some(condition),
                     kind: ReasonKind::ConditionUnmet,
@@ -159,50 +159,6 @@ impl GoalVerdict {
             reasons.extend(verdict.reasons(*condition));
         }
         reasons
-    }
-
-    /// What is still awaited, in one short line for the service manager's `STATUS=`:
-    /// `Waiting for eth0 (carrier, needs routable), eth1 (absent)`.
-    pub fn waiting_for(&self) -> String {
-        let mut items: Vec<String> = Vec::new();
-        for reason in self.reasons().iter().filter(|r| r.is_awaited()) {
-            let item = match reason.kind {
-                ReasonKind::Link(report) => format!("{} ({})", report.name, short_outcome(report)),
-                kind => kind.to_string(),
-            };
-            if !items.contains(&item) {
-                items.push(item);
-            }
-        }
-        if items.is_empty() {
-            return "Waiting for network connections...".to_string();
-        }
-        const SHOWN: usize = 4;
-        let more = items.len().saturating_sub(SHOWN);
-        items.truncate(SHOWN);
-        let mut line = format!("Waiting for {}", items.join(", "));
-        if more > 0 {
-            line.push_str(&format!(" and {more} more"));
-        }
-        line
-    }
-}
-
-/// A few words on why one link is not online yet.
-pub(crate) fn short_outcome(report: &LinkReport) -> String {
-    match &report.outcome {
-        LinkOutcome::OutOfRange { state, range } => format!("{state}, needs {}", range.min),
-        LinkOutcome::Absent => "absent".to_string(),
-        LinkOutcome::NotProcessed { .. } => "not processed by systemd-networkd yet".to_string(),
-        LinkOutcome::Configuring(_) => "being configured".to_string(),
-        LinkOutcome::NetworkManagerPending(_) => "not ready in NetworkManager yet".to_string(),
-        LinkOutcome::Activating(state) => format!("NetworkManager: {state}"),
-        LinkOutcome::NoCarrier(_) => "no carrier, given up".to_string(),
-        LinkOutcome::MissingAddress { family, need, .. } => {
-            format!("no {} {family} address", need.as_str())
-        }
-        LinkOutcome::Dns(_) => "no accessible DNS server".to_string(),
-        _ => report.outcome_words().to_string(),
     }
 }
 
@@ -308,32 +264,6 @@ mod tests {
             both.named_links(),
             Some(vec!["wo0".into(), "wo1".into(), "wo2".into()])
         );
-    }
-
-    #[test]
-    fn waiting_for_names_what_blocks_in_a_few_words() {
-        let snap = snapshot(vec![link(2, "wo0", None)]);
-        let goal = Goal::Upstream(Requirements {
-            interfaces: wanted(&["wo0:routable", "wo9"]),
-            ..Requirements::default()
-        });
-        assert_eq!(
-            goal.evaluate(&snap).waiting_for(),
-            "Waiting for wo0 (carrier, needs routable), wo9 (absent)"
-        );
-        let many = Goal::Upstream(Requirements {
-            interfaces: wanted(&["a1", "a2", "a3", "a4", "a5", "a6"]),
-            ..Requirements::default()
-        });
-        assert_eq!(
-            many.evaluate(&snap).waiting_for(),
-            "Waiting for a1 (absent), a2 (absent), a3 (absent), a4 (absent) and 2 more"
-        );
-        let online = Goal::Upstream(Requirements {
-            interfaces: wanted(&["wo0:carrier"]),
-            ..Requirements::default()
-        });
-        assert!(online.evaluate(&snap).online);
     }
 
     #[test]

@@ -1,16 +1,15 @@
 //! The pure decision core: requirements and a snapshot of kernel (and networkd) facts in, a
-//! verdict with a reason per link out. No I/O, no clock, no logging, no unsafe code.
+//! verdict with a reason per link out. No I/O, no clock, no logging, no unsafe code. The
+//! reasons, problems and pitfalls are typed values; [`crate::report`] says them in words.
 
 #![forbid(unsafe_code)]
 
 pub mod default_route;
 pub mod dns;
 pub mod evaluate;
-pub mod explain;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod goal;
-pub mod holdup;
 pub mod ifname;
 pub mod link;
 pub mod name_pattern;
@@ -23,7 +22,6 @@ pub mod route;
 pub mod snapshot;
 pub mod state;
 pub mod update;
-pub mod view;
 
 pub use evaluate::{
     IgnoreReason, InterfaceRequirement, LinkOutcome, LinkReport, Requirements, Verdict, evaluate,

@@ -5,11 +5,10 @@
 //! and changes nothing.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::default_route::default_routes;
+use super::default_route::{default_routes, interface_name};
 use super::evaluate::LinkOutcome;
 use super::goal::GoalVerdict;
 use super::link::{Address, KernelLink, scope};
@@ -132,7 +131,7 @@ pub fn find(snapshot: &Snapshot, verdict: &GoalVerdict, facts: &impl HostFacts) 
             found.push(Pitfall::DefaultRouteElsewhere {
                 family,
                 interfaces: with_global.iter().map(|l| l.name.clone()).collect(),
-                via: name_of(snapshot, best.oif),
+                via: interface_name(&snapshot.kernel, best.oif),
             });
         }
         if let Some(best) = routes.first()
@@ -143,7 +142,7 @@ pub fn find(snapshot: &Snapshot, verdict: &GoalVerdict, facts: &impl HostFacts) 
             found.push(Pitfall::GatewayUnanswered {
                 family,
                 gateway,
-                interface: name_of(snapshot, Some(oif)),
+                interface: interface_name(&snapshot.kernel, Some(oif)),
                 state: *state,
             });
         }
@@ -228,21 +227,9 @@ fn strict_reverse_path(snapshot: &Snapshot, facts: &impl HostFacts) -> Vec<Pitfa
         .filter(|link| all.max(rp_filter(&link.name).unwrap_or(0)) == 1)
         .map(|link| Pitfall::StrictReversePath {
             interface: link.name.clone(),
-            via: name_of(snapshot, best.oif),
+            via: interface_name(&snapshot.kernel, best.oif),
         })
         .collect()
-}
-
-/// The name of link `ifindex`, or a stand-in that says what is known.
-fn name_of(snapshot: &Snapshot, ifindex: Option<u32>) -> String {
-    match ifindex {
-        Some(index) => snapshot
-            .kernel
-            .links
-            .get(&index)
-            .map_or_else(|| format!("ifindex {index}"), |l| l.name.clone()),
-        None => "no interface".to_string(),
-    }
 }
 
 impl Pitfall {
@@ -281,132 +268,6 @@ impl Pitfall {
                 .or_else(|| routes.first().map(|(name, _)| name.as_str()))
                 .unwrap_or(""),
         }
-    }
-}
-
-impl fmt::Display for Pitfall {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Pitfall::LinkLocalOnly { interface } => write!(
-                f,
-                "{interface}: counts as online, but its only addresses are link-local \
-                 (169.254.0.0/16, fe80::/10): nothing beyond the link is reachable; \
-                 require routable (-i {interface}:routable) if it needs more"
-            ),
-            Pitfall::NoDefaultRoute { family, interface } => write!(
-                f,
-                "{interface} has a global {family} address but there is no {family} default route: \
-                 only directly connected networks are reachable"
-            ),
-            Pitfall::DefaultRouteElsewhere {
-                family,
-                interfaces,
-                via,
-            } => write!(
-                f,
-                "the {family} default route goes through {via}, not through {}: \
-                 traffic to other networks does not use the awaited interface",
-                interfaces.join(", ")
-            ),
-            Pitfall::StrictReversePath { interface, via } => write!(
-                f,
-                "{interface}: rp_filter=1 (strict) while the IPv4 default route goes through {via}: \
-                 packets reaching {interface} from other networks are dropped; \
-                 set net.ipv4.conf.{interface}.rp_filter=2 (loose) if it must accept them"
-            ),
-            Pitfall::GatewayUnanswered {
-                family,
-                gateway,
-                interface,
-                state,
-            } => write!(
-                f,
-                "the {family} default gateway {gateway} on {interface} does not answer \
-                 (neighbour entry {state})"
-            ),
-            Pitfall::ForwardingOff {
-                family,
-                bridge,
-                ports,
-                via,
-                key,
-            } => write!(
-                f,
-                "{bridge}: {family} forwarding is off ({}=0) while it has ports ({}) and the \
-                 {family} default route goes through {via}: what is behind {bridge} cannot \
-                 reach other networks; set {}=1 (and keep it in /etc/sysctl.d)",
-                sysctl_name(key),
-                ports.join(", "),
-                forwarding_fix(*family),
-            ),
-            Pitfall::TiedDefaultRoutes {
-                family,
-                table,
-                metric,
-                routes,
-                in_use,
-            } => {
-                let listed: Vec<String> = routes
-                    .iter()
-                    .map(|(name, gateway)| match gateway {
-                        Some(gateway) => format!("{name} (via {gateway})"),
-                        None => name.clone(),
-                    })
-                    .collect();
-                let table = match *table {
-                    super::route::table::MAIN => String::new(),
-                    other => format!(" in table {other}"),
-                };
-                write!(
-                    f,
-                    "{} {family} default routes{table} with metric {metric}: {}; ",
-                    routes.len(),
-                    listed.join(", ")
-                )?;
-                match in_use {
-                    Some(name) => write!(f, "the kernel uses {name} now")?,
-                    None => write!(f, "the kernel's lookup did not pick one of them")?,
-                }
-                write!(
-                    f,
-                    ", and which one depends on the order they were added: \
-                     give each a distinct metric"
-                )
-            }
-            Pitfall::DadFailed {
-                interface,
-                address,
-                prefix_len,
-            } => write!(
-                f,
-                "{interface}: duplicate address detection failed for {address}/{prefix_len}: \
-                 another host on the link has it, and the kernel will never use it; \
-                 give {interface} a unique address"
-            ),
-            Pitfall::StillTentative {
-                interface,
-                address,
-                prefix_len,
-            } => write!(
-                f,
-                "{interface}: {address}/{prefix_len} is still tentative after more than {}s: \
-                 duplicate address detection has not finished and nothing can use it",
-                TENTATIVE_LIMIT.as_secs()
-            ),
-        }
-    }
-}
-
-/// `ipv4/ip_forward` as sysctl(8) names it: `net.ipv4.ip_forward`.
-fn sysctl_name(key: &str) -> String {
-    format!("net.{}", key.replace('/', "."))
-}
-
-/// The setting that turns forwarding of `family` on for every interface.
-fn forwarding_fix(family: Family) -> &'static str {
-    match family {
-        Family::Ipv4 => "net.ipv4.ip_forward",
-        Family::Ipv6 => "net.ipv6.conf.all.forwarding",
     }
 }
 

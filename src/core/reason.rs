@@ -1,9 +1,8 @@
 //! Why the goal does not hold, as data: each reason names its subject (a link, the DNS probe,
 //! the route requirement, or the decision as a whole), the condition of Ubuntu's definition it
 //! belongs to, and its kind. Every output — the timeout lines, `--explain`, `--json`, `STATUS=`
-//! and the journal's `INTERFACE=` field — renders from these values; nothing parses prose back.
-
-use std::fmt;
+//! and the journal's `INTERFACE=` field — renders from these values ([`crate::report`]);
+//! nothing parses prose back.
 
 use super::default_route::RouteProblem;
 use super::dns::ProbeState;
@@ -31,25 +30,11 @@ impl Condition {
         }
     }
 
-    /// The condition, stated (the `--explain` heading).
-    pub fn statement(self) -> &'static str {
-        match self {
-            Condition::LinkLocal => {
-                "every non-optional interface has link-local addressing or better"
-            }
-            Condition::Routable => "one interface has a globally routable connection",
-            Condition::Dns => "domain name resolution works on a routable interface",
-        }
-    }
-
-    /// The condition, denied, for the line that introduces its reasons; `None` for (2),
-    /// whose reasons each name an interface and stand alone.
-    pub fn denial(self) -> Option<&'static str> {
-        match self {
-            Condition::LinkLocal => None,
-            Condition::Routable => Some("no interface has a globally routable connection"),
-            Condition::Dns => Some("domain name resolution does not work on a routable interface"),
-        }
+    /// Whether any one interface can meet it, (3) and (4): its unmet reasons then come under
+    /// a reason for the condition as a whole ([`ReasonKind::ConditionUnmet`]). (2) needs every
+    /// interface, and each of its reasons stands alone.
+    pub fn is_met_by_any(self) -> bool {
+        !matches!(self, Condition::LinkLocal)
     }
 }
 
@@ -134,47 +119,5 @@ impl Verdict {
         probe
             .into_iter()
             .chain(self.route_unmet.iter().map(ReasonKind::Route))
-    }
-
-    /// The reasons in words, one line each (as printed on timeout).
-    pub fn explain(&self) -> Vec<String> {
-        self.reasons(None).iter().map(ToString::to_string).collect()
-    }
-}
-
-impl fmt::Display for ReasonKind<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ReasonKind::ConditionUnmet => Ok(()),
-            ReasonKind::NoLinkConsidered => f.write_str(
-                "no link is considered: every link is loopback, ignored, down or not required for online",
-            ),
-            ReasonKind::NoLinkOnline => f.write_str("no considered link is online yet"),
-            ReasonKind::Link(report) => write!(f, "{report}"),
-            ReasonKind::Probe {
-                name,
-                state: ProbeState::Failed(failure),
-            } => write!(f, "DNS probe {name} failed: {failure}"),
-            ReasonKind::Probe { name, .. } => write!(f, "DNS probe {name} has not resolved yet"),
-            ReasonKind::Route(problem) => write!(f, "{problem}"),
-        }
-    }
-}
-
-/// The timeout line: `eth0: …`, `(2) eth0: …`, `(3) no interface has …:`, `(3)   eth0: …`.
-impl fmt::Display for Reason<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Some(condition) = self.condition else {
-            return write!(f, "{}", self.kind);
-        };
-        let number = condition.number();
-        match (self.kind, condition.denial()) {
-            (ReasonKind::ConditionUnmet, denial) => {
-                write!(f, "({number}) {}:", denial.unwrap_or(condition.statement()))
-            }
-            // Reasons under a heading are indented below it.
-            (kind, Some(_)) => write!(f, "({number})   {kind}"),
-            (kind, None) => write!(f, "({number}) {kind}"),
-        }
     }
 }

@@ -16,7 +16,11 @@ use crate::common::forge::{
     Forged, RunIn, emit_as_nobody, memory_kib, pids_in_holder, wait_for_connections,
 };
 use crate::common::networkmanager::{DEVICE_STATE_IP_CONFIG, NmEnv, dhcp_profile, nm_online_bin};
-use crate::common::{self, Netns, RunResult, run_wait_online_bg, wait_online_bin, wait_until};
+use rustix::process::Signal;
+
+use crate::common::{
+    self, Netns, RunResult, kill, run_wait_online_bg, wait_online_bin, wait_until,
+};
 
 const ACTIVATE: Duration = Duration::from_secs(10);
 const NM: &str = "/org/freedesktop/NetworkManager";
@@ -250,8 +254,7 @@ fn a_flood_of_forged_interfaces_added_costs_no_memory() {
     std::thread::sleep(Duration::from_millis(500));
     let after = memory_kib(pid);
     let still_waiting = !waiter.is_finished();
-    // SAFETY: plain syscall, to the wait-online this test started.
-    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let _ = kill(pid, Signal::TERM);
     let r = waiter.join().unwrap();
     eprintln!(
         "memory: {COUNT} forged InterfacesAdded ({} MB of names) in {flood_time:?}: \

@@ -774,7 +774,7 @@ fn compare(ip: &[IpLink], snapshot: &Snapshot, reqs: &[Req]) -> Vec<String> {
                 "{}: library says online={}, oracle online={oracle}; library explains: {:?}",
                 argv[1..].join(" "),
                 verdict.online,
-                verdict.explain()
+                wait_online::report::reason::explain(&verdict)
             ));
         }
     }

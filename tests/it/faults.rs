@@ -23,10 +23,12 @@ use std::sync::mpsc;
 use std::thread::{JoinHandle, sleep};
 use std::time::{Duration, Instant};
 
+use rustix::process::Signal;
+
 use crate::common::{
     self, DnsServer, Netns, NetworkdEnv, RunResult, UPSTREAM_WAIT_ONLINE, Upstream, alive,
-    children_of, network, reader, run_wait_online, run_wait_online_bg, setpriv_args,
-    wait_online_bin, wait_until,
+    children_of, kill, kill_group, network, reader, run_wait_online, run_wait_online_bg,
+    setpriv_args, wait_online_bin, wait_until,
 };
 
 /// Time a waiter gets to start and finish its initial reads before the test changes things.
@@ -242,8 +244,7 @@ fn dns_without_resolved_and_without_a_bus_falls_back_to_resolv_conf() {
     let (env, _peer, _server) = dns_env(NetworkdEnv::new());
     // Take the private system bus away: no dbus-daemon at all from here on.
     for pid in live_processes_of(&env, "/usr/bin/dbus-daemon") {
-        // SAFETY: plain syscall.
-        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let _ = kill(pid, Signal::TERM);
     }
     let gone = wait_until(Duration::from_secs(5), Duration::from_millis(10), || {
         live_processes_of(&env, "/usr/bin/dbus-daemon").is_empty()
@@ -719,11 +720,11 @@ impl Ended {
 
 /// `sig` is caught (`SigCgt`: ours, tokio's handler) or blocked (`SigBlk`: upstream, which
 /// takes it from a signalfd) by `pid`.
-fn signal_handled(pid: i32, sig: i32, key: &str) -> bool {
+fn signal_handled(pid: i32, sig: Signal, key: &str) -> bool {
     let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
         return false;
     };
-    let bit = 1u64 << (sig - 1);
+    let bit = 1u64 << (sig.as_raw() - 1);
     status.lines().any(|l| {
         l.strip_prefix(key)
             .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
@@ -756,8 +757,7 @@ fn spawn(env: &NetworkdEnv, bin: &str, args: &[&str], vars: &[(&str, &str)]) -> 
             };
         }
         if Instant::now() >= deadline || !matches!(nsenter.try_wait(), Ok(None)) {
-            // SAFETY: plain syscall on the group we created.
-            unsafe { libc::kill(-npid, libc::SIGKILL) };
+            let _ = kill_group(npid, Signal::KILL);
             let _ = nsenter.wait();
             panic!("{bin} did not start under nsenter");
         }
@@ -766,10 +766,9 @@ fn spawn(env: &NetworkdEnv, bin: &str, args: &[&str], vars: &[(&str, &str)]) -> 
 }
 
 impl Running {
-    fn signal(&self, sig: i32) -> Instant {
+    fn signal(&self, sig: Signal) -> Instant {
         let at = Instant::now();
-        // SAFETY: plain syscall on our own descendant.
-        assert_eq!(unsafe { libc::kill(self.pid, sig) }, 0, "kill {}", self.pid);
+        assert_eq!(kill(self.pid, sig), Ok(()), "kill {}", self.pid);
         at
     }
 
@@ -786,8 +785,7 @@ impl Running {
             sleep(Duration::from_millis(2));
         }
         if status.is_none() {
-            // SAFETY: plain syscall on the group we created.
-            unsafe { libc::kill(-(self.nsenter.id() as i32), libc::SIGKILL) };
+            let _ = kill_group(self.nsenter.id() as i32, Signal::KILL);
             let _ = self.nsenter.wait();
         }
         let text = |rx: mpsc::Receiver<Vec<u8>>| {
@@ -846,7 +844,7 @@ fn waiting_networkd_env(upstream: Upstream) -> (NetworkdEnv, Netns) {
     (env, peer)
 }
 
-const SIGNALS: [(i32, &str); 2] = [(libc::SIGTERM, "SIGTERM"), (libc::SIGINT, "SIGINT")];
+const SIGNALS: [(Signal, &str); 2] = [(Signal::TERM, "SIGTERM"), (Signal::INT, "SIGINT")];
 
 fn signal_as_soon_as_it_can_be_handled(upstream: Upstream) {
     let (env, _peer) = waiting_networkd_env(upstream);
@@ -864,8 +862,8 @@ fn signal_as_soon_as_it_can_be_handled(upstream: Upstream) {
                     "SigCgt:"
                 };
                 let ready = wait_until(Duration::from_secs(5), Duration::ZERO, || {
-                    signal_handled(r.pid, libc::SIGTERM, key)
-                        && signal_handled(r.pid, libc::SIGINT, key)
+                    signal_handled(r.pid, Signal::TERM, key)
+                        && signal_handled(r.pid, Signal::INT, key)
                 });
                 assert!(ready, "{what}: no signal handling set up");
                 let at = r.signal(sig);
@@ -893,7 +891,7 @@ fn signal_right_after_spawn_never_fails_or_hangs() {
             // Before the handler exists the default action ends the process (upstream has
             // the same window until its first sigprocmask): killed by that very signal is
             // fine. Anything else must be the clean exit.
-            if e.status.and_then(|s| s.signal()) == Some(sig) {
+            if e.status.and_then(|s| s.signal()) == Some(sig.as_raw()) {
                 assert!(e.stdout.is_empty(), "{what}: {}", e.describe());
                 assert!(!e.stderr.contains("panicked"), "{what}: {}", e.describe());
             } else {
@@ -995,8 +993,7 @@ fn signal_while_a_dbus_call_stalls() {
     // (a) resolved is on the bus but does not answer (SIGSTOP): ours is in its first read of
     // resolved's configuration, bounded by a 2 s call limit.
     let resolved = env.resolved_pid().expect("resolved runs");
-    // SAFETY: plain syscall.
-    unsafe { libc::kill(resolved, libc::SIGSTOP) };
+    let _ = kill(resolved, Signal::STOP);
     for (sig, name) in SIGNALS {
         let what = format!("{name} while resolved does not answer");
         let r = spawn(&env, wait_online_bin(), &args, &[]);
@@ -1005,8 +1002,7 @@ fn signal_while_a_dbus_call_stalls() {
         let e = r.end(at, SIGNAL_EXIT);
         assert_clean_signal_exit(&e, &what);
     }
-    // SAFETY: plain syscall.
-    unsafe { libc::kill(resolved, libc::SIGCONT) };
+    let _ = kill(resolved, Signal::CONT);
 
     // (b) the bus itself accepts the connection but never completes the handshake.
     let path = SocketPath::new("mute2");
@@ -1102,13 +1098,11 @@ fn resolved_that_stalls_and_recovers_ends_the_wait() {
     assert!(r.elapsed < Duration::from_secs(2), "{}", r.describe());
 
     let resolved = env.resolved_pid().expect("resolved runs");
-    // SAFETY: plain syscall.
-    unsafe { libc::kill(resolved, libc::SIGSTOP) };
+    let _ = kill(resolved, Signal::STOP);
     let waiter = env.wait_online_bg(&args);
     sleep(Duration::from_secs(3));
     let resumed = Instant::now();
-    // SAFETY: plain syscall.
-    unsafe { libc::kill(resolved, libc::SIGCONT) };
+    let _ = kill(resolved, Signal::CONT);
     let r = waiter.join().unwrap();
     assert_exit(&r, 0, "resolved answering again after a 3 s stall");
     assert!(

@@ -24,7 +24,7 @@ use std::thread::{JoinHandle, sleep};
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    self, Netns, Rng, env_number, process, run_wait_online_bg, seed_from_env, spawn_in_netns,
+    self, Netns, Rng, env_number, kill, process, run_wait_online_bg, seed_from_env, spawn_in_netns,
     synced_source, wait_online_bin,
 };
 use netlink_packet_core::{
@@ -35,6 +35,7 @@ use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::link::{LinkAttribute, LinkMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
+use rustix::process::Signal;
 
 /// veth pairs besides the target: 2 × 100 = 200 links.
 const PAIRS: usize = 100;
@@ -350,8 +351,7 @@ fn one_run(
     let mut killed = false;
     if !waiter.is_finished() {
         for pid in ns.pids() {
-            // SAFETY: plain syscall on the tool's pid (the only process in the namespace).
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            let _ = kill(pid, Signal::KILL);
             killed = true;
         }
     }

@@ -1,10 +1,14 @@
 //! Kernel-only mode (`--manager=none`) against the real kernel: links, addresses, bridges,
 //! renames and the no-false-online guarantees, each in its own network namespace.
 
+use std::os::fd::AsFd;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use crate::common::{self, Netns, kernel_supports, run_wait_online, wait_online_bin};
+use rustix::process::Signal;
+use rustix::thread::{LinkNameSpaceType, move_into_link_name_space};
+
+use crate::common::{self, Netns, kernel_supports, kill, run_wait_online, wait_online_bin};
 
 /// Time the waiter gets to start and finish its initial dump before the test changes things.
 const SETTLE: Duration = Duration::from_millis(400);
@@ -472,18 +476,16 @@ fn ipv6_address_that_stays_tentative_never_counts() {
 fn sigterm_and_sigint_exit_zero_like_upstream() {
     let _root = common::require_root();
     let ns = Netns::new();
-    for signal in [libc::SIGTERM, libc::SIGINT] {
+    for signal in [Signal::TERM, Signal::INT] {
         let mut cmd = std::process::Command::new(wait_online_bin());
         cmd.args(["--manager=none", "-i", "v9:routable", "--timeout=30"]);
         let path = ns.path();
-        // SAFETY: setns in the forked child before exec; it only makes syscalls.
+        // SAFETY: the hook runs in the forked child before exec, and only makes syscalls.
         unsafe {
             use std::os::unix::process::CommandExt;
             cmd.pre_exec(move || {
                 let fd = std::fs::File::open(&path)?;
-                if libc::setns(std::os::fd::AsRawFd::as_raw_fd(&fd), libc::CLONE_NEWNET) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
+                move_into_link_name_space(fd.as_fd(), Some(LinkNameSpaceType::Network))?;
                 Ok(())
             });
         }
@@ -494,10 +496,9 @@ fn sigterm_and_sigint_exit_zero_like_upstream() {
             .spawn()
             .unwrap();
         sleep(SETTLE);
-        // SAFETY: plain syscall on our child.
-        unsafe { libc::kill(child.id() as i32, signal) };
+        let _ = kill(child.id() as i32, signal);
         let out = child.wait_with_output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "signal {signal}");
+        assert_eq!(out.status.code(), Some(0), "signal {signal:?}");
         assert!(
             out.stderr.is_empty() && out.stdout.is_empty(),
             "no stray output"

@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::*;
 use crate::core::fixtures;
 use crate::core::link::scope;
+use crate::report::reason::explain;
 
 const START: Duration = Duration::from_secs(100);
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -72,7 +73,7 @@ fn nothing_left_that_could_come_online_is_hopeless() {
     );
     assert!(!only.online && only.hopeless, "{only:?}");
     assert_eq!(
-        only.explain(),
+        explain(&only),
         ["eth1: no carrier for 5.0s, not waited for (--carrier-timeout)"]
     );
     // With --any, one link that still has carrier keeps the wait going.

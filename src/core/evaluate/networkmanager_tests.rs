@@ -8,6 +8,7 @@ use crate::core::fixtures;
 use crate::core::link::scope;
 use crate::core::networkmanager::{ActiveConnection, activation_flags};
 use crate::core::snapshot::NetworkdLink;
+use crate::report::reason::explain;
 
 fn link(ifindex: u32, name: &str, address_scope: Option<u8>) -> KernelLink {
     fixtures::link(ifindex, name, true, address_scope)
@@ -91,7 +92,7 @@ fn activating_device_is_never_online_even_when_the_kernel_says_routable() {
         );
     }
     assert_eq!(
-        evaluate(&named(&["eth0"]), &snap).explain(),
+        explain(&evaluate(&named(&["eth0"]), &snap)),
         ["eth0: NetworkManager is still activating it (ip-config)"]
     );
 }
@@ -194,7 +195,7 @@ fn unavailable_after_startup_never_blocks_without_interfaces() {
     // With -i the kernel decides: no carrier is not degraded.
     let verdict = evaluate(&named(&["wlan0"]), &snap);
     assert_eq!(
-        verdict.explain(),
+        explain(&verdict),
         ["wlan0: operational state is no-carrier, needs degraded (no carrier)"]
     );
 }

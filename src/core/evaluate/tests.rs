@@ -11,6 +11,7 @@ use crate::cli::glob::Glob;
 use crate::core::link::{Address, KernelOperState, ifa, iff, scope};
 use crate::core::snapshot::NetworkdLink;
 use crate::core::update::KernelTables;
+use crate::report::reason::explain;
 
 const NOW: Duration = Duration::from_secs(1000);
 
@@ -194,7 +195,7 @@ fn absent_named_interface_blocks() {
     assert!(!verdict.online);
     assert_eq!(outcome_of(&verdict, "eth1"), &LinkOutcome::Absent);
     assert_eq!(verdict.blocking().count(), 1);
-    assert_eq!(verdict.explain(), vec!["eth1: not present".to_string()]);
+    assert_eq!(explain(&verdict), vec!["eth1: not present".to_string()]);
 }
 
 #[test]
@@ -361,7 +362,7 @@ fn family_needs_routable_address_when_min_is_routable() {
         }
     );
     assert_eq!(
-        verdict.explain(),
+        explain(&verdict),
         vec!["eth0: no routable IPv6 address (its IPv6 address state is degraded)".to_string()]
     );
 }
@@ -419,7 +420,7 @@ fn global_address_without_carrier_is_not_routable() {
     let verdict = evaluate(&named(&["eth0:routable"]), &kernel_only(vec![l]));
     assert!(!verdict.online);
     assert_eq!(
-        verdict.explain(),
+        explain(&verdict),
         vec!["eth0: operational state is no-carrier, needs routable (no carrier)".to_string()]
     );
 }
@@ -478,7 +479,7 @@ fn all_links_requires_one_online_link_issue_27822() {
     let verdict = evaluate(&Requirements::default(), &only_lo);
     assert!(!verdict.online && verdict.no_online_link);
     assert_eq!(
-        verdict.explain()[0],
+        explain(&verdict)[0],
         "no link is considered: every link is loopback, ignored, down or not required for online"
     );
 }
@@ -495,7 +496,7 @@ fn all_links_unmanaged_is_never_online_issue_25813() {
     let verdict = evaluate(&Requirements::default(), &snap);
     assert!(!verdict.online);
     assert_eq!(
-        verdict.explain(),
+        explain(&verdict),
         vec![
             "no considered link is online yet",
             "eth0: not managed by systemd-networkd"
@@ -526,7 +527,7 @@ fn all_links_pending_or_configuring_link_blocks() {
     let verdict = evaluate(&Requirements::default(), &snap);
     assert!(!verdict.online);
     assert_eq!(
-        verdict.explain(),
+        explain(&verdict),
         vec!["eth1: still being configured by systemd-networkd (setup state is configuring)"]
     );
     let no_file = networkd(
@@ -622,7 +623,7 @@ fn kernel_only_every_up_link_must_reach_the_minimum() {
     let verdict = evaluate(&Requirements::default(), &snap);
     assert!(!verdict.online);
     assert_eq!(
-        verdict.explain(),
+        explain(&verdict),
         vec!["eth1: operational state is no-carrier, needs degraded (no carrier)"]
     );
     let any = Requirements {
@@ -649,7 +650,7 @@ fn kernel_only_named_links_are_judged_on_kernel_facts() {
     assert!(evaluate(&named(&["lo:carrier", "eth0:routable"]), &snap).online);
     let verdict = evaluate(&named(&["lo:routable"]), &snap);
     assert_eq!(
-        verdict.explain(),
+        explain(&verdict),
         vec!["lo: operational state is carrier, needs routable (no global IPv4/IPv6 address)"]
     );
 }
@@ -659,7 +660,7 @@ fn out_of_range_above_max_has_no_hint() {
     let snap = kernel_only(vec![routable(2, "eth0")]);
     let verdict = evaluate(&named(&["eth0:no-carrier:carrier"]), &snap);
     assert_eq!(
-        verdict.explain(),
+        explain(&verdict),
         vec!["eth0: operational state is routable, needs between no-carrier and carrier"]
     );
 }
@@ -983,7 +984,7 @@ fn all_links_online_means_nothing_busy_and_one_online() {
                 prop_assert!(!busy);
             } else {
                 prop_assert!(
-                    !verdict.explain().is_empty(),
+                    !explain(&verdict).is_empty(),
                     "a negative verdict always says why"
                 );
             }
@@ -999,7 +1000,7 @@ proptest! {
     #[test]
     fn negative_verdict_always_explains_itself(snap in arb_snapshot(), req in arb_requirements()) {
         let verdict = evaluate(&req, &snap);
-        prop_assert_eq!(verdict.online, verdict.explain().is_empty());
+        prop_assert_eq!(verdict.online, explain(&verdict).is_empty());
     }
 }
 
@@ -1036,7 +1037,7 @@ fn dns_requires_an_accessible_server_for_the_link() {
     let verdict = evaluate(&req, &snap);
     assert!(!verdict.online);
     assert_eq!(
-        verdict.explain(),
+        explain(&verdict),
         vec!["eth0: its DNS server 10.77.0.1 is not accessible (no route)"]
     );
     let fixed = with_dns(snap, &[(2, true)], true);
@@ -1087,12 +1088,12 @@ fn dns_probe_must_resolve_on_top_of_the_links() {
     let mut req = named(&["eth0"]);
     req.dns_probe = Some("example.test".into());
     assert_eq!(
-        evaluate(&req, &snap).explain(),
+        explain(&evaluate(&req, &snap)),
         vec!["DNS probe example.test has not resolved yet"]
     );
     snap.dns.probe = ProbeState::Failed(ProbeFailure::ServFail);
     assert_eq!(
-        evaluate(&req, &snap).explain(),
+        explain(&evaluate(&req, &snap)),
         vec!["DNS probe example.test failed: SERVFAIL"]
     );
     snap.dns.probe = ProbeState::Resolved(vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 80))]);

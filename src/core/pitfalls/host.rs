@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use super::{HostFacts, Pitfall, has_global, name_of};
-use crate::core::default_route::default_routes;
+use super::{HostFacts, Pitfall, has_global};
+use crate::core::default_route::{default_routes, interface_name};
 use crate::core::link::{KernelLink, ifa};
 use crate::core::route::Route;
 use crate::core::snapshot::Snapshot;
@@ -62,7 +62,7 @@ pub(super) fn forwarding_off(snapshot: &Snapshot, facts: &impl HostFacts) -> Vec
                     family,
                     bridge: bridge.name.clone(),
                     ports: ports.clone(),
-                    via: name_of(snapshot, best.oif),
+                    via: interface_name(&snapshot.kernel, best.oif),
                     key,
                 });
             }
@@ -121,10 +121,10 @@ pub(super) fn tied_default_routes(snapshot: &Snapshot, facts: &impl HostFacts) -
                         .iter()
                         .any(|r| r.oif == choice.oif && r.gateway == choice.gateway)
             })
-            .map(|choice| name_of(snapshot, choice.oif));
+            .map(|choice| interface_name(&snapshot.kernel, choice.oif));
         let mut routes: Vec<(String, Option<IpAddr>)> = routes
             .iter()
-            .map(|r| (name_of(snapshot, r.oif), r.gateway))
+            .map(|r| (interface_name(&snapshot.kernel, r.oif), r.gateway))
             .collect();
         routes.sort();
         found.push(Pitfall::TiedDefaultRoutes {

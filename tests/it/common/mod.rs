@@ -66,8 +66,8 @@ mod upstream;
 pub use netns::{Netns, TempDir, assert_gone, kernel_supports};
 pub use networkd::{NetworkdEnv, network};
 pub use process::{
-    RunResult, alive, children_of, reader, run_checked, run_wait_online, run_wait_online_bg,
-    setpriv_args, wait_until,
+    RunResult, alive, children_of, kill, kill_group, reader, run_checked, run_wait_online,
+    run_wait_online_bg, setpriv_args, wait_until,
 };
 #[allow(unused_imports)] // for benches/compare.rs
 pub use resolved::resolved_root;
@@ -114,8 +114,7 @@ pub struct Claim {
 
 /// Panics with the way out unless the test runs as root (see the module documentation).
 fn assert_root() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if !rustix::process::geteuid().is_root() {
         panic!(
             "this test must run as root (it creates network, mount and PID namespaces): run \
              `sudo tests/run.sh`, or mark the root tests ignored with \

@@ -1,6 +1,7 @@
 //! Named network namespaces (`ip netns`) with automatic teardown.
 
 use std::collections::HashMap;
+use std::os::fd::AsFd;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -9,7 +10,10 @@ use std::sync::{Mutex, Once};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::process::{RunResult, run_checked, run_wait_online};
+use rustix::process::Signal;
+use rustix::thread::{LinkNameSpaceType, move_into_link_name_space};
+
+use super::process::{RunResult, kill, run_checked, run_wait_online};
 
 /// Prefix of every namespace / temp dir the helpers create: `wot-<pid>-<n>`.
 pub const PREFIX: &str = "wot-";
@@ -114,8 +118,7 @@ pub(crate) fn kill_netns_procs(ns_path: &Path, timeout: Duration) -> bool {
             return false;
         }
         for p in pids {
-            // SAFETY: plain syscall.
-            unsafe { libc::kill(p, libc::SIGKILL) };
+            let _ = kill(p, Signal::KILL);
         }
         thread::sleep(Duration::from_millis(10));
     }
@@ -250,10 +253,9 @@ impl Netns {
         let path = self.path();
         thread::spawn(move || {
             let netns = std::fs::File::open(&path).expect("open the namespace");
-            // SAFETY: setns on a file descriptor we own; it affects this thread only.
-            let rc =
-                unsafe { libc::setns(std::os::fd::AsRawFd::as_raw_fd(&netns), libc::CLONE_NEWNET) };
-            assert_eq!(rc, 0, "setns {}", path.display());
+            // setns(2) moves this thread only.
+            let moved = move_into_link_name_space(netns.as_fd(), Some(LinkNameSpaceType::Network));
+            assert_eq!(moved, Ok(()), "setns {}", path.display());
             body()
         })
     }

@@ -31,8 +31,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use rustix::process::Signal;
+
 use super::netns::{Netns, TempDir, kill_netns_procs};
-use super::process::{RunResult, children_of, run_wait_online, run_wait_online_bg, wait_until};
+use super::process::{
+    RunResult, children_of, kill, run_wait_online, run_wait_online_bg, wait_until,
+};
 use super::upstream::Upstream;
 
 pub const NETWORKD: &str = "/lib/systemd/systemd-networkd";
@@ -137,8 +141,7 @@ pub(super) fn reap(child: &mut Child, also_kill: Option<i32>, timeout: Duration)
         }
         if Instant::now() >= deadline {
             if let Some(p) = also_kill {
-                // SAFETY: plain syscall.
-                unsafe { libc::kill(p, libc::SIGKILL) };
+                let _ = kill(p, Signal::KILL);
             }
             let _ = child.kill();
             let end = Instant::now() + Duration::from_secs(5);
@@ -512,8 +515,7 @@ impl NetworkdEnv {
     /// SIGTERMs networkd and waits (bounded) until it exited.
     pub fn stop_networkd(&mut self) {
         if let Some(mut d) = self.networkd.take() {
-            // SAFETY: plain syscall.
-            unsafe { libc::kill(d.pid, libc::SIGTERM) };
+            let _ = kill(d.pid, Signal::TERM);
             reap(&mut d.nsenter, Some(d.pid), Duration::from_secs(5));
         }
     }
@@ -621,8 +623,7 @@ impl Drop for NetworkdEnv {
         // reaps lazily here, and the dying init would wait for those zombies.
         drop(self.holder_stdin.take());
         if self.holder_pid > 0 {
-            // SAFETY: plain syscall.
-            unsafe { libc::kill(self.holder_pid, libc::SIGKILL) };
+            let _ = kill(self.holder_pid, Signal::KILL);
         }
         for d in [self.networkd.take(), self.resolved.take(), self.dbus.take()]
             .into_iter()

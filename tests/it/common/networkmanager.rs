@@ -59,11 +59,12 @@ use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use rustix::process::Signal;
 use serde_json::Value;
 
 use super::netns::Netns;
 use super::networkd::{Daemon, NetworkdEnv, reap};
-use super::process::{RunResult, run_wait_online, wait_until};
+use super::process::{RunResult, kill, run_wait_online, wait_until};
 use super::resolved::DnsServer;
 
 /// Environment variable naming the unpacked network-manager package (see `tests/setup-deps.sh`).
@@ -418,10 +419,9 @@ impl NmEnv {
         }
     }
 
-    fn signal_and_wait(&mut self, sig: i32) {
+    fn signal_and_wait(&mut self, sig: Signal) {
         if let Some(mut d) = self.nm.take() {
-            // SAFETY: plain syscall.
-            unsafe { libc::kill(d.pid, sig) };
+            let _ = kill(d.pid, sig);
             reap(&mut d.nsenter, Some(d.pid), Duration::from_secs(10));
             let gone = wait_until(Duration::from_secs(5), Duration::from_millis(5), || {
                 !self.env.bus_has(NM_BUS_NAME)
@@ -432,12 +432,12 @@ impl NmEnv {
 
     /// SIGTERMs NetworkManager and waits (bounded) until it exited and its bus name is gone.
     pub fn stop_networkmanager(&mut self) {
-        self.signal_and_wait(libc::SIGTERM);
+        self.signal_and_wait(Signal::TERM);
     }
 
     /// SIGKILLs NetworkManager (a crash) and waits until its bus name is gone.
     pub fn kill_networkmanager(&mut self) {
-        self.signal_and_wait(libc::SIGKILL);
+        self.signal_and_wait(Signal::KILL);
     }
 
     /// [`NmEnv::stop_networkmanager`] + [`NmEnv::start_networkmanager`].
@@ -615,8 +615,7 @@ impl Drop for NmEnv {
     fn drop(&mut self) {
         // NetworkManager first (its nsenter parent is reaped), then the holder (NetworkdEnv).
         if let Some(mut d) = self.nm.take() {
-            // SAFETY: plain syscall.
-            unsafe { libc::kill(d.pid, libc::SIGKILL) };
+            let _ = kill(d.pid, Signal::KILL);
             reap(&mut d.nsenter, Some(d.pid), Duration::from_secs(3));
         }
     }

@@ -7,6 +7,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use rustix::process::{Pid, Signal, kill_process, kill_process_group};
+
 /// Outcome of [`run_wait_online`].
 #[derive(Debug, Clone)]
 pub struct RunResult {
@@ -43,18 +45,28 @@ impl RunResult {
     }
 }
 
+/// Sends `signal` to process `pid`, as kill(2). A process already gone is an error that the
+/// callers who only clean up ignore.
+pub fn kill(pid: i32, signal: Signal) -> rustix::io::Result<()> {
+    kill_process(
+        Pid::from_raw(pid).expect("a process id is positive"),
+        signal,
+    )
+}
+
+/// Sends `signal` to every process of the group `pgid`, as kill(2) with `-pgid`.
+pub fn kill_group(pgid: i32, signal: Signal) -> rustix::io::Result<()> {
+    kill_process_group(Pid::from_raw(pgid).expect("a group id is positive"), signal)
+}
+
 /// Host pids whose process group is `pgid`.
-fn group_members(pgid: libc::pid_t) -> Vec<libc::pid_t> {
+fn group_members(pgid: i32) -> Vec<i32> {
     let mut v = Vec::new();
     let Ok(rd) = std::fs::read_dir("/proc") else {
         return v;
     };
     for e in rd.flatten() {
-        let Some(pid) = e
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<libc::pid_t>().ok())
-        else {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
             continue;
         };
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
@@ -67,7 +79,7 @@ fn group_members(pgid: libc::pid_t) -> Vec<libc::pid_t> {
         if rest
             .split_whitespace()
             .nth(2)
-            .and_then(|g| g.parse::<libc::pid_t>().ok())
+            .and_then(|g| g.parse::<i32>().ok())
             == Some(pgid)
         {
             v.push(pid);
@@ -103,7 +115,7 @@ pub fn run_wait_online(mut cmd: Command, timeout: Duration) -> RunResult {
     let mut child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("cannot spawn {cmd:?}: {e}"));
-    let pgid = child.id() as libc::pid_t;
+    let pgid = child.id() as i32;
     let out_rx = reader(child.stdout.take());
     let err_rx = reader(child.stderr.take());
 
@@ -123,8 +135,7 @@ pub fn run_wait_online(mut cmd: Command, timeout: Duration) -> RunResult {
                 .filter(|&p| p != pgid)
                 .collect();
             for &p in &others {
-                // SAFETY: plain syscall.
-                unsafe { libc::kill(p, libc::SIGKILL) };
+                let _ = kill(p, Signal::KILL);
             }
             let grace = if others.is_empty() {
                 Duration::ZERO
@@ -132,8 +143,7 @@ pub fn run_wait_online(mut cmd: Command, timeout: Duration) -> RunResult {
                 Duration::from_millis(500)
             };
             let res = rx.recv_timeout(grace).or_else(|_| {
-                // SAFETY: plain syscall; negative pid = the process group we created above.
-                unsafe { libc::kill(-pgid, libc::SIGKILL) };
+                let _ = kill_group(pgid, Signal::KILL);
                 rx.recv_timeout(Duration::from_secs(10))
             });
             let (st, t) = res.unwrap_or_else(|_| panic!("{cmd:?} did not die after SIGKILL"));
@@ -147,8 +157,7 @@ pub fn run_wait_online(mut cmd: Command, timeout: Duration) -> RunResult {
         let data = match rx.recv_timeout(Duration::from_secs(2)) {
             Ok(d) => d,
             Err(_) => {
-                // SAFETY: see above.
-                unsafe { libc::kill(-pgid, libc::SIGKILL) };
+                let _ = kill_group(pgid, Signal::KILL);
                 rx.recv_timeout(Duration::from_secs(5)).unwrap_or_default()
             }
         };

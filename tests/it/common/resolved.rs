@@ -53,9 +53,11 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use rustix::process::Signal;
+
 use super::netns::{Netns, TempDir};
 use super::networkd::{NetworkdEnv, reap};
-use super::process::{RunResult, run_wait_online, wait_until};
+use super::process::{RunResult, kill, run_wait_online, wait_until};
 
 /// Environment variable naming the unpacked systemd-resolved package (see `tests/setup-deps.sh`).
 pub const RESOLVED_ROOT_ENV: &str = "WAIT_ONLINE_RESOLVED_ROOT";
@@ -261,8 +263,7 @@ impl NetworkdEnv {
     /// SIGTERMs resolved and waits (bounded) until it exited and its bus name is gone.
     pub fn stop_resolved(&mut self) {
         if let Some(mut d) = self.resolved.take() {
-            // SAFETY: plain syscall.
-            unsafe { libc::kill(d.pid, libc::SIGTERM) };
+            let _ = kill(d.pid, Signal::TERM);
             reap(&mut d.nsenter, Some(d.pid), Duration::from_secs(5));
             let gone = wait_until(Duration::from_secs(5), Duration::from_millis(10), || {
                 !self.bus_has("org.freedesktop.resolve1")
@@ -533,26 +534,24 @@ impl DnsServer {
     /// queries get ICMP port unreachable.
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            // SAFETY: plain syscall.
-            unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+            let _ = kill(c.id() as i32, Signal::TERM);
             reap(&mut c, None, Duration::from_secs(5));
         }
     }
 
     /// SIGSTOP: the socket stays bound but nothing answers (a silent/unresponsive server).
     pub fn pause(&self) {
-        self.signal(libc::SIGSTOP);
+        self.signal(Signal::STOP);
     }
 
     /// SIGCONT after [`DnsServer::pause`].
     pub fn resume(&self) {
-        self.signal(libc::SIGCONT);
+        self.signal(Signal::CONT);
     }
 
-    fn signal(&self, sig: i32) {
+    fn signal(&self, sig: Signal) {
         let c = self.child.as_ref().expect("dnsmasq not running");
-        // SAFETY: plain syscall.
-        unsafe { libc::kill(c.id() as i32, sig) };
+        let _ = kill(c.id() as i32, sig);
     }
 
     /// Host pid of dnsmasq (it runs directly under `ip netns exec`'s exec).

@@ -6,11 +6,14 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::evaluate::{LinkOutcome, LinkReport};
-use super::goal::GoalVerdict;
-use super::pitfalls::Pitfall;
-use super::reason::Condition;
-use super::snapshot::ManagerKind;
+use super::outcome::OutcomeWords;
+use super::reason::statement;
+use super::seconds;
+use crate::core::goal::GoalVerdict;
+use crate::core::pitfalls::Pitfall;
+use crate::core::reason::Condition;
+use crate::core::snapshot::ManagerKind;
+use crate::core::{LinkOutcome, LinkReport};
 
 /// Renders the view. `elapsed` is the time since the wait began (`None` leaves every time
 /// out, which gives a text that only changes when the facts do); `online_since` says when
@@ -55,7 +58,7 @@ pub fn render(
             lines.push(format!(
                 "({}) {}:",
                 condition.number(),
-                condition.statement()
+                statement(*condition)
             ));
         }
         for report in reports {
@@ -100,7 +103,7 @@ fn row(
             None => "online".to_string(),
         }
     } else if report.outcome == LinkOutcome::AbsentAllowed {
-        report.outcome_words().to_string()
+        OutcomeWords(report).to_string()
     } else {
         let needs = match report.required {
             Some(range)
@@ -115,9 +118,9 @@ fn row(
             Some(elapsed) => format!(
                 "waiting {}: {}{needs}",
                 seconds(elapsed),
-                report.outcome_words()
+                OutcomeWords(report)
             ),
-            None => format!("waiting: {}{needs}", report.outcome_words()),
+            None => format!("waiting: {}{needs}", OutcomeWords(report)),
         }
     };
     let manager = match (show_manager, report.manager) {
@@ -131,23 +134,13 @@ fn row(
     )
 }
 
-/// A short duration for people: `12ms` below a second, `3.2s` above.
-pub fn seconds(duration: Duration) -> String {
-    if duration < Duration::from_secs(1) {
-        format!("{}ms", duration.as_millis())
-    } else {
-        format!("{:.1}s", duration.as_secs_f64())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::core::goal::Goal;
     use crate::core::link::{Address, KernelOperState, iff, scope};
-    use crate::core::{
-        Family, IfName, InterfaceRequirement, KernelLink, OperStateRange, Requirements, Snapshot,
-    };
+    use crate::core::{Family, KernelLink, Requirements, Snapshot};
+    use crate::report::fixtures::upstream as goal;
     use std::net::{IpAddr, Ipv4Addr};
 
     fn snapshot() -> Snapshot {
@@ -182,23 +175,6 @@ mod tests {
             },
         );
         snap
-    }
-
-    fn goal(specs: &[&str]) -> Goal {
-        Goal::Upstream(Requirements {
-            interfaces: specs
-                .iter()
-                .map(|s| {
-                    let (name, range) = s.split_once(':').unwrap_or((s, ""));
-                    InterfaceRequirement {
-                        name: IfName::new(name).unwrap(),
-                        range: (!range.is_empty())
-                            .then(|| range.parse::<OperStateRange>().unwrap()),
-                    }
-                })
-                .collect(),
-            ..Requirements::default()
-        })
     }
 
     #[test]

@@ -3,29 +3,23 @@
 
 use std::fmt;
 
-use super::evaluate::{IgnoreReason, LinkOutcome, LinkReport};
-use super::link::LinkStatus;
-use super::networkmanager::NmPending;
-use super::range::OperStateRange;
-use super::snapshot::ManagerKind;
-use super::state::{AddressState, CarrierState, OperState};
-
-impl LinkReport {
-    /// What the link's outcome is, in words, without its name.
-    pub fn outcome_words(&self) -> OutcomeWords<'_> {
-        OutcomeWords(self)
-    }
-}
+use super::seconds;
+use crate::core::link::LinkStatus;
+use crate::core::networkmanager::NmPending;
+use crate::core::snapshot::ManagerKind;
+use crate::core::{
+    AddressState, CarrierState, IgnoreReason, LinkOutcome, LinkReport, OperState, OperStateRange,
+};
 
 /// `eth0: operational state is carrier, needs routable (no global IPv4/IPv6 address)`.
 impl fmt::Display for LinkReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.name, self.outcome_words())
+        write!(f, "{}: {}", self.name, OutcomeWords(self))
     }
 }
 
-/// A link's outcome in words, without its name (see [`LinkReport::outcome_words`]).
-pub struct OutcomeWords<'a>(&'a LinkReport);
+/// A link's outcome in words, without its name.
+pub struct OutcomeWords<'a>(pub &'a LinkReport);
 
 impl fmt::Display for OutcomeWords<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -71,7 +65,7 @@ impl fmt::Display for OutcomeWords<'_> {
             LinkOutcome::NoCarrier(lacking) => write!(
                 f,
                 "no carrier for {}, not waited for (--carrier-timeout)",
-                super::view::seconds(*lacking)
+                seconds(*lacking)
             ),
             LinkOutcome::Activating(state) => {
                 write!(f, "NetworkManager is still activating it ({state})")

@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
-use super::evaluate::{LinkOutcome, LinkReport};
-use super::goal::{GoalVerdict, short_outcome};
-use super::reason::ReasonKind;
-use super::state::CarrierState;
-use super::view::seconds;
+use super::seconds;
+use super::status::short_outcome;
+use crate::core::goal::GoalVerdict;
+use crate::core::reason::ReasonKind;
+use crate::core::{CarrierState, LinkOutcome, LinkReport};
 
 /// Waits shorter than this are not worth a record.
 pub const SLOW_WAIT: Duration = Duration::from_secs(1);
@@ -144,29 +144,17 @@ fn why(report: &LinkReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::KernelLink;
     use crate::core::fixtures;
-    use crate::core::goal::Goal;
     use crate::core::link::scope;
-    use crate::core::{IfName, InterfaceRequirement, KernelLink, Requirements, Snapshot};
+    use crate::report::fixtures::{kernel_only, upstream};
 
     fn link(ifindex: u32, name: &str, carrier: bool, routable: bool) -> KernelLink {
         fixtures::link(ifindex, name, carrier, routable.then_some(scope::UNIVERSE))
     }
 
     fn verdict(links: Vec<KernelLink>) -> GoalVerdict {
-        let mut snap = Snapshot::kernel_only();
-        snap.kernel.links = links.into_iter().map(|l| (l.ifindex, l)).collect();
-        Goal::Upstream(Requirements {
-            interfaces: ["eth0", "eth1"]
-                .iter()
-                .map(|n| InterfaceRequirement {
-                    name: IfName::new(n).unwrap(),
-                    range: Some("routable".parse().unwrap()),
-                })
-                .collect(),
-            ..Requirements::default()
-        })
-        .evaluate(&snap)
+        upstream(&["eth0:routable", "eth1:routable"]).evaluate(&kernel_only(links))
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use super::outcome::OutcomeWords;
 use crate::core::goal::GoalVerdict;
 use crate::core::pitfalls::Pitfall;
 use crate::core::reason::Condition;
@@ -113,7 +114,7 @@ impl Report {
 }
 
 fn interface(condition: Option<u8>, link: &LinkReport) -> InterfaceReport {
-    let reason = link.outcome_words().to_string();
+    let reason = OutcomeWords(link).to_string();
     InterfaceReport {
         name: link.name.clone(),
         ifindex: link.ifindex,
