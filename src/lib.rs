@@ -8,7 +8,7 @@
 //! [`netlink`] (the kernel's links, addresses, routes, neighbours), [`networkd`]
 //! (systemd-networkd's state files), [`networkmanager`] and [`dns`] (systemd-resolved or
 //! resolv.conf, and the probe; both on the one system bus connection of [`dbus`]) and
-//! [`gateway`] (`--probe-gateway`). [`engine`] runs the one loop with one deadline;
+//! [`gateway`] (`--probe-gateway`) and [`timesync`] (`--require-time-sync`). [`engine`] runs the one loop with one deadline;
 //! [`announce`] tells the service manager and the debug log about each decision; [`report`],
 //! [`explain_view`] and [`logging`] render the outcome; [`cli`] validates the command line;
 //! [`app`] wires them together for the binary.
@@ -35,4 +35,5 @@ pub mod networkmanager;
 pub mod notify;
 pub mod report;
 pub mod sys;
+pub mod timesync;
 pub mod ubuntu;

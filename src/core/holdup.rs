@@ -60,9 +60,9 @@ impl HoldUps {
         for reason in verdict.reasons() {
             let entry = match reason.kind {
                 ReasonKind::Link(report) => (report.name.clone(), true, why(report)),
-                kind @ (ReasonKind::Probe { .. } | ReasonKind::Route(_)) => {
-                    (kind.to_string(), false, String::new())
-                }
+                kind @ (ReasonKind::Probe { .. }
+                | ReasonKind::Route(_)
+                | ReasonKind::TimeSync(_)) => (kind.to_string(), false, String::new()),
                 _ => continue,
             };
             if !current.iter().any(|(subject, ..)| *subject == entry.0) {

@@ -25,6 +25,7 @@ pub mod route;
 pub mod snapshot;
 pub mod state;
 pub mod timespan;
+pub mod timesync;
 pub mod update;
 pub mod view;
 

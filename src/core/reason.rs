@@ -8,6 +8,7 @@ use std::fmt;
 use super::default_route::RouteProblem;
 use super::dns::ProbeState;
 use super::evaluate::{LinkReport, Verdict};
+use super::timesync::TimeSyncProblem;
 
 /// A condition of Ubuntu's definition of online that a verdict decides. Condition (1)
 /// (optional interfaces are never waited for) holds by construction and has no verdict.
@@ -71,6 +72,8 @@ pub enum ReasonKind<'a> {
     },
     /// `--require-default-route`/`--require-gateway` does not hold.
     Route(&'a RouteProblem),
+    /// `--require-time-sync`: the system clock is not synchronised.
+    TimeSync(&'a TimeSyncProblem),
 }
 
 /// One reason the goal does not hold.
@@ -95,7 +98,10 @@ impl<'a> Reason<'a> {
     pub fn is_awaited(&self) -> bool {
         matches!(
             self.kind,
-            ReasonKind::Link(_) | ReasonKind::Probe { .. } | ReasonKind::Route(_)
+            ReasonKind::Link(_)
+                | ReasonKind::Probe { .. }
+                | ReasonKind::Route(_)
+                | ReasonKind::TimeSync(_)
         )
     }
 }
@@ -124,16 +130,18 @@ impl Verdict {
         reasons
     }
 
-    /// The unmet conditions that are not about one link: the DNS probe and the route
-    /// requirement.
+    /// The unmet conditions that are not about one link: the DNS probe, the route
+    /// requirement and the clock.
     pub fn unmet_conditions(&self) -> impl Iterator<Item = ReasonKind<'_>> {
         let probe = self
             .probe_unmet
             .as_ref()
             .map(|(name, state)| ReasonKind::Probe { name, state });
+        let clock = self.time_sync.as_ref().and_then(|t| t.problem());
         probe
             .into_iter()
             .chain(self.route_unmet.iter().map(ReasonKind::Route))
+            .chain(clock.map(ReasonKind::TimeSync))
     }
 
     /// The reasons in words, one line each (as printed on timeout).
@@ -157,6 +165,7 @@ impl fmt::Display for ReasonKind<'_> {
             } => write!(f, "DNS probe {name} failed: {failure}"),
             ReasonKind::Probe { name, .. } => write!(f, "DNS probe {name} has not resolved yet"),
             ReasonKind::Route(problem) => write!(f, "{problem}"),
+            ReasonKind::TimeSync(problem) => write!(f, "{problem}"),
         }
     }
 }
