@@ -180,6 +180,9 @@ impl GoalVerdict {
         for reason in self.reasons().iter().filter(|r| r.is_awaited()) {
             let item = match reason.kind {
                 ReasonKind::Link(report) => format!("{} ({})", report.name, short_outcome(report)),
+                ReasonKind::TimeSync(problem) => {
+                    format!("{} ({})", timesync::SUBJECT, problem.short())
+                }
                 kind => kind.to_string(),
             };
             if !items.contains(&item) {
@@ -429,7 +432,7 @@ mod tests {
         assert_eq!(explanation(&verdict), [unsynchronised]);
         assert_eq!(
             verdict.waiting_for(),
-            format!("Waiting for {unsynchronised}")
+            "Waiting for clock synchronisation (systemd-timesyncd not synchronised)"
         );
         // Under Ubuntu's definition, apart from the numbered conditions.
         let Goal::Ubuntu(definition) = ubuntu(&["eth0:degraded"], &["eth0"], false) else {

@@ -8,6 +8,7 @@ use super::evaluate::{LinkOutcome, LinkReport};
 use super::goal::{GoalVerdict, short_outcome};
 use super::reason::ReasonKind;
 use super::state::CarrierState;
+use super::timesync;
 use super::view::seconds;
 
 /// Waits shorter than this are not worth a record.
@@ -60,9 +61,14 @@ impl HoldUps {
         for reason in verdict.reasons() {
             let entry = match reason.kind {
                 ReasonKind::Link(report) => (report.name.clone(), true, why(report)),
-                kind @ (ReasonKind::Probe { .. }
-                | ReasonKind::Route(_)
-                | ReasonKind::TimeSync(_)) => (kind.to_string(), false, String::new()),
+                kind @ (ReasonKind::Probe { .. } | ReasonKind::Route(_)) => {
+                    (kind.to_string(), false, String::new())
+                }
+                ReasonKind::TimeSync(problem) => (
+                    timesync::SUBJECT.to_string(),
+                    false,
+                    problem.short().to_string(),
+                ),
                 _ => continue,
             };
             if !current.iter().any(|(subject, ..)| *subject == entry.0) {
@@ -208,6 +214,37 @@ mod tests {
              eth0 (carrier, needs routable until 2.3s)"
         );
         assert_eq!(culprit, Some("eth1"));
+    }
+
+    #[test]
+    fn the_clock_is_one_subject_whatever_it_lacked() {
+        use crate::core::timesync::{KernelNtp, TimeSyncFacts};
+        let goal = Goal::Upstream(Requirements {
+            time_sync: true,
+            ..Requirements::default()
+        });
+        let clock = |timesyncd_seen, marker| {
+            let mut snap = Snapshot::kernel_only();
+            snap.kernel.links = [(2, link(2, "eth0", true, true))].into();
+            snap.time_sync = Some(TimeSyncFacts {
+                kernel: KernelNtp::Unsynchronised,
+                timesyncd_seen,
+                marker,
+            });
+            goal.evaluate(&snap)
+        };
+        let mut record = HoldUps::default();
+        let at = Duration::from_millis;
+        record.observe(&clock(false, false), at(5));
+        record.observe(&clock(true, false), at(1_000));
+        record.observe(&clock(true, true), at(7_500));
+        let (line, culprit) = record.summary(at(7_500)).unwrap();
+        assert_eq!(
+            line,
+            "online after 7.5s; held up by clock synchronisation \
+             (systemd-timesyncd not synchronised until 7.5s)"
+        );
+        assert_eq!(culprit, None);
     }
 
     #[test]

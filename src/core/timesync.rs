@@ -9,6 +9,10 @@ use std::fmt;
 use super::evaluate::Verdict;
 use super::snapshot::Snapshot;
 
+/// The condition in two words, where a line names what is awaited (`STATUS=`, the hold-up
+/// record).
+pub const SUBJECT: &str = "clock synchronisation";
+
 /// What is known about the clock's synchronisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct TimeSyncFacts {
@@ -115,6 +119,18 @@ pub fn verdict(snapshot: &Snapshot) -> Verdict {
         route_unmet: Vec::new(),
         time_sync: Some(time_sync),
         links: Vec::new(),
+    }
+}
+
+impl TimeSyncProblem {
+    /// What is missing, in a few words (`STATUS=`).
+    pub fn short(&self) -> &'static str {
+        match self {
+            TimeSyncProblem::NoClientSeen => "no NTP client seen",
+            TimeSyncProblem::TimesyncdWaiting => "systemd-timesyncd not synchronised",
+            TimeSyncProblem::KernelForbidden => "NTP status not readable: system call filter",
+            TimeSyncProblem::KernelUnreadable => "NTP status not readable",
+        }
     }
 }
 
