@@ -11,6 +11,7 @@ use super::goal::GoalVerdict;
 use super::pitfalls::Pitfall;
 use super::reason::Condition;
 use super::snapshot::ManagerKind;
+use super::timesync::{self, TimeSync};
 
 /// Renders the view. `elapsed` is the time since the wait began (`None` leaves every time
 /// out, which gives a text that only changes when the facts do); `online_since` says when
@@ -57,6 +58,9 @@ pub fn render(
                 condition.number(),
                 condition.statement()
             ));
+        } else if v.links.is_empty() && v.time_sync.is_some() {
+            // The clock's own verdict beside Ubuntu's numbered conditions.
+            lines.push(format!("{}:", timesync::SUBJECT));
         }
         for report in reports {
             lines.push(row(report, width, show_manager, elapsed, online_since));
@@ -70,6 +74,9 @@ pub fn render(
         }
         for condition in v.unmet_conditions() {
             lines.push(format!("  unmet: {condition}"));
+        }
+        if let Some(TimeSync::Synchronised(by)) = v.time_sync {
+            lines.push(format!("  system clock synchronised ({by})"));
         }
         if !v.online && v.no_online_link && v.probe_unmet.is_none() {
             lines.push("  unmet: no considered interface is online yet".to_string());
@@ -265,6 +272,50 @@ mod tests {
         let b = render(&verdict, &[], None, &BTreeMap::new());
         assert_eq!(a, b);
         assert!(a.iter().all(|l| !l.contains("ms") && !l.contains("0s")));
+    }
+
+    #[test]
+    fn the_clock_is_shown_unmet_or_synchronised() {
+        use crate::core::goal::UbuntuDefinition;
+        use crate::core::timesync::{KernelNtp, TimeSyncFacts};
+        let mut snap = snapshot();
+        snap.time_sync = Some(TimeSyncFacts {
+            kernel: KernelNtp::Unsynchronised,
+            ..TimeSyncFacts::default()
+        });
+        let Goal::Upstream(requirements) = goal(&["wo0"]) else {
+            unreachable!()
+        };
+        let upstream = Goal::Upstream(Requirements {
+            time_sync: true,
+            ..requirements.clone()
+        });
+        let unmet = "  unmet: system clock not synchronised: no NTP client seen \
+                     (no /run/systemd/timesync, and the kernel's clock is not marked synchronised)";
+        let lines = render(&upstream.evaluate(&snap), &[], None, &BTreeMap::new());
+        assert_eq!(lines.last().unwrap(), unmet, "{lines:?}");
+        // Under Ubuntu's definition, under a heading of its own.
+        let ubuntu = Goal::Ubuntu(UbuntuDefinition {
+            link_local: requirements,
+            routable: Requirements::default(),
+            time_sync: true,
+        });
+        let lines = render(&ubuntu.evaluate(&snap), &[], None, &BTreeMap::new());
+        let n = lines.len();
+        assert_eq!(
+            lines[n - 2..],
+            ["clock synchronisation:", unmet],
+            "{lines:?}"
+        );
+        snap.time_sync = Some(TimeSyncFacts {
+            kernel: KernelNtp::Synchronised,
+            ..TimeSyncFacts::default()
+        });
+        let lines = render(&upstream.evaluate(&snap), &[], None, &BTreeMap::new());
+        assert_eq!(
+            lines.last().unwrap(),
+            "  system clock synchronised (the kernel's NTP status)"
+        );
     }
 
     #[test]
