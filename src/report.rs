@@ -49,10 +49,7 @@ impl From<&TimeSync> for ConditionReport {
         ConditionReport {
             kind: "time-sync",
             met: time_sync.problem().is_none(),
-            reason: match time_sync {
-                TimeSync::Synchronised(by) => format!("system clock synchronised ({by})"),
-                TimeSync::Unsynchronised(problem) => problem.to_string(),
-            },
+            reason: time_sync.to_string(),
         }
     }
 }

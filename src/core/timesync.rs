@@ -154,6 +154,16 @@ impl fmt::Display for TimeSyncProblem {
     }
 }
 
+/// The decision in words: what says the clock is synchronised, or why it is not.
+impl fmt::Display for TimeSync {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TimeSync::Synchronised(by) => write!(f, "system clock synchronised ({by})"),
+            TimeSync::Unsynchronised(problem) => write!(f, "{problem}"),
+        }
+    }
+}
+
 impl fmt::Display for SyncedBy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

@@ -75,8 +75,8 @@ pub fn render(
         for condition in v.unmet_conditions() {
             lines.push(format!("  unmet: {condition}"));
         }
-        if let Some(TimeSync::Synchronised(by)) = v.time_sync {
-            lines.push(format!("  system clock synchronised ({by})"));
+        if let Some(synchronised @ TimeSync::Synchronised(_)) = v.time_sync {
+            lines.push(format!("  {synchronised}"));
         }
         if !v.online && v.no_online_link && v.probe_unmet.is_none() {
             lines.push("  unmet: no considered interface is online yet".to_string());
