@@ -418,6 +418,7 @@ mod tests {
             kernel: KernelNtp::Unsynchronised,
             timesyncd_seen: true,
             marker: false,
+            server: None,
         });
         let unsynchronised =
             "system clock not synchronised: systemd-timesyncd has not synchronised it yet";

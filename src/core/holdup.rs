@@ -230,6 +230,7 @@ mod tests {
                 kernel: KernelNtp::Unsynchronised,
                 timesyncd_seen,
                 marker,
+                server: None,
             });
             goal.evaluate(&snap)
         };

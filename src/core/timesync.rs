@@ -5,6 +5,7 @@
 //! status). TLS clients started at boot need this: certificates are not valid in 1970.
 
 use std::fmt;
+use std::net::IpAddr;
 
 use super::evaluate::Verdict;
 use super::snapshot::Snapshot;
@@ -14,7 +15,7 @@ use super::snapshot::Snapshot;
 pub const SUBJECT: &str = "clock synchronisation";
 
 /// What is known about the clock's synchronisation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TimeSyncFacts {
     /// The kernel's NTP status (`adjtimex()`).
     pub kernel: KernelNtp,
@@ -23,6 +24,15 @@ pub struct TimeSyncFacts {
     pub timesyncd_seen: bool,
     /// timesyncd's marker (`synchronized` in that directory) exists.
     pub marker: bool,
+    /// The server timesyncd tries, as its owner on the bus says (`None`: not known).
+    pub server: Option<TimesyncdServer>,
+}
+
+/// The NTP server systemd-timesyncd tries: its `ServerName` and `ServerAddress` properties.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimesyncdServer {
+    pub name: String,
+    pub address: Option<IpAddr>,
 }
 
 /// The kernel's NTP status.
@@ -41,7 +51,7 @@ pub enum KernelNtp {
 }
 
 /// The decision about the clock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TimeSync {
     /// The clock is synchronised; the fact that says so.
     Synchronised(SyncedBy),
@@ -58,13 +68,14 @@ pub enum SyncedBy {
 }
 
 /// Why the clock does not count as synchronised.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TimeSyncProblem {
     /// No NTP client was seen: systemd-timesyncd has no runtime directory, and no other
     /// client (chrony, ntpd) has marked the kernel's clock synchronised.
     NoClientSeen,
-    /// systemd-timesyncd runs (or ran) but has not synchronised the clock yet.
-    TimesyncdWaiting,
+    /// systemd-timesyncd runs (or ran) but has not synchronised the clock yet; the server it
+    /// tries, when known.
+    TimesyncdWaiting(Option<TimesyncdServer>),
     /// A system call filter forbids reading the kernel's NTP status, and systemd-timesyncd
     /// has no runtime directory.
     KernelForbidden,
@@ -82,7 +93,7 @@ impl TimeSyncFacts {
         }
         let problem = match self.kernel {
             KernelNtp::Synchronised => return TimeSync::Synchronised(SyncedBy::Kernel),
-            _ if self.timesyncd_seen => TimeSyncProblem::TimesyncdWaiting,
+            _ if self.timesyncd_seen => TimeSyncProblem::TimesyncdWaiting(self.server.clone()),
             KernelNtp::Unsynchronised => TimeSyncProblem::NoClientSeen,
             KernelNtp::Forbidden => TimeSyncProblem::KernelForbidden,
             KernelNtp::Unreadable => TimeSyncProblem::KernelUnreadable,
@@ -104,7 +115,7 @@ impl TimeSync {
 /// Decides `--require-time-sync` on `snapshot`. Facts never read count as a clock not known
 /// to be synchronised.
 pub fn check(snapshot: &Snapshot) -> TimeSync {
-    snapshot.time_sync.unwrap_or_default().decide()
+    snapshot.time_sync.clone().unwrap_or_default().decide()
 }
 
 /// A verdict about the clock alone, for a goal whose other verdicts are each about a
@@ -127,7 +138,7 @@ impl TimeSyncProblem {
     pub fn short(&self) -> &'static str {
         match self {
             TimeSyncProblem::NoClientSeen => "no NTP client seen",
-            TimeSyncProblem::TimesyncdWaiting => "systemd-timesyncd not synchronised",
+            TimeSyncProblem::TimesyncdWaiting(_) => "systemd-timesyncd not synchronised",
             TimeSyncProblem::KernelForbidden => "NTP status not readable: system call filter",
             TimeSyncProblem::KernelUnreadable => "NTP status not readable",
         }
@@ -137,13 +148,17 @@ impl TimeSyncProblem {
 impl fmt::Display for TimeSyncProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("system clock not synchronised: ")?;
+        if let TimeSyncProblem::TimesyncdWaiting(Some(server)) = self {
+            return write!(
+                f,
+                "systemd-timesyncd has not synchronised it yet (trying {server})"
+            );
+        }
         f.write_str(match self {
             TimeSyncProblem::NoClientSeen => {
                 "no NTP client seen (no /run/systemd/timesync, and the kernel's clock is not marked synchronised)"
             }
-            TimeSyncProblem::TimesyncdWaiting => {
-                "systemd-timesyncd has not synchronised it yet"
-            }
+            TimeSyncProblem::TimesyncdWaiting(_) => "systemd-timesyncd has not synchronised it yet",
             TimeSyncProblem::KernelForbidden => {
                 "a system call filter forbids reading the kernel's NTP status (adjtimex; ProtectClock=yes), and systemd-timesyncd is not running"
             }
@@ -151,6 +166,17 @@ impl fmt::Display for TimeSyncProblem {
                 "the kernel's NTP status cannot be read, and systemd-timesyncd is not running"
             }
         })
+    }
+}
+
+/// `ntp.example.org at 192.0.2.123`, or the name or the address alone.
+impl fmt::Display for TimesyncdServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.name.as_str(), self.address) {
+            ("", Some(address)) => write!(f, "{address}"),
+            (name, Some(address)) => write!(f, "{name} at {address}"),
+            (name, None) => f.write_str(name),
+        }
     }
 }
 
@@ -182,6 +208,7 @@ mod tests {
             kernel,
             timesyncd_seen,
             marker,
+            server: None,
         }
     }
 
@@ -228,12 +255,18 @@ mod tests {
             (facts(KernelNtp::Unsynchronised, false, false), NoClientSeen),
             (
                 facts(KernelNtp::Unsynchronised, true, false),
-                TimesyncdWaiting,
+                TimesyncdWaiting(None),
             ),
-            (facts(KernelNtp::Unreadable, true, false), TimesyncdWaiting),
+            (
+                facts(KernelNtp::Unreadable, true, false),
+                TimesyncdWaiting(None),
+            ),
             (facts(KernelNtp::Unreadable, false, false), KernelUnreadable),
             (facts(KernelNtp::Forbidden, false, false), KernelForbidden),
-            (facts(KernelNtp::Forbidden, true, false), TimesyncdWaiting),
+            (
+                facts(KernelNtp::Forbidden, true, false),
+                TimesyncdWaiting(None),
+            ),
         ];
         for (facts, expected) in table {
             assert_eq!(
@@ -247,8 +280,38 @@ mod tests {
             "system clock not synchronised: no NTP client seen (no /run/systemd/timesync, and the kernel's clock is not marked synchronised)"
         );
         assert_eq!(
-            TimesyncdWaiting.to_string(),
+            TimesyncdWaiting(None).to_string(),
             "system clock not synchronised: systemd-timesyncd has not synchronised it yet"
+        );
+    }
+
+    #[test]
+    fn the_server_timesyncd_tries_is_named() {
+        let server = |name: &str, address: Option<[u8; 4]>| TimesyncdServer {
+            name: name.to_string(),
+            address: address.map(IpAddr::from),
+        };
+        let mut waiting = facts(KernelNtp::Unsynchronised, true, false);
+        waiting.server = Some(server("ntp.example.org", Some([192, 0, 2, 123])));
+        let TimeSync::Unsynchronised(problem) = waiting.decide() else {
+            panic!("synchronised without marker or kernel status");
+        };
+        assert_eq!(
+            problem.to_string(),
+            "system clock not synchronised: systemd-timesyncd has not synchronised it yet \
+             (trying ntp.example.org at 192.0.2.123)"
+        );
+        assert_eq!(server("", Some([192, 0, 2, 1])).to_string(), "192.0.2.1");
+        assert_eq!(
+            server("ntp.example.org", None).to_string(),
+            "ntp.example.org"
+        );
+        // Without timesyncd's directory the server is not named (nothing says it runs).
+        let mut gone = waiting.clone();
+        gone.timesyncd_seen = false;
+        assert_eq!(
+            gone.decide(),
+            TimeSync::Unsynchronised(TimeSyncProblem::NoClientSeen)
         );
     }
 

@@ -75,7 +75,7 @@ pub fn render(
         for condition in v.unmet_conditions() {
             lines.push(format!("  unmet: {condition}"));
         }
-        if let Some(synchronised @ TimeSync::Synchronised(_)) = v.time_sync {
+        if let Some(synchronised @ TimeSync::Synchronised(_)) = &v.time_sync {
             lines.push(format!("  {synchronised}"));
         }
         if !v.online && v.no_online_link && v.probe_unmet.is_none() {

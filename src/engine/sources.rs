@@ -74,7 +74,8 @@ pub(super) fn open(
         others.push(Box::new(Slot::new(CarrierClock::new(timeout))));
     }
     if goal.needs_time_sync() {
-        let source = TimeSyncSource::new(PathBuf::from(TIMESYNCD_DIR), Box::new(Adjtimex))
+        let dir = PathBuf::from(TIMESYNCD_DIR);
+        let source = TimeSyncSource::new(dir, Box::new(Adjtimex), Some(&system_bus))
             .map_err(EngineError::TimeSync)?;
         snapshot.time_sync = Some(source.read());
         others.push(Box::new(Slot::new(source)));

@@ -1,5 +1,5 @@
 //! `--require-time-sync`'s source: whether the system clock is synchronised, followed by
-//! events as systemd-time-wait-sync follows it. Two facts ([`TimeSyncFacts`]): the kernel's
+//! events as systemd-time-wait-sync follows it. Its facts ([`TimeSyncFacts`]): the kernel's
 //! NTP status, read again whenever the clock is set (a timerfd with `TFD_TIMER_CANCEL_ON_SET`:
 //! the status itself has no event, and an NTP client sets the clock when it synchronises it),
 //! and systemd-timesyncd's runtime directory and marker `synchronized` in it, followed with
@@ -8,17 +8,21 @@
 //! Like systemd-time-wait-sync, a client that marks the clock synchronised without setting
 //! it (an adjustment too small to count as a "set") is only seen through timesyncd's marker.
 //! The kernel's answer goes through [`KernelClock`], so that tests never touch the host's
-//! clock.
+//! clock. The server timesyncd tries, named in the reason, comes from the bus ([`bus`]).
+
+pub mod bus;
 
 use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::core::Snapshot;
 use crate::core::goal::Goal;
-use crate::core::timesync::{KernelNtp, TimeSyncFacts};
+use crate::core::timesync::{KernelNtp, TimeSyncFacts, TimesyncdServer};
+use crate::dbus::SystemBus;
 use crate::engine::EngineError;
 use crate::engine::source::{Facts, Source, or_pending};
 use crate::sys::{AsyncInotify, ClockSetTimer, WatchFlags};
+use bus::{BusEvent, TimesyncdBus};
 
 /// systemd-timesyncd's runtime directory.
 pub const TIMESYNCD_DIR: &str = "/run/systemd/timesync";
@@ -47,13 +51,14 @@ impl KernelClock for Adjtimex {
     }
 }
 
-/// What woke the source up; either way the facts are read again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What woke the source up.
 pub enum TimeSyncEvent {
     /// Something changed in timesyncd's directory or its parent.
     Files,
     /// The clock was set.
     ClockSet,
+    /// News of timesyncd on the bus.
+    Bus(BusEvent),
 }
 
 /// The source; see the module documentation.
@@ -65,13 +70,21 @@ pub struct TimeSyncSource {
     /// only the kernel's status is followed.
     inotify: Option<AsyncInotify>,
     clock_set: ClockSetTimer,
+    /// timesyncd on the bus, when there is a bus to follow it on.
+    bus: Option<TimesyncdBus>,
+    /// The server timesyncd tries, as its owner last said.
+    server: Option<TimesyncdServer>,
 }
 
 impl TimeSyncSource {
-    /// Starts following `dir` and the clock, asking `kernel` for its NTP status. The watches
-    /// exist before the first [`TimeSyncSource::read`], so that no change falls in between.
-    /// Needs a tokio runtime.
-    pub fn new(dir: PathBuf, kernel: Box<dyn KernelClock>) -> io::Result<TimeSyncSource> {
+    /// Starts following `dir` and the clock, asking `kernel` for its NTP status, and
+    /// timesyncd's server on `bus` when given. The watches exist before the first
+    /// [`TimeSyncSource::read`], so that no change falls in between. Needs a tokio runtime.
+    pub fn new(
+        dir: PathBuf,
+        kernel: Box<dyn KernelClock>,
+        bus: Option<&SystemBus>,
+    ) -> io::Result<TimeSyncSource> {
         let clock_set = ClockSetTimer::new()?;
         let inotify = AsyncInotify::new()?;
         let parent = dir.parent().unwrap_or(Path::new("/"));
@@ -90,6 +103,8 @@ impl TimeSyncSource {
             kernel,
             inotify,
             clock_set,
+            bus: bus.map(TimesyncdBus::start),
+            server: None,
         })
     }
 
@@ -116,6 +131,7 @@ impl TimeSyncSource {
             kernel,
             timesyncd_seen,
             marker: timesyncd_seen && self.dir.join(MARKER).exists(),
+            server: self.server.clone(),
         }
     }
 }
@@ -134,15 +150,29 @@ impl Source for TimeSyncSource {
                 result.map_err(EngineError::TimeSync)?;
                 Ok(TimeSyncEvent::ClockSet)
             }
+            event = or_pending(self.bus.as_mut().map(|bus| bus.next())) => {
+                Ok(TimeSyncEvent::Bus(event))
+            }
         }
     }
 
     fn apply(&mut self, event: TimeSyncEvent, snapshot: &mut Snapshot, _: &Goal) -> bool {
+        let why = match event {
+            TimeSyncEvent::Files => "files",
+            TimeSyncEvent::ClockSet => "clock set",
+            TimeSyncEvent::Bus(event) => {
+                let Some(server) = self.bus.as_mut().and_then(|bus| bus.apply(event)) else {
+                    return false;
+                };
+                self.server = server;
+                "bus"
+            }
+        };
         let facts = Some(self.read());
         if facts == snapshot.time_sync {
             return false;
         }
-        tracing::debug!("clock synchronisation ({event:?}): {facts:?}");
+        tracing::debug!("clock synchronisation ({why}): {facts:?}");
         snapshot.time_sync = facts;
         true
     }
@@ -193,14 +223,16 @@ mod tests {
         })
     }
 
-    /// Waits for the source's next event (bounded) and applies it.
-    async fn step(source: &mut TimeSyncSource, snapshot: &mut Snapshot) -> TimeSyncEvent {
+    /// Waits for the source's next event (bounded) and applies it; returns whether it was
+    /// about the files.
+    async fn step(source: &mut TimeSyncSource, snapshot: &mut Snapshot) -> bool {
         let event = tokio::time::timeout(Duration::from_secs(5), source.next())
             .await
             .expect("an event within 5 s")
             .expect("no error");
+        let files = matches!(event, TimeSyncEvent::Files);
         source.apply(event, snapshot, &goal());
-        event
+        files
     }
 
     fn decision(snapshot: &Snapshot) -> TimeSync {
@@ -212,7 +244,7 @@ mod tests {
         let scratch = Scratch::new("marker");
         let dir = scratch.0.join("timesync");
         let kernel = FakeKernel::default();
-        let mut source = TimeSyncSource::new(dir.clone(), Box::new(kernel)).expect("source");
+        let mut source = TimeSyncSource::new(dir.clone(), Box::new(kernel), None).expect("source");
         let mut snapshot = Snapshot::kernel_only();
         snapshot.time_sync = Some(source.read());
         assert_eq!(
@@ -221,14 +253,14 @@ mod tests {
         );
         // timesyncd starts: its directory appears (seen through the parent's watch).
         std::fs::create_dir(&dir).expect("mkdir timesync");
-        assert_eq!(step(&mut source, &mut snapshot).await, TimeSyncEvent::Files);
+        assert!(step(&mut source, &mut snapshot).await);
         assert_eq!(
             decision(&snapshot),
-            TimeSync::Unsynchronised(TimeSyncProblem::TimesyncdWaiting)
+            TimeSync::Unsynchronised(TimeSyncProblem::TimesyncdWaiting(None))
         );
         // It synchronises: the marker appears (seen through the directory's own watch).
         std::fs::write(dir.join(MARKER), "").expect("touch marker");
-        while snapshot.time_sync.is_some_and(|f| !f.marker) {
+        while snapshot.time_sync.as_ref().is_some_and(|f| !f.marker) {
             step(&mut source, &mut snapshot).await;
         }
         assert_eq!(
@@ -237,7 +269,11 @@ mod tests {
         );
         // The directory goes away with timesyncd: not synchronised any more by the marker.
         std::fs::remove_dir_all(&dir).expect("rm timesync");
-        while snapshot.time_sync.is_some_and(|f| f.timesyncd_seen) {
+        while snapshot
+            .time_sync
+            .as_ref()
+            .is_some_and(|f| f.timesyncd_seen)
+        {
             step(&mut source, &mut snapshot).await;
         }
         assert_eq!(
@@ -251,12 +287,12 @@ mod tests {
         let scratch = Scratch::new("existing");
         let dir = scratch.0.join("timesync");
         std::fs::create_dir(&dir).expect("mkdir timesync");
-        let mut source =
-            TimeSyncSource::new(dir.clone(), Box::new(FakeKernel::default())).expect("source");
+        let mut source = TimeSyncSource::new(dir.clone(), Box::new(FakeKernel::default()), None)
+            .expect("source");
         let mut snapshot = Snapshot::kernel_only();
         snapshot.time_sync = Some(source.read());
         std::fs::write(dir.join(MARKER), "").expect("touch marker");
-        assert_eq!(step(&mut source, &mut snapshot).await, TimeSyncEvent::Files);
+        assert!(step(&mut source, &mut snapshot).await);
         assert_eq!(
             decision(&snapshot),
             TimeSync::Synchronised(SyncedBy::TimesyncdMarker)
@@ -270,8 +306,9 @@ mod tests {
     async fn the_kernel_status_is_read_again_when_the_clock_is_set() {
         let scratch = Scratch::new("kernel");
         let kernel = FakeKernel::default();
-        let mut source = TimeSyncSource::new(scratch.0.join("timesync"), Box::new(kernel.clone()))
-            .expect("source");
+        let mut source =
+            TimeSyncSource::new(scratch.0.join("timesync"), Box::new(kernel.clone()), None)
+                .expect("source");
         let mut snapshot = Snapshot::kernel_only();
         snapshot.time_sync = Some(source.read());
         assert!(!source.apply(TimeSyncEvent::ClockSet, &mut snapshot, &goal()));
@@ -296,7 +333,7 @@ mod tests {
     async fn a_forbidden_kernel_status_is_named_and_the_marker_still_counts() {
         let scratch = Scratch::new("filtered");
         let dir = scratch.0.join("timesync");
-        let source = TimeSyncSource::new(dir.clone(), Box::new(Filtered)).expect("source");
+        let source = TimeSyncSource::new(dir.clone(), Box::new(Filtered), None).expect("source");
         assert_eq!(
             source.read().decide(),
             TimeSync::Unsynchronised(TimeSyncProblem::KernelForbidden)
@@ -313,7 +350,8 @@ mod tests {
     async fn without_the_parent_only_the_kernel_is_followed() {
         let scratch = Scratch::new("noparent");
         let dir = scratch.0.join("absent").join("timesync");
-        let source = TimeSyncSource::new(dir, Box::new(FakeKernel::default())).expect("source");
+        let source =
+            TimeSyncSource::new(dir, Box::new(FakeKernel::default()), None).expect("source");
         assert!(source.inotify.is_none());
         assert_eq!(
             source.read().decide(),
