@@ -8,7 +8,8 @@
 //! [`netlink`] (the kernel's links, addresses, routes, neighbours), [`networkd`]
 //! (systemd-networkd's state files), [`networkmanager`] and [`dns`] (systemd-resolved or
 //! resolv.conf, and the probe; both on the one system bus connection of [`dbus`]) and
-//! [`gateway`] (`--probe-gateway`). [`engine`] runs the one loop with one deadline;
+//! [`gateway`] (`--probe-gateway`) and [`timesync`] (`--require-time-sync`; the server
+//! systemd-timesyncd tries comes over the same bus). [`engine`] runs the one loop with one deadline;
 //! [`announce`] tells the service manager and the debug log about each decision; [`report`],
 //! [`explain_view`] and [`logging`] render the outcome ([`outcome`]: how a wait ended and
 //! its exit status); [`cli`] validates the command line; [`app`] wires them together for the
@@ -44,3 +45,4 @@ pub(crate) mod outcome;
 pub mod report;
 pub mod sys;
 mod text;
+pub mod timesync;

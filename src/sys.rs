@@ -1,9 +1,11 @@
 //! The system interfaces beyond tokio's: CLOCK_BOOTTIME and a boottime timerfd for the
-//! deadline, inotify, the terminal width, `SO_BINDTOIFINDEX`, glibc's `fnmatch()`, and the
-//! holder process that keeps the inotify instance alive after we exit. System calls go through
-//! rustix and socket2; the five `unsafe` blocks of the crate are here, each with its reason:
-//! tokio's fd registration, the `fnmatch()` call, the signal mask (rustix has no stable
-//! `sigprocmask`), `fork()` and the holder's closing of inherited descriptors.
+//! deadline, inotify, the terminal width, `SO_BINDTOIFINDEX`, glibc's `fnmatch()`, the
+//! kernel's NTP status and a timerfd woken when the clock is set, and the holder process
+//! that keeps the inotify instance alive after we exit. System calls go through rustix and
+//! socket2; the six `unsafe` blocks of the crate are here, each with its reason: tokio's fd
+//! registration, the `fnmatch()` call, the signal mask (rustix has no stable `sigprocmask`),
+//! `adjtimex()` (rustix has none), `fork()` and the holder's closing of inherited
+//! descriptors.
 
 use std::ffi::CStr;
 use std::io;
@@ -133,6 +135,80 @@ pub async fn expired(timer: Option<&BoottimeTimer>) {
     }
 }
 
+/// Whether the kernel's NTP status marks the clock synchronised: `adjtimex()` with no
+/// modes (it only reads) returns a clock state other than `TIME_ERROR`, and `STA_UNSYNC` is
+/// clear, as systemd-timesyncd and systemd-time-wait-sync read it. An NTP client sets this
+/// when it has synchronised; nobody does at boot.
+pub fn ntp_synchronised() -> io::Result<bool> {
+    // SAFETY: `timex` is plain old data for which all zeroes is valid (modes 0: read only);
+    // adjtimex writes into the struct on this stack and keeps no pointer to it.
+    let (state, status) = unsafe {
+        let mut timex = MaybeUninit::<libc::timex>::zeroed().assume_init();
+        let state = libc::adjtimex(&mut timex);
+        (state, timex.status)
+    };
+    if state < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(state != libc::TIME_ERROR && status & libc::STA_UNSYNC == 0)
+}
+
+/// A timerfd on CLOCK_REALTIME that never expires but is cancelled whenever the clock is set
+/// (`TFD_TIMER_CANCEL_ON_SET`): the event systemd-time-wait-sync waits for, since the
+/// kernel's NTP status has no event of its own and an NTP client sets the clock when it
+/// synchronises it.
+pub struct ClockSetTimer {
+    fd: AsyncFd<OwnedFd>,
+}
+
+impl ClockSetTimer {
+    /// Creates and arms the timer. Needs a tokio runtime.
+    pub fn new() -> io::Result<ClockSetTimer> {
+        let fd = rustix::time::timerfd_create(
+            TimerfdClockId::Realtime,
+            TimerfdFlags::NONBLOCK | TimerfdFlags::CLOEXEC,
+        )?;
+        ClockSetTimer::arm(&fd)?;
+        Ok(ClockSetTimer {
+            fd: register_readable(fd)?,
+        })
+    }
+
+    /// Arms `fd` for the end of time, cancelled when the clock is set.
+    fn arm(fd: &OwnedFd) -> io::Result<()> {
+        let never = Itimerspec {
+            it_interval: timespec(Duration::ZERO),
+            it_value: Timespec {
+                tv_sec: i64::MAX,
+                tv_nsec: 0,
+            },
+        };
+        let flags = TimerfdTimerFlags::ABSTIME | TimerfdTimerFlags::CANCEL_ON_SET;
+        rustix::time::timerfd_settime(fd, flags, &never)?;
+        Ok(())
+    }
+
+    /// Completes when the clock was set since the timer was armed, and arms it again.
+    /// Cancel-safe.
+    pub async fn clock_set(&self) -> io::Result<()> {
+        loop {
+            let mut guard = self.fd.readable().await?;
+            let mut count = [0u8; 8];
+            match rustix::io::read(self.fd.get_ref(), &mut count) {
+                // Armed again before the caller reads the clock's state: a later setting
+                // of the clock wakes us again.
+                Err(Errno::CANCELED) | Ok(8) => {
+                    ClockSetTimer::arm(self.fd.get_ref())?;
+                    return Ok(());
+                }
+                Err(Errno::INTR) => {}
+                Ok(_) | Err(Errno::AGAIN) => guard.clear_ready(),
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
+}
+
 /// A span as a `timespec`; spans beyond its range saturate (they never expire anyway).
 fn timespec(span: Duration) -> Timespec {
     Timespec::try_from(span).unwrap_or(Timespec {
@@ -195,6 +271,20 @@ pub struct AsyncInotify {
 }
 
 impl AsyncInotify {
+    /// An instance that watches nothing yet ([`AsyncInotify::watch`]). Needs a tokio runtime.
+    pub fn new() -> io::Result<AsyncInotify> {
+        let fd = inotify::init(inotify::CreateFlags::NONBLOCK | inotify::CreateFlags::CLOEXEC)?;
+        Ok(AsyncInotify {
+            fd: register_readable(fd)?,
+        })
+    }
+
+    /// Watches `path` for `mask` too (again: replaces the mask of its watch).
+    pub fn watch(&self, path: &Path, mask: WatchFlags) -> io::Result<()> {
+        inotify::add_watch(self.fd.get_ref(), path, mask)?;
+        Ok(())
+    }
+
     /// Waits for events and returns all that one read delivers.
     pub async fn events(&self) -> io::Result<Vec<InotifyEvent>> {
         let mut buffer = [MaybeUninit::<u8>::uninit(); 8192];
@@ -317,6 +407,22 @@ mod tests {
         assert_eq!(seen[0].name, "12");
         assert!(seen[0].mask.contains(ReadFlags::CLOSE_WRITE), "{seen:?}");
         assert!(seen[1].mask.contains(ReadFlags::DELETE), "{seen:?}");
+    }
+
+    #[test]
+    fn the_kernels_ntp_status_is_read_without_privileges() {
+        // Reads only (modes 0): never sets or adjusts the host's clock. Either answer is
+        // correct here; the call itself must succeed.
+        ntp_synchronised().expect("adjtimex with modes 0");
+    }
+
+    #[tokio::test]
+    async fn the_clock_set_timer_waits_while_the_clock_is_not_set() {
+        // Setting the clock is the only way to wake it; tests never do. It is armed and
+        // does not complete by itself.
+        let timer = ClockSetTimer::new().expect("timerfd with CANCEL_ON_SET");
+        let waited = tokio::time::timeout(Duration::from_millis(20), timer.clock_set()).await;
+        assert!(waited.is_err(), "woke without the clock being set");
     }
 
     #[tokio::test]

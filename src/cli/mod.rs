@@ -141,6 +141,11 @@ struct Args {
     #[arg(long)]
     probe_gateway: bool,
 
+    /// Also require the system clock to be synchronised (the kernel's NTP status, or
+    /// systemd-timesyncd's marker in /run/systemd/timesync)
+    #[arg(long)]
+    require_time_sync: bool,
+
     /// Where link setup states come from: auto, networkd, networkmanager or none
     #[arg(long, value_name = "MANAGER", value_enum, default_value_t = ManagerChoice::Auto)]
     manager: ManagerChoice,
@@ -305,6 +310,7 @@ impl TryFrom<Args> for Options {
                 Some(TimeSpan::Finite(span)) if !span.is_zero() => Some(span),
                 _ => None,
             },
+            time_sync: args.require_time_sync,
         };
         if args.online_definition.is_some() {
             let conflicting = [
@@ -556,6 +562,13 @@ mod tests {
         assert_eq!(options.requirements, Requirements::default());
         assert!(!options.requirements.dns && !options.quiet);
         assert_eq!(options.manager, ManagerChoice::Auto);
+    }
+
+    #[test]
+    fn time_sync_is_required_only_when_asked() {
+        assert!(!run(&[]).unwrap().requirements.time_sync);
+        let options = run(&["--require-time-sync", "-i", "eth0"]).unwrap();
+        assert!(options.requirements.time_sync);
     }
 
     #[test]

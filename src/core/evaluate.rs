@@ -15,6 +15,7 @@ use super::networkmanager::{Device, DeviceState, NetworkManagerFacts, NmPending}
 use super::range::OperStateRange;
 use super::snapshot::{LinkManager, ManagerKind, Snapshot};
 use super::state::{AddressState, CarrierState, Family, OperState, RequiredFamilies, SetupState};
+use super::timesync::{self, TimeSync};
 
 /// One `-i IF[:RANGE]` argument.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +46,8 @@ pub struct Requirements {
     pub route: RouteRequirement,
     /// `--carrier-timeout`: a link without carrier for this long stops being waited for.
     pub carrier_timeout: Option<Duration>,
+    /// `--require-time-sync`: the system clock must also be synchronised.
+    pub time_sync: bool,
 }
 
 /// Why a link was left out of the decision (only without `-i`).
@@ -160,6 +163,8 @@ pub struct Verdict {
     /// `--require-default-route`/`--require-gateway`: why the route requirement does not hold
     /// (empty when it holds or was not asked for).
     pub route_unmet: Vec<RouteProblem>,
+    /// `--require-time-sync`: the decision about the clock (`None` when not asked for).
+    pub time_sync: Option<TimeSync>,
     pub links: Vec<LinkReport>,
 }
 
@@ -200,6 +205,13 @@ pub fn evaluate(requirements: &Requirements, snapshot: &Snapshot) -> Verdict {
         if !verdict.route_unmet.is_empty() {
             verdict.online = false;
         }
+    }
+    if requirements.time_sync {
+        let time_sync = timesync::check(snapshot);
+        if time_sync.problem().is_some() {
+            verdict.online = false;
+        }
+        verdict.time_sync = Some(time_sync);
     }
     verdict
 }
@@ -266,6 +278,7 @@ impl Judge<'_> {
             no_online_link: false,
             probe_unmet: None,
             route_unmet: Vec::new(),
+            time_sync: None,
             links,
         }
     }
@@ -337,6 +350,7 @@ impl Judge<'_> {
             no_online_link: !has_online,
             probe_unmet: None,
             route_unmet: Vec::new(),
+            time_sync: None,
             links,
         }
     }

@@ -9,6 +9,7 @@
 use super::evaluate::{Requirements, Verdict, evaluate};
 use super::reason::{Condition, Reason, ReasonKind};
 use super::snapshot::Snapshot;
+use super::timesync;
 
 /// The whole goal of a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +31,9 @@ pub struct UbuntuDefinition {
     /// writes no such line, and neither condition is waited for. Condition (1) is met by
     /// construction: optional interfaces are in neither list.
     pub routable: Requirements,
+    /// `--require-time-sync`: the system clock must also be synchronised (decided apart
+    /// from the numbered conditions, which are about interfaces).
+    pub time_sync: bool,
 }
 
 /// The decision for a goal.
@@ -110,6 +114,14 @@ impl Goal {
             .collect()
     }
 
+    /// Whether the clock's synchronisation is needed (`--require-time-sync`).
+    pub fn needs_time_sync(&self) -> bool {
+        match self {
+            Goal::Upstream(requirements) => requirements.time_sync,
+            Goal::Ubuntu(definition) => definition.time_sync,
+        }
+    }
+
     /// `--carrier-timeout`, when asked for.
     pub fn carrier_timeout(&self) -> Option<std::time::Duration> {
         self.requirement_sets().find_map(|r| r.carrier_timeout)
@@ -185,6 +197,9 @@ impl UbuntuDefinition {
                 verdicts.push((Some(Condition::Routable), routable));
             }
         }
+        if self.time_sync {
+            verdicts.push((None, timesync::verdict(snapshot)));
+        }
         GoalVerdict {
             online: verdicts.iter().all(|(_, verdict)| verdict.online),
             hopeless: verdicts.iter().any(|(_, verdict)| verdict.hopeless),
@@ -242,6 +257,7 @@ mod tests {
                 dns,
                 ..Requirements::default()
             },
+            time_sync: false,
         })
     }
 
@@ -319,6 +335,60 @@ mod tests {
         );
         let without_dns = ubuntu(&["eth0:degraded"], &["eth0"], false);
         assert!(without_dns.evaluate(&snap).online);
+    }
+
+    #[test]
+    fn the_clock_is_a_condition_of_its_own() {
+        use crate::core::timesync::{KernelNtp, TimeSyncFacts};
+        let mut snap = snapshot(vec![link(2, "eth0", Some(scope::UNIVERSE))]);
+        snap.time_sync = Some(TimeSyncFacts {
+            kernel: KernelNtp::Unsynchronised,
+            timesyncd_seen: true,
+            marker: false,
+            server: None,
+        });
+        let unsynchronised =
+            "system clock not synchronised: systemd-timesyncd has not synchronised it yet";
+        let upstream = Goal::Upstream(Requirements {
+            interfaces: wanted(&["eth0"]),
+            time_sync: true,
+            ..Requirements::default()
+        });
+        assert!(upstream.needs_time_sync());
+        let verdict = upstream.evaluate(&snap);
+        assert!(!verdict.online);
+        assert_eq!(explanation(&verdict), [unsynchronised]);
+        assert_eq!(
+            crate::report::status::waiting_for(&verdict),
+            "Waiting for clock synchronisation (systemd-timesyncd not synchronised)"
+        );
+        // Under Ubuntu's definition, apart from the numbered conditions.
+        let Goal::Ubuntu(definition) = ubuntu(&["eth0:degraded"], &["eth0"], false) else {
+            unreachable!()
+        };
+        let ubuntu = Goal::Ubuntu(UbuntuDefinition {
+            time_sync: true,
+            ..definition
+        });
+        assert!(ubuntu.needs_time_sync());
+        let verdict = ubuntu.evaluate(&snap);
+        assert!(!verdict.online);
+        assert_eq!(explanation(&verdict), [unsynchronised]);
+        // Synchronised: both hold; without the option the clock is not looked at.
+        snap.time_sync = Some(TimeSyncFacts {
+            marker: true,
+            ..snap.time_sync.unwrap()
+        });
+        assert!(upstream.evaluate(&snap).online);
+        assert!(ubuntu.evaluate(&snap).online);
+        snap.time_sync = None;
+        let without = Goal::Upstream(Requirements {
+            interfaces: wanted(&["eth0"]),
+            ..Requirements::default()
+        });
+        assert!(!without.needs_time_sync());
+        assert!(without.evaluate(&snap).online);
+        assert_eq!(without.evaluate(&snap).verdicts[0].1.time_sync, None);
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod reason;
 pub mod route;
 pub mod snapshot;
 pub mod state;
+pub mod timesync;
 pub mod update;
 
 pub use evaluate::{

@@ -7,6 +7,7 @@
 use super::default_route::RouteProblem;
 use super::dns::ProbeState;
 use super::evaluate::{LinkReport, Verdict};
+use super::timesync::TimeSyncProblem;
 
 /// A condition of Ubuntu's definition of online that a verdict decides. Condition (1)
 /// (optional interfaces are never waited for) holds by construction and has no verdict.
@@ -56,6 +57,8 @@ pub enum ReasonKind<'a> {
     },
     /// `--require-default-route`/`--require-gateway` does not hold.
     Route(&'a RouteProblem),
+    /// `--require-time-sync`: the system clock is not synchronised.
+    TimeSync(&'a TimeSyncProblem),
 }
 
 /// One reason the goal does not hold.
@@ -80,7 +83,10 @@ impl<'a> Reason<'a> {
     pub fn is_awaited(&self) -> bool {
         matches!(
             self.kind,
-            ReasonKind::Link(_) | ReasonKind::Probe { .. } | ReasonKind::Route(_)
+            ReasonKind::Link(_)
+                | ReasonKind::Probe { .. }
+                | ReasonKind::Route(_)
+                | ReasonKind::TimeSync(_)
         )
     }
 }
@@ -109,15 +115,17 @@ impl Verdict {
         reasons
     }
 
-    /// The unmet conditions that are not about one link: the DNS probe and the route
-    /// requirement.
+    /// The unmet conditions that are not about one link: the DNS probe, the route
+    /// requirement and the clock.
     pub fn unmet_conditions(&self) -> impl Iterator<Item = ReasonKind<'_>> {
         let probe = self
             .probe_unmet
             .as_ref()
             .map(|(name, state)| ReasonKind::Probe { name, state });
+        let clock = self.time_sync.as_ref().and_then(|t| t.problem());
         probe
             .into_iter()
             .chain(self.route_unmet.iter().map(ReasonKind::Route))
+            .chain(clock.map(ReasonKind::TimeSync))
     }
 }

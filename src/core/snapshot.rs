@@ -9,6 +9,7 @@ use super::link::{KernelLink, LinkStatus};
 use super::networkmanager::{Device, NetworkManagerFacts};
 use super::range::OperStateRange;
 use super::state::{CarrierState, RequiredFamilies, SetupState};
+use super::timesync::TimeSyncFacts;
 use super::update::KernelTables;
 
 /// What systemd-networkd's state file `/run/systemd/netif/links/<ifindex>` says about a link.
@@ -98,6 +99,8 @@ pub struct Snapshot {
     pub networkd: Option<BTreeMap<u32, NetworkdLink>>,
     /// NetworkManager's view, when followed.
     pub networkmanager: Option<NetworkManagerFacts>,
+    /// The clock's synchronisation, when followed (`--require-time-sync`).
+    pub time_sync: Option<TimeSyncFacts>,
     /// Whose facts judge each link.
     pub policy: ManagerPolicy,
     /// CLOCK_BOOTTIME at the moment of the snapshot, for address lifetimes.
@@ -115,6 +118,7 @@ impl Snapshot {
             dns: DnsFacts::unavailable(),
             networkd: None,
             networkmanager: None,
+            time_sync: None,
             policy: ManagerPolicy::OneManager,
             now: Duration::ZERO,
             no_carrier_since: BTreeMap::new(),

@@ -35,6 +35,22 @@ impl SystemBus {
     }
 }
 
+/// What [`connect_and_follow`] yields: the connection, the subscribed signals and who owns
+/// the service.
+pub type Followed = (Connection, SelectAll<MessageStream>, NameOwner);
+
+/// Waits for the shared connection of `bus`, then [`follow`]s `service` with the rules
+/// `rules` makes.
+pub async fn connect_and_follow(
+    bus: Connecting,
+    service: &'static str,
+    rules: fn() -> zbus::Result<Vec<MatchRule<'static>>>,
+) -> zbus::Result<Followed> {
+    let connection = bus.await?;
+    let (signals, owner) = follow(&connection, service, rules()?).await?;
+    Ok((connection, signals, owner))
+}
+
 /// Starts following `service` on `connection`: subscribes to the signals `rules` select and to
 /// the bus's news about the name's owner, then asks who owns it. Subscribing first loses no
 /// change in between. The rules may name the service's well-known name, which the bus honours

@@ -250,8 +250,8 @@ pub fn probe_failure(error_name: &str, message: Option<&str>) -> ProbeFailure {
     }
 }
 
-/// An address from resolved's `(family, bytes)` pair.
-fn ip(family: i32, bytes: &[u8]) -> Option<IpAddr> {
+/// An address from a `(family, bytes)` pair, as resolved and systemd-timesyncd send them.
+pub(crate) fn ip(family: i32, bytes: &[u8]) -> Option<IpAddr> {
     match family {
         libc::AF_INET => <[u8; 4]>::try_from(bytes)
             .ok()

@@ -40,6 +40,8 @@ pub enum EngineError {
     Networkd(#[source] io::Error),
     #[error("failed to set up the timeout or signal handling: {0}")]
     Setup(#[source] io::Error),
+    #[error("failed to follow the clock's synchronisation: {0}")]
+    TimeSync(#[source] io::Error),
 }
 
 /// The network managers whose facts a wait reads, chosen before the runtime starts (the

@@ -28,6 +28,8 @@ pub enum Facts {
     NetworkManager,
     /// DNS configuration and the probe.
     Dns,
+    /// The clock's synchronisation.
+    TimeSync,
     /// None: time passed (a timer that makes the engine decide again).
     Time,
 }

@@ -1,9 +1,11 @@
 //! Which sources a wait opens, from the goal and the manager chosen: the kernel always; then
 //! in this order (the order in which they follow each other's changes) networkd's state
-//! files, NetworkManager, DNS, the gateway prober and the carrier clock, each only when the
-//! goal or the manager needs it. A new source is one more `push` here.
+//! files, NetworkManager, DNS, the gateway prober, the carrier clock and the clock's
+//! synchronisation, each only when the goal or the manager needs it. A new source is one
+//! more `push` here.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::carrier_clock::CarrierClock;
@@ -19,6 +21,7 @@ use crate::gateway::GatewayProber;
 use crate::netlink::{KernelSource, KernelSourceConfig};
 use crate::networkd::NetworkdSource;
 use crate::networkmanager::NetworkManagerSource;
+use crate::timesync::{Adjtimex, TIMESYNCD_DIR, TimeSyncSource};
 
 /// The sources of one wait, and the facts they keep up to date.
 pub(super) struct Sources {
@@ -71,6 +74,13 @@ pub(super) fn open(
     }
     if let Some(timeout) = goal.carrier_timeout() {
         others.push(Box::new(Slot::new(CarrierClock::new(timeout))));
+    }
+    if goal.needs_time_sync() {
+        let dir = PathBuf::from(TIMESYNCD_DIR);
+        let source = TimeSyncSource::new(dir, Box::new(Adjtimex), Some(&system_bus))
+            .map_err(EngineError::TimeSync)?;
+        snapshot.time_sync = Some(source.read());
+        others.push(Box::new(Slot::new(source)));
     }
     Ok(Sources {
         snapshot,

@@ -16,7 +16,8 @@ pub struct InvalidInterface(#[source] IfNameError);
 /// adds an interface to condition (2) or changes its state, `--ignore` drops interfaces from
 /// every condition, `-4`/`-6` apply to every condition, `--dns=no` drops condition (4),
 /// `--dns-probe` adds a name that must resolve to it, `--require-default-route` and
-/// `--require-gateway` refine condition (3), `--carrier-timeout` conditions (2) and (3).
+/// `--require-gateway` refine condition (3), `--carrier-timeout` conditions (2) and (3);
+/// `--require-time-sync` adds the clock, apart from the numbered conditions.
 pub fn ubuntu_definition(
     plan: &NetplanPlan,
     refinements: &Requirements,
@@ -79,6 +80,7 @@ pub fn ubuntu_definition(
             carrier_timeout: refinements.carrier_timeout,
             ..Requirements::default()
         },
+        time_sync: refinements.time_sync,
     })
 }
 

@@ -50,7 +50,7 @@ type ManagedObjects = HashMap<OwnedObjectPath, HashMap<String, Properties>>;
 pub enum Exchange {
     /// Connected to the bus and subscribed to NetworkManager's signals; who owns its name
     /// right now.
-    Connected(zbus::Result<(Connection, SelectAll<MessageStream>, NameOwner)>),
+    Connected(zbus::Result<dbus::Followed>),
     /// `GetManagedObjects`' reply (or why there is none).
     Read(zbus::Result<Message>),
 }
@@ -89,12 +89,7 @@ impl NetworkManagerSource {
     pub fn start(bus: &SystemBus, optional: bool) -> NetworkManagerSource {
         let connection = bus.connection();
         let connect = async {
-            let connect = async {
-                let connection = connection.await?;
-                let (signals, owner) = dbus::follow(&connection, SERVICE, match_rules()?).await?;
-                Ok((connection, signals, owner))
-            };
-            Exchange::Connected(connect.await)
+            Exchange::Connected(dbus::connect_and_follow(connection, SERVICE, match_rules).await)
         };
         NetworkManagerSource {
             connection: None,

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::seconds;
 use super::status::short_outcome;
+use super::timesync;
 use crate::core::goal::GoalVerdict;
 use crate::core::reason::ReasonKind;
 use crate::core::{CarrierState, LinkOutcome, LinkReport};
@@ -63,6 +64,11 @@ impl HoldUps {
                 kind @ (ReasonKind::Probe { .. } | ReasonKind::Route(_)) => {
                     (kind.to_string(), false, String::new())
                 }
+                ReasonKind::TimeSync(problem) => (
+                    timesync::SUBJECT.to_string(),
+                    false,
+                    problem.short().to_string(),
+                ),
                 _ => continue,
             };
             if !current.iter().any(|(subject, ..)| *subject == entry.0) {
@@ -196,6 +202,40 @@ mod tests {
              eth0 (carrier, needs routable until 2.3s)"
         );
         assert_eq!(culprit, Some("eth1"));
+    }
+
+    #[test]
+    fn the_clock_is_one_subject_whatever_it_lacked() {
+        use crate::core::goal::Goal;
+        use crate::core::timesync::{KernelNtp, TimeSyncFacts};
+        use crate::core::{Requirements, Snapshot};
+        let goal = Goal::Upstream(Requirements {
+            time_sync: true,
+            ..Requirements::default()
+        });
+        let clock = |timesyncd_seen, marker| {
+            let mut snap = Snapshot::kernel_only();
+            snap.kernel.links = [(2, link(2, "eth0", true, true))].into();
+            snap.time_sync = Some(TimeSyncFacts {
+                kernel: KernelNtp::Unsynchronised,
+                timesyncd_seen,
+                marker,
+                server: None,
+            });
+            goal.evaluate(&snap)
+        };
+        let mut record = HoldUps::default();
+        let at = Duration::from_millis;
+        record.observe(&clock(false, false), at(5));
+        record.observe(&clock(true, false), at(1_000));
+        record.observe(&clock(true, true), at(7_500));
+        let (line, culprit) = record.summary(at(7_500)).unwrap();
+        assert_eq!(
+            line,
+            "online after 7.5s; held up by clock synchronisation \
+             (systemd-timesyncd not synchronised until 7.5s)"
+        );
+        assert_eq!(culprit, None);
     }
 
     #[test]

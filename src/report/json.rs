@@ -8,6 +8,7 @@ use super::outcome::OutcomeWords;
 use crate::core::goal::GoalVerdict;
 use crate::core::pitfalls::Pitfall;
 use crate::core::reason::Condition;
+use crate::core::timesync::TimeSync;
 use crate::core::{LinkOutcome, LinkReport};
 
 /// The whole document.
@@ -23,10 +24,35 @@ pub struct Report {
     /// `none`.
     pub manager: &'static str,
     pub interfaces: Vec<InterfaceReport>,
+    /// The conditions about no interface that were asked for (`--require-time-sync`);
+    /// left out when none was, so that upstream's options give the same document.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<ConditionReport>,
     /// The reasons in words, as printed on timeout (empty when online).
     pub reasons: Vec<String>,
     /// The "online, but not really" pitfalls found at the last decision.
     pub pitfalls: Vec<PitfallReport>,
+}
+
+/// One condition about no interface, as decided last.
+#[derive(Debug, Serialize)]
+pub struct ConditionReport {
+    /// `time-sync`.
+    pub kind: &'static str,
+    /// Whether it holds.
+    pub met: bool,
+    /// What says it holds, or why it does not, in words.
+    pub reason: String,
+}
+
+impl From<&TimeSync> for ConditionReport {
+    fn from(time_sync: &TimeSync) -> ConditionReport {
+        ConditionReport {
+            kind: "time-sync",
+            met: time_sync.problem().is_none(),
+            reason: time_sync.to_string(),
+        }
+    }
 }
 
 /// One pitfall found.
@@ -99,12 +125,19 @@ impl Report {
                     .collect()
             })
             .unwrap_or_default();
+        let conditions = goal
+            .iter()
+            .flat_map(|g| g.verdicts.iter())
+            .filter_map(|(_, v)| v.time_sync.as_ref())
+            .map(ConditionReport::from)
+            .collect();
         Report {
             verdict,
             elapsed_ms,
             definition,
             manager,
             interfaces,
+            conditions,
             reasons: goal
                 .map(|g| g.reasons().iter().map(ToString::to_string).collect())
                 .unwrap_or_default(),

@@ -21,6 +21,7 @@ pub(crate) mod pitfall;
 pub(crate) mod problem;
 pub mod reason;
 pub(crate) mod status;
+pub(crate) mod timesync;
 pub(crate) mod view;
 
 pub(crate) use json::Report;

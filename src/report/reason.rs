@@ -51,6 +51,7 @@ impl fmt::Display for ReasonKind<'_> {
             } => write!(f, "DNS probe {name} failed: {failure}"),
             ReasonKind::Probe { name, .. } => write!(f, "DNS probe {name} has not resolved yet"),
             ReasonKind::Route(problem) => write!(f, "{problem}"),
+            ReasonKind::TimeSync(problem) => write!(f, "{problem}"),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! short line.
 
 use super::outcome::OutcomeWords;
+use super::timesync;
 use crate::core::goal::GoalVerdict;
 use crate::core::reason::ReasonKind;
 use crate::core::{LinkOutcome, LinkReport};
@@ -13,6 +14,7 @@ pub fn waiting_for(verdict: &GoalVerdict) -> String {
     for reason in verdict.reasons().iter().filter(|r| r.is_awaited()) {
         let item = match reason.kind {
             ReasonKind::Link(report) => format!("{} ({})", report.name, short_outcome(report)),
+            ReasonKind::TimeSync(problem) => format!("{} ({})", timesync::SUBJECT, problem.short()),
             kind => kind.to_string(),
         };
         if !items.contains(&item) {

@@ -9,10 +9,12 @@ use std::time::Duration;
 use super::outcome::OutcomeWords;
 use super::reason::statement;
 use super::seconds;
+use super::timesync;
 use crate::core::goal::GoalVerdict;
 use crate::core::pitfalls::Pitfall;
 use crate::core::reason::Condition;
 use crate::core::snapshot::ManagerKind;
+use crate::core::timesync::TimeSync;
 use crate::core::{LinkOutcome, LinkReport};
 
 /// Renders the view. `elapsed` is the time since the wait began (`None` leaves every time
@@ -60,6 +62,9 @@ pub fn render(
                 condition.number(),
                 statement(*condition)
             ));
+        } else if v.links.is_empty() && v.time_sync.is_some() {
+            // The clock's own verdict beside Ubuntu's numbered conditions.
+            lines.push(format!("{}:", timesync::SUBJECT));
         }
         for report in reports {
             lines.push(row(report, width, show_manager, elapsed, online_since));
@@ -73,6 +78,9 @@ pub fn render(
         }
         for condition in v.unmet_conditions() {
             lines.push(format!("  unmet: {condition}"));
+        }
+        if let Some(synchronised @ TimeSync::Synchronised(_)) = &v.time_sync {
+            lines.push(format!("  {synchronised}"));
         }
         if !v.online && v.no_online_link && v.probe_unmet.is_none() {
             lines.push("  unmet: no considered interface is online yet".to_string());
@@ -241,6 +249,50 @@ mod tests {
         let b = render(&verdict, &[], None, &BTreeMap::new());
         assert_eq!(a, b);
         assert!(a.iter().all(|l| !l.contains("ms") && !l.contains("0s")));
+    }
+
+    #[test]
+    fn the_clock_is_shown_unmet_or_synchronised() {
+        use crate::core::goal::UbuntuDefinition;
+        use crate::core::timesync::{KernelNtp, TimeSyncFacts};
+        let mut snap = snapshot();
+        snap.time_sync = Some(TimeSyncFacts {
+            kernel: KernelNtp::Unsynchronised,
+            ..TimeSyncFacts::default()
+        });
+        let Goal::Upstream(requirements) = goal(&["wo0"]) else {
+            unreachable!()
+        };
+        let upstream = Goal::Upstream(Requirements {
+            time_sync: true,
+            ..requirements.clone()
+        });
+        let unmet = "  unmet: system clock not synchronised: no NTP client seen \
+                     (no /run/systemd/timesync, and the kernel's clock is not marked synchronised)";
+        let lines = render(&upstream.evaluate(&snap), &[], None, &BTreeMap::new());
+        assert_eq!(lines.last().unwrap(), unmet, "{lines:?}");
+        // Under Ubuntu's definition, under a heading of its own.
+        let ubuntu = Goal::Ubuntu(UbuntuDefinition {
+            link_local: requirements,
+            routable: Requirements::default(),
+            time_sync: true,
+        });
+        let lines = render(&ubuntu.evaluate(&snap), &[], None, &BTreeMap::new());
+        let n = lines.len();
+        assert_eq!(
+            lines[n - 2..],
+            ["clock synchronisation:", unmet],
+            "{lines:?}"
+        );
+        snap.time_sync = Some(TimeSyncFacts {
+            kernel: KernelNtp::Synchronised,
+            ..TimeSyncFacts::default()
+        });
+        let lines = render(&upstream.evaluate(&snap), &[], None, &BTreeMap::new());
+        assert_eq!(
+            lines.last().unwrap(),
+            "  system clock synchronised (the kernel's NTP status)"
+        );
     }
 
     #[test]

@@ -53,6 +53,7 @@ mod networkmanager;
 mod nm_harness;
 mod parsers_proptest;
 mod pitfalls;
+mod time_sync;
 mod ubuntu;
 mod units;
 mod untrusted_files;

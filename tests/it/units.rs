@@ -492,6 +492,35 @@ fn assert_status_fields(status: &RunResult, fields: &[(&str, &str)]) {
     }
 }
 
+/// `--require-time-sync` reads the kernel's NTP status with no privilege at all (`adjtimex()`
+/// with no modes only reads), so its reason never says the status cannot be read.
+#[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
+fn unprivileged_run_reads_the_clocks_ntp_status() {
+    let _root = common::require_root();
+    let (_dir, bin) = unprivileged_copy();
+    let ns = Netns::new();
+    let args = [
+        "--manager=none",
+        "-i",
+        "lo:off",
+        "--require-time-sync",
+        "--timeout=1",
+        "--json",
+    ];
+    let r = run_wait_online(ns.exec("setpriv", &setpriv_args(&bin, &args)), LIMIT);
+    let json: serde_json::Value = serde_json::from_str(&r.stdout)
+        .unwrap_or_else(|e| panic!("no JSON ({e}): {}", r.describe()));
+    let reason = json["conditions"][0]["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with("system clock")
+            && !reason.contains("cannot be read")
+            && !reason.contains("forbids"),
+        "{}",
+        r.describe()
+    );
+}
+
 #[test]
 #[cfg_attr(wait_online_no_root, ignore = "needs root")]
 fn unprivileged_run_in_a_netns() {

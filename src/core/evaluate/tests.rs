@@ -809,6 +809,7 @@ fn arb_requirements() -> impl Strategy<Value = Requirements> {
             dns_probe: None,
             route: Default::default(),
             carrier_timeout: None,
+            time_sync: false,
         })
 }
 
