@@ -60,6 +60,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
             Ok((Outcome::Timeout(_), _)) => "timed out",
             Ok((Outcome::Interrupted(_), _)) => "interrupted",
             Ok((Outcome::GaveUp(_), _)) => "gave up (--carrier-timeout)",
+            Ok((Outcome::NoDnsServer(_), _)) => "gave up (--dns-grace)",
             Err(_) => "failed",
         });
     }
@@ -88,6 +89,15 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
             crate::logging::reasons(&verdict, true);
             ExitCode::from(FAILURE)
         }
+        Ok((Outcome::NoDnsServer(verdict), _)) => {
+            let grace = goal.dns_grace().unwrap_or_default();
+            tracing::error!(
+                "Gave up waiting for network connectivity: no DNS server is configured on any link nor globally, and nothing else has been missing for {} (--dns-grace).",
+                crate::core::view::seconds(grace)
+            );
+            crate::logging::reasons(&verdict, true);
+            ExitCode::from(FAILURE)
+        }
         Err(message) => {
             tracing::error!("{message}");
             ExitCode::from(FAILURE)
@@ -107,6 +117,7 @@ fn print_json(
         Ok((Outcome::Timeout(v), manager)) => ("timeout", Some(v), *manager),
         Ok((Outcome::Interrupted(v), manager)) => ("interrupted", v.as_ref(), *manager),
         Ok((Outcome::GaveUp(v), manager)) => ("no-carrier", Some(v), *manager),
+        Ok((Outcome::NoDnsServer(v), manager)) => ("no-dns-server", Some(v), *manager),
         Err(_) => return,
     };
     let definition = match goal {

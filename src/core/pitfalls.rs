@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::default_route::default_routes;
+use super::dns::{DnsProblem, NetworkdDns};
 use super::evaluate::LinkOutcome;
 use super::goal::GoalVerdict;
 use super::link::{Address, KernelLink, scope};
@@ -95,6 +96,13 @@ pub enum Pitfall {
         address: IpAddr,
         prefix_len: u8,
     },
+    /// `--dns` (or Ubuntu's condition (4)) waits for `interface`, and no DNS server is
+    /// configured anywhere: waiting will not configure one. `networkd` says where it would
+    /// have come from, when networkd manages the interface.
+    NoDnsServer {
+        interface: String,
+        networkd: Option<NetworkdDns>,
+    },
 }
 
 /// Finds the pitfalls in `snapshot` for the interfaces `verdict` awaits (and those of the
@@ -148,6 +156,7 @@ pub fn find(snapshot: &Snapshot, verdict: &GoalVerdict, facts: &impl HostFacts) 
             });
         }
     }
+    found.extend(no_dns_server(verdict));
     found.extend(strict_reverse_path(snapshot, facts));
     found.extend(host::forwarding_off(snapshot, facts));
     found.extend(host::tied_default_routes(snapshot, facts));
@@ -176,6 +185,25 @@ fn awaited_links<'a>(
         }
     }
     awaited
+}
+
+/// The first interface waited for whose DNS condition fails because no server is configured
+/// anywhere (one pitfall: the fix is the same for all).
+fn no_dns_server(verdict: &GoalVerdict) -> Option<Pitfall> {
+    verdict
+        .verdicts
+        .iter()
+        .flat_map(|(_, v)| &v.links)
+        .find_map(|report| match &report.outcome {
+            LinkOutcome::Dns(problem) if problem.is_no_server() => Some(Pitfall::NoDnsServer {
+                interface: report.name.clone(),
+                networkd: match problem {
+                    DnsProblem::NoServerConfigured { networkd } => *networkd,
+                    _ => None,
+                },
+            }),
+            _ => None,
+        })
 }
 
 /// Every usable address is link-local, by scope or by range: an address in 169.254.0.0/16
@@ -259,6 +287,7 @@ impl Pitfall {
             Pitfall::TiedDefaultRoutes { .. } => "tied-default-routes",
             Pitfall::DadFailed { .. } => "dad-failed",
             Pitfall::StillTentative { .. } => "still-tentative",
+            Pitfall::NoDnsServer { .. } => "no-dns-server",
         }
     }
 
@@ -271,7 +300,8 @@ impl Pitfall {
             | Pitfall::StrictReversePath { interface, .. }
             | Pitfall::GatewayUnanswered { interface, .. }
             | Pitfall::DadFailed { interface, .. }
-            | Pitfall::StillTentative { interface, .. } => interface,
+            | Pitfall::StillTentative { interface, .. }
+            | Pitfall::NoDnsServer { interface, .. } => interface,
             Pitfall::DefaultRouteElsewhere {
                 interfaces, via, ..
             } => interfaces.first().unwrap_or(via),
@@ -393,6 +423,33 @@ impl fmt::Display for Pitfall {
                  duplicate address detection has not finished and nothing can use it",
                 TENTATIVE_LIMIT.as_secs()
             ),
+            Pitfall::NoDnsServer {
+                interface,
+                networkd,
+            } => {
+                write!(
+                    f,
+                    "{interface}: DNS is required, and no DNS server is configured on any link \
+                     nor globally: waiting will not configure one; "
+                )?;
+                match networkd {
+                    Some(NetworkdDns::LeaseWithout) => f.write_str(
+                        "its DHCP server hands out none (option 6): make it send one, or give \
+                         one in its .network file (DNS=)",
+                    )?,
+                    Some(NetworkdDns::NotConfigured) => f.write_str(
+                        "its .network file gives none: add DNS=, or DHCP that hands one out",
+                    )?,
+                    None => f.write_str(
+                        "configure one for it, or globally (resolved.conf's DNS=, or \
+                         /etc/resolv.conf without systemd-resolved)",
+                    )?,
+                }
+                f.write_str(
+                    " (Netplan: nameservers: addresses: [...]); or do not require DNS (--dns=no), \
+                     or end such waits early with --dns-grace=SPAN (WAIT_ONLINE_DNS_GRACE=)",
+                )
+            }
         }
     }
 }

@@ -1,10 +1,13 @@
 //! The one event loop, shaped like upstream's: each source (the kernel, systemd-networkd's
-//! state files, NetworkManager, DNS, the gateway prober and the carrier clock; see
+//! state files, NetworkManager, DNS, the gateway prober, the carrier clock and the DNS grace
+//! clock; see
 //! [`source`] for their one shape and `sources.rs` for which are opened) yields an event; the
 //! source applies it to the snapshot, the others follow what changed, then the pure core
 //! decides again. One deadline, and SIGTERM/SIGINT end the wait whatever is in flight.
 
+mod alarm;
 mod carrier_clock;
+mod dns_grace_clock;
 pub mod source;
 mod sources;
 
@@ -37,6 +40,9 @@ pub enum Outcome {
     Interrupted(Option<GoalVerdict>),
     /// `--carrier-timeout`: no link is left that could make the requirements hold.
     GaveUp(GoalVerdict),
+    /// `--dns-grace`: every other condition has held for the grace, and no DNS server is
+    /// configured anywhere.
+    NoDnsServer(GoalVerdict),
 }
 
 /// A failure to set up or read a source.
@@ -189,6 +195,9 @@ pub async fn run(
         }
         if verdict.hopeless {
             return Ok(Outcome::GaveUp(verdict));
+        }
+        if verdict.no_dns_server {
+            return Ok(Outcome::NoDnsServer(verdict));
         }
         for source in &mut others {
             source.decided(&snapshot, &verdict);

@@ -1,12 +1,14 @@
 //! Which sources a wait opens, from the goal and the manager chosen: the kernel always; then
 //! in this order (the order in which they follow each other's changes) networkd's state
-//! files, NetworkManager, DNS, the gateway prober and the carrier clock, each only when the
+//! files, NetworkManager, DNS, the gateway prober, the carrier clock and the DNS grace clock
+//! (last: it follows what the others' facts became), each only when the
 //! goal or the manager needs it. A new source is one more `push` here.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::carrier_clock::CarrierClock;
+use super::dns_grace_clock::DnsGraceClock;
 use super::source::{Driven, Slot};
 use super::{EngineError, Managers};
 use crate::core::dns::DnsFacts;
@@ -69,6 +71,9 @@ pub(super) fn open(
     }
     if let Some(timeout) = goal.carrier_timeout() {
         others.push(Box::new(Slot::new(CarrierClock::new(timeout))));
+    }
+    if let Some(grace) = goal.dns_grace() {
+        others.push(Box::new(Slot::new(DnsGraceClock::new(grace))));
     }
     Ok(Sources {
         snapshot,

@@ -744,6 +744,7 @@ fn arb_any_setup() -> impl Strategy<Value = NetworkdLink> {
                 max: OperState::Routable,
             }),
             required_families: RequiredFamilies::NONE,
+            ..NetworkdLink::default()
         })
 }
 
@@ -807,6 +808,7 @@ fn arb_requirements() -> impl Strategy<Value = Requirements> {
             dns_probe: None,
             route: Default::default(),
             carrier_timeout: None,
+            dns_grace: None,
         })
 }
 
