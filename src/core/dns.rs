@@ -154,7 +154,8 @@ impl DnsFacts {
 pub enum NetworkdDns {
     /// The link has a DHCPv4 lease (`DHCP_LEASE=`) and no `DNS=`: the lease had no server.
     LeaseWithout,
-    /// Neither `DNS=` nor a DHCPv4 lease: its `.network` file configures no server.
+    /// No `DNS=` and no `DHCP_LEASE=` (which networkd 256 and later no longer write):
+    /// networkd configured no server for it, from its `.network` file or from DHCP.
     NotConfigured,
 }
 
@@ -253,9 +254,9 @@ impl fmt::Display for DnsProblem {
                     Some(NetworkdDns::LeaseWithout) => {
                         f.write_str(" (systemd-networkd's DHCP lease for it had none)")
                     }
-                    Some(NetworkdDns::NotConfigured) => f.write_str(
-                        " (systemd-networkd's state file for it has no DNS=: none in its .network file, no DHCP lease)",
-                    ),
+                    Some(NetworkdDns::NotConfigured) => {
+                        f.write_str(" (systemd-networkd configured none for it: no DNS= in its state file)")
+                    }
                     None => Ok(()),
                 }
             }

@@ -438,7 +438,8 @@ impl fmt::Display for Pitfall {
                          one in its .network file (DNS=)",
                     )?,
                     Some(NetworkdDns::NotConfigured) => f.write_str(
-                        "its .network file gives none: add DNS=, or DHCP that hands one out",
+                        "systemd-networkd configured none for it: give one in its .network file \
+                         (DNS=), or have its DHCP server hand one out (option 6)",
                     )?,
                     None => f.write_str(
                         "configure one for it, or globally (resolved.conf's DNS=, or \

@@ -107,8 +107,7 @@ fn the_reason_says_no_server_is_configured_and_where_it_would_come_from() {
             none(),
             none(),
             "eth0: no DNS server is configured on any link nor globally \
-             (systemd-networkd's state file for it has no DNS=: none in its .network file, \
-             no DHCP lease)",
+             (systemd-networkd configured none for it: no DNS= in its state file)",
         ),
         // networkd has one that resolved has not taken yet: no guess about where from.
         (
