@@ -2,6 +2,7 @@
 //! `--explain`'s summary and in `--json`, the error it logs, and the exit status.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use crate::core::goal::GoalVerdict;
 
@@ -19,6 +20,9 @@ pub enum Outcome {
     Interrupted(Option<GoalVerdict>),
     /// `--carrier-timeout`: no link is left that could make the requirements hold.
     GaveUp(GoalVerdict),
+    /// `--dns-grace`: every other condition has held for the grace (kept here for the
+    /// error line), and no DNS server is configured anywhere.
+    NoDnsServer(GoalVerdict, Duration),
 }
 
 impl Outcome {
@@ -29,6 +33,7 @@ impl Outcome {
             Outcome::Timeout(_) => "timed out",
             Outcome::Interrupted(_) => "interrupted",
             Outcome::GaveUp(_) => "gave up (--carrier-timeout)",
+            Outcome::NoDnsServer(..) => "gave up (--dns-grace)",
         }
     }
 
@@ -39,15 +44,17 @@ impl Outcome {
             Outcome::Timeout(_) => "timeout",
             Outcome::Interrupted(_) => "interrupted",
             Outcome::GaveUp(_) => "no-carrier",
+            Outcome::NoDnsServer(..) => "no-dns-server",
         }
     }
 
     /// The last verdict made, if any.
     pub fn verdict(&self) -> Option<&GoalVerdict> {
         match self {
-            Outcome::Online(verdict) | Outcome::Timeout(verdict) | Outcome::GaveUp(verdict) => {
-                Some(verdict)
-            }
+            Outcome::Online(verdict)
+            | Outcome::Timeout(verdict)
+            | Outcome::GaveUp(verdict)
+            | Outcome::NoDnsServer(verdict, _) => Some(verdict),
             Outcome::Interrupted(verdict) => verdict.as_ref(),
         }
     }
@@ -60,14 +67,21 @@ impl Outcome {
 
     /// A failed wait's error line (upstream's words for the timeout, which users grep
     /// journals for) and the verdict whose reasons follow it.
-    pub fn failure(&self) -> Option<(&'static str, &GoalVerdict)> {
+    pub fn failure(&self) -> Option<(String, &GoalVerdict)> {
         match self {
             Outcome::Timeout(verdict) => Some((
-                "Timeout occurred while waiting for network connectivity.",
+                "Timeout occurred while waiting for network connectivity.".to_string(),
                 verdict,
             )),
             Outcome::GaveUp(verdict) => Some((
-                "Gave up waiting for network connectivity: no interface that could come online has carrier (--carrier-timeout).",
+                "Gave up waiting for network connectivity: no interface that could come online has carrier (--carrier-timeout).".to_string(),
+                verdict,
+            )),
+            Outcome::NoDnsServer(verdict, grace) => Some((
+                format!(
+                    "Gave up waiting for network connectivity: no DNS server is configured on any link nor globally, and nothing else has been missing for {} (--dns-grace).",
+                    crate::report::seconds(*grace)
+                ),
                 verdict,
             )),
             Outcome::Online(_) | Outcome::Interrupted(_) => None,

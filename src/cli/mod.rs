@@ -99,6 +99,12 @@ struct Args {
     )]
     dns: Option<bool>,
 
+    /// With --dns or --online-definition=ubuntu: give up at once (exit 1) when every other
+    /// condition has held for this long and no DNS server is configured anywhere (default:
+    /// off, or $WAIT_ONLINE_DNS_GRACE)
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
+    dns_grace: Option<TimeSpan>,
+
     /// Also require that NAME resolves (through systemd-resolved, or the servers of
     /// /etc/resolv.conf when resolved is absent)
     #[arg(long, value_name = "NAME", value_parser = parse_probe_name)]
@@ -154,10 +160,10 @@ struct Args {
     #[arg(long, value_name = "SHELL", value_enum)]
     completions: Option<completions::Shell>,
 
-    /// Not an option: the value of [`CARRIER_TIMEOUT_ENV`], which sets `--carrier-timeout`
+    /// Not options: the environment variables that set `--carrier-timeout` and `--dns-grace`
     /// when the command line does not.
     #[arg(skip)]
-    carrier_timeout_env: Option<OsString>,
+    environment: Environment,
 }
 
 /// The clap command the parser uses (option names for messages, shell completions).
@@ -223,21 +229,55 @@ pub struct UsageError(pub String);
 /// `Environment=` line in a drop-in; an empty value is the same as unset.
 pub const CARRIER_TIMEOUT_ENV: &str = "WAIT_ONLINE_CARRIER_TIMEOUT";
 
-/// Parses `args` (including the program name), with `$WAIT_ONLINE_CARRIER_TIMEOUT` from the
-/// process environment.
+/// Sets `--dns-grace` when the command line does not, as [`CARRIER_TIMEOUT_ENV`] does
+/// `--carrier-timeout`; ignored by a command line that requires no DNS server (Netplan's
+/// first line), as one `Environment=` line reaches both of Netplan's.
+pub const DNS_GRACE_ENV: &str = "WAIT_ONLINE_DNS_GRACE";
+
+/// The values of the environment variables the command line reads (`None`: unset).
+#[derive(Debug, Clone, Default)]
+pub struct Environment {
+    /// [`CARRIER_TIMEOUT_ENV`].
+    pub carrier_timeout: Option<OsString>,
+    /// [`DNS_GRACE_ENV`].
+    pub dns_grace: Option<OsString>,
+}
+
+/// Parses `args` (including the program name), with `$WAIT_ONLINE_CARRIER_TIMEOUT` and
+/// `$WAIT_ONLINE_DNS_GRACE` from the process environment.
 pub fn parse<I, T>(args: I) -> Result<Command, UsageError>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    parse_with_environment(args, std::env::var_os(CARRIER_TIMEOUT_ENV))
+    parse_in_environment(
+        args,
+        Environment {
+            carrier_timeout: std::env::var_os(CARRIER_TIMEOUT_ENV),
+            dns_grace: std::env::var_os(DNS_GRACE_ENV),
+        },
+    )
 }
 
-/// [`parse`] with the value of [`CARRIER_TIMEOUT_ENV`] given (`None`: unset).
+/// [`parse`] with the value of [`CARRIER_TIMEOUT_ENV`] given (`None`: unset), and
+/// [`DNS_GRACE_ENV`] unset.
 pub fn parse_with_environment<I, T>(
     args: I,
     carrier_timeout_env: Option<OsString>,
 ) -> Result<Command, UsageError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let environment = Environment {
+        carrier_timeout: carrier_timeout_env,
+        dns_grace: None,
+    };
+    parse_in_environment(args, environment)
+}
+
+/// [`parse`] with the environment given.
+pub fn parse_in_environment<I, T>(args: I, environment: Environment) -> Result<Command, UsageError>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
@@ -260,7 +300,7 @@ where
     if let Some(shell) = parsed.completions {
         return Ok(Command::Print(completions::script(shell, command())));
     }
-    parsed.carrier_timeout_env = carrier_timeout_env;
+    parsed.environment = environment;
     Options::try_from(parsed).map(Command::Run)
 }
 
@@ -282,7 +322,21 @@ impl TryFrom<Args> for Options {
         // The command line wins; the environment is not even read then.
         let carrier_timeout = match args.carrier_timeout {
             Some(span) => Some(span),
-            None => carrier_timeout_from_environment(args.carrier_timeout_env)?,
+            None => span_from_environment(CARRIER_TIMEOUT_ENV, args.environment.carrier_timeout)?,
+        };
+        // Ubuntu's definition includes DNS (condition 4) unless --dns=no.
+        let dns = args.dns.unwrap_or(args.online_definition.is_some());
+        let dns_grace = match args.dns_grace {
+            Some(_) if !dns => {
+                return Err(UsageError(
+                    "--dns-grace needs --dns or --online-definition=ubuntu: it ends a wait for a DNS server"
+                        .to_string(),
+                ));
+            }
+            Some(span) => Some(span),
+            // Netplan's first line has no --dns: the variable does not concern it.
+            None if !dns => None,
+            None => span_from_environment(DNS_GRACE_ENV, args.environment.dns_grace)?,
         };
         let requirements = Requirements {
             interfaces: args.interfaces.clone(),
@@ -297,8 +351,7 @@ impl TryFrom<Args> for Options {
                 ipv6: args.ipv6,
             },
             any: args.any,
-            // Ubuntu's definition includes DNS (condition 4) unless --dns=no.
-            dns: args.dns.unwrap_or(args.online_definition.is_some()),
+            dns,
             dns_probe: args.dns_probe.clone(),
             route: RouteRequirement {
                 default_route: args.require_default_route,
@@ -307,6 +360,11 @@ impl TryFrom<Args> for Options {
             },
             // 0 and infinity: never give up on a link, like --timeout's forever.
             carrier_timeout: match carrier_timeout {
+                Some(TimeSpan::Finite(span)) if !span.is_zero() => Some(span),
+                _ => None,
+            },
+            // 0 and infinity: off, as for --carrier-timeout.
+            dns_grace: match dns_grace {
                 Some(TimeSpan::Finite(span)) if !span.is_zero() => Some(span),
                 _ => None,
             },
@@ -345,8 +403,10 @@ impl TryFrom<Args> for Options {
     }
 }
 
-/// The time span of [`CARRIER_TIMEOUT_ENV`]; unset or empty: `None`.
-fn carrier_timeout_from_environment(
+/// The time span of the environment variable `name` ([`CARRIER_TIMEOUT_ENV`],
+/// [`DNS_GRACE_ENV`]); unset or empty: `None`.
+fn span_from_environment(
+    name: &str,
     value: Option<OsString>,
 ) -> Result<Option<TimeSpan>, UsageError> {
     let Some(value) = value.filter(|value| !value.is_empty()) else {
@@ -355,7 +415,7 @@ fn carrier_timeout_from_environment(
     let text = value.to_string_lossy();
     parse_timespan(&text).map(Some).map_err(|err| {
         UsageError(format!(
-            "{CARRIER_TIMEOUT_ENV}='{}': {err}; set it to a time span such as 5s, or unset it",
+            "{name}='{}': {err}; set it to a time span such as 5s, or unset it",
             excerpt(&text)
         ))
     })
@@ -640,6 +700,55 @@ mod tests {
             run(&["--timeout=500ms"]).unwrap().timeout,
             Some(Duration::from_millis(500))
         );
+    }
+
+    #[test]
+    fn dns_grace_from_the_command_line_or_the_environment() {
+        let span = |args: &[&str], env: Option<&str>| {
+            let argv = std::iter::once("wait-online").chain(args.iter().copied());
+            let environment = Environment {
+                dns_grace: env.map(OsString::from),
+                ..Environment::default()
+            };
+            match parse_in_environment(argv, environment) {
+                Ok(Command::Run(options)) => Ok(options.requirements.dns_grace),
+                Ok(Command::Print(text)) => Err(format!("printed: {text}")),
+                Err(UsageError(message)) => Err(message),
+            }
+        };
+        let secs = |n| Ok(Some(Duration::from_secs(n)));
+        let netplans_line = ["--any", "--dns", "-o", "routable", "-i", "eth0"];
+        assert_eq!(span(&netplans_line, None), Ok(None));
+        assert_eq!(span(&netplans_line, Some("")), Ok(None), "empty is unset");
+        assert_eq!(span(&netplans_line, Some("2s")), secs(2));
+        assert_eq!(span(&["--dns", "--dns-grace=5s"], None), secs(5));
+        assert_eq!(
+            span(&["--online-definition=ubuntu", "--dns-grace=1min"], None),
+            secs(60)
+        );
+        // the command line wins, and an environment it overrides is not judged
+        assert_eq!(span(&["--dns", "--dns-grace=2s"], Some("bogus")), secs(2));
+        assert_eq!(span(&["--dns", "--dns-grace=0"], Some("5s")), Ok(None));
+        assert_eq!(span(&["--dns"], Some("infinity")), Ok(None), "off");
+        // Netplan's first line needs no DNS server: the variable does not concern it.
+        assert_eq!(span(&["-i", "eth0:degraded"], Some("bogus")), Ok(None));
+        assert_eq!(
+            span(&["--online-definition=ubuntu", "--dns=no"], Some("2s")),
+            Ok(None)
+        );
+        let message = span(&["--dns"], Some("5 parsecs")).unwrap_err();
+        assert!(
+            message.starts_with("WAIT_ONLINE_DNS_GRACE='5 parsecs': ")
+                && message.ends_with("set it to a time span such as 5s, or unset it")
+                && !message.contains('\n'),
+            "{message}"
+        );
+        let message = span(&["--dns-grace=5s"], None).unwrap_err();
+        assert_eq!(
+            message,
+            "--dns-grace needs --dns or --online-definition=ubuntu: it ends a wait for a DNS server"
+        );
+        assert!(span(&["--dns", "--dns-grace=soon"], None).is_err());
     }
 
     #[test]

@@ -116,6 +116,32 @@ impl DnsFacts {
             ..DnsFacts::unavailable()
         }
     }
+
+    /// No DNS server is configured anywhere it was read: resolved has none global and none
+    /// for any link asked about, or (without resolved) resolv.conf names none. Nothing that
+    /// needs one can hold until one is configured (`--dns-grace`, the `no-dns-server`
+    /// pitfall). Unknown before the first read.
+    pub fn no_server_configured(&self) -> bool {
+        let empty = |scope: &DnsScope| scope.servers.is_empty() && scope.current.is_none();
+        match self.source {
+            DnsSource::Unavailable => true,
+            DnsSource::NotRead => false,
+            DnsSource::Resolved | DnsSource::ResolvConf => {
+                empty(&self.global) && self.links.values().all(empty)
+            }
+        }
+    }
+}
+
+/// What systemd-networkd's state file of a link says about where its DNS servers come from,
+/// when none is configured anywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetworkdDns {
+    /// The link has a DHCPv4 lease (`DHCP_LEASE=`) and no `DNS=`: the lease had no server.
+    LeaseWithout,
+    /// No `DNS=` and no `DHCP_LEASE=` (which networkd 256 and later no longer write):
+    /// networkd configured no server for it, from its `.network` file or from DHCP.
+    NotConfigured,
 }
 
 /// Why the DNS condition of a link does not hold.
@@ -131,6 +157,21 @@ pub enum DnsProblem {
     NoAccessibleLinkServer { servers: Vec<IpAddr> },
     /// No global server is accessible.
     NoAccessibleServer { servers: Vec<IpAddr> },
+    /// resolved knows no DNS server at all, for any link or globally
+    /// ([`DnsFacts::no_server_configured`]); `networkd` says why, when networkd manages the
+    /// link and its state file says it.
+    NoServerConfigured { networkd: Option<NetworkdDns> },
+}
+
+impl DnsProblem {
+    /// No DNS server is configured anywhere (resolved's view, or resolv.conf's when resolved
+    /// is absent): waiting changes nothing until one is.
+    pub fn is_no_server(&self) -> bool {
+        matches!(
+            self,
+            DnsProblem::NoSource | DnsProblem::NoServerConfigured { .. }
+        )
+    }
 }
 
 /// upstream's DNS check for one link (`manager_link_is_online()`, v258).

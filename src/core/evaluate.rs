@@ -13,7 +13,7 @@ use super::link::{KernelLink, LinkStatus};
 use super::name_pattern::NamePattern;
 use super::networkmanager::{Device, DeviceState, NetworkManagerFacts, NmPending};
 use super::range::OperStateRange;
-use super::snapshot::{LinkManager, ManagerKind, Snapshot};
+use super::snapshot::{LinkManager, ManagerKind, NetworkdLink, Snapshot};
 use super::state::{AddressState, CarrierState, Family, OperState, RequiredFamilies, SetupState};
 use super::timesync::{self, TimeSync};
 
@@ -48,6 +48,9 @@ pub struct Requirements {
     pub carrier_timeout: Option<Duration>,
     /// `--require-time-sync`: the system clock must also be synchronised.
     pub time_sync: bool,
+    /// `--dns-grace`: once every other condition has held this long with no DNS server
+    /// configured anywhere, the wait gives up ([`crate::core::goal::Goal::evaluate`]).
+    pub dns_grace: Option<Duration>,
 }
 
 /// Why a link was left out of the decision (only without `-i`).
@@ -482,7 +485,14 @@ impl Judge<'_> {
         if self.requirements.dns
             && let Err(problem) = dns::check_link(&self.snapshot.dns, link.ifindex)
         {
-            return LinkOutcome::Dns(problem);
+            // Said as it is when no server is configured at all, with what networkd knows.
+            return LinkOutcome::Dns(match problem {
+                DnsProblem::NoSource => problem,
+                _ if self.snapshot.dns.no_server_configured() => DnsProblem::NoServerConfigured {
+                    networkd: file.and_then(NetworkdLink::missing_dns),
+                },
+                _ => problem,
+            });
         }
         LinkOutcome::Online
     }

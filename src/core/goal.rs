@@ -6,6 +6,8 @@
 //! interface has IPv4 and/or IPv6 link-local addressing (or better); (3) at least one interface
 //! has a globally routable connection; (4) domain name resolution works on a routable interface.
 
+use std::time::Duration;
+
 use super::evaluate::{Requirements, Verdict, evaluate};
 use super::reason::{Condition, Reason, ReasonKind};
 use super::snapshot::Snapshot;
@@ -42,6 +44,9 @@ pub struct GoalVerdict {
     pub online: bool,
     /// `--carrier-timeout`: a verdict can no longer hold (see [`Verdict::hopeless`]).
     pub hopeless: bool,
+    /// `--dns-grace`: every other condition has held for the grace, and still no DNS server
+    /// is configured anywhere: the wait may give up at once.
+    pub no_dns_server: bool,
     /// The verdicts the decision was made of, each with the Ubuntu condition it decides
     /// (`None` for upstream's semantics).
     pub verdicts: Vec<(Option<Condition>, Verdict)>,
@@ -127,6 +132,48 @@ impl Goal {
         self.requirement_sets().find_map(|r| r.carrier_timeout)
     }
 
+    /// `--dns-grace`, when asked for and DNS servers are required (`--dns`, condition (4)).
+    pub fn dns_grace(&self) -> Option<Duration> {
+        self.requirement_sets()
+            .filter(|r| r.dns)
+            .find_map(|r| r.dns_grace)
+    }
+
+    /// Whether only a DNS server is missing and none is configured anywhere: the goal does
+    /// not hold, but would without `--dns` (and `--dns-probe`), and
+    /// [`DnsFacts::no_server_configured`](super::dns::DnsFacts::no_server_configured).
+    pub fn lacks_only_a_dns_server(&self, snapshot: &Snapshot) -> bool {
+        if !snapshot.dns.no_server_configured() {
+            return false;
+        }
+        let without_dns = |r: &Requirements| Requirements {
+            dns: false,
+            dns_probe: None,
+            ..r.clone()
+        };
+        let without = match self {
+            Goal::Upstream(requirements) => Goal::Upstream(without_dns(requirements)),
+            Goal::Ubuntu(definition) => Goal::Ubuntu(UbuntuDefinition {
+                link_local: definition.link_local.clone(),
+                routable: without_dns(&definition.routable),
+                // The clock is another condition: while it is missing, so is more than DNS.
+                time_sync: definition.time_sync,
+            }),
+        };
+        !self.evaluate_now(snapshot).online && without.evaluate_now(snapshot).online
+    }
+
+    /// `--dns-grace`: notes, as of `now`, whether only a DNS server is missing
+    /// ([`Goal::lacks_only_a_dns_server`]) and since when; forgotten as soon as anything
+    /// else is missing too, or a server is configured.
+    pub fn note_no_dns_server(&self, snapshot: &mut Snapshot, now: Duration) {
+        let lacking = self.dns_grace().is_some() && self.lacks_only_a_dns_server(snapshot);
+        snapshot.no_dns_server_since = match lacking {
+            true => Some(snapshot.no_dns_server_since.unwrap_or(now)),
+            false => None,
+        };
+    }
+
     /// Every set of requirements the goal consists of.
     pub fn requirement_sets(&self) -> impl Iterator<Item = &Requirements> {
         let sets: Vec<&Requirements> = match self {
@@ -136,14 +183,29 @@ impl Goal {
         sets.into_iter()
     }
 
-    /// Decides the goal on `snapshot`.
+    /// Decides the goal on `snapshot`; with `--dns-grace`, gives up when only a DNS server
+    /// has been missing for the grace ([`Goal::note_no_dns_server`]) and still is.
     pub fn evaluate(&self, snapshot: &Snapshot) -> GoalVerdict {
+        let mut verdict = self.evaluate_now(snapshot);
+        verdict.no_dns_server = match (self.dns_grace(), snapshot.no_dns_server_since) {
+            (Some(grace), Some(since)) => {
+                snapshot.now.saturating_sub(since) >= grace
+                    && self.lacks_only_a_dns_server(snapshot)
+            }
+            _ => false,
+        };
+        verdict
+    }
+
+    /// The decision on `snapshot` as it is, without `--dns-grace`'s memory.
+    fn evaluate_now(&self, snapshot: &Snapshot) -> GoalVerdict {
         match self {
             Goal::Upstream(requirements) => {
                 let verdict = evaluate(requirements, snapshot);
                 GoalVerdict {
                     online: verdict.online,
                     hopeless: verdict.hopeless,
+                    no_dns_server: false,
                     verdicts: vec![(None, verdict)],
                 }
             }
@@ -203,6 +265,7 @@ impl UbuntuDefinition {
         GoalVerdict {
             online: verdicts.iter().all(|(_, verdict)| verdict.online),
             hopeless: verdicts.iter().any(|(_, verdict)| verdict.hopeless),
+            no_dns_server: false,
             verdicts,
         }
     }
@@ -397,3 +460,6 @@ mod tests {
         assert!(goal.evaluate(&snapshot(vec![])).online);
     }
 }
+
+#[cfg(test)]
+mod no_dns_server_tests;

@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::default_route::{default_routes, interface_name};
+use super::dns::{DnsProblem, NetworkdDns};
 use super::evaluate::LinkOutcome;
 use super::goal::GoalVerdict;
 use super::link::{Address, KernelLink, scope};
@@ -94,6 +95,13 @@ pub enum Pitfall {
         address: IpAddr,
         prefix_len: u8,
     },
+    /// `--dns` (or Ubuntu's condition (4)) waits for `interface`, and no DNS server is
+    /// configured anywhere: waiting will not configure one. `networkd` says where it would
+    /// have come from, when networkd manages the interface.
+    NoDnsServer {
+        interface: String,
+        networkd: Option<NetworkdDns>,
+    },
 }
 
 /// Finds the pitfalls in `snapshot` for the interfaces `verdict` awaits (and those of the
@@ -147,6 +155,7 @@ pub fn find(snapshot: &Snapshot, verdict: &GoalVerdict, facts: &impl HostFacts) 
             });
         }
     }
+    found.extend(no_dns_server(verdict));
     found.extend(strict_reverse_path(snapshot, facts));
     found.extend(host::forwarding_off(snapshot, facts));
     found.extend(host::tied_default_routes(snapshot, facts));
@@ -175,6 +184,25 @@ fn awaited_links<'a>(
         }
     }
     awaited
+}
+
+/// The first interface waited for whose DNS condition fails because no server is configured
+/// anywhere (one pitfall: the fix is the same for all).
+fn no_dns_server(verdict: &GoalVerdict) -> Option<Pitfall> {
+    verdict
+        .verdicts
+        .iter()
+        .flat_map(|(_, v)| &v.links)
+        .find_map(|report| match &report.outcome {
+            LinkOutcome::Dns(problem) if problem.is_no_server() => Some(Pitfall::NoDnsServer {
+                interface: report.name.clone(),
+                networkd: match problem {
+                    DnsProblem::NoServerConfigured { networkd } => *networkd,
+                    _ => None,
+                },
+            }),
+            _ => None,
+        })
 }
 
 /// Every usable address is link-local, by scope or by range: an address in 169.254.0.0/16
@@ -246,6 +274,7 @@ impl Pitfall {
             Pitfall::TiedDefaultRoutes { .. } => "tied-default-routes",
             Pitfall::DadFailed { .. } => "dad-failed",
             Pitfall::StillTentative { .. } => "still-tentative",
+            Pitfall::NoDnsServer { .. } => "no-dns-server",
         }
     }
 
@@ -258,7 +287,8 @@ impl Pitfall {
             | Pitfall::StrictReversePath { interface, .. }
             | Pitfall::GatewayUnanswered { interface, .. }
             | Pitfall::DadFailed { interface, .. }
-            | Pitfall::StillTentative { interface, .. } => interface,
+            | Pitfall::StillTentative { interface, .. }
+            | Pitfall::NoDnsServer { interface, .. } => interface,
             Pitfall::DefaultRouteElsewhere {
                 interfaces, via, ..
             } => interfaces.first().unwrap_or(via),

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
-use super::dns::DnsFacts;
+use super::dns::{DnsFacts, NetworkdDns};
 use super::link::{KernelLink, LinkStatus};
 use super::networkmanager::{Device, NetworkManagerFacts};
 use super::range::OperStateRange;
@@ -23,6 +23,22 @@ pub struct NetworkdLink {
     pub required_range: Option<OperStateRange>,
     /// `REQUIRED_FAMILY_FOR_ONLINE=`; missing means none.
     pub required_families: RequiredFamilies,
+    /// `DNS=` names a server (static, or from a lease or a router advertisement).
+    pub dns_servers: bool,
+    /// `DHCP_LEASE=`: the link holds a DHCPv4 lease.
+    pub dhcp_lease: bool,
+}
+
+impl NetworkdLink {
+    /// Where the link's DNS servers would come from, said when none is configured anywhere;
+    /// `None` when the file names one (resolved has not taken it yet).
+    pub fn missing_dns(&self) -> Option<NetworkdDns> {
+        match (self.dns_servers, self.dhcp_lease) {
+            (true, _) => None,
+            (false, true) => Some(NetworkdDns::LeaseWithout),
+            (false, false) => Some(NetworkdDns::NotConfigured),
+        }
+    }
 }
 
 impl Default for NetworkdLink {
@@ -32,6 +48,8 @@ impl Default for NetworkdLink {
             required_for_online: true,
             required_range: None,
             required_families: RequiredFamilies::NONE,
+            dns_servers: false,
+            dhcp_lease: false,
         }
     }
 }
@@ -108,6 +126,9 @@ pub struct Snapshot {
     /// Since when (CLOCK_BOOTTIME) each link without carrier has lacked it during this wait
     /// ([`Snapshot::note_carrier`]), for `--carrier-timeout`.
     pub no_carrier_since: BTreeMap<u32, Duration>,
+    /// Since when (CLOCK_BOOTTIME) only a DNS server has been missing, none being configured
+    /// anywhere ([`crate::core::goal::Goal::note_no_dns_server`]), for `--dns-grace`.
+    pub no_dns_server_since: Option<Duration>,
 }
 
 impl Snapshot {
@@ -122,6 +143,7 @@ impl Snapshot {
             policy: ManagerPolicy::OneManager,
             now: Duration::ZERO,
             no_carrier_since: BTreeMap::new(),
+            no_dns_server_since: None,
         }
     }
 

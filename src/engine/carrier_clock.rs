@@ -3,24 +3,23 @@
 use std::time::Duration;
 
 use super::EngineError;
+use super::alarm::Alarm;
 use super::source::{Facts, Source};
 use crate::core::Snapshot;
 use crate::core::goal::{Goal, GoalVerdict};
-use crate::sys::{BoottimeTimer, boottime_now, expired};
 
 /// `--carrier-timeout`'s clock: wakes the loop when the next link without carrier reaches
 /// the timeout (nothing else would: no event marks the time passing).
 pub(super) struct CarrierClock {
     timeout: Duration,
-    /// CLOCK_BOOTTIME at which the armed timer fires, and the timer.
-    armed: Option<(Duration, BoottimeTimer)>,
+    alarm: Alarm,
 }
 
 impl CarrierClock {
     pub(super) fn new(timeout: Duration) -> CarrierClock {
         CarrierClock {
             timeout,
-            armed: None,
+            alarm: Alarm::default(),
         }
     }
 }
@@ -31,12 +30,11 @@ impl Source for CarrierClock {
     const FACTS: Facts = Facts::Time;
 
     async fn next(&mut self) -> Result<(), EngineError> {
-        expired(self.armed.as_ref().map(|(_, timer)| timer)).await;
+        self.alarm.rung().await;
         Ok(())
     }
 
     fn apply(&mut self, (): (), _: &mut Snapshot, _: &Goal) -> bool {
-        self.armed = None;
         true
     }
 
@@ -48,13 +46,6 @@ impl Source for CarrierClock {
             .map(|since| *since + self.timeout)
             .filter(|at| *at > snapshot.now)
             .min();
-        if self.armed.as_ref().map(|(at, _)| *at) == next {
-            return;
-        }
-        self.armed = next.and_then(|at| {
-            BoottimeTimer::new(at.saturating_sub(boottime_now()))
-                .ok()
-                .map(|timer| (at, timer))
-        });
+        self.alarm.set(next);
     }
 }

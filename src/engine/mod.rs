@@ -1,10 +1,13 @@
 //! The one event loop, shaped like upstream's: each source (the kernel, systemd-networkd's
-//! state files, NetworkManager, DNS, the gateway prober and the carrier clock; see
+//! state files, NetworkManager, DNS, the gateway prober, the carrier clock and the DNS grace
+//! clock; see
 //! [`source`] for their one shape and `sources.rs` for which are opened) yields an event; the
 //! source applies it to the snapshot, the others follow what changed, then the pure core
 //! decides again. One deadline, and SIGTERM/SIGINT end the wait whatever is in flight.
 
+mod alarm;
 mod carrier_clock;
+mod dns_grace_clock;
 mod pitfalls;
 pub mod source;
 mod sources;
@@ -168,6 +171,10 @@ pub async fn run(
         }
         if verdict.hopeless {
             return Ok(Outcome::GaveUp(verdict));
+        }
+        if verdict.no_dns_server {
+            let grace = goal.dns_grace().unwrap_or_default();
+            return Ok(Outcome::NoDnsServer(verdict, grace));
         }
         for source in &mut sources {
             source.decided(&snapshot, &verdict);

@@ -1,14 +1,15 @@
 //! Which sources a wait opens, from the goal and the manager chosen: the kernel always; then
 //! in this order (the order in which they follow each other's changes) networkd's state
-//! files, NetworkManager, DNS, the gateway prober, the carrier clock and the clock's
-//! synchronisation, each only when the goal or the manager needs it. A new source is one
-//! more `push` here.
+//! files, NetworkManager, DNS, the gateway prober, the carrier clock, the clock's
+//! synchronisation and the DNS grace clock (last: it follows what the others' facts became),
+//! each only when the goal or the manager needs it. A new source is one more `push` here.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use super::carrier_clock::CarrierClock;
+use super::dns_grace_clock::DnsGraceClock;
 use super::source::{Driven, Slot};
 use super::{EngineError, Managers};
 use crate::core::dns::DnsFacts;
@@ -81,6 +82,9 @@ pub(super) fn open(
             .map_err(EngineError::TimeSync)?;
         snapshot.time_sync = Some(source.read());
         others.push(Box::new(Slot::new(source)));
+    }
+    if let Some(grace) = goal.dns_grace() {
+        others.push(Box::new(Slot::new(DnsGraceClock::new(grace))));
     }
     Ok(Sources {
         snapshot,

@@ -39,6 +39,8 @@ pub fn parse(text: &str) -> NetworkdLink {
                 link.required_families =
                     RequiredFamilies::parse_networkd(value).unwrap_or(RequiredFamilies::NONE);
             }
+            "DNS" => link.dns_servers = true,
+            "DHCP_LEASE" => link.dhcp_lease = true,
             _ => {}
         }
     }
@@ -88,6 +90,15 @@ mod tests {
             })
         );
         assert_eq!(link.required_families, RequiredFamilies::NONE);
+        assert!(link.dns_servers && !link.dhcp_lease);
+    }
+
+    #[test]
+    fn dns_servers_and_a_dhcp_lease_are_noted() {
+        let lease = parse("ADMIN_STATE=configured\nDHCP_LEASE=/run/systemd/netif/leases/2\n");
+        assert!(lease.dhcp_lease && !lease.dns_servers);
+        let empty = parse("DNS=\nDHCP_LEASE=\n");
+        assert!(!empty.dhcp_lease && !empty.dns_servers, "empty is missing");
     }
 
     #[test]

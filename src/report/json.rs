@@ -14,7 +14,8 @@ use crate::core::{LinkOutcome, LinkReport};
 /// The whole document.
 #[derive(Debug, Serialize)]
 pub struct Report {
-    /// `online`, `timeout`, `no-carrier` (`--carrier-timeout` gave up) or `interrupted`.
+    /// `online`, `timeout`, `no-carrier` (`--carrier-timeout` gave up), `no-dns-server`
+    /// (`--dns-grace` gave up) or `interrupted`.
     pub verdict: &'static str,
     /// Milliseconds from start to exit.
     pub elapsed_ms: u64,
@@ -59,8 +60,8 @@ impl From<&TimeSync> for ConditionReport {
 #[derive(Debug, Serialize)]
 pub struct PitfallReport {
     /// `link-local-only`, `no-default-route`, `default-route-elsewhere`, `strict-rp-filter`,
-    /// `gateway-unanswered`, `forwarding-off`, `tied-default-routes`, `dad-failed` or
-    /// `still-tentative`.
+    /// `gateway-unanswered`, `forwarding-off`, `tied-default-routes`, `dad-failed`,
+    /// `still-tentative` or `no-dns-server`.
     pub kind: &'static str,
     /// The interface it is about.
     pub interface: String,

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use crate::core::Family;
+use crate::core::dns::NetworkdDns;
 use crate::core::pitfalls::{Pitfall, TENTATIVE_LIMIT};
 use crate::core::route::table;
 
@@ -116,6 +117,34 @@ impl fmt::Display for Pitfall {
                  duplicate address detection has not finished and nothing can use it",
                 TENTATIVE_LIMIT.as_secs()
             ),
+            Pitfall::NoDnsServer {
+                interface,
+                networkd,
+            } => {
+                write!(
+                    f,
+                    "{interface}: DNS is required, and no DNS server is configured on any link \
+                     nor globally: waiting will not configure one; "
+                )?;
+                match networkd {
+                    Some(NetworkdDns::LeaseWithout) => f.write_str(
+                        "its DHCP server hands out none (option 6): make it send one, or give \
+                         one in its .network file (DNS=)",
+                    )?,
+                    Some(NetworkdDns::NotConfigured) => f.write_str(
+                        "systemd-networkd configured none for it: give one in its .network file \
+                         (DNS=), or have its DHCP server hand one out (option 6)",
+                    )?,
+                    None => f.write_str(
+                        "configure one for it, or globally (resolved.conf's DNS=, or \
+                         /etc/resolv.conf without systemd-resolved)",
+                    )?,
+                }
+                f.write_str(
+                    " (Netplan: nameservers: addresses: [...]); or do not require DNS (--dns=no), \
+                     or end such waits early with --dns-grace=SPAN (WAIT_ONLINE_DNS_GRACE=)",
+                )
+            }
         }
     }
 }

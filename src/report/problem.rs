@@ -5,7 +5,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use crate::core::default_route::RouteProblem;
-use crate::core::dns::{DnsProblem, ProbeFailure};
+use crate::core::dns::{DnsProblem, NetworkdDns, ProbeFailure};
 
 impl fmt::Display for RouteProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -72,6 +72,18 @@ impl fmt::Display for DnsProblem {
             }
             DnsProblem::NoAccessibleServer { servers } => {
                 write!(f, "DNS server {} is not accessible (no route)", list(servers))
+            }
+            DnsProblem::NoServerConfigured { networkd } => {
+                f.write_str("no DNS server is configured on any link nor globally")?;
+                match networkd {
+                    Some(NetworkdDns::LeaseWithout) => {
+                        f.write_str(" (systemd-networkd's DHCP lease for it had none)")
+                    }
+                    Some(NetworkdDns::NotConfigured) => f.write_str(
+                        " (systemd-networkd configured none for it: no DNS= in its state file)",
+                    ),
+                    None => Ok(()),
+                }
             }
         }
     }

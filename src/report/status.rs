@@ -47,6 +47,9 @@ pub(super) fn short_outcome(report: &LinkReport) -> String {
         LinkOutcome::MissingAddress { family, need, .. } => {
             format!("no {} {family} address", need.as_str())
         }
+        LinkOutcome::Dns(problem) if problem.is_no_server() => {
+            "no DNS server configured".to_string()
+        }
         LinkOutcome::Dns(_) => "no accessible DNS server".to_string(),
         _ => OutcomeWords(report).to_string(),
     }

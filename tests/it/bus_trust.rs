@@ -325,7 +325,7 @@ fn forged_resolved_signals_from_nobody_change_nothing_and_cost_nothing() {
     assert!(
         forged
             .stderr
-            .contains("wo0: no global DNS server is configured"),
+            .contains("wo0: no DNS server is configured on any link nor globally"),
         "{}",
         forged.describe()
     );

@@ -101,9 +101,10 @@ fn no_dns_anywhere_times_out_naming_dns() {
     let (env, _peer, _server) = setup("", true);
     let r = wait_online(&env, &["-i", "wo0", "--dns", "--timeout=1500ms"]);
     env.assert_code(&r, 1);
-    // Without servers, wo0 is no DNS default route: the global configuration decides.
+    // No server for any link nor globally: said as such (issue 20).
     assert!(
-        r.stderr.contains("wo0: no global DNS server is configured"),
+        r.stderr
+            .contains("wo0: no DNS server is configured on any link nor globally"),
         "{}",
         r.describe()
     );

@@ -99,7 +99,11 @@ fn no_server_anywhere_then_one_from_networkctl_reload() {
     // Without servers wo0 is no DNS default route: the (empty) global configuration decides.
     let (env, _peer, _server) = setup("");
     let (_, ours) = compare(&env, &["-i", "wo0", "--dns", "--timeout=2"], 1);
-    assert_says(&ours, "wo0: no global DNS server is configured", "ours");
+    assert_says(
+        &ours,
+        "wo0: no DNS server is configured on any link nor globally",
+        "ours",
+    );
     let both = start(&env, &["-i", "wo0", "--dns", "--timeout=15"]);
     sleep(SETTLE);
     env.write_network("10-wo0.network", &network("DNS=10.77.0.1\n"));

@@ -37,6 +37,7 @@ mod cli;
 mod differential;
 mod dns;
 mod dns_env_selftest;
+mod dns_grace;
 mod dns_upstream;
 mod explain;
 mod faults;

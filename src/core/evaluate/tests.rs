@@ -746,6 +746,7 @@ fn arb_any_setup() -> impl Strategy<Value = NetworkdLink> {
                 max: OperState::Routable,
             }),
             required_families: RequiredFamilies::NONE,
+            ..NetworkdLink::default()
         })
 }
 
@@ -810,6 +811,7 @@ fn arb_requirements() -> impl Strategy<Value = Requirements> {
             route: Default::default(),
             carrier_timeout: None,
             time_sync: false,
+            dns_grace: None,
         })
 }
 

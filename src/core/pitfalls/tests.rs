@@ -674,6 +674,10 @@ fn every_kind_has_a_stable_distinct_name() {
             address: gateway,
             prefix_len: 24,
         },
+        Pitfall::NoDnsServer {
+            interface: "a".into(),
+            networkd: None,
+        },
     ];
     let kinds: Vec<&str> = all.iter().map(Pitfall::kind).collect();
     assert_eq!(
@@ -688,6 +692,7 @@ fn every_kind_has_a_stable_distinct_name() {
             "tied-default-routes",
             "dad-failed",
             "still-tentative",
+            "no-dns-server",
         ]
     );
     assert!(all.iter().all(|p| p.interface() == "a"));
