@@ -274,10 +274,10 @@ impl UbuntuDefinition {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::KernelLink;
     use crate::core::dns::{DnsScope, DnsServer, DnsSource};
     use crate::core::fixtures;
     use crate::core::link::scope;
-    use crate::core::{IfName, InterfaceRequirement, KernelLink, OperStateRange};
     use std::net::{IpAddr, Ipv4Addr};
 
     fn link(ifindex: u32, name: &str, address_scope: Option<u8>) -> KernelLink {
@@ -288,24 +288,7 @@ mod tests {
         verdict.reasons().iter().map(ToString::to_string).collect()
     }
 
-    fn snapshot(links: Vec<KernelLink>) -> Snapshot {
-        let mut snap = Snapshot::kernel_only();
-        snap.kernel.links = links.into_iter().map(|l| (l.ifindex, l)).collect();
-        snap
-    }
-
-    fn wanted(specs: &[&str]) -> Vec<InterfaceRequirement> {
-        specs
-            .iter()
-            .map(|spec| {
-                let (name, range) = spec.split_once(':').unwrap_or((spec, ""));
-                InterfaceRequirement {
-                    name: IfName::new(name).unwrap(),
-                    range: (!range.is_empty()).then(|| range.parse::<OperStateRange>().unwrap()),
-                }
-            })
-            .collect()
-    }
+    use crate::core::fixtures::{kernel_only as snapshot, wanted};
 
     fn ubuntu(link_local: &[&str], routable: &[&str], dns: bool) -> Goal {
         Goal::Ubuntu(UbuntuDefinition {

@@ -152,8 +152,8 @@ mod tests {
     use super::*;
     use crate::core::KernelLink;
     use crate::core::fixtures;
+    use crate::core::fixtures::{kernel_only, upstream};
     use crate::core::link::scope;
-    use crate::report::fixtures::{kernel_only, upstream};
 
     fn link(ifindex: u32, name: &str, carrier: bool, routable: bool) -> KernelLink {
         fixtures::link(ifindex, name, carrier, routable.then_some(scope::UNIVERSE))

@@ -12,8 +12,6 @@
 
 use std::time::Duration;
 
-#[cfg(test)]
-mod fixtures;
 pub(crate) mod holdup;
 pub(crate) mod json;
 pub(crate) mod outcome;

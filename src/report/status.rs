@@ -59,7 +59,7 @@ pub(super) fn short_outcome(report: &LinkReport) -> String {
 mod tests {
     use super::*;
     use crate::core::fixtures::link;
-    use crate::report::fixtures::{kernel_only, upstream};
+    use crate::core::fixtures::{kernel_only, upstream};
 
     #[test]
     fn waiting_for_names_what_blocks_in_a_few_words() {

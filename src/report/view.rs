@@ -145,10 +145,10 @@ fn row(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::fixtures::upstream as goal;
     use crate::core::goal::Goal;
     use crate::core::link::{Address, KernelOperState, iff, scope};
     use crate::core::{Family, KernelLink, Requirements, Snapshot};
-    use crate::report::fixtures::upstream as goal;
     use std::net::{IpAddr, Ipv4Addr};
 
     fn snapshot() -> Snapshot {

@@ -17,8 +17,7 @@ fn link(ifindex: u32, name: &str, carrier: bool, routable: bool) -> KernelLink {
 
 /// The links, first seen at START (carrier noted then), judged `after` later.
 fn snapshot(links: Vec<KernelLink>, after: Duration) -> Snapshot {
-    let mut snap = Snapshot::kernel_only();
-    snap.kernel.links = links.into_iter().map(|l| (l.ifindex, l)).collect();
+    let mut snap = fixtures::kernel_only(links);
     snap.now = START;
     snap.note_carrier();
     snap.now = START + after;

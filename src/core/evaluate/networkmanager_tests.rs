@@ -52,16 +52,7 @@ fn snapshot(mut snap: Snapshot, links: Vec<KernelLink>) -> Snapshot {
 
 fn named(specs: &[&str]) -> Requirements {
     Requirements {
-        interfaces: specs
-            .iter()
-            .map(|spec| {
-                let (name, range) = spec.split_once(':').unwrap_or((spec, ""));
-                InterfaceRequirement {
-                    name: IfName::new(name).unwrap(),
-                    range: (!range.is_empty()).then(|| range.parse().unwrap()),
-                }
-            })
-            .collect(),
+        interfaces: fixtures::wanted(specs),
         ..Requirements::default()
     }
 }

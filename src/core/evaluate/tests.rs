@@ -8,6 +8,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::cli::glob::Glob;
+use crate::core::fixtures;
 use crate::core::link::{Address, KernelOperState, ifa, iff, scope};
 use crate::core::snapshot::NetworkdLink;
 use crate::core::update::KernelTables;
@@ -21,13 +22,7 @@ fn range(text: &str) -> OperStateRange {
 
 /// A link that is up with carrier.
 fn link(ifindex: u32, name: &str) -> KernelLink {
-    KernelLink {
-        ifindex,
-        name: name.into(),
-        flags: iff::UP | iff::RUNNING | iff::LOWER_UP,
-        kernel_oper: KernelOperState::Up,
-        ..KernelLink::default()
-    }
+    fixtures::up_link(ifindex, name, Vec::new())
 }
 
 fn loopback() -> KernelLink {

@@ -4,10 +4,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use super::*;
-use crate::core::goal::Goal;
-use crate::core::link::{Address, KernelOperState, ifa, iff};
+use crate::core::fixtures;
+use crate::core::link::{Address, KernelOperState, ifa};
 use crate::core::route::{Route, table};
-use crate::core::{IfName, InterfaceRequirement, OperStateRange, Requirements};
 
 fn v4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(a, b, c, d))
@@ -28,16 +27,7 @@ fn address(ip: IpAddr, scope: u8) -> Address {
     }
 }
 
-fn link(ifindex: u32, name: &str, addresses: Vec<Address>) -> KernelLink {
-    KernelLink {
-        ifindex,
-        name: name.into(),
-        flags: iff::UP | iff::RUNNING | iff::LOWER_UP,
-        kernel_oper: KernelOperState::Up,
-        addresses,
-        ..KernelLink::default()
-    }
-}
+use fixtures::up_link as link;
 
 fn default_route(family: Family, oif: u32, gateway: Option<IpAddr>) -> Route {
     Route {
@@ -55,28 +45,13 @@ fn default_route(family: Family, oif: u32, gateway: Option<IpAddr>) -> Route {
 }
 
 fn snapshot(links: Vec<KernelLink>, routes: Vec<Route>) -> Snapshot {
-    let mut snap = Snapshot::kernel_only();
-    snap.kernel.links = links.into_iter().map(|l| (l.ifindex, l)).collect();
+    let mut snap = fixtures::kernel_only(links);
     snap.kernel.routes = routes.into_iter().collect();
     snap
 }
 
 fn awaiting(snap: &Snapshot, specs: &[&str]) -> GoalVerdict {
-    let interfaces = specs
-        .iter()
-        .map(|spec| {
-            let (name, range) = spec.split_once(':').unwrap_or((spec, ""));
-            InterfaceRequirement {
-                name: IfName::new(name).unwrap(),
-                range: (!range.is_empty()).then(|| range.parse::<OperStateRange>().unwrap()),
-            }
-        })
-        .collect();
-    Goal::Upstream(Requirements {
-        interfaces,
-        ..Requirements::default()
-    })
-    .evaluate(snap)
+    fixtures::upstream(specs).evaluate(snap)
 }
 
 /// The adapter's facts, made up: sysctls by key (`otherwise` for the rest), the kernel's
