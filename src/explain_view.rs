@@ -4,8 +4,6 @@
 //! more as a summary under a line that says how the wait ended. The pitfalls shown are the
 //! engine's ([`crate::engine::PitfallScan`]).
 
-pub(crate) mod host_facts;
-
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::time::Duration;

@@ -8,6 +8,7 @@
 mod alarm;
 mod carrier_clock;
 mod dns_grace_clock;
+mod host_facts;
 mod pitfalls;
 pub mod source;
 mod sources;

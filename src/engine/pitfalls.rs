@@ -3,10 +3,10 @@
 //! snapshot, the verdict and what only the running system can tell ([`HostReader`]). Both
 //! outputs read its result, so `--json` needs no view of its own.
 
+use super::host_facts::HostReader;
 use crate::core::Snapshot;
 use crate::core::goal::GoalVerdict;
 use crate::core::pitfalls::{self, Pitfall};
-use crate::explain_view::host_facts::HostReader;
 
 /// The pitfalls found at the last decision, and what the search remembers between decisions.
 #[derive(Debug, Default)]
