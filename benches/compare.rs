@@ -8,6 +8,11 @@
 //! kernel-only; startup → exit when already online; peak RSS; wakeups while idle-waiting 5 s;
 //! and for `--dns` (no upstream v252 to compare with): the time from systemd-resolved publishing
 //! a link's DNS server to the waiter's exit, and what `--dns` adds to startup.
+//!
+//! `WAIT_ONLINE_BASELINE_BIN=/path/to/an/older/wait-online` adds that build as one more tool,
+//! interleaved in the same rounds, and prints baseline/ours beside upstream/ours: how a change
+//! compares with the tree before it, measured in the same run (build the baseline with
+//! `cargo build --release` in a worktree of the older commit).
 
 // The integration tests' helpers; a bench uses only some of them.
 #[allow(dead_code, unused_imports)]
@@ -198,7 +203,8 @@ fn report(name: &str, unit: &str, rows: &mut [(&str, Vec<f64>)]) {
     report_with_ratio(name, unit, rows, "upstream/ours");
 }
 
-/// Like [`report`]; with two rows, also prints first/second median as `ratio_label`.
+/// Like [`report`]; with two rows or more, also prints first/second median as `ratio_label`,
+/// and the baseline's median over ours when the baseline is one of the rows.
 fn report_with_ratio(name: &str, unit: &str, rows: &mut [(&str, Vec<f64>)], ratio_label: &str) {
     println!("\n{name}");
     let mut medians = Vec::new();
@@ -211,9 +217,47 @@ fn report_with_ratio(name: &str, unit: &str, rows: &mut [(&str, Vec<f64>)], rati
             values.len()
         );
     }
-    if medians.len() == 2 && medians[1] > 0.0 {
+    if medians.len() >= 2 && rows[1].0 != BASELINE_LABEL && medians[1] > 0.0 {
         println!("  ratio {ratio_label}: {:.2}x", medians[0] / medians[1]);
     }
+    let ours = rows
+        .iter()
+        .position(|(label, _)| label.starts_with("wait-online"));
+    let baseline = rows.iter().position(|(label, _)| *label == BASELINE_LABEL);
+    if let (Some(ours), Some(baseline)) = (ours, baseline)
+        && medians[ours] > 0.0
+    {
+        println!(
+            "  ratio baseline/ours: {:.2}x",
+            medians[baseline] / medians[ours]
+        );
+    }
+}
+
+/// How the baseline build (`WAIT_ONLINE_BASELINE_BIN`) is labelled in the rows.
+const BASELINE_LABEL: &str = "baseline (WAIT_ONLINE_BASELINE_BIN)";
+
+/// The baseline build, when `WAIT_ONLINE_BASELINE_BIN` names one, with `extra` arguments.
+fn baseline(extra: &'static [&'static str]) -> Option<Tool> {
+    let bin = std::env::var("WAIT_ONLINE_BASELINE_BIN").ok()?;
+    assert!(
+        Path::new(&bin).is_file(),
+        "WAIT_ONLINE_BASELINE_BIN={bin}: no such file"
+    );
+    Some(Tool {
+        label: BASELINE_LABEL,
+        bin: Box::leak(bin.into_boxed_str()),
+        extra,
+    })
+}
+
+/// The rows of one measure: each tool's label and values, in the tools' order.
+fn rows<'a>(tools: &'a [Tool], values: &mut [Vec<f64>]) -> Vec<(&'a str, Vec<f64>)> {
+    tools
+        .iter()
+        .zip(values.iter_mut())
+        .map(|(tool, values)| (tool.label, std::mem::take(values)))
+        .collect()
 }
 
 /// Reaction latency: the waiter waits for `wo0:routable`; this process adds the address with
@@ -331,15 +375,12 @@ fn main() {
         });
         assert!(ok, "networkd did not notice the address removal");
     };
-    let tools = [upstream, ours];
+    let tools: Vec<Tool> = [upstream, ours].into_iter().chain(baseline(&[])).collect();
     let mut r = reaction(&place, &socket, ifindex, &tools, rounds, &settle);
     report(
         "reaction: address added -> exit, systemd-networkd running",
         "ms",
-        &mut [
-            (tools[0].label, std::mem::take(&mut r[0])),
-            (tools[1].label, std::mem::take(&mut r[1])),
-        ],
+        &mut rows(&tools, &mut r),
     );
 
     send_and_ack(
@@ -355,19 +396,9 @@ fn main() {
     report(
         "startup -> exit, already routable, systemd-networkd running",
         "ms",
-        &mut [
-            (tools[0].label, std::mem::take(&mut wall[0])),
-            (tools[1].label, std::mem::take(&mut wall[1])),
-        ],
+        &mut rows(&tools, &mut wall),
     );
-    report(
-        "peak RSS, same runs",
-        "MiB",
-        &mut [
-            (tools[0].label, std::mem::take(&mut rss[0])),
-            (tools[1].label, std::mem::take(&mut rss[1])),
-        ],
-    );
+    report("peak RSS, same runs", "MiB", &mut rows(&tools, &mut rss));
     send_and_ack(
         &socket,
         &address_request(ifindex, Ipv4Addr::new(10, 77, 0, 2), false),
@@ -394,12 +425,15 @@ fn main() {
     };
     let ifindex = ns.ifindex("wo0");
     let socket = socket_in(&place.net);
-    let kernel_tools = [ours_kernel];
+    let kernel_tools: Vec<Tool> = [ours_kernel]
+        .into_iter()
+        .chain(baseline(&["--manager=none"]))
+        .collect();
     let mut r = reaction(&place, &socket, ifindex, &kernel_tools, rounds, &|_| {});
     report(
         "reaction: address added -> exit, kernel only",
         "ms",
-        &mut [(kernel_tools[0].label, std::mem::take(&mut r[0]))],
+        &mut rows(&kernel_tools, &mut r),
     );
     send_and_ack(
         &socket,
@@ -409,17 +443,17 @@ fn main() {
     report(
         "startup -> exit, already routable, kernel only",
         "ms",
-        &mut [(kernel_tools[0].label, std::mem::take(&mut wall[0]))],
+        &mut rows(&kernel_tools, &mut wall),
     );
     report(
         "peak RSS, same runs",
         "MiB",
-        &mut [(kernel_tools[0].label, std::mem::take(&mut rss[0]))],
+        &mut rows(&kernel_tools, &mut rss),
     );
-    println!(
-        "\nwakeups while waiting 5 s, kernel only: {}",
-        idle_wakeups(&place, &kernel_tools[0])
-    );
+    println!("\nwakeups while waiting 5 s, kernel only");
+    for tool in &kernel_tools {
+        println!("  {:<34} {}", tool.label, idle_wakeups(&place, tool));
+    }
 }
 
 /// `--dns` with the real systemd-resolved: reaction to resolved publishing a link's server, and

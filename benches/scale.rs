@@ -4,7 +4,9 @@
 //! Then, in process, what the scoped fetch (`KernelSourceConfig::scope`, which `-i` turns on)
 //! saves: the kernel source's open-to-synced time with the scope `a0` and without, the same
 //! rounds interleaved. Run as root: `cargo bench --bench scale` (`WAIT_ONLINE_BENCH_ROUNDS=N`
-//! to change the rounds, `WAIT_ONLINE_SCALE=10,400` the sizes).
+//! to change the rounds, `WAIT_ONLINE_SCALE=10,400` the sizes). With
+//! `WAIT_ONLINE_BASELINE_BIN=/path/to/an/older/wait-online`, that build runs the same `-i`
+//! case in the same rounds, and its medians are printed beside ours.
 
 // The integration tests' helpers; a bench uses only some of them.
 #[allow(dead_code, unused_imports)]
@@ -25,8 +27,13 @@ use wait_online::netlink::KernelSourceConfig;
 /// Runs wait-online inside `ns` (setns in the child, no wrapper) and returns wall time and
 /// peak RSS in KiB.
 fn run_once(ns: &Netns, args: &[&str]) -> (Duration, i64, i32) {
+    run_bin_once(ns, wait_online_bin(), args)
+}
+
+/// [`run_once`] with the binary `bin`.
+fn run_bin_once(ns: &Netns, bin: &str, args: &[&str]) -> (Duration, i64, i32) {
     let netns = File::open(ns.path()).expect("open netns");
-    let mut cmd = Command::new(wait_online_bin());
+    let mut cmd = Command::new(bin);
     cmd.args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -98,6 +105,8 @@ fn main() {
     );
     let mut baseline: Option<(f64, f64, usize)> = None;
     let mut fetch_times = Vec::new();
+    let older = std::env::var("WAIT_ONLINE_BASELINE_BIN").ok();
+    let mut older_medians = Vec::new();
     for links in sizes {
         let ns = Netns::new();
         let pairs = links / 2;
@@ -124,7 +133,15 @@ fn main() {
         let mut rss = Vec::new();
         let mut every_link = Vec::new();
         let (mut scoped, mut full) = (Vec::new(), Vec::new());
+        let (mut older_times, mut older_rss) = (Vec::new(), Vec::new());
         for _ in 0..rounds {
+            if let Some(bin) = &older {
+                let args = ["--manager=none", "-i", "a0:routable", "--timeout=30"];
+                let (wall, max_rss, code) = run_bin_once(&ns, bin, &args);
+                assert_eq!(code, 0, "{bin} did not exit 0 with {links} links");
+                older_times.push(wall.as_secs_f64() * 1000.0);
+                older_rss.push(max_rss as f64 / 1024.0);
+            }
             let (wall, max_rss, code) = run_once(
                 &ns,
                 &["--manager=none", "-i", "a0:routable", "--timeout=30"],
@@ -151,6 +168,9 @@ fn main() {
         }
         fetch_times.push((links, median(scoped), median(full)));
         let (t, m, all) = (median(times), median(rss), median(every_link));
+        if older.is_some() {
+            older_medians.push((links, median(older_times), median(older_rss), t, m));
+        }
         let (per_link_us, per_link_kib) = match baseline {
             Some((t0, m0, n0)) if links > n0 => (
                 (t - t0) * 1000.0 / (links - n0) as f64,
@@ -168,6 +188,19 @@ fn main() {
     }
     println!("per-link figures are the growth over the smallest size");
     println!("{}", scoped_fetch_report(&fetch_times));
+    if let Some(bin) = &older {
+        println!("baseline {bin}, -i a0:routable, same rounds");
+        println!(
+            "{:>6} {:>12} {:>12} {:>12} {:>12} {:>10}",
+            "links", "base ms", "ours ms", "base MiB", "ours MiB", "base/ours"
+        );
+        for (links, t0, m0, t, m) in older_medians {
+            println!(
+                "{links:>6} {t0:>12.2} {t:>12.2} {m0:>12.2} {m:>12.2} {:>9.2}x",
+                t0 / t
+            );
+        }
+    }
 }
 
 /// The kernel source's open-to-synced medians per size, scoped to `a0` and not.
