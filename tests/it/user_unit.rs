@@ -109,8 +109,27 @@ fn unprivileged_verdicts_equal_roots_with_networkd_and_resolved() {
     let (_dir, bin) = unprivileged_copy();
     let (env, _peer, _server) = networkd_and_resolved(false);
     let run = |cmd: &str, args: &[&str]| run_wait_online(env.run(cmd, args), LIMIT);
+    // --probe-gateway as the user first, before anything made the gateway's neighbour entry:
+    // its UDP socket bound to the link (SO_BINDTOIFINDEX, unprivileged since Linux 5.7)
+    env.netns().ip(&["neigh", "flush", "dev", "wo0"]);
+    let probe = ["--require-gateway", "--probe-gateway", "--timeout=20"];
+    let mut cmd = env.run("setpriv", &setpriv_args(&bin, &probe));
+    cmd.env("SYSTEMD_LOG_LEVEL", "debug");
+    let r = run_wait_online(cmd, LIMIT);
+    env.assert_code(&r, 0);
+    assert!(
+        r.stderr.contains("probed gateway") && !r.stderr.contains("could not probe"),
+        "the probe needs a privilege:\n{}",
+        r.describe()
+    );
     for args in [
         &["--json", "--timeout=20"][..],
+        &[
+            "--require-gateway",
+            "--probe-gateway",
+            "--json",
+            "--timeout=20",
+        ],
         &["--dns", "--json", "--timeout=20"],
         &[
             "--dns",
