@@ -20,6 +20,13 @@
 #                  the same with a drop-in Environment=WAIT_ONLINE_CARRIER_TIMEOUT=5s
 #   networkmanager Netplan YAML with renderer NetworkManager, wait-online installed and its
 #                  NetworkManager-wait-online drop-in copied to /etc/systemd/system/
+#   lingering-user wait-online only, network-online.target masked (nothing starts it); a
+#                  lingering user "wo" whose wo-user-job.service (enabled for every user,
+#                  Wants=/After= the user manager's wait-online.service) records what it sees
+#                  when it starts: it must start after host0's address and IPv6 link-local
+#                  address, after the user unit exited 0, and the user unit's records must come
+#                  from wait-online as the user's uid; a probe under its sandbox sees no new
+#                  privileges, seccomp and no capability. 3 s with the .debs and root cached
 #
 # Each boot: an overlay of the cached root $WO_CACHE/boot-trixie-YYYYMMDD (the cached minimal
 # trixie plus systemd-sysv, dbus, iproute2, netplan.io, systemd-resolved, network-manager; made
@@ -51,7 +58,8 @@ T0=$SECONDS
 # shellcheck source=scripts/lib-deb.sh
 . "$SRC/scripts/lib-deb.sh"
 WORK=${WO_BOOT_DIR:-/tmp/wo-boot}
-ALL_BOOTS=(upstream package hardened-ubuntu unplugged unplugged-carrier-timeout networkmanager)
+ALL_BOOTS=(upstream package hardened-ubuntu unplugged unplugged-carrier-timeout networkmanager
+	lingering-user)
 
 [ "$(id -u)" = 0 ] || fail "run as root (debootstrap, namespaces, systemd-nspawn)"
 trap wo_cleanup EXIT
@@ -144,6 +152,7 @@ for i, l in enumerate(lines, 1):
     print(f"exec{i}_status=" + (status.group(1) if status else "not-run"))
 addr, ll, activated, exes, ifaces, given_up = "", "", "", set(), set(), []
 uids, probe, pitfall = set(), [], []
+user_exes, user_uids = set(), set()
 for raw in open(f"{out}/journal.json"):
     e = json.loads(raw)
     msg, ts = text(e.get("MESSAGE", "")), e.get("__MONOTONIC_TIMESTAMP", "")
@@ -160,6 +169,11 @@ for raw in open(f"{out}/journal.json"):
         probe.append(msg[len("wo-probe "):])
     if e.get("_SYSTEMD_UNIT") == "wo-pitfall.service" and "strict-rp-filter" in msg:
         pitfall.append("strict-rp-filter")
+    if e.get("_SYSTEMD_USER_UNIT") == "wait-online.service" and msg.startswith("wo-probe "):
+        probe.append("user_" + msg[len("wo-probe "):])
+    if e.get("_SYSTEMD_USER_UNIT") == "wait-online.service" and "INTERFACE" in e:
+        user_exes.add(text(e.get("_EXE", "?")) + "(" + text(e.get("_COMM", "?")) + ")")
+        user_uids.add(text(e.get("_UID", "?")))
     if e.get("_SYSTEMD_UNIT") == unit and "INTERFACE" in e:
         exes.add(text(e.get("_EXE", "?")) + "(" + text(e.get("_COMM", "?")) + ")")
         uids.add(text(e.get("_UID", "?")))
@@ -177,6 +191,14 @@ print("uids=" + " ".join(sorted(uids)))
 for line in probe:
     print("probe_" + line)
 print("pitfall=" + " ".join(pitfall[:1]))
+print("user_exes=" + " ".join(sorted(user_exes)))
+print("user_uids=" + " ".join(sorted(user_uids)))
+# what the job of the lingering user recorded when it started (lingering-user)
+try:
+    for line in open(f"{out}/user-job"):
+        print("user_" + line.rstrip("\n"))
+except OSError:
+    pass
 '
 # /usr/local/sbin/wo-probe: run as a sandboxed ExecStartPre= of the unit under test
 # (hardened-ubuntu), it prints what the unit's sandbox grants, one "wo-probe KEY=VALUE" line
@@ -198,6 +220,87 @@ fi
 
 # ---- one boot
 
+# prepare_lingering_user ROOT: nothing starts network-online.target (masked, and with it
+# upstream's wait unit); a user "wo" with lingering on (its user manager starts at boot, no
+# login), whose wo-user-job.service orders after the user manager's wait-online.service and
+# writes to /var/tmp/wo-user-job, when it starts: its uid, host0's IPv4 address then, and
+# `systemctl --user show` of both units (CLOCK_MONOTONIC timestamps, the journal's clock).
+# The user unit logs at debug level (its records carry INTERFACE=, _UID and _EXE).
+prepare_lingering_user() {
+	local r=$1
+	wo_in "$r" systemctl mask network-online.target systemd-networkd-wait-online.service >/dev/null 2>&1 ||
+		fail "lingering-user: systemctl mask"
+	wo_in "$r" useradd --create-home --shell /bin/sh wo || fail "lingering-user: useradd wo"
+	mkdir -p "$r/var/lib/systemd/linger"
+	touch "$r/var/lib/systemd/linger/wo"
+	# the boot root has no libpam-systemd (Debian's systemd only recommends it), whose
+	# pam_systemd sets $XDG_RUNTIME_DIR for the user manager; without it "systemd --user" exits
+	# at once ("$XDG_RUNTIME_DIR is not set"). user-runtime-dir@.service has made the directory.
+	mkdir -p "$r/etc/systemd/system/user@.service.d"
+	printf '[Service]\nEnvironment=XDG_RUNTIME_DIR=/run/user/%%i\n' \
+		>"$r/etc/systemd/system/user@.service.d/50-wo-test-runtime-dir.conf"
+	mkdir -p "$r/etc/systemd/user/wait-online.service.d"
+	printf '[Service]\nEnvironment=SYSTEMD_LOG_LEVEL=debug\n' \
+		>"$r/etc/systemd/user/wait-online.service.d/50-wo-test-debug.conf"
+	# what the user unit's sandbox is, seen from inside (an ExecStartPre= runs under it): no
+	# new privileges, a seccomp filter, and the cgroup limits where the controllers reach it
+	printf '[Service]\nExecStartPre=/usr/local/sbin/wo-user-probe\n' \
+		>"$r/etc/systemd/user/wait-online.service.d/40-wo-test-probe.conf"
+	mkdir -p "$r/usr/local/sbin"
+	cat >"$r/usr/local/sbin/wo-user-probe" <<-'SCRIPT'
+		#!/bin/sh
+		cg=/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/self/cgroup)
+		echo "wo-probe uid=$(id -u)"
+		echo "wo-probe nnp=$(sed -n 's/^NoNewPrivs:[[:space:]]*//p' /proc/self/status)"
+		echo "wo-probe seccomp=$(sed -n 's/^Seccomp:[[:space:]]*//p' /proc/self/status)"
+		echo "wo-probe capeff=$(sed -n 's/^CapEff:[[:space:]]*//p' /proc/self/status)"
+		echo "wo-probe memory_max=$(cat "$cg/memory.max" 2>/dev/null || echo none)"
+		echo "wo-probe pids_max=$(cat "$cg/pids.max" 2>/dev/null || echo none)"
+	SCRIPT
+	chmod 0755 "$r/usr/local/sbin/wo-user-probe"
+	cat >"$r/etc/systemd/user/wo-user-job.service" <<-'UNIT'
+		[Unit]
+		Description=wait-online boot test: a lingering user's service that needs the network
+		Wants=wait-online.service
+		After=wait-online.service
+		[Service]
+		Type=oneshot
+		RemainAfterExit=yes
+		ExecStart=/usr/local/bin/wo-user-job
+		[Install]
+		WantedBy=default.target
+	UNIT
+	mkdir -p "$r/usr/local/bin"
+	cat >"$r/usr/local/bin/wo-user-job" <<-'SCRIPT'
+		#!/bin/sh
+		{
+			echo "uid=$(id -u)"
+			echo "host0_ipv4=$(ip -o -4 addr show dev host0 | wc -l)"
+			systemctl --user show -p ActiveState,Result,ExecMainStatus,InactiveExitTimestampMonotonic,ExecMainExitTimestampMonotonic wait-online.service | sed 's/^/wait_/'
+			systemctl --user show -p ExecMainStartTimestampMonotonic wo-user-job.service | sed 's/^/job_/'
+		} >/var/tmp/wo-user-job.tmp
+		mv /var/tmp/wo-user-job.tmp /var/tmp/wo-user-job
+	SCRIPT
+	chmod 0755 "$r/usr/local/bin/wo-user-job"
+	# wo-result.service's ExecStartPre=: up to 60 s for the record of the job, copied to the results
+	mkdir -p "$r/usr/local/sbin"
+	cat >"$r/usr/local/sbin/wo-wait-user-job" <<-'SCRIPT'
+		#!/bin/sh
+		for _ in $(seq 600); do
+			if [ -s /var/tmp/wo-user-job ]; then
+				exec cp /var/tmp/wo-user-job /wo-result/user-job
+			fi
+			sleep 0.1
+		done
+		echo "no /var/tmp/wo-user-job after 60 s" >&2
+		exit 1
+	SCRIPT
+	chmod 0755 "$r/usr/local/sbin/wo-wait-user-job"
+	wo_in "$r" systemctl --global enable wo-user-job.service >/dev/null 2>&1 ||
+		fail "lingering-user: systemctl --global enable wo-user-job.service"
+	[ -s "$r/usr/lib/systemd/user/wait-online.service" ] || fail "lingering-user: the package has no user unit"
+}
+
 # prepare_boot NAME: the overlay $WORK/NAME/root of the cached root, configured for NAME
 prepare_boot() {
 	local name=$1 dir=$WORK/$1 r=$WORK/$1/root unit=systemd-networkd-wait-online.service renderer=networkd
@@ -208,7 +311,7 @@ prepare_boot() {
 		cp "$DEB" "$DIVERT_DEB" "$r/tmp/"
 		wo_mount -t proc proc "$r/proc"
 		local pkgs=("/tmp/${DEB##*/}")
-		case $name in networkmanager | hardened-ubuntu) ;; *) pkgs+=("/tmp/${DIVERT_DEB##*/}") ;; esac
+		case $name in networkmanager | hardened-ubuntu | lingering-user) ;; *) pkgs+=("/tmp/${DIVERT_DEB##*/}") ;; esac
 		wo_in "$r" dpkg -i "${pkgs[@]}" >"$dir/dpkg.log" 2>&1 || fail "$name: dpkg -i failed (see $dir/dpkg.log)"
 		umount "$r/proc"
 		rm -f "$r/tmp/"*.deb
@@ -265,6 +368,12 @@ prepare_boot() {
 		wo_in "$r" systemctl enable wo-pitfall.service >/dev/null 2>&1 || fail "$name: systemctl enable wo-pitfall"
 		after_too=wo-pitfall.service
 	fi
+	local pre=
+	if [ "$name" = lingering-user ]; then
+		prepare_lingering_user "$r"
+		unit=wait-online.service
+		pre=ExecStartPre=-/usr/local/sbin/wo-wait-user-job
+	fi
 	mkdir -p "$r/etc/systemd/system/$unit.d"
 	printf '[Service]\nEnvironment=SYSTEMD_LOG_LEVEL=debug\n' >"$r/etc/systemd/system/$unit.d/50-wo-test-debug.conf"
 	if [ "$name" = unplugged-carrier-timeout ]; then
@@ -282,6 +391,7 @@ prepare_boot() {
 		After=network-online.target $unit $after_too
 		[Service]
 		Type=simple
+		$pre
 		ExecStart=/usr/local/sbin/wo-result $unit
 		[Install]
 		WantedBy=multi-user.target
@@ -352,9 +462,58 @@ check_hardened() {
 		bad+=("TimeoutStartUSec=$(fact "$name" unit_TimeoutStartUSec), expected 2min 30s")
 }
 
+# check_lingering_user NAME: the user job of the lingering user started after host0's address and
+# IPv6 link-local address (networkd's configured) and after the user manager's wait-online.service
+# exited 0, whose records are wait-online's, as the user's uid; network-online.target never
+# started. The table's columns count to the job's start.
+check_lingering_user() {
+	local name=$1 bad=() addr ll job wait_start wait_end uid
+	addr=$(fact "$name" address)
+	ll=$(fact "$name" ipv6ll)
+	job=$(fact "$name" user_job_ExecMainStartTimestampMonotonic)
+	wait_start=$(fact "$name" user_wait_InactiveExitTimestampMonotonic)
+	wait_end=$(fact "$name" user_wait_ExecMainExitTimestampMonotonic)
+	uid=$(fact "$name" user_uid)
+	say "$name: facts:"
+	sed 's/^/    /' "$WORK/$name/result/facts"
+	[ -n "$job" ] && [ "$job" != 0 ] || bad+=("the user job did not run (no /var/tmp/wo-user-job)")
+	[ "$(fact "$name" target_active)" = 0 ] || bad+=("network-online.target was started (masked?)")
+	[ -n "$addr" ] && [ -n "$job" ] && [ "$job" -gt "$addr" ] || bad+=("the user job did not start after host0's address")
+	[ -n "$ll" ] && [ -n "$job" ] && [ "$job" -gt "$ll" ] ||
+		bad+=("the user job did not start after host0's IPv6 link-local address (networkd's configured)")
+	[ "$(fact "$name" user_host0_ipv4)" -ge 1 ] 2>/dev/null || bad+=("host0 had no IPv4 address when the user job started")
+	[ "$(fact "$name" user_wait_Result)" = success ] && [ "$(fact "$name" user_wait_ExecMainStatus)" = 0 ] ||
+		bad+=("the user wait-online.service: Result=$(fact "$name" user_wait_Result), status $(fact "$name" user_wait_ExecMainStatus)")
+	[ -n "$wait_end" ] && [ "$wait_end" != 0 ] && [ -n "$job" ] && [ "$job" -ge "$wait_end" ] ||
+		bad+=("the user job did not start after the user wait-online.service exited")
+	[ -n "$uid" ] && [ "$uid" != 0 ] && [ "$(fact "$name" user_uids)" = "$uid" ] ||
+		bad+=("the user unit's records come from uid '$(fact "$name" user_uids)', not the user's ($uid)")
+	for want in "uid=$uid" nnp=1 seccomp=2 capeff=0000000000000000; do
+		[ "$(fact "$name" "probe_user_${want%%=*}")" = "${want#*=}" ] ||
+			bad+=("user sandbox probe: ${want%%=*}=$(fact "$name" "probe_user_${want%%=*}"), expected ${want#*=}")
+	done
+	[[ $(fact "$name" user_exes) == "/usr/libexec/wait-online/wait-online("* ]] && [[ $(fact "$name" user_exes) != *" "* ]] ||
+		bad+=("the user unit's records are not all wait-online's (_EXE: $(fact "$name" user_exes))")
+	ADDR_TO_ONLINE[$name]=$(ms "$addr" "$job")
+	LL_TO_ONLINE[$name]=$(ms "$ll" "$job")
+	WAIT[$name]=$(ms "$wait_start" "$wait_end")
+	TO_ONLINE[$name]=$(ms "$(fact "$name" userspace)" "$job")
+	NOTES[$name]="user unit _EXE: $(fact "$name" user_exes), uid $uid, memory.max $(fact "$name" probe_user_memory_max), pids.max $(fact "$name" probe_user_pids_max); columns count to the user job's start"
+	if [ ${#bad[@]} -eq 0 ]; then
+		VERDICT[$name]=PASS
+	else
+		VERDICT[$name]="FAIL: $(printf '%s; ' "${bad[@]}")"
+	fi
+	say "$name: ${VERDICT[$name]}"
+}
+
 # check_boot NAME: the checks of NAME against its facts; VERDICT is PASS or the failed checks
 check_boot() {
 	local name=$1 bad=() target addr unit_end unit_start status lines i exes
+	if [ "$name" = lingering-user ]; then
+		check_lingering_user "$name"
+		return
+	fi
 	target=$(fact "$name" target_active)
 	addr=$(fact "$name" address)
 	unit_start=$(fact "$name" unit_InactiveExitTimestampMonotonic)

@@ -65,6 +65,8 @@ FILES=(
 	./lib/systemd/system/wait-online@.service
 	./usr/share/wait-online/systemd-networkd-wait-online.service.d/wait-online.conf
 	./usr/share/wait-online/NetworkManager-wait-online.service.d/wait-online.conf
+	./usr/lib/systemd/user/wait-online.service
+	./usr/share/wait-online/user/podman-user-wait-network-online.service.d/wait-online.conf
 	./usr/lib/sysusers.d/wait-online.conf
 	./usr/share/man/man8/wait-online.8.gz
 	./usr/share/doc/wait-online/README.md.gz
@@ -171,6 +173,9 @@ for unit in wait-online.service wait-online@.service; do
 	state=$(IN systemctl is-enabled "$unit" 2>/dev/null || true)
 	case $state in disabled | indirect | static) ;; *) fail "$unit is '$state' after installation, expected disabled" ;; esac
 done
+# the user manager's unit: no [Install], enabled for no user
+state=$(IN systemctl --global is-enabled wait-online.service 2>/dev/null || true)
+[ "$state" = static ] || fail "the user unit wait-online.service is '$state' for every user, expected static"
 
 exposure() { # exposure UNIT: the overall exposure systemd-analyze gives the installed unit
 	IN systemd-analyze security --offline=yes "$1" 2>&1 |
@@ -180,6 +185,10 @@ say "chroot B: systemd-analyze verify (installed paths)"
 out=$(IN systemd-analyze verify --man=no wait-online.service wait-online@eth0.service 2>&1) ||
 	fail "systemd-analyze verify failed: $out"
 [ -z "$out" ] || fail "systemd-analyze verify printed: $out"
+# the user unit at its installed path (a user manager's paths need a runtime directory)
+out=$(IN env XDG_RUNTIME_DIR=/tmp systemd-analyze --user verify --man=no wait-online.service 2>&1) ||
+	fail "systemd-analyze --user verify failed: $out"
+[ -z "$out" ] || fail "systemd-analyze --user verify printed: $out"
 for unit in wait-online.service wait-online@eth0.service; do
 	e=$(exposure "$unit")
 	say "  $unit: exposure $e"

@@ -15,8 +15,9 @@ pub enum NetplanError {
     ReadDir { path: PathBuf, source: io::Error },
 
     /// A `*.yaml` file was found but cannot be read: an I/O error, not a regular file, or
-    /// larger than [`crate::bounded_read::NETPLAN_FILE_CAP`].
-    #[error("{0}")]
+    /// larger than [`crate::bounded_read::NETPLAN_FILE_CAP`]. Permission denied says what
+    /// can read it: Netplan's files are 0600 root, unreadable to a user service.
+    #[error("{}{}", .0, permission_hint(.0))]
     Read(ReadError),
 
     /// The `*.yaml` files together are larger than
@@ -67,6 +68,22 @@ impl NetplanError {
     }
 }
 
+/// Netplan writes its files 0600 root: a process without root or `CAP_DAC_READ_SEARCH` (a
+/// user service, the user manager's wait-online.service) cannot read them, and no fallback
+/// would decide as Netplan's definition does.
+const PERMISSION_HINT: &str = " (Netplan's files are readable by root only: run as root, or from the \
+system's wait-online.service, which has CAP_DAC_READ_SEARCH; a user service cannot use \
+--online-definition=ubuntu)";
+
+fn permission_hint(err: &ReadError) -> &'static str {
+    match err {
+        ReadError::Io { source, .. } if source.kind() == io::ErrorKind::PermissionDenied => {
+            PERMISSION_HINT
+        }
+        _ => "",
+    }
+}
+
 fn show_path(path: &Path) -> String {
     one_line(&path.to_string_lossy())
 }
@@ -98,6 +115,13 @@ mod tests {
             e.to_string()
                 .starts_with("/etc/netplan/x.yaml: cannot read: ")
         );
+        assert!(e.to_string().ends_with(PERMISSION_HINT), "{e}");
         assert!(!e.to_string().contains('\n'));
+        // other errors get no hint
+        let e = NetplanError::Read(ReadError::Io {
+            path: PathBuf::from("/etc/netplan/x.yaml"),
+            source: io::Error::from(io::ErrorKind::InvalidData),
+        });
+        assert!(!e.to_string().contains("root only"), "{e}");
     }
 }

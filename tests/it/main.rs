@@ -58,3 +58,4 @@ mod time_sync;
 mod ubuntu;
 mod units;
 mod untrusted_files;
+mod user_unit;

@@ -121,6 +121,12 @@ fn systemd_analyze_of(upstream: Upstream, dir: &TempDir, args: &[&str]) -> RunRe
             cmd
         }
     };
+    if args.contains(&"--user") {
+        // the user manager's paths need a runtime directory, none other than the staged one
+        let runtime = dir.0.join("runtime");
+        std::fs::create_dir_all(&runtime).expect("mkdir runtime");
+        cmd.env("XDG_RUNTIME_DIR", runtime);
+    }
     cmd.args(args)
         .current_dir(&dir.0)
         // our page first, then the system's (the trailing colon), for Documentation=
@@ -447,10 +453,197 @@ fn exposure_parser() {
     assert_eq!(overall_exposure("nothing"), None);
 }
 
+// ---- the user manager's unit and podman's drop-in (units/user/)
+
+const USER_UNIT: &str = "user/wait-online.service";
+const PODMAN_UNIT: &str = "podman-user-wait-network-online.service";
+const PODMAN_DROP_IN: &str = "user/podman-user-wait-network-online.service.d/wait-online.conf";
+/// The first line of the user units' hardening block.
+const USER_HARDENING: &str = "# Hardening (user manager).";
+/// `systemd-analyze --user security` rates the user unit 6.4 (252), 6.2 (257), 5.8 (262): it
+/// counts the capabilities a user manager's service never has (252 even calls it root) and
+/// the namespace settings the unit leaves out on purpose (see its comment). The bound keeps
+/// what the unit sets from being lost.
+const MAX_USER_EXPOSURE: f64 = 6.5;
+
+/// The user units' hardening block: from its first line to the end, without comments.
+fn user_hardening(text: &str) -> Vec<&str> {
+    text.lines()
+        .skip_while(|l| !l.starts_with(USER_HARDENING))
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect()
+}
+
+/// The user unit and, beside it, a unit of the shape of podman's
+/// podman-user-wait-network-online.service (5.3 and later) with our drop-in; ExecStart=
+/// pointing at the test binary.
+fn stage_user_units() -> TempDir {
+    let bin = env!("CARGO_BIN_EXE_wait-online");
+    let dir = TempDir::new();
+    for (from, to) in [
+        (USER_UNIT, "wait-online.service"),
+        (
+            PODMAN_DROP_IN,
+            "podman-user-wait-network-online.service.d/wait-online.conf",
+        ),
+    ] {
+        let text = read(Path::new(ROOT).join("units").join(from));
+        assert!(text.contains(INSTALLED), "no {INSTALLED} in {from}");
+        write(dir.0.join(to), &text.replace(INSTALLED, bin));
+    }
+    write(
+        dir.0.join(PODMAN_UNIT),
+        "[Unit]\nDescription=Wait for system level network-online.target as user.\n\n\
+         [Service]\nType=oneshot\nTimeoutStartSec=90s\n\
+         ExecStart=/bin/sh -c 'until systemctl is-active network-online.target; do sleep 0.5; done'\n\
+         RemainAfterExit=yes\n",
+    );
+    write_man_page(&dir);
+    dir
+}
+
+/// `systemd-analyze --user verify` (a user manager's unit paths, no manager needed: run as
+/// root with a private XDG_RUNTIME_DIR) of 252 and 257 says nothing about either; `--user
+/// security --offline=yes` of 252, 257 and 262 finds every setting of the block applied.
+#[test]
+fn user_units_pass_verify_and_keep_their_sandbox() {
+    let dir = stage_user_units();
+    let units = ["./wait-online.service", &format!("./{PODMAN_UNIT}")];
+    for upstream in [Upstream::V252, Upstream::V257] {
+        let mut args = vec!["--user", "verify"];
+        args.extend(units);
+        let result = systemd_analyze_of(upstream, &dir, &args);
+        assert!(
+            result.success() && result.stdout.trim().is_empty() && result.stderr.trim().is_empty(),
+            "systemd-analyze --user verify of {upstream:?} must pass silently:\n{}",
+            result.describe()
+        );
+    }
+    for upstream in [Upstream::V252, Upstream::V257, Upstream::V262] {
+        for unit in units {
+            let result = systemd_analyze_of(
+                upstream,
+                &dir,
+                &["--user", "security", "--offline=yes", "--no-pager", unit],
+            );
+            let exposure = overall_exposure(&result.stdout).unwrap_or_else(|| {
+                panic!(
+                    "{upstream:?} {unit}: no exposure level:\n{}",
+                    result.describe()
+                )
+            });
+            eprintln!(
+                "systemd {} --user {unit}: overall exposure {exposure}",
+                upstream.major()
+            );
+            assert!(
+                exposure <= MAX_USER_EXPOSURE,
+                "{upstream:?} {unit}: {exposure}:\n{}",
+                result.stdout
+            );
+            for setting in [
+                "NoNewPrivileges=",
+                "LockPersonality=",
+                "MemoryDenyWriteExecute=",
+                "RestrictRealtime=",
+                "RestrictSUIDSGID=",
+                "RestrictNamespaces=",
+                "SystemCallArchitectures=",
+                "SystemCallFilter=",
+                "UMask=",
+                "RestrictAddressFamilies=~AF_PACKET",
+                "RestrictAddressFamilies=~…",
+            ] {
+                assert!(
+                    !result
+                        .stdout
+                        .lines()
+                        .any(|l| l.starts_with(&format!("✗ {setting}"))),
+                    "{upstream:?} {unit}: {setting} not applied:\n{}",
+                    result.stdout
+                );
+            }
+        }
+    }
+}
+
+/// The user unit's block is the system unit's without what a user manager cannot apply
+/// everywhere (namespaces, capabilities, a user); podman's drop-in carries the same block and
+/// replaces podman's command; neither is enabled by anything.
+#[test]
+fn user_units_share_the_system_units_namespace_free_settings() {
+    let units = Path::new(ROOT).join("units");
+    let system = read(units.join("wait-online.service"));
+    let user = read(units.join(USER_UNIT));
+    let podman = read(units.join(PODMAN_DROP_IN));
+    let system_block = hardening(&system);
+    let block = user_hardening(&user);
+    assert!(block.len() > 10, "no hardening block in {USER_UNIT}");
+    for line in &block {
+        assert!(
+            system_block.contains(line),
+            "{USER_UNIT}: {line} is not the system unit's"
+        );
+    }
+    for needed in [
+        "NoNewPrivileges=yes",
+        "RestrictAddressFamilies=AF_UNIX AF_NETLINK AF_INET AF_INET6",
+        "SystemCallFilter=@system-service",
+        "MemoryMax=256M",
+        "TasksMax=16",
+    ] {
+        assert!(block.contains(&needed), "{USER_UNIT} lacks {needed}");
+    }
+    // what needs a user namespace in a user manager, or privilege it does not have
+    for key in [
+        "User=",
+        "Group=",
+        "PrivateUsers=",
+        "CapabilityBoundingSet=",
+        "AmbientCapabilities=",
+        "ProtectSystem=",
+        "ProtectHome=",
+        "PrivateTmp=",
+        "PrivateDevices=",
+        "ProtectKernel",
+        "ProtectProc=",
+        "PrivateIPC=",
+        "PrivateMounts=",
+        "ProtectClock=",
+        "ProtectHostname=",
+        "ProtectControlGroups=",
+    ] {
+        assert!(
+            !block.iter().any(|l| l.starts_with(key)),
+            "{USER_UNIT}: {key} needs a user namespace (see its comment)"
+        );
+    }
+    for line in [
+        "Type=oneshot",
+        "RemainAfterExit=yes",
+        &format!("ExecStart={INSTALLED}"),
+        "TimeoutStartSec=150",
+        "Documentation=man:wait-online(8)",
+    ] {
+        assert!(user.lines().any(|l| l == line), "{USER_UNIT} lacks {line}");
+    }
+    assert!(
+        !user.lines().any(|l| l.trim() == "[Install]"),
+        "{USER_UNIT}: pulled in by what needs it, never enabled"
+    );
+    assert_eq!(user_hardening(&podman), block, "{PODMAN_DROP_IN} drifted");
+    let execs: Vec<&str> = podman
+        .lines()
+        .filter(|l| l.starts_with("ExecStart="))
+        .collect();
+    assert_eq!(execs, ["ExecStart=", &format!("ExecStart={INSTALLED}")]);
+}
+
 // ---- real runs without any privilege ----
 
 /// A world-readable copy of the binary (the build tree may not be traversable by nobody).
-fn unprivileged_copy() -> (TempDir, String) {
+pub(crate) fn unprivileged_copy() -> (TempDir, String) {
     let dir = TempDir::new();
     let bin = dir.0.join("wait-online");
     std::fs::copy(env!("CARGO_BIN_EXE_wait-online"), &bin).expect("copy binary");
@@ -719,7 +912,10 @@ fn capability_reads_netplan_files_and_only_root_files() {
     let without = in_unit_like_userns("", &bin, &args);
     assert_eq!(without.code, Some(1), "{}", without.describe());
     assert!(
-        without.stderr.contains("/run/netplan/50-test.yaml") && without.stderr.contains("denied"),
+        without.stderr.contains("/run/netplan/50-test.yaml")
+            && without.stderr.contains("denied")
+            // what can read it, for the user unit's users
+            && without.stderr.contains("a user service cannot use --online-definition=ubuntu"),
         "{}",
         without.describe()
     );
