@@ -185,8 +185,8 @@ impl fmt::Display for Pitfall {
                     _ => f.write_str("let it manage them (nmcli device set IF managed yes), ")?,
                 }
                 f.write_str(
-                    "or judge them another way (--manager=auto, or --manager=none for kernel \
-                     facts), or disable this waiter if the machine needs none",
+                    "or judge them on kernel facts (--manager=none), or disable this waiter if \
+                     the machine needs none",
                 )
             }
             Pitfall::ContainerHostLink {
