@@ -7,8 +7,10 @@
 //! never written.
 
 use std::os::unix::fs::symlink;
+use std::path::Path;
 use std::time::Duration;
 
+use crate::common::networkmanager::{DEVICE_STATE_UNMANAGED, NmEnv};
 use crate::common::{self, Netns, NetworkdEnv, RunResult, network, run_wait_online};
 use crate::pitfalls::{pitfall_objects, sysctl, wait_for_carrier};
 
@@ -50,17 +52,17 @@ fn pitfall(kind: &str, interface: Option<&str>) -> (String, Option<String>) {
     (kind.to_owned(), interface.map(str::to_owned))
 }
 
-/// `unit` enabled at runtime (`systemctl enable --runtime`'s link) inside the holder.
-fn enable_at_runtime(env: &NetworkdEnv, unit: &str) {
-    let wants = env.holder_path("/run/systemd/system/network-online.target.wants");
+/// `unit` enabled at runtime (`systemctl enable --runtime`'s link) under `run`, a holder's
+/// private /run as the host sees it.
+fn enable_at_runtime(run: &Path, unit: &str) {
+    let wants = run.join("systemd/system/network-online.target.wants");
     std::fs::create_dir_all(&wants).unwrap();
     symlink(format!("/lib/systemd/system/{unit}"), wants.join(unit)).unwrap();
 }
 
-/// `systemctl mask --runtime unit`'s link inside the holder.
-fn mask_at_runtime(env: &NetworkdEnv, unit: &str) {
-    let path = env.holder_path(&format!("/run/systemd/system/{unit}"));
-    symlink("/dev/null", path).unwrap();
+/// `systemctl mask --runtime unit`'s link under `run`.
+fn mask_at_runtime(run: &Path, unit: &str) {
+    symlink("/dev/null", run.join(format!("systemd/system/{unit}"))).unwrap();
 }
 
 /// Compared with networkd's own files (wo0 `unmanaged`, no .network matches it) and with
@@ -95,8 +97,9 @@ fn two_waiters_while_networkd_manages_no_link() {
         [pitfall("manager-manages-nothing", None)]
     );
 
-    enable_at_runtime(&env, NETWORKD_WAITER);
-    enable_at_runtime(&env, NM_WAITER);
+    let holder_run = env.holder_path("/run");
+    enable_at_runtime(&holder_run, NETWORKD_WAITER);
+    enable_at_runtime(&holder_run, NM_WAITER);
     let r = run();
     assert_eq!(said(&r, two), 1, "{}", r.describe());
     assert_eq!(
@@ -107,7 +110,7 @@ fn two_waiters_while_networkd_manages_no_link() {
     );
     assert_eq!(machine_pitfalls(&r), [pitfall("two-waiters", None)]);
 
-    mask_at_runtime(&env, NM_WAITER);
+    mask_at_runtime(&holder_run, NM_WAITER);
     let r = run();
     assert_eq!(said(&r, two), 0, "{}", r.describe());
     assert_eq!(said(&r, nothing), 1, "{}", r.describe());
@@ -235,4 +238,74 @@ fn a_tentative_ipv6_address_in_a_container_is_named() {
         tentative(),
         "DAD ended during the test: the comparison says nothing"
     );
+}
+
+/// Compared with NetworkManager's own view (`wo0` unmanaged by its configuration, `Startup`
+/// over; the test put 10.77.0.2/24 on wo0, as a container's host would): in a container,
+/// `--manager=networkmanager` says it manages nothing and names wo0 as the host's; with both
+/// waiters enabled, "two waiters" (NetworkManager idle) instead, for `--manager=auto` too
+/// (networkd does not run here: only NetworkManager's side is known).
+#[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
+fn networkmanager_managing_nothing_in_a_container() {
+    let _root = common::require_root();
+    let mut env = NmEnv::new();
+    let peer = Netns::new();
+    env.netns().add_veth("wo0", Some(&peer), "wo0p");
+    peer.link_up("wo0p");
+    env.netns().add_addr("wo0", "10.77.0.2/24");
+    env.netns().link_up("wo0");
+    env.set_unmanaged("wo0");
+    env.start_networkmanager();
+    env.wait_for_startup_complete(SETTLE);
+    assert_eq!(env.device_state("wo0"), Some(DEVICE_STATE_UNMANAGED));
+    let holder_run = env.holder_path("/run");
+    std::fs::create_dir_all(holder_run.join("systemd")).unwrap();
+    std::fs::write(holder_run.join("systemd/container"), "lxc\n").unwrap();
+    let run = |manager: &str| {
+        let r = run_wait_online(
+            env.run(
+                common::wait_online_bin(),
+                &[manager, "-o", "routable", "--timeout=2", "--json"],
+            ),
+            Duration::from_secs(20),
+        );
+        assert_eq!(r.code, Some(1), "nothing to wait for: {}", r.describe());
+        r
+    };
+    let host_link = "wo0: in a container (lxc), wo0 has addresses while NetworkManager in the \
+                     container does not manage it";
+
+    let r = run("--manager=networkmanager");
+    assert_eq!(
+        said(&r, "NetworkManager manages none of the 1 link here"),
+        1,
+        "{}",
+        r.describe()
+    );
+    assert_eq!(said(&r, host_link), 1, "{}", r.describe());
+    assert_eq!(
+        machine_pitfalls(&r),
+        [
+            pitfall("manager-manages-nothing", None),
+            pitfall("container-host-link", Some("wo0")),
+        ]
+    );
+
+    enable_at_runtime(&holder_run, NETWORKD_WAITER);
+    enable_at_runtime(&holder_run, NM_WAITER);
+    let two = "systemd-networkd-wait-online.service and NetworkManager-wait-online.service are \
+               both enabled, and NetworkManager manages no device";
+    for manager in ["--manager=networkmanager", "--manager=auto"] {
+        let r = run(manager);
+        assert_eq!(said(&r, two), 1, "{manager}: {}", r.describe());
+        assert_eq!(
+            machine_pitfalls(&r),
+            [
+                pitfall("two-waiters", None),
+                pitfall("container-host-link", Some("wo0")),
+            ],
+            "{manager}"
+        );
+    }
 }
