@@ -36,7 +36,6 @@ pub(crate) mod error;
 pub(crate) mod explain_view;
 pub(crate) mod gateway;
 pub(crate) mod logging;
-pub(crate) mod machine;
 pub mod netlink;
 pub mod netplan;
 pub mod networkd;

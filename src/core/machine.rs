@@ -1,6 +1,6 @@
 //! What is known about the machine the wait runs on, beyond its links: whether it is a
 //! container, and which network managers' wait-online units the boot starts. Read once when
-//! the wait starts (`crate::machine`); the pitfalls about odd machines are made of them.
+//! the wait starts (`engine/machine_facts.rs`); the pitfalls about odd machines are made of them.
 
 /// The machine's facts, as far as they were read.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -9,6 +9,7 @@ mod alarm;
 mod carrier_clock;
 mod dns_grace_clock;
 mod host_facts;
+mod machine_facts;
 mod pitfalls;
 pub mod source;
 mod sources;
