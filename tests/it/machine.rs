@@ -230,6 +230,29 @@ fn a_tentative_ipv6_address_in_a_container_is_named() {
         "{}",
         r.stdout
     );
+    // With --explain, its view says it, and the log does not say it a second time.
+    let explained = wait_online_in(&a, Some("systemd-nspawn"), &["-i", "host0", "--explain"]);
+    assert_eq!(explained.code, Some(0), "{}", explained.describe());
+    let summary = explained
+        .stderr
+        .split("; summary:")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no summary: {}", explained.describe()));
+    assert!(
+        summary.contains(&format!("warning: {words}")),
+        "{}",
+        explained.describe()
+    );
+    // Every line that says it is the view's (live and summary), none the log's.
+    assert!(
+        explained
+            .stderr
+            .lines()
+            .filter(|l| l.contains(words))
+            .all(|l| l.starts_with("warning: ")),
+        "{}",
+        explained.describe()
+    );
     let host = wait_online_in(&a, None, &["-i", "host0", "--json"]);
     assert_eq!(host.code, Some(0), "{}", host.describe());
     assert_eq!(machine_pitfalls(&host), [], "{}", host.describe());
