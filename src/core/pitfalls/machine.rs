@@ -63,7 +63,9 @@ pub fn networkmanager_manages(snapshot: &Snapshot) -> Option<bool> {
     if !(facts.known && facts.running) {
         return None;
     }
-    let loopback = |name: &str| snapshot.link_by_name(name).is_some_and(|l| l.is_loopback());
+    // By name too: with `-i`, loopback may not be among the links followed.
+    let loopback =
+        |name: &str| name == "lo" || snapshot.link_by_name(name).is_some_and(|l| l.is_loopback());
     if facts
         .devices
         .iter()
