@@ -12,6 +12,7 @@ pub(crate) mod fixtures;
 pub mod goal;
 pub mod ifname;
 pub mod link;
+pub mod machine;
 pub mod name_pattern;
 pub mod neighbour;
 pub mod networkmanager;

@@ -14,10 +14,11 @@ use super::evaluate::LinkOutcome;
 use super::goal::GoalVerdict;
 use super::link::{Address, KernelLink, scope};
 use super::neighbour::NeighbourState;
-use super::snapshot::Snapshot;
+use super::snapshot::{ManagerKind, Snapshot};
 use super::state::Family;
 
 mod host;
+pub mod machine;
 
 pub use host::{RouteChoice, TENTATIVE_LIMIT};
 
@@ -102,6 +103,33 @@ pub enum Pitfall {
         interface: String,
         networkd: Option<NetworkdDns>,
     },
+    /// Both `systemd-networkd-wait-online.service` and `NetworkManager-wait-online.service`
+    /// are enabled, and `idle` manages no link (loopback aside): the boot also waits for
+    /// that manager's waiter, which waits for nothing (upstream's networkd waiter until its
+    /// timeout, 2 minutes).
+    TwoWaiters { idle: ManagerKind },
+    /// The one manager the wait follows (`--manager=networkd|networkmanager`) has said about
+    /// each of the `links` links there are (loopback aside) that it does not manage them:
+    /// nothing will be online by its rules.
+    ManagerManagesNothing { manager: ManagerKind, links: usize },
+    /// In a container (`container` names its manager, from `/run/systemd/container`),
+    /// `interface` has a global address while `manager`, in the container, does not manage
+    /// it: it was configured from outside, by the host most likely, and the manager's rules
+    /// ignore it.
+    ContainerHostLink {
+        interface: String,
+        container: String,
+        manager: ManagerKind,
+    },
+    /// In a container, `address` on `interface` is still tentative (IPv6 duplicate address
+    /// detection unfinished): until it ends, what is started after network-online.target
+    /// sends from the link-local address (systemd/systemd#39784, `host0`).
+    ContainerTentativeIpv6 {
+        interface: String,
+        address: IpAddr,
+        prefix_len: u8,
+        container: String,
+    },
 }
 
 /// Finds the pitfalls in `snapshot` for the interfaces `verdict` awaits (and those of the
@@ -159,8 +187,30 @@ pub fn find(snapshot: &Snapshot, verdict: &GoalVerdict, facts: &impl HostFacts) 
     found.extend(strict_reverse_path(snapshot, facts));
     found.extend(host::forwarding_off(snapshot, facts));
     found.extend(host::tied_default_routes(snapshot, facts));
-    found.extend(host::duplicate_addresses(snapshot, facts));
+    let machine = machine::find(snapshot);
+    // In a container, a tentative IPv6 address is said once, with the container's words.
+    found.extend(
+        host::duplicate_addresses(snapshot, facts)
+            .into_iter()
+            .filter(|pitfall| !is_said_for_container(pitfall, &machine)),
+    );
+    found.extend(machine);
     found
+}
+
+/// `pitfall` is a [`Pitfall::StillTentative`] whose address `machine` reports as
+/// [`Pitfall::ContainerTentativeIpv6`].
+fn is_said_for_container(pitfall: &Pitfall, machine: &[Pitfall]) -> bool {
+    let Pitfall::StillTentative {
+        interface, address, ..
+    } = pitfall
+    else {
+        return false;
+    };
+    machine.iter().any(|other| {
+        matches!(other, Pitfall::ContainerTentativeIpv6 { interface: i, address: a, .. }
+            if i == interface && a == address)
+    })
 }
 
 /// The links the verdict judged (not ignored, present), by ifindex, with whether they are
@@ -275,11 +325,16 @@ impl Pitfall {
             Pitfall::DadFailed { .. } => "dad-failed",
             Pitfall::StillTentative { .. } => "still-tentative",
             Pitfall::NoDnsServer { .. } => "no-dns-server",
+            Pitfall::TwoWaiters { .. } => "two-waiters",
+            Pitfall::ManagerManagesNothing { .. } => "manager-manages-nothing",
+            Pitfall::ContainerHostLink { .. } => "container-host-link",
+            Pitfall::ContainerTentativeIpv6 { .. } => "container-tentative-ipv6",
         }
     }
 
     /// The interface the pitfall is about (`--json`'s `interface`): the awaited one, the
-    /// bridge, the interface the kernel uses (else the first tied one), the address's link.
+    /// bridge, the interface the kernel uses (else the first tied one), the address's link;
+    /// empty for those about the whole machine (two waiters, a manager managing nothing).
     pub fn interface(&self) -> &str {
         match self {
             Pitfall::LinkLocalOnly { interface }
@@ -288,7 +343,10 @@ impl Pitfall {
             | Pitfall::GatewayUnanswered { interface, .. }
             | Pitfall::DadFailed { interface, .. }
             | Pitfall::StillTentative { interface, .. }
-            | Pitfall::NoDnsServer { interface, .. } => interface,
+            | Pitfall::NoDnsServer { interface, .. }
+            | Pitfall::ContainerHostLink { interface, .. }
+            | Pitfall::ContainerTentativeIpv6 { interface, .. } => interface,
+            Pitfall::TwoWaiters { .. } | Pitfall::ManagerManagesNothing { .. } => "",
             Pitfall::DefaultRouteElsewhere {
                 interfaces, via, ..
             } => interfaces.first().unwrap_or(via),

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::dns::{DnsFacts, NetworkdDns};
 use super::link::{KernelLink, LinkStatus};
+use super::machine::MachineFacts;
 use super::networkmanager::{Device, NetworkManagerFacts};
 use super::range::OperStateRange;
 use super::state::{CarrierState, RequiredFamilies, SetupState};
@@ -129,6 +130,8 @@ pub struct Snapshot {
     /// Since when (CLOCK_BOOTTIME) only a DNS server has been missing, none being configured
     /// anywhere ([`crate::core::goal::Goal::note_no_dns_server`]), for `--dns-grace`.
     pub no_dns_server_since: Option<Duration>,
+    /// The machine: a container or not, the wait-online units the boot starts.
+    pub machine: MachineFacts,
 }
 
 impl Snapshot {
@@ -144,6 +147,7 @@ impl Snapshot {
             now: Duration::ZERO,
             no_carrier_since: BTreeMap::new(),
             no_dns_server_since: None,
+            machine: MachineFacts::default(),
         }
     }
 

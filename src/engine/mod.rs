@@ -9,6 +9,7 @@ mod alarm;
 mod carrier_clock;
 mod dns_grace_clock;
 mod host_facts;
+mod machine_facts;
 mod pitfalls;
 pub mod source;
 mod sources;
@@ -131,13 +132,13 @@ pub async fn run(
     } = sources::open(goal, deadline, managers, kernel_config)?;
     let mut last: Option<GoalVerdict> = None;
 
-    loop {
+    let outcome = loop {
         let index = tokio::select! {
             biased;
             _ = terminate.recv() => return Ok(Outcome::Interrupted(last)),
             _ = interrupt.recv() => return Ok(Outcome::Interrupted(last)),
             () = expired(timer.as_ref()) => {
-                return Ok(Outcome::Timeout(decide(&mut snapshot, goal, view.as_deref_mut(), pitfalls.as_deref_mut())));
+                break Outcome::Timeout(decide(&mut snapshot, goal, view.as_deref_mut(), pitfalls.as_deref_mut()));
             }
             () = announcer.watchdog_due() => {
                 announcer.ping_watchdog();
@@ -168,20 +169,40 @@ pub async fn run(
         if verdict.online {
             tracing::debug!("requirements hold");
             announcer.online(&verdict, last.as_ref());
-            return Ok(Outcome::Online(verdict));
+            break Outcome::Online(verdict);
         }
         if verdict.hopeless {
-            return Ok(Outcome::GaveUp(verdict));
+            break Outcome::GaveUp(verdict);
         }
         if verdict.no_dns_server {
             let grace = goal.dns_grace().unwrap_or_default();
-            return Ok(Outcome::NoDnsServer(verdict, grace));
+            break Outcome::NoDnsServer(verdict, grace);
         }
         for source in &mut sources {
             source.decided(&snapshot, &verdict);
         }
         announcer.waiting(&verdict, last.as_ref());
         last = Some(verdict);
+    };
+    // --explain's summary lists them already.
+    if view.is_none() {
+        warn_machine_pitfalls(&snapshot);
+    }
+    Ok(outcome)
+}
+
+/// Logs, once at the end of the wait, what is odd about the machine as the wait ends (two
+/// waiters, a manager managing nothing, a container's host-configured links and tentative
+/// IPv6 addresses): `--explain` or not, this is where the journal says it. Not earlier: early
+/// in boot nothing is managed yet and DAD runs, and what matters is the state the wait ended
+/// on. Not after a signal: the wait did not end on its own. Not with `--explain` either: its
+/// summary at exit lists them.
+fn warn_machine_pitfalls(snapshot: &Snapshot) {
+    for pitfall in crate::core::pitfalls::machine::find(snapshot) {
+        let interface = Some(pitfall.interface())
+            .filter(|name| !name.is_empty())
+            .map(tracing::field::display);
+        tracing::warn!(interface, "{pitfall}");
     }
 }
 

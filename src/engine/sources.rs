@@ -43,6 +43,8 @@ pub(super) fn open(
     let system_bus = SystemBus::new();
     let mut snapshot = Snapshot::kernel_only();
     snapshot.policy = managers.policy;
+    snapshot.machine = super::machine_facts::read(std::path::Path::new("/"));
+    snapshot.machine.every_link = kernel_config.scope.is_none();
     if let Some((dir, watch)) = managers.networkd {
         let source = NetworkdSource::new(dir, watch).map_err(EngineError::Networkd)?;
         others.push(Box::new(Slot::new(source)));

@@ -61,10 +61,11 @@ impl From<&TimeSync> for ConditionReport {
 pub struct PitfallReport {
     /// `link-local-only`, `no-default-route`, `default-route-elsewhere`, `strict-rp-filter`,
     /// `gateway-unanswered`, `forwarding-off`, `tied-default-routes`, `dad-failed`,
-    /// `still-tentative` or `no-dns-server`.
+    /// `still-tentative`, `no-dns-server`, `two-waiters`, `manager-manages-nothing`,
+    /// `container-host-link` or `container-tentative-ipv6`.
     pub kind: &'static str,
-    /// The interface it is about.
-    pub interface: String,
+    /// The interface it is about; `null` for those about the whole machine.
+    pub interface: Option<String>,
     /// The pitfall in words, as `--explain` prints it.
     pub detail: String,
 }
@@ -73,7 +74,9 @@ impl From<&Pitfall> for PitfallReport {
     fn from(pitfall: &Pitfall) -> PitfallReport {
         PitfallReport {
             kind: pitfall.kind(),
-            interface: pitfall.interface().to_string(),
+            interface: Some(pitfall.interface())
+                .filter(|name| !name.is_empty())
+                .map(str::to_owned),
             detail: pitfall.to_string(),
         }
     }

@@ -46,6 +46,7 @@ mod glob_fnmatch;
 mod harness_selftest;
 mod journald;
 mod kernel;
+mod machine;
 mod man_page;
 mod netlink_source;
 mod netplan_plan;

@@ -27,7 +27,7 @@ fn add_uplink(ns: &Netns, gw: &Netns, dev: &str, net: &str) {
     wait_for_carrier(ns, dev);
 }
 
-fn wait_for_carrier(ns: &Netns, dev: &str) {
+pub(crate) fn wait_for_carrier(ns: &Netns, dev: &str) {
     assert!(
         wait_until(Duration::from_secs(5), Duration::from_millis(20), || {
             ns.ip(&["link", "show", dev]).contains("LOWER_UP")
@@ -36,7 +36,7 @@ fn wait_for_carrier(ns: &Netns, dev: &str) {
     );
 }
 
-fn sysctl(ns: &Netns, setting: &str) {
+pub(crate) fn sysctl(ns: &Netns, setting: &str) {
     let r = ns.output("sysctl", &["-qw", setting]);
     assert!(r.success(), "sysctl -w {setting}: {}", r.describe());
 }
@@ -55,13 +55,19 @@ fn summary_warnings(r: &RunResult) -> Vec<String> {
         .collect()
 }
 
+/// `--json`'s `pitfalls` array.
+pub(crate) fn pitfall_objects(r: &RunResult) -> Vec<serde_json::Value> {
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("--json: {e}: {}", r.describe()));
+    match doc["pitfalls"].take() {
+        serde_json::Value::Array(list) => list,
+        _ => panic!("no pitfalls list: {}", r.stdout),
+    }
+}
+
 /// `--json`'s pitfalls as (kind, interface, detail).
 fn json_pitfalls(r: &RunResult) -> Vec<(String, String, String)> {
-    let doc: serde_json::Value =
-        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("--json: {e}: {}", r.describe()));
-    doc["pitfalls"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no pitfalls list: {}", r.stdout))
+    pitfall_objects(r)
         .iter()
         .map(|p| {
             let field = |name: &str| {

@@ -599,6 +599,33 @@ fn an_address_tentative_for_longer_than_the_limit_is_reported() {
     );
 }
 
+/// In a container the same address is said once, with the container's words
+/// (container-tentative-ipv6 replaces still-tentative); on a host, still-tentative as above.
+#[test]
+fn in_a_container_a_tentative_address_is_said_once() {
+    let mut snap = with_ipv6_flags(ifa::TENTATIVE);
+    snap.machine.container = Some("lxc".into());
+    let verdict = awaiting(&snap, &["wo0"]);
+    let key = (2, v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 2]));
+    let facts = Facts {
+        tentative: [(key, snap.now - Duration::from_secs(60))]
+            .into_iter()
+            .collect(),
+        ..Facts::default()
+    };
+    let kinds: Vec<&str> = find(&snap, &verdict, &facts)
+        .iter()
+        .map(Pitfall::kind)
+        .collect();
+    assert_eq!(kinds, ["container-tentative-ipv6"]);
+    snap.machine.container = None;
+    let kinds: Vec<&str> = find(&snap, &verdict, &facts)
+        .iter()
+        .map(Pitfall::kind)
+        .collect();
+    assert_eq!(kinds, ["still-tentative"]);
+}
+
 #[test]
 fn every_kind_has_a_stable_distinct_name() {
     let gateway = v4(10, 0, 0, 1);
@@ -653,7 +680,32 @@ fn every_kind_has_a_stable_distinct_name() {
             interface: "a".into(),
             networkd: None,
         },
+        Pitfall::ContainerHostLink {
+            interface: "a".into(),
+            container: "lxc".into(),
+            manager: ManagerKind::Networkd,
+        },
+        Pitfall::ContainerTentativeIpv6 {
+            interface: "a".into(),
+            address: gateway,
+            prefix_len: 64,
+            container: "lxc".into(),
+        },
     ];
+    let machine = [
+        Pitfall::TwoWaiters {
+            idle: ManagerKind::Networkd,
+        },
+        Pitfall::ManagerManagesNothing {
+            manager: ManagerKind::NetworkManager,
+            links: 1,
+        },
+    ];
+    assert_eq!(
+        machine.iter().map(Pitfall::kind).collect::<Vec<_>>(),
+        ["two-waiters", "manager-manages-nothing"]
+    );
+    assert!(machine.iter().all(|p| p.interface().is_empty()));
     let kinds: Vec<&str> = all.iter().map(Pitfall::kind).collect();
     assert_eq!(
         kinds,
@@ -668,6 +720,8 @@ fn every_kind_has_a_stable_distinct_name() {
             "dad-failed",
             "still-tentative",
             "no-dns-server",
+            "container-host-link",
+            "container-tentative-ipv6",
         ]
     );
     assert!(all.iter().all(|p| p.interface() == "a"));
