@@ -209,7 +209,6 @@ pub(super) fn interface_name(tables: &KernelTables, oif: Option<u32>) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::KernelLink;
     use std::net::{Ipv4Addr, Ipv6Addr};
 
     fn default_route(family: Family, oif: u32, gateway: Option<IpAddr>, priority: u32) -> Route {
@@ -227,25 +226,7 @@ mod tests {
         }
     }
 
-    fn tables(routes: Vec<Route>) -> KernelTables {
-        let mut tables = KernelTables::default();
-        for (ifindex, name) in [(2, "wo0"), (3, "wo1")] {
-            tables.links.insert(
-                ifindex,
-                KernelLink {
-                    ifindex,
-                    name: name.into(),
-                    ..KernelLink::default()
-                },
-            );
-        }
-        tables.routes = routes.into_iter().collect();
-        tables
-    }
-
-    fn online(indexes: &[u32]) -> BTreeMap<u32, String> {
-        indexes.iter().map(|&i| (i, format!("if{i}"))).collect()
-    }
+    use crate::core::fixtures::{online, route_tables as tables};
 
     const GW4: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
 
