@@ -7,12 +7,10 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use super::neighbour::NeighbourState;
-use super::route::{Route, table};
+use super::route::{Route, kind, table};
 use super::state::Family;
 use super::update::KernelTables;
 
-/// `RTN_UNICAST`: a route that forwards (not `unreachable`, `blackhole`, …).
-const RTN_UNICAST: u8 = 1;
 
 /// Which family's default route `--require-default-route=` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,7 +106,7 @@ pub fn default_routes(tables: &KernelTables, family: Family) -> Vec<&Route> {
         .routes
         .iter()
         .filter(|r| {
-            r.family == family && r.is_default() && r.table == table::MAIN && r.kind == RTN_UNICAST
+            r.family == family && r.is_default() && r.table == table::MAIN && r.kind == kind::UNICAST
         })
         .collect();
     routes.sort_by_key(|r| r.priority);
@@ -221,7 +219,7 @@ mod tests {
             priority,
             gateway,
             oif: Some(oif),
-            kind: RTN_UNICAST,
+            kind: kind::UNICAST,
             scope: 0,
         }
     }

@@ -49,7 +49,7 @@ impl Route {
     }
 }
 
-/// `RTN_*` route types the lookup tells apart.
+/// `RTN_*` route types the decisions tell apart (unicast: a route that forwards).
 pub mod kind {
     pub const UNICAST: u8 = 1;
     pub const LOCAL: u8 = 2;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::{HostFacts, Pitfall, has_global};
 use crate::core::default_route::{default_routes, interface_name};
 use crate::core::link::{KernelLink, ifa};
-use crate::core::route::{Prefix, Route};
+use crate::core::route::{Prefix, Route, kind};
 use crate::core::snapshot::Snapshot;
 use crate::core::state::Family;
 
@@ -17,8 +17,6 @@ use crate::core::state::Family;
 /// `dad_transmits` × `retrans_time` (1 × 1 s by default) after a random delay of up to 1 s.
 pub const TENTATIVE_LIMIT: Duration = Duration::from_secs(5);
 
-/// `RTN_UNICAST`.
-const RTN_UNICAST: u8 = 1;
 
 /// The kernel's answer to a route lookup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,7 +96,7 @@ fn forwarding_off_key(
 pub(super) fn tied_default_routes(snapshot: &Snapshot, facts: &impl HostFacts) -> Vec<Pitfall> {
     let mut groups: BTreeMap<(Family, u32, u32), Vec<&Route>> = BTreeMap::new();
     for route in &snapshot.kernel.routes {
-        if route.is_default() && route.kind == RTN_UNICAST && route.tos == 0 {
+        if route.is_default() && route.kind == kind::UNICAST && route.tos == 0 {
             groups
                 .entry((route.family, route.table, route.priority))
                 .or_default()
