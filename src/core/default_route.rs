@@ -11,7 +11,6 @@ use super::route::{Route, kind, table};
 use super::state::Family;
 use super::update::KernelTables;
 
-
 /// Which family's default route `--require-default-route=` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteFamily {
@@ -106,7 +105,10 @@ pub fn default_routes(tables: &KernelTables, family: Family) -> Vec<&Route> {
         .routes
         .iter()
         .filter(|r| {
-            r.family == family && r.is_default() && r.table == table::MAIN && r.kind == kind::UNICAST
+            r.family == family
+                && r.is_default()
+                && r.table == table::MAIN
+                && r.kind == kind::UNICAST
         })
         .collect();
     routes.sort_by_key(|r| r.priority);

@@ -348,21 +348,28 @@ mod tests {
         Prefix::new(IpAddr::V4(Ipv4Addr::from_bits(bits)), len).unwrap()
     }
 
-    proptest! {
-        /// The chosen route covers the target, and no route of the main table that covers it
-        /// is more specific, or as specific with a lower metric.
-        #[test]
-        fn the_choice_is_the_longest_covering_prefix_with_the_lowest_metric(
-            routes in proptest::collection::vec((any::<u32>(), 0u8..=32, 0u32..4, 2u32..4), 0..12),
-            address in any::<u32>(),
-            len in 0u8..=32,
-        ) {
+    /// The chosen route covers the target, and no route that covers it is more specific, or
+    /// as specific with a lower metric; the share of cases with a choice is asserted, so that
+    /// the property is seen to check something.
+    #[test]
+    fn the_choice_is_the_longest_covering_prefix_with_the_lowest_metric() {
+        let strategy = (
+            proptest::collection::vec((any::<u32>(), 0u8..=32, 0u32..4, 2u32..4), 0..12),
+            any::<u32>(),
+            0u8..=32,
+        );
+        let chosen_cases = std::cell::Cell::new(0u32);
+        let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+            cases: 2000,
+            source_file: Some(file!()),
+            ..ProptestConfig::default()
+        });
+        let result = runner.run(&strategy, |(routes, address, len)| {
             let routes: Vec<Route> = routes
                 .into_iter()
                 .map(|(bits, plen, priority, oif)| {
-                    let mask = if plen == 0 { 0 } else { u32::MAX << (32 - plen) };
-                    let p = v4(bits & mask, plen);
-                    unicast(&format!("{}/{}", p.address, p.len), oif, priority)
+                    let p = Prefix::new(IpAddr::V4(Ipv4Addr::from_bits(bits)), plen).unwrap();
+                    unicast(&format!("{}/{}", p.network(), p.len), oif, priority)
                 })
                 .collect();
             let wanted = v4(address, len);
@@ -370,6 +377,7 @@ mod tests {
             let covering: Vec<&Route> = routes.iter().filter(|r| r.covers(&wanted)).collect();
             prop_assert_eq!(chosen.is_empty(), covering.is_empty());
             if let Some(first) = chosen.first() {
+                chosen_cases.set(chosen_cases.get() + 1);
                 prop_assert!(first.covers(&wanted));
                 for other in &covering {
                     prop_assert!(
@@ -378,7 +386,17 @@ mod tests {
                     );
                 }
             }
+            Ok(())
+        });
+        if let Err(e) = result {
+            panic!("{e}");
         }
+        // Short random prefixes cover much: most cases have a choice.
+        assert!(
+            chosen_cases.get() >= 200,
+            "only {} cases with a choice",
+            chosen_cases.get()
+        );
     }
 
     #[test]

@@ -17,7 +17,6 @@ use crate::core::state::Family;
 /// `dad_transmits` × `retrans_time` (1 × 1 s by default) after a random delay of up to 1 s.
 pub const TENTATIVE_LIMIT: Duration = Duration::from_secs(5);
 
-
 /// The kernel's answer to a route lookup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RouteChoice {
