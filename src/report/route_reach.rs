@@ -259,4 +259,32 @@ mod tests {
             "route to 192.0.2.1 (no route)"
         );
     }
+
+    #[test]
+    fn status_and_json_name_each_route_and_target() {
+        use crate::core::goal::Goal;
+        use crate::core::{Requirements, Snapshot};
+        let goal = Goal::Upstream(Requirements {
+            routes: vec![Prefix::host("192.0.2.1".parse().unwrap())],
+            reach: vec![ReachTarget {
+                host: Host::Name("example.org".into()),
+                port: 443,
+            }],
+            ..Requirements::default()
+        });
+        let verdict = goal.evaluate(&Snapshot::kernel_only());
+        assert!(!verdict.online);
+        assert_eq!(
+            crate::report::status::waiting_for(&verdict),
+            "Waiting for route to 192.0.2.1 (no route), example.org:443 (waiting for the interfaces)"
+        );
+        let json =
+            crate::report::Report::new("timeout", 0, "upstream", "none", Some(&verdict), &[]);
+        let kinds: Vec<(&str, bool)> = json.conditions.iter().map(|c| (c.kind, c.met)).collect();
+        assert_eq!(kinds, [("route", false), ("reach", false)]);
+        // Without the options, no condition: upstream's document is unchanged.
+        let plain = Goal::Upstream(Requirements::default()).evaluate(&Snapshot::kernel_only());
+        let json = crate::report::Report::new("timeout", 0, "upstream", "none", Some(&plain), &[]);
+        assert!(json.conditions.is_empty());
+    }
 }
