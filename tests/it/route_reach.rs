@@ -347,3 +347,45 @@ fn no_attempt_starts_before_the_interfaces_are_online() {
         ["10.77.0.1:9 not tried yet: connections start once the interfaces are online"]
     );
 }
+
+#[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
+fn a_route_that_appears_cuts_the_backoff_short() {
+    let _root = common::require_root();
+    let (ns, peer) = uplink();
+    // The target lives behind the peer; this side has no route to it yet.
+    peer.ip(&["addr", "add", "198.51.100.1/32", "dev", "lo"]);
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+    let listener = peer.spawn_thread(move || {
+        let listener = TcpListener::bind("198.51.100.1:8080").expect("bind 198.51.100.1:8080");
+        ready_tx.send(()).unwrap();
+        let _ = stop_rx.recv_timeout(LIMIT);
+        drop(listener);
+    });
+    ready_rx.recv().unwrap();
+    let waiter = ns.wait_online_bg(&["-i", "wo0", "--reach=198.51.100.1:8080", "--timeout=15"]);
+    // Failing at once (no route), the attempts back off: 0, 0.25, 0.75, 1.75, 3.75, 7.75 s.
+    sleep(Duration::from_millis(4_200));
+    let added = Instant::now();
+    ns.ip(&[
+        "route",
+        "add",
+        "198.51.100.0/24",
+        "via",
+        "10.77.0.1",
+        "dev",
+        "wo0",
+    ]);
+    let r = waiter.join().unwrap();
+    stop_tx.send(()).unwrap();
+    listener.join().unwrap();
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+    // The route event starts the next attempt at once, not at the 7.75 s the backoff says.
+    assert!(
+        r.finished - added < Duration::from_millis(1_500),
+        "{:?} after the route: {}",
+        r.finished - added,
+        r.describe()
+    );
+}
