@@ -6,7 +6,7 @@
 //! with a TCP listener on port 8080), interleaved round by round, medians of:
 //! - startup → exit when already online (`-i wo0:routable`), without the options, with
 //!   `--require-route=10.77.0.1` (met) and with `--reach=10.77.0.1:8080` (met); with
-//!   `WAIT_ONLINE_BENCH_BASELINE=/path/to/wait-online` also another build (main's) without
+//!   `WAIT_ONLINE_BASELINE_BIN=/path/to/wait-online` also another build (main's) without
 //!   them, so that "nothing added unused" is a measured difference;
 //! - wakeups (context switches of all threads) while waiting 5 s for an absent link: without
 //!   the options, with an unmet `--require-route` (route events only), and with `--reach` (no
@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use rustix::process::Signal;
 use rustix::thread::{LinkNameSpaceType, move_into_link_name_space};
 
-use common::{Netns, kill, wait_online_bin};
+use common::{Netns, context_switches, kill, wait_online_bin};
 
 /// Spawns `bin --manager=none args` inside `ns` (setns in the child, no wrapper process).
 fn spawn(ns: &Netns, bin: &str, args: &[&str]) -> (libc::pid_t, Instant) {
@@ -67,26 +67,6 @@ fn wait(pid: libc::pid_t, start: Instant) -> (i32, Duration) {
     (code, start.elapsed())
 }
 
-fn context_switches(pid: libc::pid_t) -> u64 {
-    let mut total = 0;
-    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("tasks");
-    for task in tasks.flatten() {
-        let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
-        for line in status.lines() {
-            if line.starts_with("voluntary_ctxt_switches")
-                || line.starts_with("nonvoluntary_ctxt_switches")
-            {
-                total += line
-                    .split_whitespace()
-                    .last()
-                    .and_then(|n| n.parse::<u64>().ok())
-                    .unwrap_or(0);
-            }
-        }
-    }
-    total
-}
-
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -104,7 +84,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(25);
-    let baseline = std::env::var("WAIT_ONLINE_BENCH_BASELINE").ok();
+    let baseline = std::env::var("WAIT_ONLINE_BASELINE_BIN").ok();
 
     let ns = Netns::new();
     let peer = ns.add_peer();
