@@ -39,6 +39,22 @@ fn uplink() -> (Netns, Netns) {
     (ns, peer)
 }
 
+/// A TCP listener on `address` in `peer` (a socket keeps the namespace it was made in): the
+/// kernel completes the handshakes from its backlog until it is dropped.
+fn listen(peer: &Netns, address: &'static str) -> TcpListener {
+    peer.spawn_thread(move || TcpListener::bind(address))
+        .join()
+        .unwrap()
+        .unwrap_or_else(|e| panic!("bind {address}: {e}"))
+}
+
+/// `wo1` (10.78.0.2/24): up, without carrier (its peer end stays down), so not online.
+fn add_wo1_without_carrier(ns: &Netns) {
+    ns.add_veth("wo1", None, "wo1p");
+    ns.add_addr("wo1", "10.78.0.2/24");
+    ns.link_up("wo1");
+}
+
 /// The interface of the kernel's route to `address` (`ip route get`), `None` when the kernel
 /// has none (or rejects it).
 fn kernel_route_dev(ns: &Netns, address: &str) -> Option<String> {
@@ -71,10 +87,7 @@ fn conditions(r: &RunResult) -> Vec<(String, bool, String)> {
 fn routes_appearing_and_disappearing_are_followed_as_the_kernel_routes() {
     let _root = common::require_root();
     let (ns, _peer) = uplink();
-    // wo1: up, no carrier (its peer end stays down), so not online.
-    ns.add_veth("wo1", None, "wo1p");
-    ns.add_addr("wo1", "10.78.0.2/24");
-    ns.link_up("wo1");
+    add_wo1_without_carrier(&ns);
     assert_eq!(kernel_route_dev(&ns, "192.0.2.1"), None);
     let waiter = ns.wait_online_bg(&[
         "-i",
@@ -148,9 +161,7 @@ fn routes_appearing_and_disappearing_are_followed_as_the_kernel_routes() {
 fn missing_rejecting_and_elsewhere_routes_are_named_as_the_kernel_sees_them() {
     let _root = common::require_root();
     let (ns, _peer) = uplink();
-    ns.add_veth("wo1", None, "wo1p");
-    ns.add_addr("wo1", "10.78.0.2/24");
-    ns.link_up("wo1");
+    add_wo1_without_carrier(&ns);
     ns.ip(&["route", "add", "unreachable", "203.0.113.0/24"]);
     ns.ip(&["route", "add", "192.0.2.0/24", "dev", "wo1"]);
     assert!(ns.try_ip(&["route", "get", "203.0.113.7"]).is_err());
@@ -182,14 +193,10 @@ fn missing_rejecting_and_elsewhere_routes_are_named_as_the_kernel_sees_them() {
 
 /// A resolv.conf of the test's, bind-mounted over /etc/resolv.conf in the private mount
 /// namespace `ip netns exec` gives each command (the host's file is never touched).
-fn wait_online_with_resolv_conf(
-    ns: &Netns,
-    dir: &TempDir,
-    resolv_conf: &str,
-    args: &[&str],
-) -> Command {
+/// It names the peer's dnsmasq; the waiter waits for `wo0` and `args`.
+fn wait_online_with_peer_dns(ns: &Netns, dir: &TempDir, args: &[&str]) -> Command {
     let file = dir.0.join("resolv.conf");
-    std::fs::write(&file, resolv_conf).unwrap();
+    std::fs::write(&file, "nameserver 10.77.0.1\n").unwrap();
     let script = r#"set -e
 mount --bind "$1" /etc/resolv.conf
 shift
@@ -198,7 +205,7 @@ exec "$@""#;
     command
         .arg(&file)
         .arg(common::wait_online_bin())
-        .args(["--manager=none"])
+        .args(["--manager=none", "-i", "wo0"])
         .args(args);
     command
 }
@@ -211,13 +218,10 @@ fn a_listener_that_appears_late_ends_the_wait() {
     let _dns = DnsServer::start(&peer, "10.77.0.1", &[("late.test", "10.77.0.1")]);
     let dir = TempDir::new();
     let waiter = run_wait_online_bg(
-        wait_online_with_resolv_conf(
+        wait_online_with_peer_dns(
             &ns,
             &dir,
-            "nameserver 10.77.0.1\n",
             &[
-                "-i",
-                "wo0",
                 "--reach=late.test:8080",
                 "--reach=10.77.0.1:8080",
                 "--timeout=20",
@@ -228,19 +232,10 @@ fn a_listener_that_appears_late_ends_the_wait() {
     );
     sleep(Duration::from_secs(1));
     // Refused until now (nothing listens): the listener appears in the peer.
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
-    let listener = peer.spawn_thread(move || {
-        let listener = TcpListener::bind("10.77.0.1:8080").expect("bind 10.77.0.1:8080");
-        ready_tx.send(Instant::now()).unwrap();
-        // The kernel completes the handshakes from the backlog; hold it until the end.
-        let _ = stop_rx.recv_timeout(LIMIT);
-        drop(listener);
-    });
-    let listening = ready_rx.recv().unwrap();
+    let listener = listen(&peer, "10.77.0.1:8080");
+    let listening = Instant::now();
     let r = waiter.join().unwrap();
-    stop_tx.send(()).unwrap();
-    listener.join().unwrap();
+    drop(listener);
     assert_eq!(r.code, Some(0), "{}", r.describe());
     assert!(r.finished >= listening, "{}", r.describe());
     // The next retry comes within the backoff reached after 1 s of refusals (≤ 1 s).
@@ -277,13 +272,10 @@ fn refused_black_holed_and_unresolved_targets_are_named_with_bounded_attempts() 
     ]);
     let dir = TempDir::new();
     let r = run_wait_online(
-        wait_online_with_resolv_conf(
+        wait_online_with_peer_dns(
             &ns,
             &dir,
-            "nameserver 10.77.0.1\n",
             &[
-                "-i",
-                "wo0",
                 "--reach=10.77.0.1:9",
                 "--reach=203.0.113.5:80",
                 "--reach=missing.test:80",
@@ -355,15 +347,7 @@ fn a_route_that_appears_cuts_the_backoff_short() {
     let (ns, peer) = uplink();
     // The target lives behind the peer; this side has no route to it yet.
     peer.ip(&["addr", "add", "198.51.100.1/32", "dev", "lo"]);
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
-    let listener = peer.spawn_thread(move || {
-        let listener = TcpListener::bind("198.51.100.1:8080").expect("bind 198.51.100.1:8080");
-        ready_tx.send(()).unwrap();
-        let _ = stop_rx.recv_timeout(LIMIT);
-        drop(listener);
-    });
-    ready_rx.recv().unwrap();
+    let listener = listen(&peer, "198.51.100.1:8080");
     let waiter = ns.wait_online_bg(&["-i", "wo0", "--reach=198.51.100.1:8080", "--timeout=15"]);
     // Failing at once (no route), the attempts back off: 0, 0.25, 0.75, 1.75, 3.75, 7.75 s.
     sleep(Duration::from_millis(4_200));
@@ -378,8 +362,7 @@ fn a_route_that_appears_cuts_the_backoff_short() {
         "wo0",
     ]);
     let r = waiter.join().unwrap();
-    stop_tx.send(()).unwrap();
-    listener.join().unwrap();
+    drop(listener);
     assert_eq!(r.code, Some(0), "{}", r.describe());
     // The route event starts the next attempt at once, not at the 7.75 s the backoff says.
     assert!(
