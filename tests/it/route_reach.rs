@@ -168,6 +168,11 @@ fn missing_rejecting_and_elsewhere_routes_are_named_as_the_kernel_sees_them() {
     assert!(ns.try_ip(&["route", "get", "198.51.100.1"]).is_err());
     assert_eq!(kernel_route_dev(&ns, "192.0.2.1").as_deref(), Some("wo1"));
     assert_eq!(kernel_route_dev(&ns, "10.77.0.1").as_deref(), Some("wo0"));
+    ns.ip(&["-6", "route", "add", "2001:db8:1::/48", "dev", "wo0"]);
+    assert_eq!(
+        kernel_route_dev(&ns, "2001:db8:1::1").as_deref(),
+        Some("wo0")
+    );
     let r = ns.wait_online(&[
         "-i",
         "wo0",
@@ -175,6 +180,7 @@ fn missing_rejecting_and_elsewhere_routes_are_named_as_the_kernel_sees_them() {
         "--require-route=198.51.100.1",
         "--require-route=192.0.2.1",
         "--require-route=10.77.0.1",
+        "--require-route=2001:db8:1::/64",
         "--timeout=1",
         "--json",
     ]);
@@ -188,7 +194,7 @@ fn missing_rejecting_and_elsewhere_routes_are_named_as_the_kernel_sees_them() {
         assert!(r.stderr.contains(line), "{line}\n{}", r.describe());
     }
     let met: Vec<bool> = conditions(&r).iter().map(|(_, met, _)| *met).collect();
-    assert_eq!(met, [false, false, false, true]);
+    assert_eq!(met, [false, false, false, true, true]);
 }
 
 /// A resolv.conf of the test's, bind-mounted over /etc/resolv.conf in the private mount
