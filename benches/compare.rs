@@ -38,7 +38,7 @@ use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 use rustix::process::Signal;
 use rustix::thread::{LinkNameSpaceType, move_into_link_name_space};
 
-use common::{Netns, NetworkdEnv, UPSTREAM_WAIT_ONLINE, kill, wait_online_bin};
+use common::{Netns, NetworkdEnv, UPSTREAM_WAIT_ONLINE, context_switches, kill, wait_online_bin};
 
 /// Namespaces a spawned waiter joins (netns, and the holder's mount ns for networkd's /run).
 #[derive(Clone)]
@@ -159,28 +159,6 @@ fn send_and_ack(socket: &Socket, bytes: &[u8]) {
         .expect("send");
     let mut reply = Vec::with_capacity(4096);
     socket.recv(&mut reply, 0).expect("ack");
-}
-
-/// Context switches of every thread of `pid` so far.
-fn context_switches(pid: libc::pid_t) -> u64 {
-    let mut total = 0;
-    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
-        for task in tasks.flatten() {
-            let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
-            for line in status.lines() {
-                if line.starts_with("voluntary_ctxt_switches")
-                    || line.starts_with("nonvoluntary_ctxt_switches")
-                {
-                    total += line
-                        .split_whitespace()
-                        .last()
-                        .and_then(|v| v.parse::<u64>().ok())
-                        .unwrap_or(0);
-                }
-            }
-        }
-    }
-    total
 }
 
 fn median(values: &mut [f64]) -> f64 {

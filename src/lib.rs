@@ -8,8 +8,9 @@
 //! [`netlink`] (the kernel's links, addresses, routes, neighbours), [`networkd`]
 //! (systemd-networkd's state files), [`networkmanager`] and [`dns`] (systemd-resolved or
 //! resolv.conf, and the probe; both on the one system bus connection of [`dbus`]) and
-//! [`gateway`] (`--probe-gateway`) and [`timesync`] (`--require-time-sync`; the server
-//! systemd-timesyncd tries comes over the same bus). [`engine`] runs the one loop with one deadline;
+//! [`gateway`] (`--probe-gateway`), [`timesync`] (`--require-time-sync`; the server
+//! systemd-timesyncd tries comes over the same bus) and [`reach`] (`--reach`'s TCP
+//! connections). [`engine`] runs the one loop with one deadline;
 //! [`announce`] tells the service manager and the debug log about each decision; [`report`],
 //! [`explain_view`] and [`logging`] render the outcome ([`outcome`]: how a wait ended and
 //! its exit status); [`cli`] validates the command line; [`app`] wires them together for the
@@ -42,6 +43,7 @@ pub mod networkd;
 pub mod networkmanager;
 pub(crate) mod notify;
 pub(crate) mod outcome;
+pub mod reach;
 pub mod report;
 pub mod sys;
 mod text;

@@ -22,6 +22,8 @@ use self::boolean::parse_boolean;
 use self::glob::Glob;
 use self::timespan::{TimeSpan, parse_timespan};
 use crate::core::default_route::{RouteFamily, RouteRequirement};
+use crate::core::reach::{Host, ReachTarget};
+use crate::core::route::Prefix;
 use crate::core::{IfName, InterfaceRequirement, OperStateRange, RequiredFamilies, Requirements};
 use crate::text::{EXCERPT_BYTES, excerpt, one_line as one_line_text};
 
@@ -151,6 +153,26 @@ struct Args {
     /// systemd-timesyncd's marker in /run/systemd/timesync)
     #[arg(long)]
     require_time_sync: bool,
+
+    /// Also require that the kernel's route to ADDR (to all of ADDR/LEN) goes through an online
+    /// interface (repeatable)
+    #[arg(
+        long,
+        value_name = "ADDR[/LEN]",
+        value_parser = parse_route_target,
+        action = clap::ArgAction::Append
+    )]
+    require_route: Vec<Prefix>,
+
+    /// Also require that a TCP connection to HOST:PORT succeeds (a name or an address,
+    /// [IPv6]:PORT; repeatable); tried once the interfaces are online, with backoff
+    #[arg(
+        long,
+        value_name = "HOST:PORT",
+        value_parser = parse_reach_target,
+        action = clap::ArgAction::Append
+    )]
+    reach: Vec<ReachTarget>,
 
     /// Where link setup states come from: auto, networkd, networkmanager or none
     #[arg(long, value_name = "MANAGER", value_enum, default_value_t = ManagerChoice::Auto)]
@@ -369,6 +391,8 @@ impl TryFrom<Args> for Options {
                 _ => None,
             },
             time_sync: args.require_time_sync,
+            routes: args.require_route.clone(),
+            reach: args.reach.clone(),
         };
         if args.online_definition.is_some() {
             let conflicting = [
@@ -578,6 +602,65 @@ fn parse_probe_name(text: &str) -> Result<String, String> {
     Ok(name.to_string())
 }
 
+/// `--require-route=`: an address, or a prefix whose host bits are zero (as `ip route`
+/// requires of a route's destination).
+fn parse_route_target(text: &str) -> Result<Prefix, String> {
+    const EXPECTED: &str = "expected an IPv4 or IPv6 address with an optional prefix length, such as 192.0.2.1, 192.0.2.0/24 or ::/0";
+    let (address, len) = match text.split_once('/') {
+        Some((address, len)) => (address, Some(len)),
+        None => (text, None),
+    };
+    let address: std::net::IpAddr = address.parse().map_err(|_| EXPECTED.to_string())?;
+    let Some(len) = len else {
+        return Ok(Prefix::host(address));
+    };
+    let len: u8 = len
+        .parse()
+        .ok()
+        .filter(|l: &u8| l.to_string() == len)
+        .ok_or_else(|| EXPECTED.to_string())?;
+    let prefix = Prefix::new(address, len)
+        .ok_or_else(|| format!("the prefix length is at most {}", Prefix::host(address).len))?;
+    let network = prefix.network();
+    if network != address {
+        return Err(format!("host bits are set; the network is {network}/{len}"));
+    }
+    Ok(prefix)
+}
+
+/// `--reach=`: `HOST:PORT`, HOST a DNS name or an IPv4 address, or `[IPv6]:PORT`.
+fn parse_reach_target(text: &str) -> Result<ReachTarget, String> {
+    const EXPECTED: &str =
+        "expected HOST:PORT, such as example.org:443, 192.0.2.1:22 or [2001:db8::1]:80";
+    let (host, port) = if let Some(rest) = text.strip_prefix('[') {
+        let (address, port) = rest.split_once("]:").ok_or_else(|| EXPECTED.to_string())?;
+        let address: std::net::Ipv6Addr = address
+            .parse()
+            .map_err(|_| format!("'{}' is not an IPv6 address; {EXPECTED}", excerpt(address)))?;
+        (Host::Address(address.into()), port)
+    } else {
+        let (host, port) = text.rsplit_once(':').ok_or_else(|| EXPECTED.to_string())?;
+        if host.contains(':') {
+            return Err(format!(
+                "write an IPv6 address in brackets: [{}]:{}",
+                excerpt(host),
+                excerpt(port)
+            ));
+        }
+        let host = match host.parse::<std::net::Ipv4Addr>() {
+            Ok(address) => Host::Address(address.into()),
+            Err(_) => Host::Name(parse_probe_name(host).map_err(|e| format!("{e}, then :PORT"))?),
+        };
+        (host, port)
+    };
+    let port = port
+        .parse::<u16>()
+        .ok()
+        .filter(|&p| p > 0 && p.to_string() == port)
+        .ok_or_else(|| format!("the port must be a number from 1 to 65535; {EXPECTED}"))?;
+    Ok(ReachTarget { host, port })
+}
+
 /// `--require-default-route=`: `4`, `6` or `any` (also `ipv4`, `ipv6`).
 fn parse_route_family(text: &str) -> Result<RouteFamily, String> {
     match text.to_ascii_lowercase().as_str() {
@@ -629,6 +712,91 @@ mod tests {
         assert!(!run(&[]).unwrap().requirements.time_sync);
         let options = run(&["--require-time-sync", "-i", "eth0"]).unwrap();
         assert!(options.requirements.time_sync);
+    }
+
+    #[test]
+    fn routes_and_targets_to_reach_are_required_only_when_asked() {
+        let none = run(&[]).unwrap().requirements;
+        assert!(none.routes.is_empty() && none.reach.is_empty());
+        let options = run(&[
+            "--require-route=192.0.2.1",
+            "--require-route",
+            "2001:db8::/32",
+            "--require-route=0.0.0.0/0",
+            "--reach=example.org:443",
+            "--reach=192.0.2.1:22",
+            "--reach",
+            "[2001:db8::1]:80",
+        ])
+        .unwrap();
+        let routes: Vec<String> = options
+            .requirements
+            .routes
+            .iter()
+            .map(|p| format!("{}/{}", p.address, p.len))
+            .collect();
+        assert_eq!(routes, ["192.0.2.1/32", "2001:db8::/32", "0.0.0.0/0"]);
+        let reach: Vec<String> = options
+            .requirements
+            .reach
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+        assert_eq!(
+            reach,
+            ["example.org:443", "192.0.2.1:22", "[2001:db8::1]:80"]
+        );
+        assert_eq!(
+            options.requirements.reach[0].host,
+            Host::Name("example.org".into())
+        );
+    }
+
+    #[test]
+    fn bad_routes_and_targets_are_one_line_naming_the_fix() {
+        let cases = [
+            (
+                "--require-route=192.0.2.1/24",
+                "invalid value '192.0.2.1/24' for '--require-route <ADDR[/LEN]>': host bits are set; the network is 192.0.2.0/24",
+            ),
+            (
+                "--require-route=192.0.2.0/33",
+                "invalid value '192.0.2.0/33' for '--require-route <ADDR[/LEN]>': the prefix length is at most 32",
+            ),
+            (
+                "--require-route=default",
+                "invalid value 'default' for '--require-route <ADDR[/LEN]>': expected an IPv4 or IPv6 address with an optional prefix length, such as 192.0.2.1, 192.0.2.0/24 or ::/0",
+            ),
+            (
+                "--reach=2001:db8::1:80",
+                "invalid value '2001:db8::1:80' for '--reach <HOST:PORT>': write an IPv6 address in brackets: [2001:db8::1]:80",
+            ),
+            (
+                "--reach=example.org",
+                "invalid value 'example.org' for '--reach <HOST:PORT>': expected HOST:PORT, such as example.org:443, 192.0.2.1:22 or [2001:db8::1]:80",
+            ),
+            (
+                "--reach=example.org:0",
+                "invalid value 'example.org:0' for '--reach <HOST:PORT>': the port must be a number from 1 to 65535; expected HOST:PORT, such as example.org:443, 192.0.2.1:22 or [2001:db8::1]:80",
+            ),
+            (
+                "--reach=bad name:80",
+                "invalid value 'bad name:80' for '--reach <HOST:PORT>': expected a DNS name such as example.com (letters, digits, '-', '_' and dots), then :PORT",
+            ),
+            (
+                "--reach=[192.0.2.1]:80",
+                "invalid value '[192.0.2.1]:80' for '--reach <HOST:PORT>': '192.0.2.1' is not an IPv6 address; expected HOST:PORT, such as example.org:443, 192.0.2.1:22 or [2001:db8::1]:80",
+            ),
+        ];
+        for (arg, expected) in cases {
+            let message = run(&[arg]).unwrap_err();
+            assert_eq!(
+                message,
+                format!("{expected} (see 'wait-online --help')"),
+                "{arg}"
+            );
+            assert!(!message.contains('\n'));
+        }
     }
 
     #[test]

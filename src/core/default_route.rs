@@ -7,12 +7,9 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use super::neighbour::NeighbourState;
-use super::route::{Route, table};
+use super::route::{Route, kind, table};
 use super::state::Family;
 use super::update::KernelTables;
-
-/// `RTN_UNICAST`: a route that forwards (not `unreachable`, `blackhole`, …).
-const RTN_UNICAST: u8 = 1;
 
 /// Which family's default route `--require-default-route=` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,7 +105,10 @@ pub fn default_routes(tables: &KernelTables, family: Family) -> Vec<&Route> {
         .routes
         .iter()
         .filter(|r| {
-            r.family == family && r.is_default() && r.table == table::MAIN && r.kind == RTN_UNICAST
+            r.family == family
+                && r.is_default()
+                && r.table == table::MAIN
+                && r.kind == kind::UNICAST
         })
         .collect();
     routes.sort_by_key(|r| r.priority);
@@ -209,7 +209,6 @@ pub(super) fn interface_name(tables: &KernelTables, oif: Option<u32>) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::KernelLink;
     use std::net::{Ipv4Addr, Ipv6Addr};
 
     fn default_route(family: Family, oif: u32, gateway: Option<IpAddr>, priority: u32) -> Route {
@@ -222,30 +221,12 @@ mod tests {
             priority,
             gateway,
             oif: Some(oif),
-            kind: RTN_UNICAST,
+            kind: kind::UNICAST,
             scope: 0,
         }
     }
 
-    fn tables(routes: Vec<Route>) -> KernelTables {
-        let mut tables = KernelTables::default();
-        for (ifindex, name) in [(2, "wo0"), (3, "wo1")] {
-            tables.links.insert(
-                ifindex,
-                KernelLink {
-                    ifindex,
-                    name: name.into(),
-                    ..KernelLink::default()
-                },
-            );
-        }
-        tables.routes = routes.into_iter().collect();
-        tables
-    }
-
-    fn online(indexes: &[u32]) -> BTreeMap<u32, String> {
-        indexes.iter().map(|&i| (i, format!("if{i}"))).collect()
-    }
+    use crate::core::fixtures::{online, route_tables as tables};
 
     const GW4: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
 

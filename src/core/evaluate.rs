@@ -13,6 +13,9 @@ use super::link::{KernelLink, LinkStatus};
 use super::name_pattern::NamePattern;
 use super::networkmanager::{Device, DeviceState, NetworkManagerFacts, NmPending};
 use super::range::OperStateRange;
+use super::reach::{self, ReachCheck, ReachTarget};
+use super::route::Prefix;
+use super::route_to::{self, RouteCheck};
 use super::snapshot::{LinkManager, ManagerKind, NetworkdLink, Snapshot};
 use super::state::{AddressState, CarrierState, Family, OperState, RequiredFamilies, SetupState};
 use super::timesync::{self, TimeSync};
@@ -51,6 +54,10 @@ pub struct Requirements {
     /// `--dns-grace`: once every other condition has held this long with no DNS server
     /// configured anywhere, the wait gives up ([`crate::core::goal::Goal::evaluate`]).
     pub dns_grace: Option<Duration>,
+    /// `--require-route`: the kernel's route to each goes through an online link.
+    pub routes: Vec<Prefix>,
+    /// `--reach`: a TCP connection to each succeeds.
+    pub reach: Vec<ReachTarget>,
 }
 
 /// Why a link was left out of the decision (only without `-i`).
@@ -168,6 +175,10 @@ pub struct Verdict {
     pub route_unmet: Vec<RouteProblem>,
     /// `--require-time-sync`: the decision about the clock (`None` when not asked for).
     pub time_sync: Option<TimeSync>,
+    /// `--require-route`: the decision per destination (empty when none was asked for).
+    pub routes: Vec<RouteCheck>,
+    /// `--reach`: the decision per target (empty when none was asked for).
+    pub reach: Vec<ReachCheck>,
     pub links: Vec<LinkReport>,
 }
 
@@ -197,17 +208,33 @@ pub fn evaluate(requirements: &Requirements, snapshot: &Snapshot) -> Verdict {
         verdict.probe_unmet = Some((name.clone(), snapshot.dns.probe.clone()));
         verdict.online = false;
     }
+    let links_hold = reach::links_hold(&verdict);
+    let online: BTreeMap<u32, String> = verdict
+        .links
+        .iter()
+        .filter(|r| r.outcome == LinkOutcome::Online)
+        .filter_map(|r| Some((r.ifindex?, r.name.clone())))
+        .collect();
     if requirements.route.is_required() {
-        let online: BTreeMap<u32, String> = verdict
-            .links
-            .iter()
-            .filter(|r| r.outcome == LinkOutcome::Online)
-            .filter_map(|r| Some((r.ifindex?, r.name.clone())))
-            .collect();
         verdict.route_unmet = default_route::check(&requirements.route, &snapshot.kernel, &online);
         if !verdict.route_unmet.is_empty() {
             verdict.online = false;
         }
+    }
+    verdict.routes = requirements
+        .routes
+        .iter()
+        .map(|&target| route_to::check(target, &snapshot.kernel, &online))
+        .collect();
+    verdict.reach = requirements
+        .reach
+        .iter()
+        .map(|target| reach::check(target, snapshot, links_hold))
+        .collect();
+    if verdict.routes.iter().any(|c| c.problem().is_some())
+        || verdict.reach.iter().any(|c| c.problem().is_some())
+    {
+        verdict.online = false;
     }
     if requirements.time_sync {
         let time_sync = timesync::check(snapshot);
@@ -282,6 +309,8 @@ impl Judge<'_> {
             probe_unmet: None,
             route_unmet: Vec::new(),
             time_sync: None,
+            routes: Vec::new(),
+            reach: Vec::new(),
             links,
         }
     }
@@ -354,6 +383,8 @@ impl Judge<'_> {
             probe_unmet: None,
             route_unmet: Vec::new(),
             time_sync: None,
+            routes: Vec::new(),
+            reach: Vec::new(),
             links,
         }
     }

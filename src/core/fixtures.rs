@@ -76,3 +76,25 @@ pub fn upstream(specs: &[&str]) -> Goal {
         ..Requirements::default()
     })
 }
+
+/// Kernel tables with the links wo0 (ifindex 2) and wo1 (3), no address, and `routes`.
+pub fn route_tables(routes: Vec<super::Route>) -> super::update::KernelTables {
+    let mut tables = super::update::KernelTables::default();
+    for (ifindex, name) in [(2, "wo0"), (3, "wo1")] {
+        tables.links.insert(
+            ifindex,
+            KernelLink {
+                ifindex,
+                name: name.into(),
+                ..KernelLink::default()
+            },
+        );
+    }
+    tables.routes = routes.into_iter().collect();
+    tables
+}
+
+/// The online interfaces a route decision is given: `ifN` for each ifindex N.
+pub fn online(indexes: &[u32]) -> std::collections::BTreeMap<u32, String> {
+    indexes.iter().map(|&i| (i, format!("if{i}"))).collect()
+}

@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use super::evaluate::{Requirements, Verdict, evaluate};
+use super::reach::ReachTarget;
 use super::reason::{Condition, Reason, ReasonKind};
 use super::snapshot::Snapshot;
 use super::timesync;
@@ -60,9 +61,24 @@ impl Goal {
     }
 
     /// Whether the routing table is needed (DNS server accessibility, `--require-default-route`,
-    /// `--require-gateway`).
+    /// `--require-gateway`, `--require-route`; `--reach`, whose attempts are retried when
+    /// routes change).
     pub fn needs_routes(&self) -> bool {
-        self.needs_dns() || self.requirement_sets().any(|r| r.route.is_required())
+        self.needs_dns()
+            || self
+                .requirement_sets()
+                .any(|r| r.route.is_required() || !r.routes.is_empty() || !r.reach.is_empty())
+    }
+
+    /// The `--reach` targets, each once.
+    pub fn reach_targets(&self) -> Vec<ReachTarget> {
+        let mut targets: Vec<ReachTarget> = Vec::new();
+        for target in self.requirement_sets().flat_map(|r| &r.reach) {
+            if !targets.contains(target) {
+                targets.push(target.clone());
+            }
+        }
+        targets
     }
 
     /// The only links the decision looks at, when it names them all (every set of
@@ -73,7 +89,7 @@ impl Goal {
     pub fn named_links(&self) -> Option<Vec<String>> {
         let mut names: Vec<String> = Vec::new();
         for set in self.requirement_sets() {
-            if set.route.is_required() {
+            if set.route.is_required() || !set.routes.is_empty() {
                 return None;
             }
             if set.interfaces.is_empty() && matches!(self, Goal::Upstream(_)) {

@@ -7,6 +7,8 @@
 use super::default_route::RouteProblem;
 use super::dns::ProbeState;
 use super::evaluate::{LinkReport, Verdict};
+use super::reach::ReachCheck;
+use super::route_to::RouteCheck;
 use super::timesync::TimeSyncProblem;
 
 /// A condition of Ubuntu's definition of online that a verdict decides. Condition (1)
@@ -59,6 +61,11 @@ pub enum ReasonKind<'a> {
     Route(&'a RouteProblem),
     /// `--require-time-sync`: the system clock is not synchronised.
     TimeSync(&'a TimeSyncProblem),
+    /// `--require-route`: the kernel's route to a destination does not go through an online
+    /// link (the check holds its problem).
+    RouteTo(&'a RouteCheck),
+    /// `--reach`: no TCP connection to a target has succeeded (the check holds its problem).
+    Reach(&'a ReachCheck),
 }
 
 /// One reason the goal does not hold.
@@ -87,6 +94,8 @@ impl<'a> Reason<'a> {
                 | ReasonKind::Probe { .. }
                 | ReasonKind::Route(_)
                 | ReasonKind::TimeSync(_)
+                | ReasonKind::RouteTo(_)
+                | ReasonKind::Reach(_)
         )
     }
 }
@@ -116,7 +125,7 @@ impl Verdict {
     }
 
     /// The unmet conditions that are not about one link: the DNS probe, the route
-    /// requirement and the clock.
+    /// requirements, the clock and the targets to reach.
     pub fn unmet_conditions(&self) -> impl Iterator<Item = ReasonKind<'_>> {
         let probe = self
             .probe_unmet
@@ -127,5 +136,17 @@ impl Verdict {
             .into_iter()
             .chain(self.route_unmet.iter().map(ReasonKind::Route))
             .chain(clock.map(ReasonKind::TimeSync))
+            .chain(
+                self.routes
+                    .iter()
+                    .filter(|c| c.problem().is_some())
+                    .map(ReasonKind::RouteTo),
+            )
+            .chain(
+                self.reach
+                    .iter()
+                    .filter(|c| c.problem().is_some())
+                    .map(ReasonKind::Reach),
+            )
     }
 }

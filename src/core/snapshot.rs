@@ -9,6 +9,7 @@ use super::link::{KernelLink, LinkStatus};
 use super::machine::MachineFacts;
 use super::networkmanager::{Device, NetworkManagerFacts};
 use super::range::OperStateRange;
+use super::reach::{ReachFacts, ReachTarget};
 use super::state::{CarrierState, RequiredFamilies, SetupState};
 use super::timesync::TimeSyncFacts;
 use super::update::KernelTables;
@@ -120,6 +121,8 @@ pub struct Snapshot {
     pub networkmanager: Option<NetworkManagerFacts>,
     /// The clock's synchronisation, when followed (`--require-time-sync`).
     pub time_sync: Option<TimeSyncFacts>,
+    /// `--reach`: the connection attempts' results per target (none before the first).
+    pub reach: BTreeMap<ReachTarget, ReachFacts>,
     /// Whose facts judge each link.
     pub policy: ManagerPolicy,
     /// CLOCK_BOOTTIME at the moment of the snapshot, for address lifetimes.
@@ -143,6 +146,7 @@ impl Snapshot {
             networkd: None,
             networkmanager: None,
             time_sync: None,
+            reach: BTreeMap::new(),
             policy: ManagerPolicy::OneManager,
             now: Duration::ZERO,
             no_carrier_since: BTreeMap::new(),

@@ -125,6 +125,8 @@ pub fn verdict(snapshot: &Snapshot) -> Verdict {
         probe_unmet: None,
         route_unmet: Vec::new(),
         time_sync: Some(time_sync),
+        routes: Vec::new(),
+        reach: Vec::new(),
         links: Vec::new(),
     }
 }

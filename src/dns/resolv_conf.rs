@@ -15,16 +15,26 @@ const RESOLVED_STUBS: [&str; 2] = ["127.0.0.53", "127.0.0.54"];
 /// skipped, and so is every line that is not a `nameserver` line. A value must be ASCII.
 /// One difference: an IPv4 value is a dotted quad (glibc's `inet_aton()` also takes `10.1`).
 pub fn nameservers(bytes: &[u8]) -> Vec<IpAddr> {
+    servers(bytes, false)
+}
+
+/// The name servers to send a query to (`--reach`'s names): as [`nameservers`], but
+/// resolved's stub stays: where the file names it, asking it is asking resolved.
+pub fn query_servers(bytes: &[u8]) -> Vec<IpAddr> {
+    servers(bytes, true)
+}
+
+fn servers(bytes: &[u8], keep_stubs: bool) -> Vec<IpAddr> {
     bytes
         .split(|&b| b == b'\n')
         // glibc handles each line as a C string: a NUL byte ends it.
         .filter_map(|line| line.split(|&b| b == 0).next())
-        .filter_map(nameserver)
+        .filter_map(|line| nameserver(line, keep_stubs))
         .collect()
 }
 
 /// The server of one line (without its newline), if it is a usable `nameserver` line.
-fn nameserver(line: &[u8]) -> Option<IpAddr> {
+fn nameserver(line: &[u8], keep_stubs: bool) -> Option<IpAddr> {
     let blank = |b: &u8| *b == b' ' || *b == b'\t';
     let rest = line.strip_prefix(b"nameserver")?;
     if !rest.first().is_some_and(blank) {
@@ -32,7 +42,7 @@ fn nameserver(line: &[u8]) -> Option<IpAddr> {
     }
     let value = rest.split(blank).find(|word| !word.is_empty())?;
     let value = std::str::from_utf8(value).ok().filter(|v| v.is_ascii())?;
-    if RESOLVED_STUBS.contains(&value) {
+    if !keep_stubs && RESOLVED_STUBS.contains(&value) {
         return None;
     }
     if let Ok(address) = value.parse::<std::net::Ipv4Addr>() {
@@ -60,6 +70,17 @@ mod tests {
             ["192.0.2.53", "2001:db8::53", "fe80::1"]
         );
         assert!(nameservers(b"").is_empty());
+    }
+
+    #[test]
+    fn queries_keep_the_resolved_stub() {
+        let text = b"nameserver 127.0.0.53\nnameserver 192.0.2.53\n";
+        let queried: Vec<String> = query_servers(text)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(queried, ["127.0.0.53", "192.0.2.53"]);
+        assert_eq!(servers(text), ["192.0.2.53"]);
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub enum Facts {
     Dns,
     /// The clock's synchronisation.
     TimeSync,
+    /// `--reach`'s connection attempts.
+    Reach,
     /// None: time passed (a timer that makes the engine decide again).
     Time,
 }

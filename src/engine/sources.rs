@@ -1,7 +1,7 @@
 //! Which sources a wait opens, from the goal and the manager chosen: the kernel always; then
 //! in this order (the order in which they follow each other's changes) networkd's state
 //! files, NetworkManager, DNS, the gateway prober, the carrier clock, the clock's
-//! synchronisation and the DNS grace clock (last: it follows what the others' facts became),
+//! synchronisation, `--reach`'s connections and the DNS grace clock (last: it follows what the others' facts became),
 //! each only when the goal or the manager needs it. A new source is one more `push` here.
 
 use std::collections::BTreeMap;
@@ -22,6 +22,7 @@ use crate::gateway::GatewayProber;
 use crate::netlink::{KernelSource, KernelSourceConfig};
 use crate::networkd::NetworkdSource;
 use crate::networkmanager::NetworkManagerSource;
+use crate::reach::ReachSource;
 use crate::timesync::{Adjtimex, TIMESYNCD_DIR, TimeSyncSource};
 
 /// The sources of one wait, and the facts they keep up to date.
@@ -84,6 +85,10 @@ pub(super) fn open(
             .map_err(EngineError::TimeSync)?;
         snapshot.time_sync = Some(source.read());
         others.push(Box::new(Slot::new(source)));
+    }
+    let reach = goal.reach_targets();
+    if !reach.is_empty() {
+        others.push(Box::new(Slot::new(ReachSource::new(reach))));
     }
     if let Some(grace) = goal.dns_grace() {
         others.push(Box::new(Slot::new(DnsGraceClock::new(grace))));

@@ -16,7 +16,8 @@ pub struct InvalidInterface(#[source] IfNameError);
 /// adds an interface to condition (2) or changes its state, `--ignore` drops interfaces from
 /// every condition, `-4`/`-6` apply to every condition, `--dns=no` drops condition (4),
 /// `--dns-probe` adds a name that must resolve to it, `--require-default-route` and
-/// `--require-gateway` refine condition (3), `--carrier-timeout` conditions (2) and (3),
+/// `--require-gateway` refine condition (3) (and so do `--require-route` and `--reach`),
+/// `--carrier-timeout` conditions (2) and (3),
 /// `--dns-grace` condition (4);
 /// `--require-time-sync` adds the clock, apart from the numbered conditions.
 pub fn ubuntu_definition(
@@ -77,6 +78,8 @@ pub fn ubuntu_definition(
             dns: refinements.dns,
             dns_probe: refinements.dns_probe.clone(),
             route: refinements.route,
+            routes: refinements.routes.clone(),
+            reach: refinements.reach.clone(),
             // No interface left that could become routable: (3) cannot hold.
             carrier_timeout: refinements.carrier_timeout,
             // (4) is the only condition that needs a DNS server.

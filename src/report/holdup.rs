@@ -69,6 +69,11 @@ impl HoldUps {
                     false,
                     problem.short().to_string(),
                 ),
+                // One subject per destination or target, whatever it lacked meanwhile.
+                ReasonKind::RouteTo(check) => {
+                    (format!("route to {}", check.target), false, check.short())
+                }
+                ReasonKind::Reach(check) => (check.target.to_string(), false, check.short()),
                 _ => continue,
             };
             if !current.iter().any(|(subject, ..)| *subject == entry.0) {

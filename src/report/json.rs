@@ -9,7 +9,7 @@ use crate::core::goal::GoalVerdict;
 use crate::core::pitfalls::Pitfall;
 use crate::core::reason::Condition;
 use crate::core::timesync::TimeSync;
-use crate::core::{LinkOutcome, LinkReport};
+use crate::core::{LinkOutcome, LinkReport, Verdict};
 
 /// The whole document.
 #[derive(Debug, Serialize)]
@@ -25,7 +25,8 @@ pub struct Report {
     /// `none`.
     pub manager: &'static str,
     pub interfaces: Vec<InterfaceReport>,
-    /// The conditions about no interface that were asked for (`--require-time-sync`);
+    /// The conditions about no interface that were asked for (`--require-time-sync`,
+    /// `--require-route`, `--reach`);
     /// left out when none was, so that upstream's options give the same document.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<ConditionReport>,
@@ -38,7 +39,7 @@ pub struct Report {
 /// One condition about no interface, as decided last.
 #[derive(Debug, Serialize)]
 pub struct ConditionReport {
-    /// `time-sync`.
+    /// `time-sync`, `route` (`--require-route`) or `reach` (`--reach`).
     pub kind: &'static str,
     /// Whether it holds.
     pub met: bool,
@@ -54,6 +55,21 @@ impl From<&TimeSync> for ConditionReport {
             reason: time_sync.to_string(),
         }
     }
+}
+
+/// `--require-route`'s and `--reach`'s conditions of one verdict, in command-line order.
+fn route_reach_conditions(verdict: &Verdict) -> impl Iterator<Item = ConditionReport> + '_ {
+    let routes = verdict.routes.iter().map(|check| ConditionReport {
+        kind: "route",
+        met: check.problem().is_none(),
+        reason: check.to_string(),
+    });
+    let reach = verdict.reach.iter().map(|check| ConditionReport {
+        kind: "reach",
+        met: check.problem().is_none(),
+        reason: check.to_string(),
+    });
+    routes.chain(reach)
 }
 
 /// One pitfall found.
@@ -129,11 +145,12 @@ impl Report {
                     .collect()
             })
             .unwrap_or_default();
-        let conditions = goal
-            .iter()
-            .flat_map(|g| g.verdicts.iter())
+        let verdicts = goal.iter().flat_map(|g| g.verdicts.iter());
+        let conditions = verdicts
+            .clone()
             .filter_map(|(_, v)| v.time_sync.as_ref())
             .map(ConditionReport::from)
+            .chain(verdicts.flat_map(|(_, v)| route_reach_conditions(v)))
             .collect();
         Report {
             verdict,

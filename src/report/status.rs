@@ -15,6 +15,8 @@ pub fn waiting_for(verdict: &GoalVerdict) -> String {
         let item = match reason.kind {
             ReasonKind::Link(report) => format!("{} ({})", report.name, short_outcome(report)),
             ReasonKind::TimeSync(problem) => format!("{} ({})", timesync::SUBJECT, problem.short()),
+            ReasonKind::RouteTo(check) => check.short(),
+            ReasonKind::Reach(check) => check.short(),
             kind => kind.to_string(),
         };
         if !items.contains(&item) {

@@ -82,6 +82,14 @@ pub fn render(
         if let Some(synchronised @ TimeSync::Synchronised(_)) = &v.time_sync {
             lines.push(format!("  {synchronised}"));
         }
+        let routes = v.routes.iter().filter(|c| c.problem().is_none());
+        for holds in routes.map(ToString::to_string) {
+            lines.push(format!("  {holds}"));
+        }
+        let reached = v.reach.iter().filter(|c| c.problem().is_none());
+        for holds in reached.map(ToString::to_string) {
+            lines.push(format!("  {holds}"));
+        }
         if !v.online && v.no_online_link && v.probe_unmet.is_none() {
             lines.push("  unmet: no considered interface is online yet".to_string());
         }

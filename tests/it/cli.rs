@@ -27,6 +27,11 @@ fn bad_input_fails_fast_with_one_line_quoting_it() {
             &["-i", "eth0", "-i", "eth0:carrier"],
             "'eth0' is given more than once",
         ),
+        (&["--require-route=10.0.0.1/8"], "the network is 10.0.0.0/8"),
+        (&["--require-route=eth0"], "'eth0'"),
+        (&["--reach=example.org"], "expected HOST:PORT"),
+        (&["--reach=::1:80"], "in brackets: [::1]:80"),
+        (&["--reach=example.org:99999"], "from 1 to 65535"),
     ];
     for (args, needle) in cases {
         let (output, elapsed) = run_bin(args);

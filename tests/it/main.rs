@@ -55,6 +55,7 @@ mod networkmanager;
 mod nm_harness;
 mod parsers_proptest;
 mod pitfalls;
+mod route_reach;
 mod time_sync;
 mod ubuntu;
 mod units;

@@ -807,6 +807,8 @@ fn arb_requirements() -> impl Strategy<Value = Requirements> {
             carrier_timeout: None,
             time_sync: false,
             dns_grace: None,
+            routes: Vec::new(),
+            reach: Vec::new(),
         })
 }
 

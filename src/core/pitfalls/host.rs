@@ -9,16 +9,13 @@ use std::time::Duration;
 use super::{HostFacts, Pitfall, has_global};
 use crate::core::default_route::{default_routes, interface_name};
 use crate::core::link::{KernelLink, ifa};
-use crate::core::route::Route;
+use crate::core::route::{Prefix, Route, kind};
 use crate::core::snapshot::Snapshot;
 use crate::core::state::Family;
 
 /// How long an address may stay tentative before it is reported: DAD takes
 /// `dad_transmits` × `retrans_time` (1 × 1 s by default) after a random delay of up to 1 s.
 pub const TENTATIVE_LIMIT: Duration = Duration::from_secs(5);
-
-/// `RTN_UNICAST`.
-const RTN_UNICAST: u8 = 1;
 
 /// The kernel's answer to a route lookup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,7 +95,7 @@ fn forwarding_off_key(
 pub(super) fn tied_default_routes(snapshot: &Snapshot, facts: &impl HostFacts) -> Vec<Pitfall> {
     let mut groups: BTreeMap<(Family, u32, u32), Vec<&Route>> = BTreeMap::new();
     for route in &snapshot.kernel.routes {
-        if route.is_default() && route.kind == RTN_UNICAST && route.tos == 0 {
+        if route.is_default() && route.kind == kind::UNICAST && route.tos == 0 {
             groups
                 .entry((route.family, route.table, route.priority))
                 .or_default()
@@ -159,23 +156,8 @@ pub(super) fn lookup_destination(snapshot: &Snapshot, family: Family) -> Option<
             .kernel
             .routes
             .iter()
-            .any(|r| !r.is_default() && r.family == family && covers(r, *candidate))
+            .any(|r| !r.is_default() && r.covers(&Prefix::host(*candidate)))
     })
-}
-
-/// True when `route`'s destination prefix contains `address`.
-fn covers(route: &Route, address: IpAddr) -> bool {
-    let (network, address, bits) = match (route.destination, address) {
-        (Some(IpAddr::V4(n)), IpAddr::V4(a)) => {
-            (u128::from(n.to_bits()), u128::from(a.to_bits()), 32u32)
-        }
-        (Some(IpAddr::V6(n)), IpAddr::V6(a)) => (n.to_bits(), a.to_bits(), 128u32),
-        _ => return false,
-    };
-    let prefix = u32::from(route.prefix_len).min(bits);
-    let shift = bits - prefix;
-    // Shifting by the full width would overflow for a /0 of IPv6: every address matches it.
-    shift >= 128 || (network >> shift) == (address >> shift)
 }
 
 /// Addresses whose DAD failed, and those tentative for longer than [`TENTATIVE_LIMIT`] on

@@ -65,6 +65,8 @@ mod upstream;
 
 pub use netns::{Netns, TempDir, assert_gone, kernel_supports};
 pub use networkd::{NetworkdEnv, network};
+#[allow(unused_imports)] // for benches/compare.rs and benches/route_reach.rs
+pub use process::context_switches;
 pub use process::{
     RunResult, alive, children_of, kill, kill_group, reader, run_checked, run_wait_online,
     run_wait_online_bg, setpriv_args, wait_until,
