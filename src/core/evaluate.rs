@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
+use super::connectivity::{self, Connectivity, ConnectivityRequirement};
 use super::default_route::{self, RouteProblem, RouteRequirement};
 use super::dns::{self, DnsProblem, ProbeState};
 use super::ifname::IfName;
@@ -51,6 +52,8 @@ pub struct Requirements {
     /// `--dns-grace`: once every other condition has held this long with no DNS server
     /// configured anywhere, the wait gives up ([`crate::core::goal::Goal::evaluate`]).
     pub dns_grace: Option<Duration>,
+    /// `--require-connectivity`, `--http-probe`: the Internet must also work.
+    pub connectivity: ConnectivityRequirement,
 }
 
 /// Why a link was left out of the decision (only without `-i`).
@@ -168,6 +171,9 @@ pub struct Verdict {
     pub route_unmet: Vec<RouteProblem>,
     /// `--require-time-sync`: the decision about the clock (`None` when not asked for).
     pub time_sync: Option<TimeSync>,
+    /// `--require-connectivity`, `--http-probe`: the decision about the Internet (`None`
+    /// when not asked for).
+    pub connectivity: Option<Connectivity>,
     pub links: Vec<LinkReport>,
 }
 
@@ -215,6 +221,14 @@ pub fn evaluate(requirements: &Requirements, snapshot: &Snapshot) -> Verdict {
             verdict.online = false;
         }
         verdict.time_sync = Some(time_sync);
+    }
+    verdict.connectivity = connectivity::check(&requirements.connectivity, snapshot);
+    if verdict
+        .connectivity
+        .as_ref()
+        .is_some_and(|c| c.problem().is_some())
+    {
+        verdict.online = false;
     }
     verdict
 }
@@ -282,6 +296,7 @@ impl Judge<'_> {
             probe_unmet: None,
             route_unmet: Vec::new(),
             time_sync: None,
+            connectivity: None,
             links,
         }
     }
@@ -354,6 +369,7 @@ impl Judge<'_> {
             probe_unmet: None,
             route_unmet: Vec::new(),
             time_sync: None,
+            connectivity: None,
             links,
         }
     }

@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use super::connectivity::{self, ConnectivityRequirement};
 use super::evaluate::{Requirements, Verdict, evaluate};
 use super::reason::{Condition, Reason, ReasonKind};
 use super::snapshot::Snapshot;
@@ -36,6 +37,9 @@ pub struct UbuntuDefinition {
     /// `--require-time-sync`: the system clock must also be synchronised (decided apart
     /// from the numbered conditions, which are about interfaces).
     pub time_sync: bool,
+    /// `--require-connectivity`, `--http-probe`: the Internet must also work (decided apart
+    /// from the numbered conditions, as the clock is).
+    pub connectivity: ConnectivityRequirement,
 }
 
 /// The decision for a goal.
@@ -127,6 +131,14 @@ impl Goal {
         }
     }
 
+    /// What is asked about the Internet (`--require-connectivity`, `--http-probe`).
+    pub fn connectivity(&self) -> &ConnectivityRequirement {
+        match self {
+            Goal::Upstream(requirements) => &requirements.connectivity,
+            Goal::Ubuntu(definition) => &definition.connectivity,
+        }
+    }
+
     /// `--carrier-timeout`, when asked for.
     pub fn carrier_timeout(&self) -> Option<std::time::Duration> {
         self.requirement_sets().find_map(|r| r.carrier_timeout)
@@ -158,6 +170,7 @@ impl Goal {
                 routable: without_dns(&definition.routable),
                 // The clock is another condition: while it is missing, so is more than DNS.
                 time_sync: definition.time_sync,
+                connectivity: definition.connectivity.clone(),
             }),
         };
         !self.evaluate_now(snapshot).online && without.evaluate_now(snapshot).online
@@ -262,6 +275,9 @@ impl UbuntuDefinition {
         if self.time_sync {
             verdicts.push((None, timesync::verdict(snapshot)));
         }
+        if self.connectivity.is_required() {
+            verdicts.push((None, connectivity::verdict(&self.connectivity, snapshot)));
+        }
         GoalVerdict {
             online: verdicts.iter().all(|(_, verdict)| verdict.online),
             hopeless: verdicts.iter().any(|(_, verdict)| verdict.hopeless),
@@ -304,6 +320,7 @@ mod tests {
                 ..Requirements::default()
             },
             time_sync: false,
+            connectivity: Default::default(),
         })
     }
 

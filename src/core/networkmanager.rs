@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use super::connectivity::NmConnectivity;
 use super::link::KernelLink;
 
 /// `NMDeviceState` (NetworkManager's `nm-dbus-interface.h`).
@@ -167,6 +168,8 @@ pub struct NetworkManagerFacts {
     pub startup: bool,
     /// Devices by interface name (`IpInterface`, else `Interface`).
     pub devices: BTreeMap<String, Device>,
+    /// The manager's `Connectivity`: its own judgement of the Internet.
+    pub connectivity: NmConnectivity,
 }
 
 impl NetworkManagerFacts {
@@ -180,6 +183,7 @@ impl NetworkManagerFacts {
         self.running = false;
         self.startup = false;
         self.devices.clear();
+        self.connectivity = NmConnectivity::Unknown;
     }
 }
 

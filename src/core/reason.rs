@@ -4,6 +4,7 @@
 //! and the journal's `INTERFACE=` field — renders from these values ([`crate::report`]);
 //! nothing parses prose back.
 
+use super::connectivity::Connectivity;
 use super::default_route::RouteProblem;
 use super::dns::ProbeState;
 use super::evaluate::{LinkReport, Verdict};
@@ -59,6 +60,8 @@ pub enum ReasonKind<'a> {
     Route(&'a RouteProblem),
     /// `--require-time-sync`: the system clock is not synchronised.
     TimeSync(&'a TimeSyncProblem),
+    /// `--require-connectivity`, `--http-probe`: the Internet does not count as working.
+    Connectivity(&'a Connectivity),
 }
 
 /// One reason the goal does not hold.
@@ -87,6 +90,7 @@ impl<'a> Reason<'a> {
                 | ReasonKind::Probe { .. }
                 | ReasonKind::Route(_)
                 | ReasonKind::TimeSync(_)
+                | ReasonKind::Connectivity(_)
         )
     }
 }
@@ -127,5 +131,11 @@ impl Verdict {
             .into_iter()
             .chain(self.route_unmet.iter().map(ReasonKind::Route))
             .chain(clock.map(ReasonKind::TimeSync))
+            .chain(
+                self.connectivity
+                    .as_ref()
+                    .filter(|c| c.problem().is_some())
+                    .map(ReasonKind::Connectivity),
+            )
     }
 }

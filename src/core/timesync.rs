@@ -125,6 +125,7 @@ pub fn verdict(snapshot: &Snapshot) -> Verdict {
         probe_unmet: None,
         route_unmet: Vec::new(),
         time_sync: Some(time_sync),
+        connectivity: None,
         links: Vec::new(),
     }
 }

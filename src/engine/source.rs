@@ -30,6 +30,8 @@ pub enum Facts {
     Dns,
     /// The clock's synchronisation.
     TimeSync,
+    /// The HTTP probe's state.
+    Connectivity,
     /// None: time passed (a timer that makes the engine decide again).
     Time,
 }

@@ -69,6 +69,7 @@ impl HoldUps {
                     false,
                     problem.short().to_string(),
                 ),
+                ReasonKind::Connectivity(c) => (c.subject().to_string(), false, c.short()),
                 _ => continue,
             };
             if !current.iter().any(|(subject, ..)| *subject == entry.0) {

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::outcome::OutcomeWords;
+use crate::core::connectivity::Connectivity;
 use crate::core::goal::GoalVerdict;
 use crate::core::pitfalls::Pitfall;
 use crate::core::reason::Condition;
@@ -25,7 +26,8 @@ pub struct Report {
     /// `none`.
     pub manager: &'static str,
     pub interfaces: Vec<InterfaceReport>,
-    /// The conditions about no interface that were asked for (`--require-time-sync`);
+    /// The conditions about no interface that were asked for (`--require-time-sync`,
+    /// `--require-connectivity`, `--http-probe`);
     /// left out when none was, so that upstream's options give the same document.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<ConditionReport>,
@@ -38,7 +40,7 @@ pub struct Report {
 /// One condition about no interface, as decided last.
 #[derive(Debug, Serialize)]
 pub struct ConditionReport {
-    /// `time-sync`.
+    /// `time-sync`, `connectivity` or `http-probe`.
     pub kind: &'static str,
     /// Whether it holds.
     pub met: bool,
@@ -52,6 +54,16 @@ impl From<&TimeSync> for ConditionReport {
             kind: "time-sync",
             met: time_sync.problem().is_none(),
             reason: time_sync.to_string(),
+        }
+    }
+}
+
+impl From<&Connectivity> for ConditionReport {
+    fn from(connectivity: &Connectivity) -> ConditionReport {
+        ConditionReport {
+            kind: connectivity.kind(),
+            met: connectivity.problem().is_none(),
+            reason: connectivity.to_string(),
         }
     }
 }
@@ -129,8 +141,12 @@ impl Report {
         let conditions = goal
             .iter()
             .flat_map(|g| g.verdicts.iter())
-            .filter_map(|(_, v)| v.time_sync.as_ref())
-            .map(ConditionReport::from)
+            .flat_map(|(_, v)| {
+                let clock = v.time_sync.as_ref().map(ConditionReport::from);
+                clock
+                    .into_iter()
+                    .chain(v.connectivity.as_ref().map(ConditionReport::from))
+            })
             .collect();
         Report {
             verdict,

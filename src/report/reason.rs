@@ -52,6 +52,7 @@ impl fmt::Display for ReasonKind<'_> {
             ReasonKind::Probe { name, .. } => write!(f, "DNS probe {name} has not resolved yet"),
             ReasonKind::Route(problem) => write!(f, "{problem}"),
             ReasonKind::TimeSync(problem) => write!(f, "{problem}"),
+            ReasonKind::Connectivity(connectivity) => write!(f, "{connectivity}"),
         }
     }
 }

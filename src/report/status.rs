@@ -15,6 +15,7 @@ pub fn waiting_for(verdict: &GoalVerdict) -> String {
         let item = match reason.kind {
             ReasonKind::Link(report) => format!("{} ({})", report.name, short_outcome(report)),
             ReasonKind::TimeSync(problem) => format!("{} ({})", timesync::SUBJECT, problem.short()),
+            ReasonKind::Connectivity(c) => format!("{} ({})", c.subject(), c.short()),
             kind => kind.to_string(),
         };
         if !items.contains(&item) {

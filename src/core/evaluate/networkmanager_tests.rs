@@ -34,6 +34,7 @@ const READY4: u32 = activation_flags::IP4_READY;
 
 fn facts(startup: bool, devices: &[(&str, Device)]) -> NetworkManagerFacts {
     NetworkManagerFacts {
+        connectivity: Default::default(),
         known: true,
         running: true,
         seen: true,

@@ -807,6 +807,7 @@ fn arb_requirements() -> impl Strategy<Value = Requirements> {
             carrier_timeout: None,
             time_sync: false,
             dns_grace: None,
+            connectivity: Default::default(),
         })
 }
 
