@@ -2,7 +2,9 @@
 //!
 //! `--require-connectivity` takes the network manager's own judgement: where NetworkManager
 //! runs and checks connectivity, its `Connectivity` decides (FULL holds; PORTAL, LIMITED and
-//! NONE are named). Where it cannot say (it does not run, or its check is off), an HTTP probe
+//! NONE are named). With its check off, `Connectivity` is only a guess (full as soon as a
+//! device has a default route) and is not taken. Where it cannot say (it does not run, or
+//! its check is off), an HTTP probe
 //! that succeeded says the Internet works; until then a link on which systemd-networkd learnt
 //! a captive portal (`CAPTIVE_PORTAL=`, RFC 8910) is named with the portal's URL, else the
 //! probe's last failure. `--http-probe=URL` alone is a condition of its own: the GET
@@ -129,8 +131,10 @@ pub enum ConnectivityProblem {
     CaptivePortal { link: String, url: String },
     /// The HTTP probe has not succeeded.
     Probe(HttpProbeState),
-    /// NetworkManager runs but does not check connectivity (`Connectivity` unknown), and no
-    /// probe was given.
+    /// NetworkManager's view has not been read yet (the bus has not answered).
+    NetworkManagerNotRead,
+    /// NetworkManager runs but does not check connectivity (its check is disabled or not
+    /// configured), and no probe was given.
     NetworkManagerNotChecking,
     /// Nothing can say: NetworkManager does not run, and no probe was given.
     NoSource,
@@ -158,7 +162,9 @@ fn networkmanager_says(snapshot: &Snapshot) -> Option<NmConnectivity> {
     snapshot
         .networkmanager
         .as_ref()
-        .filter(|nm| nm.running && nm.connectivity != NmConnectivity::Unknown)
+        .filter(|nm| {
+            nm.running && nm.connectivity_checked && nm.connectivity != NmConnectivity::Unknown
+        })
         .map(|nm| nm.connectivity)
 }
 
@@ -205,14 +211,14 @@ fn manager_judgement(
     if let Some((link, url)) = captive_portal(snapshot) {
         return Err(ConnectivityProblem::CaptivePortal { link, url });
     }
+    let networkmanager = snapshot.networkmanager.as_ref();
     match probe {
         Some(outcome) => outcome,
-        None if snapshot
-            .networkmanager
-            .as_ref()
-            .is_some_and(|nm| nm.running) =>
-        {
+        None if networkmanager.is_some_and(|nm| nm.running) => {
             Err(ConnectivityProblem::NetworkManagerNotChecking)
+        }
+        None if networkmanager.is_some_and(|nm| !nm.known) => {
+            Err(ConnectivityProblem::NetworkManagerNotRead)
         }
         None => Err(ConnectivityProblem::NoSource),
     }
@@ -291,6 +297,7 @@ mod tests {
             running: true,
             seen: true,
             connectivity,
+            connectivity_checked: true,
             ..NetworkManagerFacts::default()
         })
     }
@@ -469,6 +476,38 @@ mod tests {
             check(&ConnectivityRequirement::default(), &snapshot()),
             None
         );
+    }
+
+    #[test]
+    fn networkmanagers_guess_without_its_check_and_its_view_unread_do_not_count() {
+        let manager = ConnectivityRequirement {
+            manager: true,
+            probe: None,
+        };
+        let with_probe = ConnectivityRequirement {
+            manager: true,
+            probe: probe(),
+        };
+        let mut snap = snapshot();
+        snap.networkmanager = nm(NmConnectivity::Full);
+        snap.networkmanager.as_mut().unwrap().connectivity_checked = false;
+        let outcome = |requirement, snap: &Snapshot| check(requirement, snap).unwrap().outcome;
+        assert_eq!(
+            outcome(&manager, &snap),
+            Err(ConnectivityProblem::NetworkManagerNotChecking)
+        );
+        // The probe decides instead, and is asked.
+        assert!(probe_wanted(&with_probe, &snap));
+        snap.http_probe = Some(HttpProbeState::Succeeded);
+        assert_eq!(outcome(&with_probe, &snap), Ok(WorksBy::HttpProbe));
+        // Not read yet: neither said nor probed.
+        snap.networkmanager = Some(NetworkManagerFacts::default());
+        snap.http_probe = None;
+        assert_eq!(
+            outcome(&manager, &snap),
+            Err(ConnectivityProblem::NetworkManagerNotRead)
+        );
+        assert!(!probe_wanted(&with_probe, &snap));
     }
 
     #[test]

@@ -170,6 +170,10 @@ pub struct NetworkManagerFacts {
     pub devices: BTreeMap<String, Device>,
     /// The manager's `Connectivity`: its own judgement of the Internet.
     pub connectivity: NmConnectivity,
+    /// Its connectivity check runs (`ConnectivityCheckAvailable` and
+    /// `ConnectivityCheckEnabled`): without it, `Connectivity` is only a guess (full as soon
+    /// as a device has a default route).
+    pub connectivity_checked: bool,
 }
 
 impl NetworkManagerFacts {
@@ -184,6 +188,7 @@ impl NetworkManagerFacts {
         self.startup = false;
         self.devices.clear();
         self.connectivity = NmConnectivity::Unknown;
+        self.connectivity_checked = false;
     }
 }
 

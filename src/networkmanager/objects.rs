@@ -55,6 +55,9 @@ pub struct Objects {
     startup: bool,
     /// The manager's `Connectivity`.
     connectivity: u32,
+    /// `ConnectivityCheckAvailable`, `ConnectivityCheckEnabled`.
+    check_available: bool,
+    check_enabled: bool,
     devices: BTreeMap<String, DeviceObject>,
     active: BTreeMap<String, ActiveObject>,
     /// Objects were ignored past [`MAX_OBJECTS`] (warned once).
@@ -129,6 +132,12 @@ impl Objects {
                 if let Some(connectivity) = get::<u32>(properties, "Connectivity") {
                     self.connectivity = connectivity;
                 }
+                if let Some(available) = get::<bool>(properties, "ConnectivityCheckAvailable") {
+                    self.check_available = available;
+                }
+                if let Some(enabled) = get::<bool>(properties, "ConnectivityCheckEnabled") {
+                    self.check_enabled = enabled;
+                }
             }
             DEVICE_INTERFACE => {
                 let Some(device) = self.devices.get_mut(path) else {
@@ -199,16 +208,19 @@ impl Objects {
             })
             .collect();
         let connectivity = NmConnectivity::from_u32(self.connectivity);
+        let checked = self.check_available && self.check_enabled;
         let changed = !facts.running
             || facts.startup != self.startup
             || facts.devices != devices
-            || facts.connectivity != connectivity;
+            || facts.connectivity != connectivity
+            || facts.connectivity_checked != checked;
         facts.known = true;
         facts.running = true;
         facts.seen = true;
         facts.startup = self.startup;
         facts.devices = devices;
         facts.connectivity = connectivity;
+        facts.connectivity_checked = checked;
         changed
     }
 }
@@ -326,13 +338,26 @@ mod tests {
         let mut facts = NetworkManagerFacts::default();
         objects.apply_to(&mut facts);
         assert_eq!(facts.connectivity, NmConnectivity::Unknown);
+        assert!(!facts.connectivity_checked);
         objects.change(
             "/org/freedesktop/NetworkManager",
             MANAGER_INTERFACE,
-            &props(&[("Connectivity", 2u32.into())]),
+            &props(&[
+                ("Connectivity", 2u32.into()),
+                ("ConnectivityCheckAvailable", true.into()),
+            ]),
         );
         assert!(objects.apply_to(&mut facts));
         assert_eq!(facts.connectivity, NmConnectivity::Portal);
+        // Available, not enabled: not checked.
+        assert!(!facts.connectivity_checked);
+        objects.change(
+            "/org/freedesktop/NetworkManager",
+            MANAGER_INTERFACE,
+            &props(&[("ConnectivityCheckEnabled", true.into())]),
+        );
+        assert!(objects.apply_to(&mut facts));
+        assert!(facts.connectivity_checked);
         // A value of another type is ignored.
         objects.change(
             "/org/freedesktop/NetworkManager",

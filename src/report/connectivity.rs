@@ -51,6 +51,7 @@ impl Connectivity {
             ConnectivityProblem::NetworkManagerNotChecking => {
                 "NetworkManager does not check it".into()
             }
+            ConnectivityProblem::NetworkManagerNotRead => "NetworkManager not read yet".into(),
             ConnectivityProblem::NoSource => "nothing can say".into(),
         }
     }
@@ -109,6 +110,9 @@ impl fmt::Display for ConnectivityProblem {
             ConnectivityProblem::NetworkManagerNotChecking => f.write_str(
                 "NetworkManager does not check connectivity (set [connectivity] uri= in NetworkManager.conf, or add --http-probe=URL)",
             ),
+            ConnectivityProblem::NetworkManagerNotRead => {
+                f.write_str("NetworkManager's view is not read yet")
+            }
             ConnectivityProblem::NoSource => f.write_str(
                 "nothing can say whether it works (NetworkManager is not running; add --http-probe=URL)",
             ),

@@ -222,6 +222,7 @@ mod tests {
         assert!(!plain[0].contains("MANAGER"), "{plain:?}");
         snap.networkmanager = Some(NetworkManagerFacts {
             connectivity: Default::default(),
+            connectivity_checked: false,
             known: true,
             running: true,
             seen: true,
