@@ -363,6 +363,7 @@ fn with_networkmanagers_check_off_the_probe_decides() {
         "--require-connectivity",
     ];
     // Its guess (full: there is a default route) is not its judgement.
+    wait_for_connectivity(&env, 4);
     let mut args = manager.to_vec();
     args.push("--timeout=2");
     let r = env.output(common::wait_online_bin(), &args);
