@@ -388,3 +388,49 @@ fn with_networkmanagers_check_off_the_probe_decides() {
         })]
     );
 }
+
+/// Context switches of every thread of `pid` so far.
+fn context_switches(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .map(|task| std::fs::read_to_string(task.path().join("status")).unwrap_or_default())
+        .flat_map(|status| {
+            status
+                .lines()
+                .filter(|l| l.contains("ctxt_switches"))
+                .filter_map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
+                .collect::<Vec<_>>()
+        })
+        .sum()
+}
+
+/// Context switches of `wait-online --manager=none ARGS` between 1.5 s and 4.5 s of a wait
+/// that an absent link holds.
+fn idle_wakeups(ns: &Netns, args: &[&str]) -> u64 {
+    let mut all = vec!["--manager=none", "-i", "absent0", "--timeout=30"];
+    all.extend_from_slice(args);
+    let mut child = ns.spawn(common::wait_online_bin(), &all);
+    std::thread::sleep(Duration::from_millis(1500));
+    let before = context_switches(child.id());
+    std::thread::sleep(Duration::from_secs(3));
+    let after = context_switches(child.id());
+    let _ = child.kill();
+    let _ = child.wait();
+    after - before
+}
+
+#[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
+fn a_probe_that_succeeded_costs_no_wakeups_while_the_wait_goes_on() {
+    let _root = common::require_root();
+    let (ns, _peer, server) = serving(Answer::NoContent);
+    let probe = format!("--http-probe={URL}");
+    let without = idle_wakeups(&ns, &[]);
+    let with = idle_wakeups(&ns, &["-i", "wo0", &probe]);
+    eprintln!("context switches in 3 s idle: {without} without the probe, {with} with it");
+    assert_eq!(server.requests(), 1, "asked again after it succeeded");
+    assert!(with <= without + 2, "{with} against {without}");
+}
