@@ -228,4 +228,93 @@ mod tests {
             assert_eq!(connectivity.short(), short, "{line}");
         }
     }
+
+    /// Every place the words go: STATUS=, the hold-up record, `--explain` (also under
+    /// Ubuntu's definition, under a heading of its own) and the JSON condition.
+    #[test]
+    fn the_condition_in_status_holdups_explain_and_json() {
+        use std::collections::BTreeMap;
+        use std::time::Duration;
+
+        use crate::core::Requirements;
+        use crate::core::connectivity::{ConnectivityRequirement, HttpProbe};
+        use crate::core::goal::{Goal, UbuntuDefinition};
+        use crate::core::link::scope;
+        use crate::core::{Snapshot, fixtures};
+        use crate::report::holdup::HoldUps;
+        use crate::report::{Report, status, view};
+
+        let requirement = ConnectivityRequirement {
+            manager: false,
+            probe: Some(Box::new(HttpProbe {
+                url: "http://10.77.0.1/check".into(),
+                host: "10.77.0.1".into(),
+                port: 80,
+                target: "/check".into(),
+                expect: None,
+            })),
+        };
+        let goal = Goal::Upstream(Requirements {
+            connectivity: requirement.clone(),
+            ..Requirements::default()
+        });
+        let mut snap = Snapshot::kernel_only();
+        snap.kernel.links = [(2, fixtures::link(2, "eth0", true, Some(scope::UNIVERSE)))].into();
+        snap.http_probe = Some(HttpProbeState::Failed(HttpProbeFailure::Redirect {
+            status: 302,
+            location: None,
+        }));
+        let verdict = goal.evaluate(&snap);
+        assert!(!verdict.online);
+        assert_eq!(
+            status::waiting_for(&verdict),
+            "Waiting for HTTP probe (redirected: captive portal or proxy)"
+        );
+        let lines = view::render(&verdict, &[], None, &BTreeMap::new());
+        assert_eq!(
+            lines.last().unwrap(),
+            "  unmet: HTTP probe http://10.77.0.1/check failed: redirected (302): a captive portal or a filtering proxy"
+        );
+        let mut record = HoldUps::default();
+        record.observe(&verdict, Duration::from_millis(5));
+        snap.http_probe = Some(HttpProbeState::Succeeded);
+        let online = goal.evaluate(&snap);
+        assert!(online.online);
+        record.observe(&online, Duration::from_millis(2_500));
+        let (line, _) = record.summary(Duration::from_millis(2_500)).unwrap();
+        assert!(
+            line.contains("HTTP probe (redirected: captive portal or proxy until 2.5s)"),
+            "{line}"
+        );
+        let report = Report::new("online", 2_500, "upstream", "none", Some(&online), &[]);
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(
+            json["conditions"],
+            serde_json::json!([{
+                "kind": "http-probe",
+                "met": true,
+                "reason": "HTTP probe http://10.77.0.1/check succeeded",
+            }])
+        );
+        // Under Ubuntu's definition: a heading of its own, and the success shown.
+        let ubuntu = Goal::Ubuntu(UbuntuDefinition {
+            link_local: Requirements::default(),
+            routable: Requirements::default(),
+            time_sync: false,
+            connectivity: ConnectivityRequirement {
+                manager: true,
+                ..requirement
+            },
+        });
+        let lines = view::render(&ubuntu.evaluate(&snap), &[], None, &BTreeMap::new());
+        let n = lines.len();
+        assert_eq!(
+            lines[n - 2..],
+            [
+                "Internet connectivity:",
+                "  the Internet works (HTTP probe http://10.77.0.1/check succeeded)"
+            ],
+            "{lines:?}"
+        );
+    }
 }
