@@ -157,6 +157,10 @@ fn run(
     pitfalls: Option<&mut PitfallScan>,
 ) -> Result<(Outcome, &'static str), Error> {
     let manager = choose_manager(options.manager, Path::new(networkd::LINKS_DIR))?;
+    let connectivity = goal.connectivity();
+    if connectivity.manager && connectivity.probe.is_none() && !manager.follows_networkmanager() {
+        return Err(Error::NoConnectivitySource);
+    }
     let finds_pitfalls = pitfalls.is_some();
     let manager_name = manager.label();
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -29,6 +29,11 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// `--require-connectivity` where nothing can say whether the Internet works.
+    #[error(
+        "--require-connectivity: no source can say whether the Internet works here (NetworkManager is not followed, and systemd-networkd never says it works); add --http-probe=URL"
+    )]
+    NoConnectivitySource,
     #[error("failed to start the event loop: {0}")]
     EventLoop(#[source] io::Error),
     /// A source could not be set up or read.

@@ -9,8 +9,9 @@
 //! (systemd-networkd's state files), [`networkmanager`] and [`dns`] (systemd-resolved or
 //! resolv.conf, and the probe; both on the one system bus connection of [`dbus`]) and
 //! [`gateway`] (`--probe-gateway`), [`timesync`] (`--require-time-sync`; the server
-//! systemd-timesyncd tries comes over the same bus) and [`reach`] (`--reach`'s TCP
-//! connections). [`engine`] runs the one loop with one deadline;
+//! systemd-timesyncd tries comes over the same bus), [`reach`] (`--reach`'s TCP
+//! connections) and [`connectivity`] (`--http-probe`). [`engine`] runs the one loop with one
+//! deadline;
 //! [`announce`] tells the service manager and the debug log about each decision; [`report`],
 //! [`explain_view`] and [`logging`] render the outcome ([`outcome`]: how a wait ended and
 //! its exit status); [`cli`] validates the command line; [`app`] wires them together for the
@@ -29,6 +30,7 @@ pub(crate) mod announce;
 pub mod app;
 pub(crate) mod bounded_read;
 pub mod cli;
+pub(crate) mod connectivity;
 pub mod core;
 pub(crate) mod dbus;
 pub mod dns;

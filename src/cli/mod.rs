@@ -16,11 +16,13 @@ use clap::{CommandFactory, Parser};
 pub mod boolean;
 pub mod completions;
 pub mod glob;
+pub mod http_probe;
 pub mod timespan;
 
 use self::boolean::parse_boolean;
 use self::glob::Glob;
 use self::timespan::{TimeSpan, parse_timespan};
+use crate::core::connectivity::{ConnectivityRequirement, HttpProbe};
 use crate::core::default_route::{RouteFamily, RouteRequirement};
 use crate::core::reach::{Host, ReachTarget};
 use crate::core::route::Prefix;
@@ -173,6 +175,19 @@ struct Args {
         action = clap::ArgAction::Append
     )]
     reach: Vec<ReachTarget>,
+    /// Also require that the Internet works, as the network manager judges it
+    /// (NetworkManager's connectivity FULL; else --http-probe decides)
+    #[arg(long)]
+    require_connectivity: bool,
+
+    /// Also require that a plain HTTP GET of URL gets a 2xx answer with no redirect (as
+    /// NetworkManager's connectivity check)
+    #[arg(long, value_name = "URL", value_parser = http_probe::parse_http_probe)]
+    http_probe: Option<HttpProbe>,
+
+    /// With --http-probe: the body must also start with TEXT (NetworkManager's response=)
+    #[arg(long, value_name = "TEXT", value_parser = http_probe::parse_expect)]
+    http_probe_expect: Option<String>,
 
     /// Where link setup states come from: auto, networkd, networkmanager or none
     #[arg(long, value_name = "MANAGER", value_enum, default_value_t = ManagerChoice::Auto)]
@@ -393,7 +408,22 @@ impl TryFrom<Args> for Options {
             time_sync: args.require_time_sync,
             routes: args.require_route.clone(),
             reach: args.reach.clone(),
+            connectivity: ConnectivityRequirement {
+                manager: args.require_connectivity,
+                probe: args.http_probe.clone().map(|probe| {
+                    Box::new(HttpProbe {
+                        expect: args.http_probe_expect.clone(),
+                        ..probe
+                    })
+                }),
+            },
         };
+        if args.http_probe_expect.is_some() && args.http_probe.is_none() {
+            return Err(UsageError(
+                "--http-probe-expect needs --http-probe=URL: it is what that URL's body starts with"
+                    .to_string(),
+            ));
+        }
         if args.online_definition.is_some() {
             let conflicting = [
                 (args.any, "--any"),
@@ -705,6 +735,27 @@ mod tests {
         assert_eq!(options.requirements, Requirements::default());
         assert!(!options.requirements.dns && !options.quiet);
         assert_eq!(options.manager, ManagerChoice::Auto);
+    }
+
+    #[test]
+    fn connectivity_and_the_http_probe_are_asked_only_when_given() {
+        assert!(!run(&[]).unwrap().requirements.connectivity.is_required());
+        let options = run(&["--require-connectivity"]).unwrap();
+        assert!(options.requirements.connectivity.manager);
+        let options = run(&[
+            "--http-probe=http://10.0.0.1/nm",
+            "--http-probe-expect=NetworkManager is online",
+        ])
+        .unwrap();
+        let probe = options.requirements.connectivity.probe.unwrap();
+        assert_eq!(probe.target, "/nm");
+        assert_eq!(probe.expect.as_deref(), Some("NetworkManager is online"));
+        let err = run(&["--http-probe-expect=OK"]).unwrap_err().to_string();
+        assert!(err.contains("needs --http-probe=URL"), "{err}");
+        let err = run(&["--http-probe=https://example.com/"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("use an http:// URL"), "{err}");
     }
 
     #[test]

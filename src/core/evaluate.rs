@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
+use super::connectivity::{self, Connectivity, ConnectivityRequirement};
 use super::default_route::{self, RouteProblem, RouteRequirement};
 use super::dns::{self, DnsProblem, ProbeState};
 use super::ifname::IfName;
@@ -58,6 +59,8 @@ pub struct Requirements {
     pub routes: Vec<Prefix>,
     /// `--reach`: a TCP connection to each succeeds.
     pub reach: Vec<ReachTarget>,
+    /// `--require-connectivity`, `--http-probe`: the Internet must also work.
+    pub connectivity: ConnectivityRequirement,
 }
 
 /// Why a link was left out of the decision (only without `-i`).
@@ -179,6 +182,9 @@ pub struct Verdict {
     pub routes: Vec<RouteCheck>,
     /// `--reach`: the decision per target (empty when none was asked for).
     pub reach: Vec<ReachCheck>,
+    /// `--require-connectivity`, `--http-probe`: the decision about the Internet (`None`
+    /// when not asked for).
+    pub connectivity: Option<Connectivity>,
     pub links: Vec<LinkReport>,
 }
 
@@ -242,6 +248,14 @@ pub fn evaluate(requirements: &Requirements, snapshot: &Snapshot) -> Verdict {
             verdict.online = false;
         }
         verdict.time_sync = Some(time_sync);
+    }
+    verdict.connectivity = connectivity::check(&requirements.connectivity, snapshot);
+    if verdict
+        .connectivity
+        .as_ref()
+        .is_some_and(|c| c.problem().is_some())
+    {
+        verdict.online = false;
     }
     verdict
 }
@@ -311,6 +325,7 @@ impl Judge<'_> {
             time_sync: None,
             routes: Vec::new(),
             reach: Vec::new(),
+            connectivity: None,
             links,
         }
     }
@@ -385,6 +400,7 @@ impl Judge<'_> {
             time_sync: None,
             routes: Vec::new(),
             reach: Vec::new(),
+            connectivity: None,
             links,
         }
     }

@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use super::connectivity::{self, ConnectivityRequirement};
 use super::evaluate::{Requirements, Verdict, evaluate};
 use super::reach::ReachTarget;
 use super::reason::{Condition, Reason, ReasonKind};
@@ -16,6 +17,10 @@ use super::timesync;
 
 /// The whole goal of a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one goal per run, built once: boxing would only add indirection"
+)]
 pub enum Goal {
     /// Upstream systemd-networkd-wait-online's semantics.
     Upstream(Requirements),
@@ -37,6 +42,9 @@ pub struct UbuntuDefinition {
     /// `--require-time-sync`: the system clock must also be synchronised (decided apart
     /// from the numbered conditions, which are about interfaces).
     pub time_sync: bool,
+    /// `--require-connectivity`, `--http-probe`: the Internet must also work (decided apart
+    /// from the numbered conditions, as the clock is).
+    pub connectivity: ConnectivityRequirement,
 }
 
 /// The decision for a goal.
@@ -143,6 +151,14 @@ impl Goal {
         }
     }
 
+    /// What is asked about the Internet (`--require-connectivity`, `--http-probe`).
+    pub fn connectivity(&self) -> &ConnectivityRequirement {
+        match self {
+            Goal::Upstream(requirements) => &requirements.connectivity,
+            Goal::Ubuntu(definition) => &definition.connectivity,
+        }
+    }
+
     /// `--carrier-timeout`, when asked for.
     pub fn carrier_timeout(&self) -> Option<std::time::Duration> {
         self.requirement_sets().find_map(|r| r.carrier_timeout)
@@ -174,6 +190,7 @@ impl Goal {
                 routable: without_dns(&definition.routable),
                 // The clock is another condition: while it is missing, so is more than DNS.
                 time_sync: definition.time_sync,
+                connectivity: definition.connectivity.clone(),
             }),
         };
         !self.evaluate_now(snapshot).online && without.evaluate_now(snapshot).online
@@ -278,6 +295,9 @@ impl UbuntuDefinition {
         if self.time_sync {
             verdicts.push((None, timesync::verdict(snapshot)));
         }
+        if self.connectivity.is_required() {
+            verdicts.push((None, connectivity::verdict(&self.connectivity, snapshot)));
+        }
         GoalVerdict {
             online: verdicts.iter().all(|(_, verdict)| verdict.online),
             hopeless: verdicts.iter().any(|(_, verdict)| verdict.hopeless),
@@ -320,6 +340,7 @@ mod tests {
                 ..Requirements::default()
             },
             time_sync: false,
+            connectivity: Default::default(),
         })
     }
 

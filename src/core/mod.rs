@@ -4,6 +4,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod connectivity;
 pub mod default_route;
 pub mod dns;
 pub mod evaluate;

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use super::connectivity::NmConnectivity;
 use super::link::KernelLink;
 
 /// `NMDeviceState` (NetworkManager's `nm-dbus-interface.h`).
@@ -167,6 +168,12 @@ pub struct NetworkManagerFacts {
     pub startup: bool,
     /// Devices by interface name (`IpInterface`, else `Interface`).
     pub devices: BTreeMap<String, Device>,
+    /// The manager's `Connectivity`: its own judgement of the Internet.
+    pub connectivity: NmConnectivity,
+    /// Its connectivity check runs (`ConnectivityCheckAvailable` and
+    /// `ConnectivityCheckEnabled`): without it, `Connectivity` is only a guess (full as soon
+    /// as a device has a default route).
+    pub connectivity_checked: bool,
 }
 
 impl NetworkManagerFacts {
@@ -180,6 +187,8 @@ impl NetworkManagerFacts {
         self.running = false;
         self.startup = false;
         self.devices.clear();
+        self.connectivity = NmConnectivity::Unknown;
+        self.connectivity_checked = false;
     }
 }
 

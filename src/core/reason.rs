@@ -4,6 +4,7 @@
 //! and the journal's `INTERFACE=` field — renders from these values ([`crate::report`]);
 //! nothing parses prose back.
 
+use super::connectivity::Connectivity;
 use super::default_route::RouteProblem;
 use super::dns::ProbeState;
 use super::evaluate::{LinkReport, Verdict};
@@ -66,6 +67,8 @@ pub enum ReasonKind<'a> {
     RouteTo(&'a RouteCheck),
     /// `--reach`: no TCP connection to a target has succeeded (the check holds its problem).
     Reach(&'a ReachCheck),
+    /// `--require-connectivity`, `--http-probe`: the Internet does not count as working.
+    Connectivity(&'a Connectivity),
 }
 
 /// One reason the goal does not hold.
@@ -96,6 +99,7 @@ impl<'a> Reason<'a> {
                 | ReasonKind::TimeSync(_)
                 | ReasonKind::RouteTo(_)
                 | ReasonKind::Reach(_)
+                | ReasonKind::Connectivity(_)
         )
     }
 }
@@ -147,6 +151,12 @@ impl Verdict {
                     .iter()
                     .filter(|c| c.problem().is_some())
                     .map(ReasonKind::Reach),
+            )
+            .chain(
+                self.connectivity
+                    .as_ref()
+                    .filter(|c| c.problem().is_some())
+                    .map(ReasonKind::Connectivity),
             )
     }
 }

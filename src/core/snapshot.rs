@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
+use super::connectivity::HttpProbeState;
 use super::dns::{DnsFacts, NetworkdDns};
 use super::link::{KernelLink, LinkStatus};
 use super::machine::MachineFacts;
@@ -29,6 +30,9 @@ pub struct NetworkdLink {
     pub dns_servers: bool,
     /// `DHCP_LEASE=`: the link holds a DHCPv4 lease.
     pub dhcp_lease: bool,
+    /// `CAPTIVE_PORTAL=`: the captive portal learnt on the link (RFC 8910: DHCPv4 option
+    /// 114, DHCPv6 option 103, a router advertisement), systemd 254 and later.
+    pub captive_portal: Option<String>,
 }
 
 impl NetworkdLink {
@@ -52,6 +56,7 @@ impl Default for NetworkdLink {
             required_families: RequiredFamilies::NONE,
             dns_servers: false,
             dhcp_lease: false,
+            captive_portal: None,
         }
     }
 }
@@ -123,6 +128,8 @@ pub struct Snapshot {
     pub time_sync: Option<TimeSyncFacts>,
     /// `--reach`: the connection attempts' results per target (none before the first).
     pub reach: BTreeMap<ReachTarget, ReachFacts>,
+    /// The HTTP probe's state, when it is asked (`--http-probe`).
+    pub http_probe: Option<HttpProbeState>,
     /// Whose facts judge each link.
     pub policy: ManagerPolicy,
     /// CLOCK_BOOTTIME at the moment of the snapshot, for address lifetimes.
@@ -147,6 +154,7 @@ impl Snapshot {
             networkmanager: None,
             time_sync: None,
             reach: BTreeMap::new(),
+            http_probe: None,
             policy: ManagerPolicy::OneManager,
             now: Duration::ZERO,
             no_carrier_since: BTreeMap::new(),

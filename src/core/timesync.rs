@@ -127,6 +127,7 @@ pub fn verdict(snapshot: &Snapshot) -> Verdict {
         time_sync: Some(time_sync),
         routes: Vec::new(),
         reach: Vec::new(),
+        connectivity: None,
         links: Vec::new(),
     }
 }

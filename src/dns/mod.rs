@@ -488,9 +488,12 @@ impl Source for DnsWatcher {
         match changed {
             Facts::Kernel => self.links_changed(goal.dns_links(snapshot), &mut snapshot.dns),
             Facts::Networkd => self.configuration_may_have_changed(&mut snapshot.dns),
-            Facts::NetworkManager | Facts::Dns | Facts::TimeSync | Facts::Reach | Facts::Time => {
-                false
-            }
+            Facts::NetworkManager
+            | Facts::Dns
+            | Facts::TimeSync
+            | Facts::Reach
+            | Facts::Connectivity
+            | Facts::Time => false,
         }
     }
 }

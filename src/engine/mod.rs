@@ -95,6 +95,11 @@ impl Managers {
         }
     }
 
+    /// Whether NetworkManager is followed (it may say whether the Internet works).
+    pub fn follows_networkmanager(&self) -> bool {
+        self.networkmanager
+    }
+
     /// How `--manager=` would name this choice.
     pub fn label(&self) -> &'static str {
         match (self.policy, &self.networkd, self.networkmanager) {

@@ -32,6 +32,8 @@ pub enum Facts {
     TimeSync,
     /// `--reach`'s connection attempts.
     Reach,
+    /// The HTTP probe's state.
+    Connectivity,
     /// None: time passed (a timer that makes the engine decide again).
     Time,
 }

@@ -1,7 +1,8 @@
 //! Which sources a wait opens, from the goal and the manager chosen: the kernel always; then
 //! in this order (the order in which they follow each other's changes) networkd's state
 //! files, NetworkManager, DNS, the gateway prober, the carrier clock, the clock's
-//! synchronisation, `--reach`'s connections and the DNS grace clock (last: it follows what the others' facts became),
+//! synchronisation, `--reach`'s connections, the HTTP probe and the DNS grace clock (last: it
+//! follows what the others' facts became),
 //! each only when the goal or the manager needs it. A new source is one more `push` here.
 
 use std::collections::BTreeMap;
@@ -12,6 +13,8 @@ use super::carrier_clock::CarrierClock;
 use super::dns_grace_clock::DnsGraceClock;
 use super::source::{Driven, Slot};
 use super::{EngineError, Managers};
+use crate::connectivity::HttpProbeSource;
+use crate::core::connectivity::HttpProbeState;
 use crate::core::dns::DnsFacts;
 use crate::core::goal::Goal;
 use crate::core::networkmanager::NetworkManagerFacts;
@@ -89,6 +92,10 @@ pub(super) fn open(
     let reach = goal.reach_targets();
     if !reach.is_empty() {
         others.push(Box::new(Slot::new(ReachSource::new(reach))));
+    }
+    if let Some(probe) = HttpProbeSource::new(goal.connectivity()) {
+        snapshot.http_probe = Some(HttpProbeState::NotTried);
+        others.push(Box::new(Slot::new(probe)));
     }
     if let Some(grace) = goal.dns_grace() {
         others.push(Box::new(Slot::new(DnsGraceClock::new(grace))));

@@ -87,6 +87,7 @@ pub fn ubuntu_definition(
             ..Requirements::default()
         },
         time_sync: refinements.time_sync,
+        connectivity: refinements.connectivity.clone(),
     })
 }
 

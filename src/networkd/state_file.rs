@@ -41,6 +41,7 @@ pub fn parse(text: &str) -> NetworkdLink {
             }
             "DNS" => link.dns_servers = true,
             "DHCP_LEASE" => link.dhcp_lease = true,
+            "CAPTIVE_PORTAL" => link.captive_portal = Some(value.to_string()),
             _ => {}
         }
     }
@@ -62,6 +63,19 @@ fn unquote(value: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn captive_portal_from_networkd_257() {
+        let text = "ADMIN_STATE=configured\nOPER_STATE=routable\n\
+                    CAPTIVE_PORTAL=http://10.77.0.1/portal\nDHCP_LEASE=/run/systemd/netif/leases/2\n";
+        let link = parse(text);
+        assert_eq!(
+            link.captive_portal.as_deref(),
+            Some("http://10.77.0.1/portal")
+        );
+        assert!(link.dhcp_lease);
+        assert_eq!(parse("ADMIN_STATE=configured\n").captive_portal, None);
+    }
 
     #[test]
     fn a_nul_byte_makes_the_whole_file_unusable_like_upstream() {

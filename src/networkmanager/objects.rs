@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use zbus::zvariant::OwnedVariant;
 
+use crate::core::connectivity::NmConnectivity;
 use crate::core::networkmanager::{ActiveConnection, Device, DeviceState, NetworkManagerFacts};
 
 pub const MANAGER_INTERFACE: &str = "org.freedesktop.NetworkManager";
@@ -52,6 +53,11 @@ struct ActiveObject {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Objects {
     startup: bool,
+    /// The manager's `Connectivity`.
+    connectivity: u32,
+    /// `ConnectivityCheckAvailable`, `ConnectivityCheckEnabled`.
+    check_available: bool,
+    check_enabled: bool,
     devices: BTreeMap<String, DeviceObject>,
     active: BTreeMap<String, ActiveObject>,
     /// Objects were ignored past [`MAX_OBJECTS`] (warned once).
@@ -123,6 +129,15 @@ impl Objects {
                 if let Some(startup) = get::<bool>(properties, "Startup") {
                     self.startup = startup;
                 }
+                if let Some(connectivity) = get::<u32>(properties, "Connectivity") {
+                    self.connectivity = connectivity;
+                }
+                if let Some(available) = get::<bool>(properties, "ConnectivityCheckAvailable") {
+                    self.check_available = available;
+                }
+                if let Some(enabled) = get::<bool>(properties, "ConnectivityCheckEnabled") {
+                    self.check_enabled = enabled;
+                }
             }
             DEVICE_INTERFACE => {
                 let Some(device) = self.devices.get_mut(path) else {
@@ -192,12 +207,20 @@ impl Objects {
                 (name, device)
             })
             .collect();
-        let changed = !facts.running || facts.startup != self.startup || facts.devices != devices;
+        let connectivity = NmConnectivity::from_u32(self.connectivity);
+        let checked = self.check_available && self.check_enabled;
+        let changed = !facts.running
+            || facts.startup != self.startup
+            || facts.devices != devices
+            || facts.connectivity != connectivity
+            || facts.connectivity_checked != checked;
         facts.known = true;
         facts.running = true;
         facts.seen = true;
         facts.startup = self.startup;
         facts.devices = devices;
+        facts.connectivity = connectivity;
+        facts.connectivity_checked = checked;
         changed
     }
 }
@@ -307,6 +330,50 @@ mod tests {
             Some(ActiveConnection { state: 1, flags: 0 })
         );
         assert!(!objects.apply_to(&mut facts), "nothing changed");
+    }
+
+    #[test]
+    fn the_managers_connectivity_is_followed() {
+        let mut objects = Objects::from_managed(&managed_objects());
+        let mut facts = NetworkManagerFacts::default();
+        objects.apply_to(&mut facts);
+        assert_eq!(facts.connectivity, NmConnectivity::Unknown);
+        assert!(!facts.connectivity_checked);
+        objects.change(
+            "/org/freedesktop/NetworkManager",
+            MANAGER_INTERFACE,
+            &props(&[
+                ("Connectivity", 2u32.into()),
+                ("ConnectivityCheckAvailable", true.into()),
+            ]),
+        );
+        assert!(objects.apply_to(&mut facts));
+        assert_eq!(facts.connectivity, NmConnectivity::Portal);
+        // Available, not enabled: not checked.
+        assert!(!facts.connectivity_checked);
+        objects.change(
+            "/org/freedesktop/NetworkManager",
+            MANAGER_INTERFACE,
+            &props(&[("ConnectivityCheckEnabled", true.into())]),
+        );
+        assert!(objects.apply_to(&mut facts));
+        assert!(facts.connectivity_checked);
+        // A value of another type is ignored.
+        objects.change(
+            "/org/freedesktop/NetworkManager",
+            MANAGER_INTERFACE,
+            &props(&[("Connectivity", text("full"))]),
+        );
+        assert!(!objects.apply_to(&mut facts));
+        objects.change(
+            "/org/freedesktop/NetworkManager",
+            MANAGER_INTERFACE,
+            &props(&[("Connectivity", 4u32.into())]),
+        );
+        assert!(objects.apply_to(&mut facts));
+        assert_eq!(facts.connectivity, NmConnectivity::Full);
+        facts.forget();
+        assert_eq!(facts.connectivity, NmConnectivity::Unknown);
     }
 
     #[test]

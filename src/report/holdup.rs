@@ -74,6 +74,7 @@ impl HoldUps {
                     (format!("route to {}", check.target), false, check.short())
                 }
                 ReasonKind::Reach(check) => (check.target.to_string(), false, check.short()),
+                ReasonKind::Connectivity(c) => (c.subject().to_string(), false, c.short()),
                 _ => continue,
             };
             if !current.iter().any(|(subject, ..)| *subject == entry.0) {

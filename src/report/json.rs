@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::outcome::OutcomeWords;
+use crate::core::connectivity::Connectivity;
 use crate::core::goal::GoalVerdict;
 use crate::core::pitfalls::Pitfall;
 use crate::core::reason::Condition;
@@ -26,7 +27,7 @@ pub struct Report {
     pub manager: &'static str,
     pub interfaces: Vec<InterfaceReport>,
     /// The conditions about no interface that were asked for (`--require-time-sync`,
-    /// `--require-route`, `--reach`);
+    /// `--require-route`, `--reach`, `--require-connectivity`, `--http-probe`);
     /// left out when none was, so that upstream's options give the same document.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<ConditionReport>,
@@ -39,7 +40,8 @@ pub struct Report {
 /// One condition about no interface, as decided last.
 #[derive(Debug, Serialize)]
 pub struct ConditionReport {
-    /// `time-sync`, `route` (`--require-route`) or `reach` (`--reach`).
+    /// `time-sync`, `route` (`--require-route`), `reach` (`--reach`), `connectivity` or
+    /// `http-probe`.
     pub kind: &'static str,
     /// Whether it holds.
     pub met: bool,
@@ -70,6 +72,16 @@ fn route_reach_conditions(verdict: &Verdict) -> impl Iterator<Item = ConditionRe
         reason: check.to_string(),
     });
     routes.chain(reach)
+}
+
+impl From<&Connectivity> for ConditionReport {
+    fn from(connectivity: &Connectivity) -> ConditionReport {
+        ConditionReport {
+            kind: connectivity.kind(),
+            met: connectivity.problem().is_none(),
+            reason: connectivity.to_string(),
+        }
+    }
 }
 
 /// One pitfall found.
@@ -150,7 +162,16 @@ impl Report {
             .clone()
             .filter_map(|(_, v)| v.time_sync.as_ref())
             .map(ConditionReport::from)
-            .chain(verdicts.flat_map(|(_, v)| route_reach_conditions(v)))
+            .chain(
+                verdicts
+                    .clone()
+                    .flat_map(|(_, v)| route_reach_conditions(v)),
+            )
+            .chain(
+                verdicts
+                    .filter_map(|(_, v)| v.connectivity.as_ref())
+                    .map(ConditionReport::from),
+            )
             .collect();
         Report {
             verdict,

@@ -12,6 +12,7 @@
 
 use std::time::Duration;
 
+pub(crate) mod connectivity;
 pub(crate) mod holdup;
 pub(crate) mod json;
 pub(crate) mod outcome;

@@ -54,6 +54,7 @@ impl fmt::Display for ReasonKind<'_> {
             ReasonKind::TimeSync(problem) => write!(f, "{problem}"),
             ReasonKind::RouteTo(check) => write!(f, "{check}"),
             ReasonKind::Reach(check) => write!(f, "{check}"),
+            ReasonKind::Connectivity(connectivity) => write!(f, "{connectivity}"),
         }
     }
 }

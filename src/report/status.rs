@@ -17,6 +17,7 @@ pub fn waiting_for(verdict: &GoalVerdict) -> String {
             ReasonKind::TimeSync(problem) => format!("{} ({})", timesync::SUBJECT, problem.short()),
             ReasonKind::RouteTo(check) => check.short(),
             ReasonKind::Reach(check) => check.short(),
+            ReasonKind::Connectivity(c) => format!("{} ({})", c.subject(), c.short()),
             kind => kind.to_string(),
         };
         if !items.contains(&item) {

@@ -65,6 +65,9 @@ pub fn render(
         } else if v.links.is_empty() && v.time_sync.is_some() {
             // The clock's own verdict beside Ubuntu's numbered conditions.
             lines.push(format!("{}:", timesync::SUBJECT));
+        } else if let (true, Some(connectivity)) = (v.links.is_empty(), &v.connectivity) {
+            // The Internet's own verdict, likewise.
+            lines.push(format!("{}:", connectivity.subject()));
         }
         for report in reports {
             lines.push(row(report, width, show_manager, elapsed, online_since));
@@ -89,6 +92,9 @@ pub fn render(
         let reached = v.reach.iter().filter(|c| c.problem().is_none());
         for holds in reached.map(ToString::to_string) {
             lines.push(format!("  {holds}"));
+        }
+        if let Some(works) = v.connectivity.as_ref().filter(|c| c.problem().is_none()) {
+            lines.push(format!("  {works}"));
         }
         if !v.online && v.no_online_link && v.probe_unmet.is_none() {
             lines.push("  unmet: no considered interface is online yet".to_string());
@@ -223,6 +229,8 @@ mod tests {
         let plain = render(&goal(&["wo0"]).evaluate(&snap), &[], None, &BTreeMap::new());
         assert!(!plain[0].contains("MANAGER"), "{plain:?}");
         snap.networkmanager = Some(NetworkManagerFacts {
+            connectivity: Default::default(),
+            connectivity_checked: false,
             known: true,
             running: true,
             seen: true,
@@ -284,6 +292,7 @@ mod tests {
             link_local: requirements,
             routable: Requirements::default(),
             time_sync: true,
+            connectivity: Default::default(),
         });
         let lines = render(&ubuntu.evaluate(&snap), &[], None, &BTreeMap::new());
         let n = lines.len();

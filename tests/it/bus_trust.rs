@@ -61,6 +61,8 @@ fn forged_online(device: &str, active: &str) -> Vec<Forged> {
                 ("State", "u", "70"),
                 ("Startup", "b", "false"),
                 ("Connectivity", "u", "4"),
+                ("ConnectivityCheckEnabled", "b", "true"),
+                ("ConnectivityCheckAvailable", "b", "true"),
             ],
         ),
         Forged::properties_changed(device, DEVICE_IFACE, &[("State", "u", "100")]),
@@ -151,10 +153,22 @@ fn forged_networkmanager_signals_from_nobody_do_not_make_it_online() {
         ),
         waiter(&env, &["-i", "wo0:routable", "--timeout=8"], limit),
         waiter(&env, &["--manager=networkmanager", "--timeout=8"], limit),
+        // A forged Connectivity=4 (FULL) must not make the Internet work either.
+        waiter(
+            &env,
+            &[
+                "--manager=networkmanager",
+                "-i",
+                "wo0:routable",
+                "--require-connectivity",
+                "--timeout=8",
+            ],
+            limit,
+        ),
     ];
     let nm_online = run_wait_online_bg(env.run(&nm_online_bin(), &["-s", "-q", "-t", "8"]), limit);
     let run: RunIn<'_> = &|cmd, args| env.run(cmd, args);
-    let mut names = wait_for_connections(run, "wait-online", 3, Duration::from_secs(5));
+    let mut names = wait_for_connections(run, "wait-online", 4, Duration::from_secs(5));
     names.extend(wait_for_connections(
         run,
         "nm-online",
@@ -189,6 +203,18 @@ fn forged_networkmanager_signals_from_nobody_do_not_make_it_online() {
             "waiter {i} never saw a forged signal: {}",
             r.describe()
         );
+        if i == 3 {
+            // The reasons at the timeout, not the debug log's earlier "waiting:" lines.
+            let timeout = r
+                .stderr
+                .rsplit_once("Timeout occurred")
+                .map_or("", |(_, reasons)| reasons);
+            assert!(
+                timeout.contains("no Internet: NetworkManager"),
+                "waiter {i} took a forged Connectivity: {}",
+                r.describe()
+            );
+        }
         if i < 2 {
             assert!(
                 r.stderr

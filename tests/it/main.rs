@@ -34,6 +34,7 @@ mod common;
 
 mod bus_trust;
 mod cli;
+mod connectivity;
 mod differential;
 mod dns;
 mod dns_env_selftest;

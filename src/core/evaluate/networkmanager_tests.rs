@@ -34,6 +34,8 @@ const READY4: u32 = activation_flags::IP4_READY;
 
 fn facts(startup: bool, devices: &[(&str, Device)]) -> NetworkManagerFacts {
     NetworkManagerFacts {
+        connectivity: Default::default(),
+        connectivity_checked: false,
         known: true,
         running: true,
         seen: true,

@@ -809,6 +809,7 @@ fn arb_requirements() -> impl Strategy<Value = Requirements> {
             dns_grace: None,
             routes: Vec::new(),
             reach: Vec::new(),
+            connectivity: Default::default(),
         })
 }
 

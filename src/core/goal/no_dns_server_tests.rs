@@ -85,6 +85,7 @@ fn ubuntu(grace: Option<Duration>) -> Goal {
         },
         routable,
         time_sync: false,
+        connectivity: Default::default(),
     })
 }
 

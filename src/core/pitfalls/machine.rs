@@ -260,6 +260,7 @@ mod tests {
                 .iter()
                 .map(|(name, d)| ((*name).to_owned(), d.clone()))
                 .collect(),
+            ..NetworkManagerFacts::default()
         }
     }
 

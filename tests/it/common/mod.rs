@@ -54,6 +54,7 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 pub mod forge;
+pub mod http;
 mod netns;
 mod networkd;
 pub mod networkmanager;
