@@ -14,11 +14,13 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{CommandFactory, Parser};
 
 pub mod boolean;
+pub mod boot;
 pub mod completions;
 pub mod glob;
 pub mod timespan;
 
 use self::boolean::parse_boolean;
+use self::boot::{CmdlineSource, Credentials, KernelCommandLine, Origin, Setting, SettingSource};
 use self::glob::Glob;
 use self::timespan::{TimeSpan, parse_timespan};
 use crate::core::default_route::{RouteFamily, RouteRequirement};
@@ -78,13 +80,16 @@ struct Args {
     #[arg(long)]
     any: bool,
 
-    /// Maximum time to wait for network connectivity (0 or infinity: forever)
-    #[arg(long, value_name = "SECS", value_parser = parse_timeout, default_value = "120s")]
-    timeout: TimeSpan,
+    /// Maximum time to wait for network connectivity (0 or infinity: forever; default:
+    /// 120s, or the credential wait-online.timeout, or wait_online.timeout= on the kernel
+    /// command line)
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
+    timeout: Option<TimeSpan>,
 
     /// Stop waiting for a link that has had no carrier for this long since the wait began
     /// (an unplugged cable); give up at once when no link is left (default: off, or
-    /// $WAIT_ONLINE_CARRIER_TIMEOUT)
+    /// $WAIT_ONLINE_CARRIER_TIMEOUT, the credential wait-online.carrier-timeout,
+    /// wait_online.carrier_timeout= on the kernel command line)
     #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
     carrier_timeout: Option<TimeSpan>,
 
@@ -101,7 +106,8 @@ struct Args {
 
     /// With --dns or --online-definition=ubuntu: give up at once (exit 1) when every other
     /// condition has held for this long and no DNS server is configured anywhere (default:
-    /// off, or $WAIT_ONLINE_DNS_GRACE)
+    /// off, or $WAIT_ONLINE_DNS_GRACE, the credential wait-online.dns-grace,
+    /// wait_online.dns_grace= on the kernel command line)
     #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
     dns_grace: Option<TimeSpan>,
 
@@ -160,8 +166,8 @@ struct Args {
     #[arg(long, value_name = "SHELL", value_enum)]
     completions: Option<completions::Shell>,
 
-    /// Not options: the environment variables that set `--carrier-timeout` and `--dns-grace`
-    /// when the command line does not.
+    /// Not options: the environment variables, credentials and kernel command line that set
+    /// `--timeout`, `--carrier-timeout` and `--dns-grace` when the command line does not.
     #[arg(skip)]
     environment: Environment,
 }
@@ -210,6 +216,12 @@ pub struct Options {
     pub json: bool,
     /// `--explain`: live view while waiting, summary and pitfalls at exit.
     pub explain: bool,
+    /// Where `--timeout`, `--carrier-timeout` and `--dns-grace` came from (those that are
+    /// set, in that order), to be logged once.
+    pub settings: Vec<SettingSource>,
+    /// Why the kernel command line could not be read, and whether that is expected (it does
+    /// not exist or is hidden, as PID 1's arguments are from a sandboxed service in a container).
+    pub kernel_command_line_unread: Option<(String, bool)>,
 }
 
 /// What the command line asks for: run, or print text (help, version) and exit 0.
@@ -234,29 +246,42 @@ pub const CARRIER_TIMEOUT_ENV: &str = "WAIT_ONLINE_CARRIER_TIMEOUT";
 /// first line), as one `Environment=` line reaches both of Netplan's.
 pub const DNS_GRACE_ENV: &str = "WAIT_ONLINE_DNS_GRACE";
 
-/// The values of the environment variables the command line reads (`None`: unset).
-#[derive(Debug, Clone, Default)]
+/// What sets `--timeout`, `--carrier-timeout` and `--dns-grace` when the command line does
+/// not, highest precedence first: the environment variables (`None`: unset), the credentials
+/// and the kernel command line ([`boot`]).
+#[derive(Debug, Default)]
 pub struct Environment {
     /// [`CARRIER_TIMEOUT_ENV`].
     pub carrier_timeout: Option<OsString>,
     /// [`DNS_GRACE_ENV`].
     pub dns_grace: Option<OsString>,
+    /// `$CREDENTIALS_DIRECTORY/wait-online.*`.
+    pub credentials: Credentials,
+    /// `wait_online.*=` on the kernel command line.
+    pub kernel: KernelCommandLine,
 }
 
-/// Parses `args` (including the program name), with `$WAIT_ONLINE_CARRIER_TIMEOUT` and
-/// `$WAIT_ONLINE_DNS_GRACE` from the process environment.
+impl Environment {
+    /// This process's: its environment variables, its service's credentials and the kernel
+    /// command line.
+    pub fn of_this_process() -> Environment {
+        Environment {
+            carrier_timeout: std::env::var_os(CARRIER_TIMEOUT_ENV),
+            dns_grace: std::env::var_os(DNS_GRACE_ENV),
+            credentials: Credentials::of_this_service(),
+            kernel: KernelCommandLine::of_this_system(),
+        }
+    }
+}
+
+/// Parses `args` (including the program name), with the environment of this process
+/// ([`Environment::of_this_process`]).
 pub fn parse<I, T>(args: I) -> Result<Command, UsageError>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    parse_in_environment(
-        args,
-        Environment {
-            carrier_timeout: std::env::var_os(CARRIER_TIMEOUT_ENV),
-            dns_grace: std::env::var_os(DNS_GRACE_ENV),
-        },
-    )
+    parse_in_environment(args, Environment::of_this_process())
 }
 
 /// [`parse`] with the value of [`CARRIER_TIMEOUT_ENV`] given (`None`: unset), and
@@ -271,7 +296,7 @@ where
 {
     let environment = Environment {
         carrier_timeout: carrier_timeout_env,
-        dns_grace: None,
+        ..Environment::default()
     };
     parse_in_environment(args, environment)
 }
@@ -319,11 +344,16 @@ impl TryFrom<Args> for Options {
             }
             seen.push(&wanted.name);
         }
-        // The command line wins; the environment is not even read then.
-        let carrier_timeout = match args.carrier_timeout {
-            Some(span) => Some(span),
-            None => span_from_environment(CARRIER_TIMEOUT_ENV, args.environment.carrier_timeout)?,
-        };
+        // Each of the three: the command line, else the environment, a credential, the kernel
+        // command line (the first that gives a value wins; the others are not even judged).
+        let environment = &args.environment;
+        let timeout =
+            resolve(Setting::Timeout, args.timeout, environment)?.unwrap_or(SettingSource {
+                setting: Setting::Timeout,
+                value: DEFAULT_TIMEOUT,
+                origin: Origin::Default,
+            });
+        let carrier_timeout = resolve(Setting::CarrierTimeout, args.carrier_timeout, environment)?;
         // Ubuntu's definition includes DNS (condition 4) unless --dns=no.
         let dns = args.dns.unwrap_or(args.online_definition.is_some());
         let dns_grace = match args.dns_grace {
@@ -333,10 +363,10 @@ impl TryFrom<Args> for Options {
                         .to_string(),
                 ));
             }
-            Some(span) => Some(span),
-            // Netplan's first line has no --dns: the variable does not concern it.
+            // Netplan's first line has no --dns: the variable, credential and kernel
+            // parameter, which reach both of Netplan's lines, do not concern it.
             None if !dns => None,
-            None => span_from_environment(DNS_GRACE_ENV, args.environment.dns_grace)?,
+            explicit => resolve(Setting::DnsGrace, explicit, environment)?,
         };
         let requirements = Requirements {
             interfaces: args.interfaces.clone(),
@@ -359,15 +389,9 @@ impl TryFrom<Args> for Options {
                 probe: args.probe_gateway,
             },
             // 0 and infinity: never give up on a link, like --timeout's forever.
-            carrier_timeout: match carrier_timeout {
-                Some(TimeSpan::Finite(span)) if !span.is_zero() => Some(span),
-                _ => None,
-            },
+            carrier_timeout: carrier_timeout.as_ref().and_then(SettingSource::finite),
             // 0 and infinity: off, as for --carrier-timeout.
-            dns_grace: match dns_grace {
-                Some(TimeSpan::Finite(span)) if !span.is_zero() => Some(span),
-                _ => None,
-            },
+            dns_grace: dns_grace.as_ref().and_then(SettingSource::finite),
             time_sync: args.require_time_sync,
         };
         if args.online_definition.is_some() {
@@ -386,21 +410,105 @@ impl TryFrom<Args> for Options {
                 "--print-netplan-lines needs --online-definition=ubuntu".to_string(),
             ));
         }
-        let timeout = match args.timeout {
-            TimeSpan::Finite(span) if !span.is_zero() => Some(span),
-            _ => None,
-        };
+        let settings = [Some(timeout.clone()), carrier_timeout, dns_grace]
+            .into_iter()
+            .flatten()
+            .collect();
         Ok(Options {
             requirements,
-            timeout,
+            timeout: timeout.finite(),
             quiet: args.quiet,
             manager: args.manager,
             definition: args.online_definition,
             print_netplan_lines: args.print_netplan_lines,
             json: args.json,
             explain: args.explain,
+            settings,
+            kernel_command_line_unread: args
+                .environment
+                .kernel
+                .unread
+                .as_ref()
+                .map(|err| (err.to_string(), err.is_not_found())),
         })
     }
+}
+
+/// `--timeout` when nothing sets it: upstream's.
+const DEFAULT_TIMEOUT: TimeSpan = TimeSpan::Finite(Duration::from_secs(120));
+
+/// The value of `setting` and where it came from: `explicit` (the command line), else the
+/// first of the environment variable, the credential and the kernel command line that gives
+/// one (an empty value gives none); `None` when none does. Only the value used is judged: a bad
+/// one is a usage error naming where it came from.
+fn resolve(
+    setting: Setting,
+    explicit: Option<TimeSpan>,
+    environment: &Environment,
+) -> Result<Option<SettingSource>, UsageError> {
+    let found = |value, origin| {
+        Ok(Some(SettingSource {
+            setting,
+            value,
+            origin,
+        }))
+    };
+    if let Some(value) = explicit {
+        return found(value, Origin::CommandLine);
+    }
+    let variable = match setting {
+        Setting::Timeout => None,
+        Setting::CarrierTimeout => Some((CARRIER_TIMEOUT_ENV, &environment.carrier_timeout)),
+        Setting::DnsGrace => Some((DNS_GRACE_ENV, &environment.dns_grace)),
+    };
+    if let Some((name, value)) = variable
+        && let Some(value) = span_from_environment(name, value.clone())?
+    {
+        return found(value, Origin::Environment(name));
+    }
+    if let Some(credential) = environment.credentials.get(setting) {
+        let name = setting.credential();
+        let text = credential.text.as_ref().map_err(|why| {
+            UsageError(format!(
+                "credential {name}: {}; fix or remove it",
+                one_line_text(why)
+            ))
+        })?;
+        if !text.is_empty() {
+            let value = parse_timespan(text).map_err(|err| {
+                UsageError(format!(
+                    "credential {name}='{}' ({}): {err}; set it to a time span such as 5s, or remove it",
+                    excerpt(text),
+                    excerpt(&credential.path.to_string_lossy())
+                ))
+            })?;
+            return found(value, Origin::Credential(credential.path.clone()));
+        }
+    }
+    if let Some(parameter) = environment.kernel.get(setting)
+        && !parameter.value.is_empty()
+    {
+        let value = parse_timespan(&parameter.value).map_err(|err| {
+            let place = match parameter.source {
+                CmdlineSource::ProcCmdline => "",
+                CmdlineSource::Pid1 => " (PID 1's arguments in this container)",
+                CmdlineSource::Override => " ($SYSTEMD_PROC_CMDLINE)",
+            };
+            UsageError(format!(
+                "{}='{}' on the kernel command line{place}: {err}; set it to a time span such as 5s, or remove it",
+                excerpt(&parameter.key),
+                excerpt(&parameter.value)
+            ))
+        })?;
+        return found(
+            value,
+            Origin::KernelCommandLine {
+                key: parameter.key.clone(),
+                source: parameter.source,
+            },
+        );
+    }
+    Ok(None)
 }
 
 /// The time span of the environment variable `name` ([`CARRIER_TIMEOUT_ENV`],
@@ -791,6 +899,204 @@ mod tests {
         assert!(!message.contains('\n'), "{message}");
         let message = span(&[], Some("5\u{7}s")).unwrap_err();
         assert!(message.contains("'5\\u{7}s'"), "{message}");
+    }
+
+    /// The options for `args` with these boot parameters (and no environment variable but
+    /// `carrier_env`).
+    fn with_boot(
+        args: &[&str],
+        carrier_env: Option<&str>,
+        credentials: Credentials,
+        kernel: KernelCommandLine,
+    ) -> Result<Options, String> {
+        let argv = std::iter::once("wait-online").chain(args.iter().copied());
+        let environment = Environment {
+            carrier_timeout: carrier_env.map(OsString::from),
+            credentials,
+            kernel,
+            ..Environment::default()
+        };
+        match parse_in_environment(argv, environment) {
+            Ok(Command::Run(options)) => Ok(options),
+            Ok(Command::Print(text)) => Err(format!("printed: {text}")),
+            Err(UsageError(message)) => Err(message),
+        }
+    }
+
+    fn origin_of(options: &Options, setting: Setting) -> Option<&Origin> {
+        options
+            .settings
+            .iter()
+            .find(|source| source.setting == setting)
+            .map(|source| &source.origin)
+    }
+
+    #[test]
+    fn the_timeout_comes_from_the_command_line_a_credential_the_kernel_or_the_default() {
+        let secs = |n| Some(Duration::from_secs(n));
+        let none = Credentials::default;
+        let kernel = |value: &str| {
+            KernelCommandLine::default().with(Setting::Timeout, "wait_online.timeout", value)
+        };
+        let credential = |value: &str| none().with(Setting::Timeout, Ok(value));
+        let timeout = |args: &[&str], credentials, kernel| {
+            with_boot(args, None, credentials, kernel).map(|options| options.timeout)
+        };
+        let options = with_boot(&[], None, none(), KernelCommandLine::default()).unwrap();
+        assert_eq!(options.timeout, secs(120));
+        assert_eq!(options.settings.len(), 1, "{:?}", options.settings);
+        assert_eq!(
+            origin_of(&options, Setting::Timeout),
+            Some(&Origin::Default)
+        );
+        let options = with_boot(&[], None, none(), kernel("5min")).unwrap();
+        assert_eq!(options.timeout, secs(300));
+        assert_eq!(
+            origin_of(&options, Setting::Timeout),
+            Some(&Origin::KernelCommandLine {
+                key: "wait_online.timeout".to_string(),
+                source: CmdlineSource::ProcCmdline
+            })
+        );
+        assert_eq!(
+            timeout(&[], credential("200"), kernel("5min")),
+            Ok(secs(200))
+        );
+        assert_eq!(timeout(&[], credential(""), kernel("5min")), Ok(secs(300)));
+        assert_eq!(
+            timeout(&[], none(), kernel("")),
+            Ok(secs(120)),
+            "empty: unset"
+        );
+        assert_eq!(timeout(&[], none(), kernel("infinity")), Ok(None));
+        // an explicit --timeout wins, even when it is the default's value, and what it
+        // overrides is not judged
+        let explicit = timeout(&["--timeout=120"], credential("soon"), kernel("soon"));
+        assert_eq!(explicit, Ok(secs(120)));
+        assert_eq!(
+            timeout(&["--timeout=10"], none(), kernel("5min")),
+            Ok(secs(10))
+        );
+        let options = with_boot(&["--timeout=0"], None, credential("5"), kernel("5")).unwrap();
+        assert_eq!(options.timeout, None);
+        assert_eq!(
+            origin_of(&options, Setting::Timeout),
+            Some(&Origin::CommandLine)
+        );
+    }
+
+    #[test]
+    fn carrier_timeout_and_dns_grace_rank_environment_credential_kernel() {
+        let none = Credentials::default;
+        let kernel = KernelCommandLine::default()
+            .with(Setting::CarrierTimeout, "wait-online.carrier-timeout", "9s")
+            .with(Setting::DnsGrace, "rd.wait_online.dns_grace", "3s");
+        let credentials = || {
+            none()
+                .with(Setting::CarrierTimeout, Ok("7s"))
+                .with(Setting::DnsGrace, Ok("2s"))
+        };
+        let carrier = |env, credentials, kernel| {
+            with_boot(&[], env, credentials, kernel)
+                .map(|options| options.requirements.carrier_timeout)
+        };
+        let secs = |n| Ok(Some(Duration::from_secs(n)));
+        let kernel_only = || {
+            KernelCommandLine::default().with(
+                Setting::CarrierTimeout,
+                "wait_online.carrier_timeout",
+                "9s",
+            )
+        };
+        assert_eq!(carrier(Some("5s"), credentials(), kernel_only()), secs(5));
+        assert_eq!(carrier(None, credentials(), kernel_only()), secs(7));
+        assert_eq!(carrier(Some(""), none(), kernel_only()), secs(9));
+        assert_eq!(
+            carrier(None, none(), KernelCommandLine::default()),
+            Ok(None)
+        );
+        let options = with_boot(
+            &["--carrier-timeout=1s"],
+            Some("bogus"),
+            none(),
+            kernel_only(),
+        );
+        assert_eq!(options.map(|o| o.requirements.carrier_timeout), secs(1));
+        // --dns-grace: only when DNS is required (Netplan's first line is not concerned)
+        let netplans_first = ["-i", "eth0:degraded"];
+        let options = with_boot(&netplans_first, None, credentials(), kernel).unwrap();
+        assert_eq!(options.requirements.dns_grace, None);
+        assert_eq!(origin_of(&options, Setting::DnsGrace), None);
+        assert_eq!(
+            options.requirements.carrier_timeout,
+            Some(Duration::from_secs(7))
+        );
+        let bad = none().with(Setting::DnsGrace, Ok("soon"));
+        assert!(with_boot(&netplans_first, None, bad, KernelCommandLine::default()).is_ok());
+        let kernel =
+            KernelCommandLine::default().with(Setting::DnsGrace, "rd.wait_online.dns_grace", "3s");
+        let options = with_boot(&["--dns"], None, none(), kernel).unwrap();
+        assert_eq!(options.requirements.dns_grace, Some(Duration::from_secs(3)));
+        assert!(matches!(
+            origin_of(&options, Setting::DnsGrace),
+            Some(Origin::KernelCommandLine { key, .. }) if key == "rd.wait_online.dns_grace"
+        ));
+        let options = with_boot(
+            &["--dns"],
+            None,
+            credentials(),
+            KernelCommandLine::default(),
+        );
+        assert_eq!(options.map(|o| o.requirements.dns_grace), secs(2));
+    }
+
+    #[test]
+    fn a_bad_boot_parameter_is_one_line_naming_where_it_came_from() {
+        let message =
+            |credentials, kernel| with_boot(&[], None, credentials, kernel).expect_err("must fail");
+        let kernel = |source| {
+            let mut line = KernelCommandLine::from_words(
+                ["wait-online.timeout=5 parsecs".to_string()],
+                false,
+                source,
+            );
+            line.unread = None;
+            line
+        };
+        let text = message(Credentials::default(), kernel(CmdlineSource::ProcCmdline));
+        assert!(
+            text.starts_with(
+                "wait-online.timeout='5 parsecs' on the kernel command line: invalid time span"
+            ) && text.ends_with("; set it to a time span such as 5s, or remove it"),
+            "{text}"
+        );
+        let text = message(Credentials::default(), kernel(CmdlineSource::Pid1));
+        assert!(
+            text.contains("on the kernel command line (PID 1's arguments in this container): "),
+            "{text}"
+        );
+        let text = message(Credentials::default(), kernel(CmdlineSource::Override));
+        assert!(
+            text.contains("on the kernel command line ($SYSTEMD_PROC_CMDLINE): "),
+            "{text}"
+        );
+        let credentials = Credentials::default().with(Setting::Timeout, Ok("soon\nlater"));
+        let text = message(credentials, KernelCommandLine::default());
+        assert!(
+            text.starts_with(
+                "credential wait-online.timeout='soon\\nlater' (/run/credentials/test/wait-online.timeout): invalid time span"
+            ) && text.ends_with("; set it to a time span such as 5s, or remove it")
+                && !text.contains('\n'),
+            "{text}"
+        );
+        let credentials = Credentials::default()
+            .with(Setting::Timeout, Err("/run/credentials/x/wait-online.timeout: is a FIFO, not a regular file; not reading it"));
+        let text = message(credentials, KernelCommandLine::default());
+        assert_eq!(
+            text,
+            "credential wait-online.timeout: /run/credentials/x/wait-online.timeout: is a FIFO, \
+             not a regular file; not reading it; fix or remove it"
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub(crate) mod outcome;
 pub(crate) mod pitfall;
 pub(crate) mod problem;
 pub mod reason;
+pub(crate) mod settings;
 pub(crate) mod status;
 pub(crate) mod timesync;
 pub(crate) mod view;
