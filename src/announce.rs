@@ -134,7 +134,8 @@ const START_TIMEOUT_MARGIN: Duration = Duration::from_secs(30);
 /// exist (systemd ignores an extension that reaches `USEC_INFINITY`).
 const FOREVER: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
-/// `EXTEND_TIMEOUT_USEC=`: a start timeout of the unit (the shipped units' backstop,
+/// `EXTEND_TIMEOUT_USEC=`, sent when the timeout came from a credential or the kernel command
+/// line: a start timeout of the unit (the shipped units' backstop,
 /// `TimeoutStartSec=150`, with `NotifyAccess=main`) must not end a wait that a credential or
 /// the kernel command line made longer than the unit's author expected. The service manager
 /// only ever lengthens the start timeout for it, never shortens it.

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::cli::boot::Setting;
 use crate::cli::{self, Command, ManagerChoice, OnlineDefinition, Options};
 use crate::core::goal::Goal;
 use crate::core::pitfalls::Pitfall;
@@ -47,7 +48,15 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
         }
     };
     let notifier = Notifier::from_env();
-    crate::announce::extend_start_timeout(notifier.as_ref(), options.timeout);
+    // Only for a timeout the unit's command line does not show: for one it shows, the unit's
+    // author sets TimeoutStartSec= (and upstream's messages stay the same).
+    let hidden_timeout = options
+        .settings
+        .iter()
+        .any(|source| source.setting == Setting::Timeout && source.origin.is_hidden());
+    if hidden_timeout {
+        crate::announce::extend_start_timeout(notifier.as_ref(), options.timeout);
+    }
     let mut view = options.explain.then(ExplainView::new);
     // Both --explain and --json show the pitfalls: the engine looks for them after each decision.
     let mut pitfalls = (options.explain || options.json).then(PitfallScan::new);

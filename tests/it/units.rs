@@ -272,6 +272,30 @@ fn divert_drop_in_hardens_upstreams_units_to_exposure_at_most_2() {
     }
 }
 
+/// Every shipped file that runs wait-online imports the boot parameters' credentials, and
+/// those with a start timeout let the program push it past a longer timeout from them.
+#[test]
+fn units_import_the_boot_parameter_credentials() {
+    let units = Path::new(ROOT).join("units");
+    for file in [
+        "wait-online.service",
+        "wait-online@.service",
+        DROP_IN,
+        NM_DROP_IN,
+        DIVERT_DROP_IN,
+    ] {
+        let text = read(units.join(file));
+        let has = |line: &str| text.lines().any(|l| l == line);
+        assert!(has("ImportCredential=wait-online.*"), "{file}");
+        if text.lines().any(|l| l.starts_with("TimeoutStartSec=")) {
+            assert!(
+                has("NotifyAccess=main"),
+                "{file}: EXTEND_TIMEOUT_USEC= needs it"
+            );
+        }
+    }
+}
+
 /// The `# Hardening.` block up to `[Install]` or the end, without comments.
 fn hardening(text: &str) -> Vec<&str> {
     text.lines()
