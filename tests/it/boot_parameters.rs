@@ -10,20 +10,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::common::{self, Netns, RunResult, TempDir, run_wait_online, wait_online_bin};
+use crate::kernel::one_plugged_one_unplugged;
 
 const LIMIT: Duration = Duration::from_secs(60);
-
-/// `v0` routable, `v1` up without carrier (its peer stays down).
-fn one_plugged_one_unplugged() -> Netns {
-    let ns = Netns::new();
-    ns.add_veth("v0", None, "v0p");
-    ns.add_veth("v1", None, "v1p");
-    for up in ["v0", "v0p", "v1"] {
-        ns.link_up(up);
-    }
-    ns.add_addr("v0", "192.0.2.1/24");
-    ns
-}
 
 /// wait-online in `ns` with `args`, no boot parameter of the host's reaching it, and `env`.
 fn command(ns: &Netns, args: &[&str], env: &[(&str, &str)]) -> Command {
