@@ -413,6 +413,24 @@ mod tests {
         assert_eq!(words("a=\"\""), ["a="]);
     }
 
+    proptest::proptest! {
+        /// Words without quotes or separators come back as they were, joined by any run of
+        /// separators; a word with spaces in double quotes comes back whole, unquoted.
+        #[test]
+        fn words_round_trip(
+            plain in proptest::collection::vec("[^ \t\n\r'\"]{1,12}", 0..8),
+            spaced in "[^\"]{0,20}",
+            gap in "[ \t\n\r]{1,3}",
+        ) {
+            let text = plain.join(&gap);
+            proptest::prop_assert_eq!(split_words(&text), plain.clone());
+            let quoted = format!("{text}{gap}k=\"{spaced}\"{gap}");
+            let mut want = plain;
+            want.push(format!("k={spaced}"));
+            proptest::prop_assert_eq!(split_words(&quoted), want);
+        }
+    }
+
     fn kernel(text: &str, in_initrd: bool) -> KernelCommandLine {
         KernelCommandLine::from_words(split_words(text), in_initrd, CmdlineSource::ProcCmdline)
     }

@@ -1099,6 +1099,33 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Any kernel command line and credential text: options, or one line naming the source.
+        #[test]
+        fn hostile_boot_parameters_give_options_or_one_line(
+            cmdline in "(wait[-_]online\\.(timeout|carrier[-_]timeout)=|rd\\.| |\"|'|\\PC){0,40}",
+            credential in "\\PC{0,30}|[\\x00-\\x7f\u{2028}]{0,30}",
+        ) {
+            let kernel = KernelCommandLine::from_words(
+                boot::split_words(&cmdline),
+                true,
+                CmdlineSource::ProcCmdline,
+            );
+            let credentials = Credentials::default().with(Setting::CarrierTimeout, Ok(&credential));
+            match with_boot(&[], None, credentials, kernel) {
+                Ok(_) => {}
+                Err(message) => {
+                    proptest::prop_assert!(!message.contains('\n'), "{}", message);
+                    proptest::prop_assert!(
+                        message.contains("kernel command line") || message.starts_with("credential "),
+                        "{}",
+                        message
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn dns_takes_an_optional_boolean() {
         assert!(run(&["--dns"]).unwrap().requirements.dns);
