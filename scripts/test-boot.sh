@@ -18,6 +18,12 @@
 #                  the unit waits its whole timeout (Netplan's lines: no --timeout, so 120 s)
 #   unplugged-carrier-timeout
 #                  the same with a drop-in Environment=WAIT_ONLINE_CARRIER_TIMEOUT=5s
+#   unplugged-credential
+#                  unplugged, booted with systemd.set_credential=wait-online.timeout:5s on PID 1's
+#                  command line (a container's kernel command line): systemd imports the
+#                  credential, the hardening drop-in's ImportCredential=wait-online.* hands it to
+#                  upstream's unit, and Netplan's line (no --timeout) gives up after 5 s, not 120 s;
+#                  the journal names the credential as the timeout's origin
 #   networkmanager Netplan YAML with renderer NetworkManager, wait-online installed and its
 #                  NetworkManager-wait-online drop-in copied to /etc/systemd/system/
 #
@@ -51,7 +57,8 @@ T0=$SECONDS
 # shellcheck source=scripts/lib-deb.sh
 . "$SRC/scripts/lib-deb.sh"
 WORK=${WO_BOOT_DIR:-/tmp/wo-boot}
-ALL_BOOTS=(upstream package hardened-ubuntu unplugged unplugged-carrier-timeout networkmanager)
+ALL_BOOTS=(upstream package hardened-ubuntu unplugged unplugged-carrier-timeout unplugged-credential
+	networkmanager)
 
 [ "$(id -u)" = 0 ] || fail "run as root (debootstrap, namespaces, systemd-nspawn)"
 trap wo_cleanup EXIT
@@ -142,7 +149,7 @@ for i, l in enumerate(lines, 1):
     status = re.search(r"status=(\d+)", l)
     print(f"exec{i}_argv=" + (argv.group(1).strip() if argv else "?"))
     print(f"exec{i}_status=" + (status.group(1) if status else "not-run"))
-addr, ll, activated, exes, ifaces, given_up = "", "", "", set(), set(), []
+addr, ll, activated, exes, ifaces, given_up, origin = "", "", "", set(), set(), [], []
 uids, probe, pitfall = set(), [], []
 for raw in open(f"{out}/journal.json"):
     e = json.loads(raw)
@@ -156,6 +163,9 @@ for raw in open(f"{out}/journal.json"):
         addr = ts
     if not activated and ident == "NetworkManager" and "device (host0): Activation: successful" in msg:
         activated = ts
+    # the line that names where the timeout came from (boot parameters), once per command line
+    if e.get("_SYSTEMD_UNIT") == unit and msg.startswith("timeout ") and " from the " in msg and not origin:
+        origin.append(msg.replace("\n", " "))
     if e.get("_SYSTEMD_UNIT") == unit and msg.startswith("wo-probe "):
         probe.append(msg[len("wo-probe "):])
     if e.get("_SYSTEMD_UNIT") == "wo-pitfall.service" and "strict-rp-filter" in msg:
@@ -173,6 +183,7 @@ print("nm_activated=" + activated)
 print("exes=" + " ".join(sorted(exes)))
 print("interfaces=" + " ".join(sorted(ifaces)))
 print("host1_info=" + (given_up[0] if given_up else ""))
+print("timeout_origin=" + (origin[0] if origin else ""))
 print("uids=" + " ".join(sorted(uids)))
 for line in probe:
     print("probe_" + line)
@@ -304,12 +315,14 @@ declare -A WALL=() VERDICT=() ADDR_TO_ONLINE=() LL_TO_ONLINE=() WAIT=() TO_ONLIN
 BOOT_N=0
 # run_boot NAME: prepares, boots and checks NAME; records its row of the table
 run_boot() {
-	local name=$1 dir=$WORK/$1 ns limit=90 t rc=0 nics=()
+	local name=$1 dir=$WORK/$1 ns limit=90 t rc=0 nics=() init_args=()
 	prepare_boot "$name"
 	BOOT_N=$((BOOT_N + 1))
 	ns=wo-boot-$$-$BOOT_N
 	case $name in unplugged*) nics=(--unplugged=host1) ;; esac
 	[ "$name" = unplugged ] && limit=240
+	# after nspawn's options: PID 1's arguments, its kernel command line in a container
+	[ "$name" = unplugged-credential ] && init_args=(systemd.set_credential=wait-online.timeout:5s)
 	wo_boot_net_up "$ns" "$dir/dnsmasq.log" "${nics[@]}"
 	if [ "$name" = hardened-ubuntu ]; then
 		# strict reverse-path filtering for links made later (wo-pitfall.service's), not host0
@@ -318,7 +331,8 @@ run_boot() {
 	fi
 	say "$name: booting (console: $dir/console.log, limit ${limit}s)"
 	t=$SECONDS
-	wo_boot "$dir/root" "$ns" "$limit" "$dir/console.log" --bind="$dir/result:/wo-result" || rc=$?
+	wo_boot "$dir/root" "$ns" "$limit" "$dir/console.log" --bind="$dir/result:/wo-result" \
+		"${init_args[@]}" || rc=$?
 	WALL[$name]=$((SECONDS - t))
 	wo_boot_teardown
 	umount "$dir/root"
@@ -405,6 +419,14 @@ check_boot() {
 		[ "$(ms "$unit_start" "$unit_end" | cut -d. -f1)" -ge 119000 ] 2>/dev/null ||
 			bad+=("the wait was shorter than the 120 s timeout")
 		;;
+	unplugged-credential)
+		[ "$(fact "$name" exec1_status)" = 1 ] || bad+=("line 1 did not fail (status $(fact "$name" exec1_status))")
+		[ "$status" = 1 ] || bad+=("ExecMainStatus=$status, expected 1 (the credential's timeout)")
+		awk -v w="$(ms "$unit_start" "$unit_end")" 'BEGIN { exit !(w >= 5000 && w < 15000) }' ||
+			bad+=("the wait was not about 5 s (the credential's timeout)")
+		[[ $(fact "$name" timeout_origin) == "timeout 5s from the credential wait-online.timeout ("* ]] ||
+			bad+=("no journal line names the credential as the timeout's origin")
+		;;
 	*)
 		for ((i = 1; i <= lines; i++)); do
 			[ "$(fact "$name" "exec${i}_status")" = 0 ] || bad+=("command line $i: status $(fact "$name" "exec${i}_status")")
@@ -467,6 +489,9 @@ for b in "${BOOTS[@]}"; do
 	[ "${VERDICT[$b]}" = PASS ] || failed=1
 done
 for b in "${BOOTS[@]}"; do echo "  $b: ${NOTES[$b]:-}"; done
+if [ -n "${WAIT[unplugged-credential]:-}" ]; then
+	echo "unplugged-credential: $(fact unplugged-credential timeout_origin)"
+fi
 if [ -n "${WAIT[unplugged]:-}" ] && [ -n "${WAIT[unplugged-carrier-timeout]:-}" ]; then
 	awk -v a="${TO_ONLINE[unplugged]}" -v b="${TO_ONLINE[unplugged-carrier-timeout]}" \
 		'BEGIN { printf "time saved by WAIT_ONLINE_CARRIER_TIMEOUT=5s: %.1f s (network-online.target %.1f s vs %.1f s after PID 1 started)\n", (a - b) / 1000, a / 1000, b / 1000 }'
