@@ -46,7 +46,8 @@
 # WO_BASE_MAX_AGE). Needs network access for the build and a missing root, dnsmasq (from
 # tests/setup-deps.sh) and cargo (rustup). Measured on a 2-core VM: 138 s for the other five
 # boots with the .debs and the root cached (unplugged alone waits 122 s), 3 s for
-# hardened-ubuntu; `package` alone on a fresh
+# hardened-ubuntu, 12 s for unplugged-credential (26 s for the three that .ci/run boots, on a
+# loaded machine); `package` alone on a fresh
 # machine 390 s (the release build 281 s, without its unit tests: DEB_BUILD_OPTIONS=nocheck
 # unless set; the debootstraps and roots about 100 s).
 set -euo pipefail
