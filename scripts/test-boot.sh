@@ -24,6 +24,12 @@
 #                  credential, the hardening drop-in's ImportCredential=wait-online.* hands it to
 #                  upstream's unit, and Netplan's line (no --timeout) gives up after 5 s, not 120 s;
 #                  the journal names the credential as the timeout's origin
+#   unplugged-credential-extend
+#                  the same NICs, the package's hardened wait-online.service as shipped (upstream's
+#                  unit masked) under a drop-in TimeoutStartSec=3s, booted with
+#                  systemd.set_credential=wait-online.timeout:6s: the program's
+#                  EXTEND_TIMEOUT_USEC= (NotifyAccess=main) keeps the unit from being killed at
+#                  3 s, and it fails by itself after 6 s (Result=exit-code, not timeout)
 #   networkmanager Netplan YAML with renderer NetworkManager, wait-online installed and its
 #                  NetworkManager-wait-online drop-in copied to /etc/systemd/system/
 #
@@ -46,8 +52,9 @@
 # WO_BASE_MAX_AGE). Needs network access for the build and a missing root, dnsmasq (from
 # tests/setup-deps.sh) and cargo (rustup). Measured on a 2-core VM: 138 s for the other five
 # boots with the .debs and the root cached (unplugged alone waits 122 s), 3 s for
-# hardened-ubuntu, 12 s for unplugged-credential (26 s for the three that .ci/run boots, on a
-# loaded machine); `package` alone on a fresh
+# hardened-ubuntu, 12 s each for unplugged-credential and unplugged-credential-extend (26 s for
+# package, hardened-ubuntu and unplugged-credential on a loaded machine); `package` alone on a
+# fresh
 # machine 390 s (the release build 281 s, without its unit tests: DEB_BUILD_OPTIONS=nocheck
 # unless set; the debootstraps and roots about 100 s).
 set -euo pipefail
@@ -59,7 +66,7 @@ T0=$SECONDS
 . "$SRC/scripts/lib-deb.sh"
 WORK=${WO_BOOT_DIR:-/tmp/wo-boot}
 ALL_BOOTS=(upstream package hardened-ubuntu unplugged unplugged-carrier-timeout unplugged-credential
-	networkmanager)
+	unplugged-credential-extend networkmanager)
 
 [ "$(id -u)" = 0 ] || fail "run as root (debootstrap, namespaces, systemd-nspawn)"
 trap wo_cleanup EXIT
@@ -283,6 +290,15 @@ prepare_boot() {
 		printf '[Service]\nEnvironment=WAIT_ONLINE_CARRIER_TIMEOUT=5s\n' \
 			>"$r/etc/systemd/system/$unit.d/60-carrier-timeout.conf"
 	fi
+	if [ "$name" = unplugged-credential-extend ]; then
+		unit=wait-online.service
+		wo_in "$r" systemctl mask systemd-networkd-wait-online.service >/dev/null 2>&1
+		wo_in "$r" systemctl enable wait-online.service >/dev/null 2>&1 || fail "$name: systemctl enable $unit"
+		mkdir -p "$r/etc/systemd/system/$unit.d"
+		printf '[Service]\nEnvironment=SYSTEMD_LOG_LEVEL=debug\n' >"$r/etc/systemd/system/$unit.d/50-wo-test-debug.conf"
+		# shorter than the credential's timeout: only EXTEND_TIMEOUT_USEC= lets the wait end by itself
+		printf '[Service]\nTimeoutStartSec=3s\n' >"$r/etc/systemd/system/$unit.d/60-short-start-timeout.conf"
+	fi
 	mkdir -p "$r/usr/local/sbin" "$r/usr/local/lib"
 	printf '%s' "$RESULT_SCRIPT" >"$r/usr/local/sbin/wo-result"
 	chmod 0755 "$r/usr/local/sbin/wo-result"
@@ -324,6 +340,7 @@ run_boot() {
 	[ "$name" = unplugged ] && limit=240
 	# after nspawn's options: PID 1's arguments, its kernel command line in a container
 	[ "$name" = unplugged-credential ] && init_args=(systemd.set_credential=wait-online.timeout:5s)
+	[ "$name" = unplugged-credential-extend ] && init_args=(systemd.set_credential=wait-online.timeout:6s)
 	wo_boot_net_up "$ns" "$dir/dnsmasq.log" "${nics[@]}"
 	if [ "$name" = hardened-ubuntu ]; then
 		# strict reverse-path filtering for links made later (wo-pitfall.service's), not host0
@@ -402,6 +419,9 @@ check_boot() {
 		if [ "$name" = hardened-ubuntu ]; then
 			[ "$lines" = 1 ] && [ "$(fact "$name" exec1_argv)" = "/usr/libexec/wait-online/wait-online --online-definition=ubuntu" ] ||
 				bad+=("wait-online.service did not run wait-online --online-definition=ubuntu")
+		elif [ "$name" = unplugged-credential-extend ]; then
+			[ "$lines" = 1 ] && [ "$(fact "$name" exec1_argv)" = "/usr/libexec/wait-online/wait-online" ] ||
+				bad+=("wait-online.service did not run its own command line")
 		else
 			[ "$lines" = 2 ] || bad+=("the unit has $lines command lines, not Netplan's two")
 			for ((i = 1; i <= lines; i++)); do
@@ -426,6 +446,15 @@ check_boot() {
 		awk -v w="$(ms "$unit_start" "$unit_end")" 'BEGIN { exit !(w >= 5000 && w < 15000) }' ||
 			bad+=("the wait was not about 5 s (the credential's timeout)")
 		[[ $(fact "$name" timeout_origin) == "timeout 5s from the credential wait-online.timeout ("* ]] ||
+			bad+=("no journal line names the credential as the timeout's origin")
+		;;
+	unplugged-credential-extend)
+		[ "$(fact "$name" unit_Result)" = exit-code ] ||
+			bad+=("Result=$(fact "$name" unit_Result), expected exit-code (not killed by TimeoutStartSec=3s)")
+		[ "$status" = 1 ] || bad+=("ExecMainStatus=$status, expected 1 (the credential's timeout)")
+		awk -v w="$(ms "$unit_start" "$unit_end")" 'BEGIN { exit !(w >= 6000 && w < 16000) }' ||
+			bad+=("the wait was not about 6 s (the credential's timeout, past TimeoutStartSec=3s)")
+		[[ $(fact "$name" timeout_origin) == "timeout 6s from the credential wait-online.timeout (/run/credentials/wait-online.service/"* ]] ||
 			bad+=("no journal line names the credential as the timeout's origin")
 		;;
 	*)
