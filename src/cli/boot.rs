@@ -5,8 +5,9 @@
 //! (`wait-online.timeout`, `wait-online.carrier-timeout`, `wait-online.dns-grace` in
 //! `$CREDENTIALS_DIRECTORY`, which the shipped units fill with `ImportCredential=`).
 //!
-//! Only reading and splitting happen here; which source wins is decided in
-//! [`super::Options`]'s `TryFrom`, and a value is parsed only when it wins.
+//! Reading and splitting happen here, and [`resolve`], which [`super::Options`]'s `TryFrom`
+//! calls for each setting, picks the source that wins: the command line, the environment
+//! variable, the credential, the kernel command line; a value is parsed only when it wins.
 //!
 //! The kernel command line is read as systemd's `proc_cmdline_get_key()` reads it
 //! (src/basic/proc-cmdline.c, initrd-util.c, extract-word.c), written anew because no crate
@@ -32,8 +33,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::boolean::parse_boolean;
-use super::timespan::TimeSpan;
+use super::timespan::{TimeSpan, parse_timespan};
+use super::{CARRIER_TIMEOUT_ENV, DNS_GRACE_ENV, Environment, UsageError, span_from_environment};
 use crate::bounded_read::{self, ReadError};
+use crate::text::{excerpt, one_line};
 
 /// The kernel command line: at most this much is read (the kernel's own limit,
 /// COMMAND_LINE_SIZE, is 2 KiB to 4 KiB on common architectures; PID 1's arguments in a
@@ -321,6 +324,83 @@ impl Credentials {
     }
 }
 
+/// `--timeout` when nothing sets it: upstream's.
+pub(super) const DEFAULT_TIMEOUT: TimeSpan = TimeSpan::Finite(Duration::from_secs(120));
+
+/// The value of `setting` and where it came from: `explicit` (the command line), else the
+/// first of the environment variable, the credential and the kernel command line that gives
+/// one (an empty value gives none); `None` when none does. Only the value used is judged: a bad
+/// one is a usage error naming where it came from.
+pub(super) fn resolve(
+    setting: Setting,
+    explicit: Option<TimeSpan>,
+    environment: &Environment,
+) -> Result<Option<SettingSource>, UsageError> {
+    let found = |value, origin| {
+        Ok(Some(SettingSource {
+            setting,
+            value,
+            origin,
+        }))
+    };
+    if let Some(value) = explicit {
+        return found(value, Origin::CommandLine);
+    }
+    let variable = match setting {
+        Setting::Timeout => None,
+        Setting::CarrierTimeout => Some((CARRIER_TIMEOUT_ENV, &environment.carrier_timeout)),
+        Setting::DnsGrace => Some((DNS_GRACE_ENV, &environment.dns_grace)),
+    };
+    if let Some((name, value)) = variable
+        && let Some(value) = span_from_environment(name, value.clone())?
+    {
+        return found(value, Origin::Environment(name));
+    }
+    if let Some(credential) = environment.credentials.get(setting) {
+        let name = setting.credential();
+        let text = credential.text.as_ref().map_err(|why| {
+            UsageError(format!(
+                "credential {name}: {}; fix or remove it",
+                one_line(why)
+            ))
+        })?;
+        if !text.is_empty() {
+            let value = parse_timespan(text).map_err(|err| {
+                UsageError(format!(
+                    "credential {name}='{}' ({}): {err}; set it to a time span such as 5s, or remove it",
+                    excerpt(text),
+                    excerpt(&credential.path.to_string_lossy())
+                ))
+            })?;
+            return found(value, Origin::Credential(credential.path.clone()));
+        }
+    }
+    if let Some(parameter) = environment.kernel.get(setting)
+        && !parameter.value.is_empty()
+    {
+        let value = parse_timespan(&parameter.value).map_err(|err| {
+            let place = match parameter.source {
+                CmdlineSource::ProcCmdline => "",
+                CmdlineSource::Pid1 => " (PID 1's arguments in this container)",
+                CmdlineSource::Override => " ($SYSTEMD_PROC_CMDLINE)",
+            };
+            UsageError(format!(
+                "{}='{}' on the kernel command line{place}: {err}; set it to a time span such as 5s, or remove it",
+                excerpt(&parameter.key),
+                excerpt(&parameter.value)
+            ))
+        })?;
+        return found(
+            value,
+            Origin::KernelCommandLine {
+                key: parameter.key.clone(),
+                source: parameter.source,
+            },
+        );
+    }
+    Ok(None)
+}
+
 /// systemd's `in_initrd()`: `$SYSTEMD_IN_INITRD` when it is a boolean, else whether
 /// `/etc/initrd-release` exists.
 pub fn in_initrd() -> bool {
@@ -588,5 +668,239 @@ mod tests {
         );
         let none = Credentials::read(&dir.path().join("missing"));
         assert!(Setting::ALL.iter().all(|s| none.get(*s).is_none()));
+    }
+}
+
+/// Where each value comes from, through the whole command-line parser.
+#[cfg(test)]
+mod precedence_tests {
+    use std::ffi::OsString;
+
+    use super::*;
+    use crate::cli::{Command, Options, parse_in_environment};
+
+    /// The options for `args` with these boot parameters (and no environment variable but
+    /// `carrier_env`).
+    fn with_boot(
+        args: &[&str],
+        carrier_env: Option<&str>,
+        credentials: Credentials,
+        kernel: KernelCommandLine,
+    ) -> Result<Options, String> {
+        let argv = std::iter::once("wait-online").chain(args.iter().copied());
+        let environment = Environment {
+            carrier_timeout: carrier_env.map(OsString::from),
+            credentials,
+            kernel,
+            ..Environment::default()
+        };
+        match parse_in_environment(argv, environment) {
+            Ok(Command::Run(options)) => Ok(options),
+            Ok(Command::Print(text)) => Err(format!("printed: {text}")),
+            Err(UsageError(message)) => Err(message),
+        }
+    }
+
+    fn origin_of(options: &Options, setting: Setting) -> Option<&Origin> {
+        options
+            .settings
+            .iter()
+            .find(|source| source.setting == setting)
+            .map(|source| &source.origin)
+    }
+
+    #[test]
+    fn the_timeout_comes_from_the_command_line_a_credential_the_kernel_or_the_default() {
+        let secs = |n| Some(Duration::from_secs(n));
+        let none = Credentials::default;
+        let kernel = |value: &str| {
+            KernelCommandLine::default().with(Setting::Timeout, "wait_online.timeout", value)
+        };
+        let credential = |value: &str| none().with(Setting::Timeout, Ok(value));
+        let timeout = |args: &[&str], credentials, kernel| {
+            with_boot(args, None, credentials, kernel).map(|options| options.timeout)
+        };
+        let options = with_boot(&[], None, none(), KernelCommandLine::default()).unwrap();
+        assert_eq!(options.timeout, secs(120));
+        assert_eq!(options.settings.len(), 1, "{:?}", options.settings);
+        assert_eq!(
+            origin_of(&options, Setting::Timeout),
+            Some(&Origin::Default)
+        );
+        let options = with_boot(&[], None, none(), kernel("5min")).unwrap();
+        assert_eq!(options.timeout, secs(300));
+        assert_eq!(
+            origin_of(&options, Setting::Timeout),
+            Some(&Origin::KernelCommandLine {
+                key: "wait_online.timeout".to_string(),
+                source: CmdlineSource::ProcCmdline
+            })
+        );
+        assert_eq!(
+            timeout(&[], credential("200"), kernel("5min")),
+            Ok(secs(200))
+        );
+        assert_eq!(timeout(&[], credential(""), kernel("5min")), Ok(secs(300)));
+        assert_eq!(
+            timeout(&[], none(), kernel("")),
+            Ok(secs(120)),
+            "empty: unset"
+        );
+        assert_eq!(timeout(&[], none(), kernel("infinity")), Ok(None));
+        // an explicit --timeout wins, even when it is the default's value, and what it
+        // overrides is not judged
+        let explicit = timeout(&["--timeout=120"], credential("soon"), kernel("soon"));
+        assert_eq!(explicit, Ok(secs(120)));
+        assert_eq!(
+            timeout(&["--timeout=10"], none(), kernel("5min")),
+            Ok(secs(10))
+        );
+        let options = with_boot(&["--timeout=0"], None, credential("5"), kernel("5")).unwrap();
+        assert_eq!(options.timeout, None);
+        assert_eq!(
+            origin_of(&options, Setting::Timeout),
+            Some(&Origin::CommandLine)
+        );
+    }
+
+    #[test]
+    fn carrier_timeout_and_dns_grace_rank_environment_credential_kernel() {
+        let none = Credentials::default;
+        let kernel = KernelCommandLine::default()
+            .with(Setting::CarrierTimeout, "wait-online.carrier-timeout", "9s")
+            .with(Setting::DnsGrace, "rd.wait_online.dns_grace", "3s");
+        let credentials = || {
+            none()
+                .with(Setting::CarrierTimeout, Ok("7s"))
+                .with(Setting::DnsGrace, Ok("2s"))
+        };
+        let carrier = |env, credentials, kernel| {
+            with_boot(&[], env, credentials, kernel)
+                .map(|options| options.requirements.carrier_timeout)
+        };
+        let secs = |n| Ok(Some(Duration::from_secs(n)));
+        let kernel_only = || {
+            KernelCommandLine::default().with(
+                Setting::CarrierTimeout,
+                "wait_online.carrier_timeout",
+                "9s",
+            )
+        };
+        assert_eq!(carrier(Some("5s"), credentials(), kernel_only()), secs(5));
+        assert_eq!(carrier(None, credentials(), kernel_only()), secs(7));
+        assert_eq!(carrier(Some(""), none(), kernel_only()), secs(9));
+        assert_eq!(
+            carrier(None, none(), KernelCommandLine::default()),
+            Ok(None)
+        );
+        let options = with_boot(
+            &["--carrier-timeout=1s"],
+            Some("bogus"),
+            none(),
+            kernel_only(),
+        );
+        assert_eq!(options.map(|o| o.requirements.carrier_timeout), secs(1));
+        // --dns-grace: only when DNS is required (Netplan's first line is not concerned)
+        let netplans_first = ["-i", "eth0:degraded"];
+        let options = with_boot(&netplans_first, None, credentials(), kernel).unwrap();
+        assert_eq!(options.requirements.dns_grace, None);
+        assert_eq!(origin_of(&options, Setting::DnsGrace), None);
+        assert_eq!(
+            options.requirements.carrier_timeout,
+            Some(Duration::from_secs(7))
+        );
+        let bad = none().with(Setting::DnsGrace, Ok("soon"));
+        assert!(with_boot(&netplans_first, None, bad, KernelCommandLine::default()).is_ok());
+        let kernel =
+            KernelCommandLine::default().with(Setting::DnsGrace, "rd.wait_online.dns_grace", "3s");
+        let options = with_boot(&["--dns"], None, none(), kernel).unwrap();
+        assert_eq!(options.requirements.dns_grace, Some(Duration::from_secs(3)));
+        assert!(matches!(
+            origin_of(&options, Setting::DnsGrace),
+            Some(Origin::KernelCommandLine { key, .. }) if key == "rd.wait_online.dns_grace"
+        ));
+        let options = with_boot(
+            &["--dns"],
+            None,
+            credentials(),
+            KernelCommandLine::default(),
+        );
+        assert_eq!(options.map(|o| o.requirements.dns_grace), secs(2));
+    }
+
+    #[test]
+    fn a_bad_boot_parameter_is_one_line_naming_where_it_came_from() {
+        let message =
+            |credentials, kernel| with_boot(&[], None, credentials, kernel).expect_err("must fail");
+        let kernel = |source| {
+            let mut line = KernelCommandLine::from_words(
+                ["wait-online.timeout=5 parsecs".to_string()],
+                false,
+                source,
+            );
+            line.unread = None;
+            line
+        };
+        let text = message(Credentials::default(), kernel(CmdlineSource::ProcCmdline));
+        assert!(
+            text.starts_with(
+                "wait-online.timeout='5 parsecs' on the kernel command line: invalid time span"
+            ) && text.ends_with("; set it to a time span such as 5s, or remove it"),
+            "{text}"
+        );
+        let text = message(Credentials::default(), kernel(CmdlineSource::Pid1));
+        assert!(
+            text.contains("on the kernel command line (PID 1's arguments in this container): "),
+            "{text}"
+        );
+        let text = message(Credentials::default(), kernel(CmdlineSource::Override));
+        assert!(
+            text.contains("on the kernel command line ($SYSTEMD_PROC_CMDLINE): "),
+            "{text}"
+        );
+        let credentials = Credentials::default().with(Setting::Timeout, Ok("soon\nlater"));
+        let text = message(credentials, KernelCommandLine::default());
+        assert!(
+            text.starts_with(
+                "credential wait-online.timeout='soon\\nlater' (/run/credentials/test/wait-online.timeout): invalid time span"
+            ) && text.ends_with("; set it to a time span such as 5s, or remove it")
+                && !text.contains('\n'),
+            "{text}"
+        );
+        let credentials = Credentials::default()
+            .with(Setting::Timeout, Err("/run/credentials/x/wait-online.timeout: is a FIFO, not a regular file; not reading it"));
+        let text = message(credentials, KernelCommandLine::default());
+        assert_eq!(
+            text,
+            "credential wait-online.timeout: /run/credentials/x/wait-online.timeout: is a FIFO, \
+             not a regular file; not reading it; fix or remove it"
+        );
+    }
+
+    proptest::proptest! {
+        /// Any kernel command line and credential text: options, or one line naming the source.
+        #[test]
+        fn hostile_boot_parameters_give_options_or_one_line(
+            cmdline in "(wait[-_]online\\.(timeout|carrier[-_]timeout)=|rd\\.| |\"|'|\\PC){0,40}",
+            credential in "\\PC{0,30}|[\\x00-\\x7f\u{2028}]{0,30}",
+        ) {
+            let kernel = KernelCommandLine::from_words(
+                split_words(&cmdline),
+                true,
+                CmdlineSource::ProcCmdline,
+            );
+            let credentials = Credentials::default().with(Setting::CarrierTimeout, Ok(&credential));
+            match with_boot(&[], None, credentials, kernel) {
+                Ok(_) => {}
+                Err(message) => {
+                    proptest::prop_assert!(!message.contains('\n'), "{}", message);
+                    proptest::prop_assert!(
+                        message.contains("kernel command line") || message.starts_with("credential "),
+                        "{}",
+                        message
+                    );
+                }
+            }
+        }
     }
 }
