@@ -18,6 +18,18 @@
 #                  the unit waits its whole timeout (Netplan's lines: no --timeout, so 120 s)
 #   unplugged-carrier-timeout
 #                  the same with a drop-in Environment=WAIT_ONLINE_CARRIER_TIMEOUT=5s
+#   unplugged-credential
+#                  unplugged, booted with systemd.set_credential=wait-online.timeout:5s on PID 1's
+#                  command line (a container's kernel command line): systemd imports the
+#                  credential, the hardening drop-in's ImportCredential=wait-online.* hands it to
+#                  upstream's unit, and Netplan's line (no --timeout) gives up after 5 s, not 120 s;
+#                  the journal names the credential as the timeout's origin
+#   unplugged-credential-extend
+#                  the same NICs, the package's hardened wait-online.service as shipped (upstream's
+#                  unit masked) under a drop-in TimeoutStartSec=3s, booted with
+#                  systemd.set_credential=wait-online.timeout:6s: the program's
+#                  EXTEND_TIMEOUT_USEC= (NotifyAccess=main) keeps the unit from being killed at
+#                  3 s, and it fails by itself after 6 s (Result=exit-code, not timeout)
 #   networkmanager Netplan YAML with renderer NetworkManager, wait-online installed and its
 #                  NetworkManager-wait-online drop-in copied to /etc/systemd/system/
 #   lingering-user wait-online only, network-online.target masked (nothing starts it); a
@@ -47,7 +59,9 @@
 # WO_BASE_MAX_AGE). Needs network access for the build and a missing root, dnsmasq (from
 # tests/setup-deps.sh) and cargo (rustup). Measured on a 2-core VM: 138 s for the other five
 # boots with the .debs and the root cached (unplugged alone waits 122 s), 3 s for
-# hardened-ubuntu; `package` alone on a fresh
+# hardened-ubuntu, 12 s each for unplugged-credential and unplugged-credential-extend (26 s for
+# package, hardened-ubuntu and unplugged-credential on a loaded machine); `package` alone on a
+# fresh
 # machine 390 s (the release build 281 s, without its unit tests: DEB_BUILD_OPTIONS=nocheck
 # unless set; the debootstraps and roots about 100 s).
 set -euo pipefail
@@ -58,8 +72,8 @@ T0=$SECONDS
 # shellcheck source=scripts/lib-deb.sh
 . "$SRC/scripts/lib-deb.sh"
 WORK=${WO_BOOT_DIR:-/tmp/wo-boot}
-ALL_BOOTS=(upstream package hardened-ubuntu unplugged unplugged-carrier-timeout networkmanager
-	lingering-user)
+ALL_BOOTS=(upstream package hardened-ubuntu unplugged unplugged-carrier-timeout unplugged-credential
+	unplugged-credential-extend networkmanager lingering-user)
 
 [ "$(id -u)" = 0 ] || fail "run as root (debootstrap, namespaces, systemd-nspawn)"
 trap wo_cleanup EXIT
@@ -150,7 +164,7 @@ for i, l in enumerate(lines, 1):
     status = re.search(r"status=(\d+)", l)
     print(f"exec{i}_argv=" + (argv.group(1).strip() if argv else "?"))
     print(f"exec{i}_status=" + (status.group(1) if status else "not-run"))
-addr, ll, activated, exes, ifaces, given_up = "", "", "", set(), set(), []
+addr, ll, activated, exes, ifaces, given_up, origin = "", "", "", set(), set(), [], []
 uids, probe, pitfall = set(), [], []
 user_exes, user_uids = set(), set()
 for raw in open(f"{out}/journal.json"):
@@ -165,6 +179,9 @@ for raw in open(f"{out}/journal.json"):
         addr = ts
     if not activated and ident == "NetworkManager" and "device (host0): Activation: successful" in msg:
         activated = ts
+    # the line that names where the timeout came from (boot parameters), once per command line
+    if e.get("_SYSTEMD_UNIT") == unit and msg.startswith("timeout ") and " from the " in msg and not origin:
+        origin.append(msg.replace("\n", " "))
     if e.get("_SYSTEMD_UNIT") == unit and msg.startswith("wo-probe "):
         probe.append(msg[len("wo-probe "):])
     if e.get("_SYSTEMD_UNIT") == "wo-pitfall.service" and "strict-rp-filter" in msg:
@@ -187,6 +204,7 @@ print("nm_activated=" + activated)
 print("exes=" + " ".join(sorted(exes)))
 print("interfaces=" + " ".join(sorted(ifaces)))
 print("host1_info=" + (given_up[0] if given_up else ""))
+print("timeout_origin=" + (origin[0] if origin else ""))
 print("uids=" + " ".join(sorted(uids)))
 for line in probe:
     print("probe_" + line)
@@ -380,6 +398,15 @@ prepare_boot() {
 		printf '[Service]\nEnvironment=WAIT_ONLINE_CARRIER_TIMEOUT=5s\n' \
 			>"$r/etc/systemd/system/$unit.d/60-carrier-timeout.conf"
 	fi
+	if [ "$name" = unplugged-credential-extend ]; then
+		unit=wait-online.service
+		wo_in "$r" systemctl mask systemd-networkd-wait-online.service >/dev/null 2>&1
+		wo_in "$r" systemctl enable wait-online.service >/dev/null 2>&1 || fail "$name: systemctl enable $unit"
+		mkdir -p "$r/etc/systemd/system/$unit.d"
+		printf '[Service]\nEnvironment=SYSTEMD_LOG_LEVEL=debug\n' >"$r/etc/systemd/system/$unit.d/50-wo-test-debug.conf"
+		# shorter than the credential's timeout: only EXTEND_TIMEOUT_USEC= lets the wait end by itself
+		printf '[Service]\nTimeoutStartSec=3s\n' >"$r/etc/systemd/system/$unit.d/60-short-start-timeout.conf"
+	fi
 	mkdir -p "$r/usr/local/sbin" "$r/usr/local/lib"
 	printf '%s' "$RESULT_SCRIPT" >"$r/usr/local/sbin/wo-result"
 	chmod 0755 "$r/usr/local/sbin/wo-result"
@@ -414,12 +441,15 @@ declare -A WALL=() VERDICT=() ADDR_TO_ONLINE=() LL_TO_ONLINE=() WAIT=() TO_ONLIN
 BOOT_N=0
 # run_boot NAME: prepares, boots and checks NAME; records its row of the table
 run_boot() {
-	local name=$1 dir=$WORK/$1 ns limit=90 t rc=0 nics=()
+	local name=$1 dir=$WORK/$1 ns limit=90 t rc=0 nics=() init_args=()
 	prepare_boot "$name"
 	BOOT_N=$((BOOT_N + 1))
 	ns=wo-boot-$$-$BOOT_N
 	case $name in unplugged*) nics=(--unplugged=host1) ;; esac
 	[ "$name" = unplugged ] && limit=240
+	# after nspawn's options: PID 1's arguments, its kernel command line in a container
+	[ "$name" = unplugged-credential ] && init_args=(systemd.set_credential=wait-online.timeout:5s)
+	[ "$name" = unplugged-credential-extend ] && init_args=(systemd.set_credential=wait-online.timeout:6s)
 	wo_boot_net_up "$ns" "$dir/dnsmasq.log" "${nics[@]}"
 	if [ "$name" = hardened-ubuntu ]; then
 		# strict reverse-path filtering for links made later (wo-pitfall.service's), not host0
@@ -428,7 +458,8 @@ run_boot() {
 	fi
 	say "$name: booting (console: $dir/console.log, limit ${limit}s)"
 	t=$SECONDS
-	wo_boot "$dir/root" "$ns" "$limit" "$dir/console.log" --bind="$dir/result:/wo-result" || rc=$?
+	wo_boot "$dir/root" "$ns" "$limit" "$dir/console.log" --bind="$dir/result:/wo-result" \
+		"${init_args[@]}" || rc=$?
 	WALL[$name]=$((SECONDS - t))
 	wo_boot_teardown
 	umount "$dir/root"
@@ -546,6 +577,9 @@ check_boot() {
 		if [ "$name" = hardened-ubuntu ]; then
 			[ "$lines" = 1 ] && [ "$(fact "$name" exec1_argv)" = "/usr/libexec/wait-online/wait-online --online-definition=ubuntu" ] ||
 				bad+=("wait-online.service did not run wait-online --online-definition=ubuntu")
+		elif [ "$name" = unplugged-credential-extend ]; then
+			[ "$lines" = 1 ] && [ "$(fact "$name" exec1_argv)" = "/usr/libexec/wait-online/wait-online" ] ||
+				bad+=("wait-online.service did not run its own command line")
 		else
 			[ "$lines" = 2 ] || bad+=("the unit has $lines command lines, not Netplan's two")
 			for ((i = 1; i <= lines; i++)); do
@@ -563,6 +597,23 @@ check_boot() {
 		[ "$status" = 1 ] || bad+=("ExecMainStatus=$status, expected 1 (timeout)")
 		[ "$(ms "$unit_start" "$unit_end" | cut -d. -f1)" -ge 119000 ] 2>/dev/null ||
 			bad+=("the wait was shorter than the 120 s timeout")
+		;;
+	unplugged-credential)
+		[ "$(fact "$name" exec1_status)" = 1 ] || bad+=("line 1 did not fail (status $(fact "$name" exec1_status))")
+		[ "$status" = 1 ] || bad+=("ExecMainStatus=$status, expected 1 (the credential's timeout)")
+		awk -v w="$(ms "$unit_start" "$unit_end")" 'BEGIN { exit !(w >= 5000 && w < 15000) }' ||
+			bad+=("the wait was not about 5 s (the credential's timeout)")
+		[[ $(fact "$name" timeout_origin) == "timeout 5s from the credential wait-online.timeout ("* ]] ||
+			bad+=("no journal line names the credential as the timeout's origin")
+		;;
+	unplugged-credential-extend)
+		[ "$(fact "$name" unit_Result)" = exit-code ] ||
+			bad+=("Result=$(fact "$name" unit_Result), expected exit-code (not killed by TimeoutStartSec=3s)")
+		[ "$status" = 1 ] || bad+=("ExecMainStatus=$status, expected 1 (the credential's timeout)")
+		awk -v w="$(ms "$unit_start" "$unit_end")" 'BEGIN { exit !(w >= 6000 && w < 16000) }' ||
+			bad+=("the wait was not about 6 s (the credential's timeout, past TimeoutStartSec=3s)")
+		[[ $(fact "$name" timeout_origin) == "timeout 6s from the credential wait-online.timeout (/run/credentials/wait-online.service/"* ]] ||
+			bad+=("no journal line names the credential as the timeout's origin")
 		;;
 	*)
 		for ((i = 1; i <= lines; i++)); do
@@ -626,6 +677,9 @@ for b in "${BOOTS[@]}"; do
 	[ "${VERDICT[$b]}" = PASS ] || failed=1
 done
 for b in "${BOOTS[@]}"; do echo "  $b: ${NOTES[$b]:-}"; done
+if [ -n "${WAIT[unplugged-credential]:-}" ]; then
+	echo "unplugged-credential: $(fact unplugged-credential timeout_origin)"
+fi
 if [ -n "${WAIT[unplugged]:-}" ] && [ -n "${WAIT[unplugged-carrier-timeout]:-}" ]; then
 	awk -v a="${TO_ONLINE[unplugged]}" -v b="${TO_ONLINE[unplugged-carrier-timeout]}" \
 		'BEGIN { printf "time saved by WAIT_ONLINE_CARRIER_TIMEOUT=5s: %.1f s (network-online.target %.1f s vs %.1f s after PID 1 started)\n", (a - b) / 1000, a / 1000, b / 1000 }'

@@ -125,3 +125,42 @@ pub fn finished(notifier: Option<&Notifier>, success: bool) {
     };
     notify(notifier, status);
 }
+
+/// How far past `--timeout` the service manager's start timeout is pushed: the wait ends by
+/// itself at its deadline, and the unit's start timeout stays only a backstop.
+const START_TIMEOUT_MARGIN: Duration = Duration::from_secs(30);
+
+/// With no timeout (wait forever): ten years, as `EXTEND_TIMEOUT_USEC=infinity` does not
+/// exist (systemd ignores an extension that reaches `USEC_INFINITY`).
+const FOREVER: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
+/// `EXTEND_TIMEOUT_USEC=`, sent when the timeout came from a credential or the kernel command
+/// line: a start timeout of the unit (the shipped units' backstop,
+/// `TimeoutStartSec=150`, with `NotifyAccess=main`) must not end a wait that a credential or
+/// the kernel command line made longer than the unit's author expected. The service manager
+/// only ever lengthens the start timeout for it, never shortens it.
+pub fn extend_start_timeout(notifier: Option<&Notifier>, timeout: Option<Duration>) {
+    notify(notifier, &extend_timeout_message(timeout));
+}
+
+fn extend_timeout_message(timeout: Option<Duration>) -> String {
+    let extension = timeout.map_or(FOREVER, |timeout| timeout + START_TIMEOUT_MARGIN);
+    format!("EXTEND_TIMEOUT_USEC={}", extension.as_micros())
+}
+
+#[cfg(test)]
+mod extend_tests {
+    use super::*;
+
+    #[test]
+    fn the_start_timeout_is_pushed_past_the_deadline() {
+        assert_eq!(
+            extend_timeout_message(Some(Duration::from_secs(300))),
+            "EXTEND_TIMEOUT_USEC=330000000"
+        );
+        assert_eq!(
+            extend_timeout_message(None),
+            "EXTEND_TIMEOUT_USEC=315360000000000"
+        );
+    }
+}

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::cli::boot::Setting;
 use crate::cli::{self, Command, ManagerChoice, OnlineDefinition, Options};
 use crate::core::goal::Goal;
 use crate::core::pitfalls::Pitfall;
@@ -33,6 +34,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
         }
     };
     crate::logging::init(options.quiet);
+    log_settings(&options);
     // Until the engine receives them (see sys::mask_termination_signals).
     if let Err(err) = crate::sys::mask_termination_signals(true) {
         tracing::debug!("cannot block SIGTERM/SIGINT until their handlers exist: {err}");
@@ -46,6 +48,15 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
         }
     };
     let notifier = Notifier::from_env();
+    // Only for a timeout the unit's command line does not show: for one it shows, the unit's
+    // author sets TimeoutStartSec= (and upstream's messages stay the same).
+    let hidden_timeout = options
+        .settings
+        .iter()
+        .any(|source| source.setting == Setting::Timeout && source.origin.is_hidden());
+    if hidden_timeout {
+        crate::announce::extend_start_timeout(notifier.as_ref(), options.timeout);
+    }
     let mut view = options.explain.then(ExplainView::new);
     // Both --explain and --json show the pitfalls: the engine looks for them after each decision.
     let mut pitfalls = (options.explain || options.json).then(PitfallScan::new);
@@ -88,6 +99,23 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
             tracing::error!("{err}");
             ExitCode::from(FAILURE)
         }
+    }
+}
+
+/// Where `--timeout`, `--carrier-timeout` and `--dns-grace` came from, once: at the default
+/// level when the unit's command line does not show it.
+fn log_settings(options: &Options) {
+    for source in &options.settings {
+        if source.origin.is_hidden() {
+            tracing::info!("{source}");
+        } else {
+            tracing::debug!("{source}");
+        }
+    }
+    match &options.kernel_command_line_unread {
+        Some((why, true)) => tracing::debug!("kernel command line not read: {why}"),
+        Some((why, false)) => tracing::warn!("kernel command line not read: {why}"),
+        None => {}
     }
 }
 

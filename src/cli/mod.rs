@@ -14,12 +14,16 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{CommandFactory, Parser};
 
 pub mod boolean;
+pub mod boot;
 pub mod completions;
 pub mod glob;
 pub mod http_probe;
 pub mod timespan;
 
 use self::boolean::parse_boolean;
+use self::boot::{
+    Credentials, DEFAULT_TIMEOUT, KernelCommandLine, Origin, Setting, SettingSource, resolve,
+};
 use self::glob::Glob;
 use self::timespan::{TimeSpan, parse_timespan};
 use crate::core::connectivity::{ConnectivityRequirement, HttpProbe};
@@ -82,13 +86,16 @@ struct Args {
     #[arg(long)]
     any: bool,
 
-    /// Maximum time to wait for network connectivity (0 or infinity: forever)
-    #[arg(long, value_name = "SECS", value_parser = parse_timeout, default_value = "120s")]
-    timeout: TimeSpan,
+    /// Maximum time to wait for network connectivity (0 or infinity: forever; default:
+    /// 120s, or the credential wait-online.timeout, or wait_online.timeout= on the kernel
+    /// command line)
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
+    timeout: Option<TimeSpan>,
 
     /// Stop waiting for a link that has had no carrier for this long since the wait began
     /// (an unplugged cable); give up at once when no link is left (default: off, or
-    /// $WAIT_ONLINE_CARRIER_TIMEOUT)
+    /// $WAIT_ONLINE_CARRIER_TIMEOUT, the credential wait-online.carrier-timeout,
+    /// wait_online.carrier_timeout= on the kernel command line)
     #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
     carrier_timeout: Option<TimeSpan>,
 
@@ -105,7 +112,8 @@ struct Args {
 
     /// With --dns or --online-definition=ubuntu: give up at once (exit 1) when every other
     /// condition has held for this long and no DNS server is configured anywhere (default:
-    /// off, or $WAIT_ONLINE_DNS_GRACE)
+    /// off, or $WAIT_ONLINE_DNS_GRACE, the credential wait-online.dns-grace,
+    /// wait_online.dns_grace= on the kernel command line)
     #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
     dns_grace: Option<TimeSpan>,
 
@@ -197,8 +205,8 @@ struct Args {
     #[arg(long, value_name = "SHELL", value_enum)]
     completions: Option<completions::Shell>,
 
-    /// Not options: the environment variables that set `--carrier-timeout` and `--dns-grace`
-    /// when the command line does not.
+    /// Not options: the environment variables, credentials and kernel command line that set
+    /// `--timeout`, `--carrier-timeout` and `--dns-grace` when the command line does not.
     #[arg(skip)]
     environment: Environment,
 }
@@ -247,6 +255,12 @@ pub struct Options {
     pub json: bool,
     /// `--explain`: live view while waiting, summary and pitfalls at exit.
     pub explain: bool,
+    /// Where `--timeout`, `--carrier-timeout` and `--dns-grace` came from (those that are
+    /// set, in that order), to be logged once.
+    pub settings: Vec<SettingSource>,
+    /// Why the kernel command line could not be read, and whether that is expected (it does
+    /// not exist or is hidden, as PID 1's arguments are from a sandboxed service in a container).
+    pub kernel_command_line_unread: Option<(String, bool)>,
 }
 
 /// What the command line asks for: run, or print text (help, version) and exit 0.
@@ -271,29 +285,42 @@ pub const CARRIER_TIMEOUT_ENV: &str = "WAIT_ONLINE_CARRIER_TIMEOUT";
 /// first line), as one `Environment=` line reaches both of Netplan's.
 pub const DNS_GRACE_ENV: &str = "WAIT_ONLINE_DNS_GRACE";
 
-/// The values of the environment variables the command line reads (`None`: unset).
-#[derive(Debug, Clone, Default)]
+/// What sets `--timeout`, `--carrier-timeout` and `--dns-grace` when the command line does
+/// not, highest precedence first: the environment variables (`None`: unset), the credentials
+/// and the kernel command line ([`boot`]).
+#[derive(Debug, Default)]
 pub struct Environment {
     /// [`CARRIER_TIMEOUT_ENV`].
     pub carrier_timeout: Option<OsString>,
     /// [`DNS_GRACE_ENV`].
     pub dns_grace: Option<OsString>,
+    /// `$CREDENTIALS_DIRECTORY/wait-online.*`.
+    pub credentials: Credentials,
+    /// `wait_online.*=` on the kernel command line.
+    pub kernel: KernelCommandLine,
 }
 
-/// Parses `args` (including the program name), with `$WAIT_ONLINE_CARRIER_TIMEOUT` and
-/// `$WAIT_ONLINE_DNS_GRACE` from the process environment.
+impl Environment {
+    /// This process's: its environment variables, its service's credentials and the kernel
+    /// command line.
+    pub fn of_this_process() -> Environment {
+        Environment {
+            carrier_timeout: std::env::var_os(CARRIER_TIMEOUT_ENV),
+            dns_grace: std::env::var_os(DNS_GRACE_ENV),
+            credentials: Credentials::of_this_service(),
+            kernel: KernelCommandLine::of_this_system(),
+        }
+    }
+}
+
+/// Parses `args` (including the program name), with the environment of this process
+/// ([`Environment::of_this_process`]).
 pub fn parse<I, T>(args: I) -> Result<Command, UsageError>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    parse_in_environment(
-        args,
-        Environment {
-            carrier_timeout: std::env::var_os(CARRIER_TIMEOUT_ENV),
-            dns_grace: std::env::var_os(DNS_GRACE_ENV),
-        },
-    )
+    parse_in_environment(args, Environment::of_this_process())
 }
 
 /// [`parse`] with the value of [`CARRIER_TIMEOUT_ENV`] given (`None`: unset), and
@@ -308,7 +335,7 @@ where
 {
     let environment = Environment {
         carrier_timeout: carrier_timeout_env,
-        dns_grace: None,
+        ..Environment::default()
     };
     parse_in_environment(args, environment)
 }
@@ -356,11 +383,16 @@ impl TryFrom<Args> for Options {
             }
             seen.push(&wanted.name);
         }
-        // The command line wins; the environment is not even read then.
-        let carrier_timeout = match args.carrier_timeout {
-            Some(span) => Some(span),
-            None => span_from_environment(CARRIER_TIMEOUT_ENV, args.environment.carrier_timeout)?,
-        };
+        // Each of the three: the command line, else the environment, a credential, the kernel
+        // command line (the first that gives a value wins; the others are not even judged).
+        let environment = &args.environment;
+        let timeout =
+            resolve(Setting::Timeout, args.timeout, environment)?.unwrap_or(SettingSource {
+                setting: Setting::Timeout,
+                value: DEFAULT_TIMEOUT,
+                origin: Origin::Default,
+            });
+        let carrier_timeout = resolve(Setting::CarrierTimeout, args.carrier_timeout, environment)?;
         // Ubuntu's definition includes DNS (condition 4) unless --dns=no.
         let dns = args.dns.unwrap_or(args.online_definition.is_some());
         let dns_grace = match args.dns_grace {
@@ -370,10 +402,10 @@ impl TryFrom<Args> for Options {
                         .to_string(),
                 ));
             }
-            Some(span) => Some(span),
-            // Netplan's first line has no --dns: the variable does not concern it.
+            // Netplan's first line has no --dns: the variable, credential and kernel
+            // parameter, which reach both of Netplan's lines, do not concern it.
             None if !dns => None,
-            None => span_from_environment(DNS_GRACE_ENV, args.environment.dns_grace)?,
+            explicit => resolve(Setting::DnsGrace, explicit, environment)?,
         };
         let requirements = Requirements {
             interfaces: args.interfaces.clone(),
@@ -396,15 +428,9 @@ impl TryFrom<Args> for Options {
                 probe: args.probe_gateway,
             },
             // 0 and infinity: never give up on a link, like --timeout's forever.
-            carrier_timeout: match carrier_timeout {
-                Some(TimeSpan::Finite(span)) if !span.is_zero() => Some(span),
-                _ => None,
-            },
+            carrier_timeout: carrier_timeout.as_ref().and_then(SettingSource::finite),
             // 0 and infinity: off, as for --carrier-timeout.
-            dns_grace: match dns_grace {
-                Some(TimeSpan::Finite(span)) if !span.is_zero() => Some(span),
-                _ => None,
-            },
+            dns_grace: dns_grace.as_ref().and_then(SettingSource::finite),
             time_sync: args.require_time_sync,
             routes: args.require_route.clone(),
             reach: args.reach.clone(),
@@ -440,19 +466,26 @@ impl TryFrom<Args> for Options {
                 "--print-netplan-lines needs --online-definition=ubuntu".to_string(),
             ));
         }
-        let timeout = match args.timeout {
-            TimeSpan::Finite(span) if !span.is_zero() => Some(span),
-            _ => None,
-        };
+        let settings = [Some(timeout.clone()), carrier_timeout, dns_grace]
+            .into_iter()
+            .flatten()
+            .collect();
         Ok(Options {
             requirements,
-            timeout,
+            timeout: timeout.finite(),
             quiet: args.quiet,
             manager: args.manager,
             definition: args.online_definition,
             print_netplan_lines: args.print_netplan_lines,
             json: args.json,
             explain: args.explain,
+            settings,
+            kernel_command_line_unread: args
+                .environment
+                .kernel
+                .unread
+                .as_ref()
+                .map(|err| (err.to_string(), err.is_not_found())),
         })
     }
 }

@@ -20,6 +20,7 @@ pub(crate) mod pitfall;
 pub(crate) mod problem;
 pub mod reason;
 pub(crate) mod route_reach;
+pub(crate) mod settings;
 pub(crate) mod status;
 pub(crate) mod timesync;
 pub(crate) mod view;

@@ -62,7 +62,7 @@ fn a_slow_wait_leaves_one_line_saying_what_held_it_up() {
 }
 
 /// v0 routable, v1 without carrier (its peer v1p is down).
-fn one_plugged_one_unplugged() -> Netns {
+pub(crate) fn one_plugged_one_unplugged() -> Netns {
     let ns = Netns::new();
     ns.add_veth("v0", None, "v0p");
     ns.add_veth("v1", None, "v1p");

@@ -32,6 +32,7 @@ macro_rules! against_each_upstream {
 
 mod common;
 
+mod boot_parameters;
 mod bus_trust;
 mod cli;
 mod connectivity;
