@@ -4,3 +4,4 @@
 //! decision is `crate::core::ifupdown`.
 
 pub mod interfaces;
+pub mod state;
