@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use super::dns::{DnsFacts, NetworkdDns};
+use super::ifupdown::IfupdownFacts;
 use super::link::{KernelLink, LinkStatus};
 use super::networkmanager::{Device, NetworkManagerFacts};
 use super::range::OperStateRange;
@@ -117,6 +118,8 @@ pub struct Snapshot {
     pub networkd: Option<BTreeMap<u32, NetworkdLink>>,
     /// NetworkManager's view, when followed.
     pub networkmanager: Option<NetworkManagerFacts>,
+    /// ifupdown's configuration and state, when read (`--manager=ifupdown`).
+    pub ifupdown: Option<IfupdownFacts>,
     /// The clock's synchronisation, when followed (`--require-time-sync`).
     pub time_sync: Option<TimeSyncFacts>,
     /// Whose facts judge each link.
@@ -139,6 +142,7 @@ impl Snapshot {
             dns: DnsFacts::unavailable(),
             networkd: None,
             networkmanager: None,
+            ifupdown: None,
             time_sync: None,
             policy: ManagerPolicy::OneManager,
             now: Duration::ZERO,

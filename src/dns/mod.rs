@@ -488,7 +488,11 @@ impl Source for DnsWatcher {
         match changed {
             Facts::Kernel => self.links_changed(goal.dns_links(snapshot), &mut snapshot.dns),
             Facts::Networkd => self.configuration_may_have_changed(&mut snapshot.dns),
-            Facts::NetworkManager | Facts::Dns | Facts::TimeSync | Facts::Time => false,
+            Facts::NetworkManager
+            | Facts::Ifupdown
+            | Facts::Dns
+            | Facts::TimeSync
+            | Facts::Time => false,
         }
     }
 }

@@ -44,6 +44,8 @@ pub enum EngineError {
     Networkd(#[source] io::Error),
     #[error("failed to set up the timeout or signal handling: {0}")]
     Setup(#[source] io::Error),
+    #[error("failed to watch ifupdown's state directory: {0}")]
+    Ifupdown(#[source] io::Error),
     #[error("failed to follow the clock's synchronisation: {0}")]
     TimeSync(#[source] io::Error),
 }

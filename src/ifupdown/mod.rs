@@ -4,6 +4,7 @@
 //! decision is `crate::core::ifupdown`.
 
 pub mod interfaces;
+pub mod source;
 pub mod state;
 
 use std::ffi::CString;
