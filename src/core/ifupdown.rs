@@ -105,7 +105,7 @@ pub struct IfaceState {
 #[cfg(test)]
 impl IfaceState {
     /// The facts in their order of fields, for tables.
-    pub(crate) fn of(listed: bool, tried: bool, locked: bool, pid_file: bool) -> IfaceState {
+    pub(crate) const fn of(listed: bool, tried: bool, locked: bool, pid_file: bool) -> IfaceState {
         IfaceState {
             listed,
             tried,

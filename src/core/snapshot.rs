@@ -76,6 +76,8 @@ pub enum LinkManager<'a> {
     Networkd(Option<&'a NetworkdLink>),
     /// NetworkManager, with its facts and the link's device when it lists one.
     NetworkManager(&'a NetworkManagerFacts, Option<&'a Device>),
+    /// ifupdown (`--manager=ifupdown`), with its configuration and state.
+    Ifupdown(&'a IfupdownFacts),
 }
 
 /// The name of a link's manager, for reports (`--json`'s `manager`).
@@ -84,6 +86,7 @@ pub enum ManagerKind {
     Kernel,
     Networkd,
     NetworkManager,
+    Ifupdown,
 }
 
 impl ManagerKind {
@@ -93,6 +96,7 @@ impl ManagerKind {
             ManagerKind::Kernel => "none",
             ManagerKind::Networkd => "networkd",
             ManagerKind::NetworkManager => "networkmanager",
+            ManagerKind::Ifupdown => "ifupdown",
         }
     }
 }
@@ -103,6 +107,7 @@ impl LinkManager<'_> {
             LinkManager::Kernel => ManagerKind::Kernel,
             LinkManager::Networkd(_) => ManagerKind::Networkd,
             LinkManager::NetworkManager(..) => ManagerKind::NetworkManager,
+            LinkManager::Ifupdown(_) => ManagerKind::Ifupdown,
         }
     }
 }
@@ -188,6 +193,10 @@ impl Snapshot {
 
     /// Whose rules judge `link` (see [`ManagerPolicy`]).
     pub fn link_manager(&self, link: &KernelLink) -> LinkManager<'_> {
+        // `--manager=ifupdown` judges every link by ifupdown's rules.
+        if let Some(facts) = &self.ifupdown {
+            return LinkManager::Ifupdown(facts);
+        }
         let file = self.networkd_link(link.ifindex);
         let networkmanager = match (self.policy, &self.networkd, &self.networkmanager) {
             (ManagerPolicy::OneManager, Some(_), _) => return LinkManager::Networkd(file),
