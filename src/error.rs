@@ -29,6 +29,8 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    #[error("{0}")]
+    Ifupdown(#[from] crate::ifupdown::interfaces::LoadError),
     #[error("failed to start the event loop: {0}")]
     EventLoop(#[source] io::Error),
     /// A source could not be set up or read.

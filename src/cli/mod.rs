@@ -152,7 +152,7 @@ struct Args {
     #[arg(long)]
     require_time_sync: bool,
 
-    /// Where link setup states come from: auto, networkd, networkmanager or none
+    /// Where link setup states come from: auto, networkd, networkmanager, ifupdown or none
     #[arg(long, value_name = "MANAGER", value_enum, default_value_t = ManagerChoice::Auto)]
     manager: ManagerChoice,
 
@@ -184,6 +184,9 @@ pub enum ManagerChoice {
     NetworkManager,
     /// Judge links on kernel facts alone.
     None,
+    /// Debian's ifupdown: the interfaces /etc/network/interfaces brings up, by ifupdown's
+    /// state in /run/network.
+    Ifupdown,
 }
 
 /// A whole definition of "online" (`--online-definition=`).

@@ -54,16 +54,23 @@ pub struct Interfaces {
 }
 
 /// A part of the configuration that was not read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Skip {
     /// An included file could not be read (ifupdown warns and goes on).
+    #[error("{0}; ifupdown skips it too")]
     Unreadable(String),
     /// An error in an included file: ifupdown ignores the rest of that file.
+    #[error("{0}; ifupdown ignores the rest of that file")]
     Syntax(SyntaxError),
     /// A `source` pattern with shell syntax this reader does not expand (variables, `~`,
     /// quotes, backslashes).
+    #[error(
+        "{}:{line}: a source pattern with shell expansions ($, ~, quotes, backslashes) is not followed",
+        OneLine(&.file.to_string_lossy())
+    )]
     Expansion { file: PathBuf, line: usize },
     /// More than [`MAX_FILES`] files.
+    #[error("{}: not read: more than {MAX_FILES} files", OneLine(&.0.to_string_lossy()))]
     TooManyFiles(PathBuf),
 }
 

@@ -3,6 +3,9 @@
 //! state directory `/run/network` ([`state`]), kept current with inotify (no polling). The
 //! decision is `crate::core::ifupdown`.
 
+/// ifupdown's configuration, below the root directory.
+pub const INTERFACES: &str = "etc/network/interfaces";
+
 pub mod interfaces;
 pub mod source;
 pub mod state;
