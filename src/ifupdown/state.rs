@@ -53,7 +53,27 @@ pub fn facts<'n>(
 
 /// Reads the state directory `dir`. A missing directory is no state at all (ifupdown has
 /// not run yet); a lock file that cannot be opened counts as unlocked.
+///
+/// The files are not read at one instant: ifup may remove its listing and release its lock
+/// between our reading of `ifstate` and our query of the lock, which would read as "listed
+/// and unlocked", up. So the directory is read until two readings in a row agree (ifup's
+/// writes only go forward, so an agreement is a state it was in), a few times at most; a
+/// change after that brings another inotify event and another reading.
 pub fn read(dir: &Path) -> BTreeMap<String, IfaceState> {
+    const TRIES: usize = 8;
+    let mut last = read_once(dir);
+    for _ in 1..TRIES {
+        let again = read_once(dir);
+        if again == last {
+            break;
+        }
+        last = again;
+    }
+    last
+}
+
+/// One reading of the directory.
+fn read_once(dir: &Path) -> BTreeMap<String, IfaceState> {
     let ifstate = match bounded_read::read_lossy(&dir.join("ifstate"), STATE_FILE_CAP) {
         Ok(text) => text,
         Err(err) if err.is_not_found() => String::new(),
