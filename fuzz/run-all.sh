@@ -4,7 +4,7 @@
 set -u
 seconds=${1:-180}
 cd "$(dirname "$0")"
-for target in state_file resolv_conf netplan_yaml timespan command_line nm_objects netlink; do
+for target in state_file resolv_conf netplan_yaml timespan command_line nm_objects netlink ifupdown_interfaces; do
     mkdir -p "corpus/$target"
     RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" "corpus/$target" -- \
         -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \

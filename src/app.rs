@@ -10,6 +10,7 @@ use crate::core::pitfalls::Pitfall;
 use crate::engine::{self, Managers, PitfallScan};
 use crate::error::Error;
 use crate::explain_view::ExplainView;
+use crate::ifupdown;
 use crate::netlink::KernelSourceConfig;
 use crate::netplan;
 use crate::netplan::Renderers;
@@ -233,6 +234,18 @@ fn choose_manager(choice: ManagerChoice, dir: &Path) -> Result<Managers, Error> 
             Ok(Managers::networkd(dir, watch))
         }
         ManagerChoice::NetworkManager => Ok(Managers::networkmanager()),
+        ManagerChoice::Ifupdown => {
+            let root = Path::new("/");
+            let path = root.join(ifupdown::INTERFACES);
+            let interfaces = ifupdown::interfaces::load(&path, &ifupdown::interfaces::System)?;
+            for skip in &interfaces.skipped {
+                tracing::warn!("ifupdown's configuration: {skip}");
+            }
+            Ok(Managers::ifupdown(
+                root.join(ifupdown::state::STATE_DIR),
+                ifupdown::config(&interfaces),
+            ))
+        }
         ManagerChoice::Auto => {
             let networkd = match networkd::is_managing(dir) {
                 true => Some(watch_networkd(dir)?),

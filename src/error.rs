@@ -34,6 +34,8 @@ pub enum Error {
         "--require-connectivity: no source can say whether the Internet works here (NetworkManager is not followed, and systemd-networkd never says it works); add --http-probe=URL"
     )]
     NoConnectivitySource,
+    #[error("{0}")]
+    Ifupdown(#[from] crate::ifupdown::interfaces::LoadError),
     #[error("failed to start the event loop: {0}")]
     EventLoop(#[source] io::Error),
     /// A source could not be set up or read.

@@ -38,6 +38,7 @@ pub(crate) mod engine;
 pub(crate) mod error;
 pub(crate) mod explain_view;
 pub(crate) mod gateway;
+pub mod ifupdown;
 pub(crate) mod logging;
 pub mod netlink;
 pub mod netplan;

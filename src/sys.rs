@@ -1,11 +1,12 @@
 //! The system interfaces beyond tokio's: CLOCK_BOOTTIME and a boottime timerfd for the
-//! deadline, inotify, the terminal width, `SO_BINDTOIFINDEX`, glibc's `fnmatch()`, the
-//! kernel's NTP status and a timerfd woken when the clock is set, and the holder process
-//! that keeps the inotify instance alive after we exit. System calls go through rustix and
-//! socket2; the six `unsafe` blocks of the crate are here, each with its reason: tokio's fd
-//! registration, the `fnmatch()` call, the signal mask (rustix has no stable `sigprocmask`),
-//! `adjtimex()` (rustix has none), `fork()` and the holder's closing of inherited
-//! descriptors.
+//! deadline, inotify, the terminal width, `SO_BINDTOIFINDEX`, glibc's `fnmatch()` and
+//! `glob()`, the `F_GETLK` query of a lock, the kernel's NTP status and a timerfd woken when
+//! the clock is set, and the holder process that keeps the inotify instance alive after we
+//! exit. System calls go through rustix and socket2; the `unsafe` blocks of the crate are
+//! here, each with its reason: tokio's fd registration, the `fnmatch()` and `glob()` calls,
+//! `fcntl(F_GETLK)` (rustix has none), the signal mask (rustix has no stable
+//! `sigprocmask`), `adjtimex()` (rustix has none), `fork()` and the holder's closing of
+//! inherited descriptors.
 
 use std::ffi::CStr;
 use std::io;
@@ -38,6 +39,51 @@ pub fn fnmatch(pattern: &CStr, name: &CStr) -> bool {
     // SAFETY: both pointers are NUL-terminated strings that outlive the call, which only
     // reads them.
     unsafe { libc::fnmatch(pattern.as_ptr(), name.as_ptr(), 0) == 0 }
+}
+
+/// glibc's `fnmatch(pattern, name, FNM_EXTMATCH) == 0`: the call ifupdown makes for its
+/// `/GLOB/` interface patterns (`@(…)`, `+(…)` and the like included).
+pub fn fnmatch_extended(pattern: &CStr, name: &CStr) -> bool {
+    // glibc's FNM_EXTMATCH, which the libc crate does not name.
+    const FNM_EXTMATCH: libc::c_int = 1 << 5;
+    // SAFETY: as in `fnmatch`.
+    unsafe { libc::fnmatch(pattern.as_ptr(), name.as_ptr(), FNM_EXTMATCH) == 0 }
+}
+
+/// glibc's `glob(pattern, GLOB_NOCHECK)`: the pathname expansion `wordexp()` makes for
+/// ifupdown's `source` lines (sorted; a pattern that matches nothing is returned as it is).
+/// Lists directories, never reads a file.
+pub fn glob(pattern: &CStr) -> Vec<Vec<u8>> {
+    // SAFETY: glob_t is a plain C struct for which all zeroes is the documented initial state.
+    let mut found: libc::glob_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `pattern` is NUL-terminated and outlives the call; `found` is a valid glob_t,
+    // freed below whatever glob() returned.
+    let status = unsafe { libc::glob(pattern.as_ptr(), libc::GLOB_NOCHECK, None, &mut found) };
+    let mut paths = Vec::new();
+    if status == 0 {
+        for index in 0..found.gl_pathc {
+            // SAFETY: on success gl_pathv holds gl_pathc NUL-terminated strings.
+            let path = unsafe { CStr::from_ptr(*found.gl_pathv.add(index)) };
+            paths.push(path.to_bytes().to_vec());
+        }
+    }
+    // SAFETY: `found` was filled (or left zeroed) by glob(); globfree accepts both.
+    unsafe { libc::globfree(&mut found) };
+    paths
+}
+
+/// Whether a process holds a lock on `file` that a write lock of ours would conflict with
+/// (`fcntl(F_GETLK)`): how `ifquery --state` sees that ifup is running on an interface.
+pub fn is_locked(file: BorrowedFd<'_>) -> io::Result<bool> {
+    // SAFETY: flock is a plain C struct; zeroes then the fields set are a valid request.
+    let mut lock: libc::flock = unsafe { std::mem::zeroed() };
+    lock.l_type = libc::F_WRLCK as libc::c_short;
+    lock.l_whence = libc::SEEK_SET as libc::c_short;
+    // SAFETY: the fd is open for the call's duration; F_GETLK only writes into `lock`.
+    if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETLK, &mut lock) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(lock.l_type != libc::F_UNLCK as libc::c_short)
 }
 
 /// Registers an fd with the tokio reactor for readability. Needs a tokio runtime.

@@ -13,6 +13,9 @@
 #                     libndp0), unpacked into the same tree. Nothing there is ever started here;
 #                     the tests run it only inside namespaces they create
 #                     (tests/it/common/networkmanager.rs).
+#  * ifupdown         NOT installed: `apt-get download ifupdown` + `dpkg -x` into
+#                     $WAIT_ONLINE_IFUPDOWN_ROOT (default /var/cache/wait-online-tests/root-ifupdown);
+#                     tests/it/ifupdown.rs runs its ifup inside namespaces it creates.
 #
 # Cache dirs: $WAIT_ONLINE_RESOLVED_ROOT (default /var/cache/wait-online-tests/root-resolved) and
 # $WAIT_ONLINE_NM_ROOT (default /var/cache/wait-online-tests/root-networkmanager); the tests
@@ -258,6 +261,25 @@ else
 	}
 	swap_in "$new" "$NM_DEST"
 	say "network-manager $NM_VER unpacked: $NM_DEST ($(tail -n +2 "$NM_DEST/$NM_STAMP" | paste -sd " "))"
+fi
+
+# ---- 3b. ifupdown, unpacked (never installed): tests/it/ifupdown.rs runs its ifup in namespaces
+IFUPDOWN_DEST=${WAIT_ONLINE_IFUPDOWN_ROOT:-/var/cache/wait-online-tests/root-ifupdown}
+IFUPDOWN_VER=$(apt-cache policy ifupdown 2>/dev/null | awk '/Candidate:/ {print $2}')
+if [ -z "$IFUPDOWN_VER" ] || [ "$IFUPDOWN_VER" = "(none)" ]; then
+	apt_update
+	IFUPDOWN_VER=$(apt-cache policy ifupdown 2>/dev/null | awk '/Candidate:/ {print $2}')
+fi
+[ -n "$IFUPDOWN_VER" ] && [ "$IFUPDOWN_VER" != "(none)" ] || fail "apt offers no ifupdown"
+if [ -x "$IFUPDOWN_DEST/sbin/ifup" ] && [ "$(cat "$IFUPDOWN_DEST/$NM_STAMP" 2>/dev/null)" = "ifupdown=$IFUPDOWN_VER" ]; then
+	say "ifupdown $IFUPDOWN_VER present: $IFUPDOWN_DEST"
+else
+	fetch_deb "$(dirname "$IFUPDOWN_DEST")/debs" ifupdown "$IFUPDOWN_VER"
+	new=$(new_tree "$IFUPDOWN_DEST")
+	unpack "$DEB" "$new"
+	echo "ifupdown=$IFUPDOWN_VER" >"$new/$NM_STAMP"
+	swap_in "$new" "$IFUPDOWN_DEST"
+	say "ifupdown $IFUPDOWN_VER unpacked: $IFUPDOWN_DEST"
 fi
 
 # ---- 4. base tools the tests use (report only)

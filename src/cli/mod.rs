@@ -183,6 +183,7 @@ struct Args {
         action = clap::ArgAction::Append
     )]
     reach: Vec<ReachTarget>,
+
     /// Also require that the Internet works, as the network manager judges it
     /// (NetworkManager's connectivity FULL; else --http-probe decides)
     #[arg(long)]
@@ -197,7 +198,7 @@ struct Args {
     #[arg(long, value_name = "TEXT", value_parser = http_probe::parse_expect)]
     http_probe_expect: Option<String>,
 
-    /// Where link setup states come from: auto, networkd, networkmanager or none
+    /// Where link setup states come from: auto, networkd, networkmanager, ifupdown or none
     #[arg(long, value_name = "MANAGER", value_enum, default_value_t = ManagerChoice::Auto)]
     manager: ManagerChoice,
 
@@ -229,6 +230,9 @@ pub enum ManagerChoice {
     NetworkManager,
     /// Judge links on kernel facts alone.
     None,
+    /// Debian's ifupdown: the interfaces /etc/network/interfaces brings up, by ifupdown's
+    /// state in /run/network.
+    Ifupdown,
 }
 
 /// A whole definition of "online" (`--online-definition=`).
@@ -265,6 +269,10 @@ pub struct Options {
 
 /// What the command line asks for: run, or print text (help, version) and exit 0.
 #[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one command per run, built once: boxing would only add indirection"
+)]
 pub enum Command {
     Run(Options),
     Print(String),

@@ -10,6 +10,7 @@ use super::connectivity::{self, Connectivity, ConnectivityRequirement};
 use super::default_route::{self, RouteProblem, RouteRequirement};
 use super::dns::{self, DnsProblem, ProbeState};
 use super::ifname::IfName;
+use super::ifupdown::Progress;
 use super::link::{KernelLink, LinkStatus};
 use super::name_pattern::NamePattern;
 use super::networkmanager::{Device, DeviceState, NetworkManagerFacts, NmPending};
@@ -90,8 +91,12 @@ pub enum LinkOutcome {
     },
     /// networkd is still configuring the link (upstream's -EBUSY).
     Configuring(SetupState),
-    /// networkd does not manage the link (upstream's `false`).
+    /// networkd does not manage the link (upstream's `false`); NetworkManager does not
+    /// manage the device; no `auto` nor `allow-hotplug` line of ifupdown names it.
     Unmanaged,
+    /// ifupdown brings the link up at boot and has not finished, or failed: ifup has not
+    /// started, is running, exited with an error or died.
+    Ifup(Progress),
     /// Operational state outside the required range (upstream's -EADDRNOTAVAIL).
     OutOfRange {
         state: OperState,
@@ -496,6 +501,18 @@ impl Judge<'_> {
                     Some(other) => return LinkOutcome::Configuring(other.clone()),
                 }
             }
+            LinkManager::Ifupdown(facts) => {
+                let names = std::iter::once(link.name.as_str())
+                    .chain(link.altnames.iter().map(String::as_str));
+                match facts.config.class_of(names) {
+                    None if !named_on_cmdline => return LinkOutcome::Unmanaged,
+                    None => {}
+                    Some(_) => match facts.progress(&link.name) {
+                        Progress::Up => {}
+                        progress => return LinkOutcome::Ifup(progress),
+                    },
+                }
+            }
             LinkManager::NetworkManager(facts, device) => {
                 match networkmanager_outcome(facts, device, named_on_cmdline) {
                     Ok(device) => activated = device,
@@ -593,3 +610,6 @@ mod networkmanager_tests;
 
 #[cfg(test)]
 mod carrier_timeout_tests;
+
+#[cfg(test)]
+mod ifupdown_tests;

@@ -12,6 +12,7 @@ pub mod evaluate;
 pub(crate) mod fixtures;
 pub mod goal;
 pub mod ifname;
+pub mod ifupdown;
 pub mod link;
 pub mod machine;
 pub mod name_pattern;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::connectivity::HttpProbeState;
 use super::dns::{DnsFacts, NetworkdDns};
+use super::ifupdown::IfupdownFacts;
 use super::link::{KernelLink, LinkStatus};
 use super::machine::MachineFacts;
 use super::networkmanager::{Device, NetworkManagerFacts};
@@ -82,6 +83,8 @@ pub enum LinkManager<'a> {
     Networkd(Option<&'a NetworkdLink>),
     /// NetworkManager, with its facts and the link's device when it lists one.
     NetworkManager(&'a NetworkManagerFacts, Option<&'a Device>),
+    /// ifupdown (`--manager=ifupdown`), with its configuration and state.
+    Ifupdown(&'a IfupdownFacts),
 }
 
 /// The name of a link's manager, for reports (`--json`'s `manager`).
@@ -90,6 +93,7 @@ pub enum ManagerKind {
     Kernel,
     Networkd,
     NetworkManager,
+    Ifupdown,
 }
 
 impl ManagerKind {
@@ -99,6 +103,7 @@ impl ManagerKind {
             ManagerKind::Kernel => "none",
             ManagerKind::Networkd => "networkd",
             ManagerKind::NetworkManager => "networkmanager",
+            ManagerKind::Ifupdown => "ifupdown",
         }
     }
 }
@@ -109,6 +114,7 @@ impl LinkManager<'_> {
             LinkManager::Kernel => ManagerKind::Kernel,
             LinkManager::Networkd(_) => ManagerKind::Networkd,
             LinkManager::NetworkManager(..) => ManagerKind::NetworkManager,
+            LinkManager::Ifupdown(_) => ManagerKind::Ifupdown,
         }
     }
 }
@@ -124,6 +130,8 @@ pub struct Snapshot {
     pub networkd: Option<BTreeMap<u32, NetworkdLink>>,
     /// NetworkManager's view, when followed.
     pub networkmanager: Option<NetworkManagerFacts>,
+    /// ifupdown's configuration and state, when read (`--manager=ifupdown`).
+    pub ifupdown: Option<IfupdownFacts>,
     /// The clock's synchronisation, when followed (`--require-time-sync`).
     pub time_sync: Option<TimeSyncFacts>,
     /// `--reach`: the connection attempts' results per target (none before the first).
@@ -152,6 +160,7 @@ impl Snapshot {
             dns: DnsFacts::unavailable(),
             networkd: None,
             networkmanager: None,
+            ifupdown: None,
             time_sync: None,
             reach: BTreeMap::new(),
             http_probe: None,
@@ -200,6 +209,10 @@ impl Snapshot {
 
     /// Whose rules judge `link` (see [`ManagerPolicy`]).
     pub fn link_manager(&self, link: &KernelLink) -> LinkManager<'_> {
+        // `--manager=ifupdown` judges every link by ifupdown's rules.
+        if let Some(facts) = &self.ifupdown {
+            return LinkManager::Ifupdown(facts);
+        }
         let file = self.networkd_link(link.ifindex);
         let networkmanager = match (self.policy, &self.networkd, &self.networkmanager) {
             (ManagerPolicy::OneManager, Some(_), _) => return LinkManager::Networkd(file),

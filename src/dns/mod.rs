@@ -489,6 +489,7 @@ impl Source for DnsWatcher {
             Facts::Kernel => self.links_changed(goal.dns_links(snapshot), &mut snapshot.dns),
             Facts::Networkd => self.configuration_may_have_changed(&mut snapshot.dns),
             Facts::NetworkManager
+            | Facts::Ifupdown
             | Facts::Dns
             | Facts::TimeSync
             | Facts::Reach

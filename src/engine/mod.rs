@@ -24,6 +24,7 @@ use futures::future::select_all;
 
 use crate::announce::Announcer;
 use crate::core::goal::{Goal, GoalVerdict};
+use crate::core::ifupdown::IfupdownConfig;
 use crate::core::{ManagerPolicy, Snapshot};
 use crate::explain_view::ExplainView;
 use crate::netlink::KernelSourceConfig;
@@ -45,6 +46,8 @@ pub enum EngineError {
     Networkd(#[source] io::Error),
     #[error("failed to set up the timeout or signal handling: {0}")]
     Setup(#[source] io::Error),
+    #[error("failed to watch ifupdown's state directory: {0}")]
+    Ifupdown(#[source] io::Error),
     #[error("failed to follow the clock's synchronisation: {0}")]
     TimeSync(#[source] io::Error),
 }
@@ -56,6 +59,8 @@ pub struct Managers {
     networkd: Option<(PathBuf, Inotify)>,
     /// Whether NetworkManager is followed over D-Bus.
     networkmanager: bool,
+    /// ifupdown's state directory and its configuration (`--manager=ifupdown`).
+    ifupdown: Option<(PathBuf, IfupdownConfig)>,
     policy: ManagerPolicy,
 }
 
@@ -65,6 +70,7 @@ impl Managers {
         Managers {
             networkd: None,
             networkmanager: false,
+            ifupdown: None,
             policy: ManagerPolicy::OneManager,
         }
     }
@@ -85,12 +91,22 @@ impl Managers {
         }
     }
 
+    /// ifupdown judges every link (`--manager=ifupdown`): `config` says which it brings up,
+    /// its state directory `dir` how far it got.
+    pub fn ifupdown(dir: PathBuf, config: IfupdownConfig) -> Managers {
+        Managers {
+            ifupdown: Some((dir, config)),
+            ..Managers::kernel_only()
+        }
+    }
+
     /// Per link (`--manager=auto` where NetworkManager may run), with networkd's directory and
     /// watch when networkd manages the machine too.
     pub fn per_link(networkd: Option<(PathBuf, Inotify)>) -> Managers {
         Managers {
             networkd,
             networkmanager: true,
+            ifupdown: None,
             policy: ManagerPolicy::PerLink,
         }
     }
@@ -102,6 +118,9 @@ impl Managers {
 
     /// How `--manager=` would name this choice.
     pub fn label(&self) -> &'static str {
+        if self.ifupdown.is_some() {
+            return "ifupdown";
+        }
         match (self.policy, &self.networkd, self.networkmanager) {
             (ManagerPolicy::PerLink, ..) => "auto",
             (_, Some(_), _) => "networkd",

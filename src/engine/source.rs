@@ -26,6 +26,8 @@ pub enum Facts {
     Networkd,
     /// NetworkManager's devices and state.
     NetworkManager,
+    /// ifupdown's state directory.
+    Ifupdown,
     /// DNS configuration and the probe.
     Dns,
     /// The clock's synchronisation.

@@ -17,11 +17,13 @@ use crate::connectivity::HttpProbeSource;
 use crate::core::connectivity::HttpProbeState;
 use crate::core::dns::DnsFacts;
 use crate::core::goal::Goal;
+use crate::core::ifupdown::IfupdownFacts;
 use crate::core::networkmanager::NetworkManagerFacts;
 use crate::core::{ManagerPolicy, Snapshot};
 use crate::dbus::SystemBus;
 use crate::dns::DnsWatcher;
 use crate::gateway::GatewayProber;
+use crate::ifupdown::source::IfupdownSource;
 use crate::netlink::{KernelSource, KernelSourceConfig};
 use crate::networkd::NetworkdSource;
 use crate::networkmanager::NetworkManagerSource;
@@ -53,6 +55,14 @@ pub(super) fn open(
         let source = NetworkdSource::new(dir, watch).map_err(EngineError::Networkd)?;
         others.push(Box::new(Slot::new(source)));
         snapshot.networkd = Some(BTreeMap::new());
+    }
+    if let Some((dir, config)) = managers.ifupdown {
+        let source = IfupdownSource::new(dir).map_err(EngineError::Ifupdown)?;
+        snapshot.ifupdown = Some(IfupdownFacts {
+            config,
+            states: source.read(),
+        });
+        others.push(Box::new(Slot::new(source)));
     }
     if managers.networkmanager {
         // Per link, NetworkManager may well be absent: kernel facts are a normal fallback.

@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::outcome::OutcomeWords;
 use crate::core::connectivity::Connectivity;
 use crate::core::goal::GoalVerdict;
+use crate::core::ifupdown::Progress;
 use crate::core::pitfalls::Pitfall;
 use crate::core::reason::Condition;
 use crate::core::timesync::TimeSync;
@@ -215,6 +216,9 @@ fn interface(condition: Option<u8>, link: &LinkReport) -> InterfaceReport {
             LinkOutcome::Disconnected(_) => "disconnected",
             LinkOutcome::FamilyNotReady(_) => "missing-address",
             LinkOutcome::NoCarrier(_) => "no-carrier",
+            LinkOutcome::Ifup(Progress::NotStarted) => "not-processed",
+            LinkOutcome::Ifup(Progress::Running | Progress::Up) => "configuring",
+            LinkOutcome::Ifup(Progress::Failed | Progress::Interrupted) => "failed",
         },
         reason,
         blocking: link.blocking,

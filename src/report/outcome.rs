@@ -4,6 +4,7 @@
 use std::fmt;
 
 use super::seconds;
+use crate::core::ifupdown::Progress;
 use crate::core::link::LinkStatus;
 use crate::core::networkmanager::NmPending;
 use crate::core::snapshot::ManagerKind;
@@ -44,8 +45,23 @@ impl fmt::Display for OutcomeWords<'_> {
                 Some(ManagerKind::NetworkManager) => f.write_str(
                     "not managed by NetworkManager (unmanaged, or configured outside it)",
                 ),
+                Some(ManagerKind::Ifupdown) => f.write_str(
+                    "not brought up by ifupdown (no auto or allow-hotplug line names it)",
+                ),
                 _ => f.write_str("not managed by systemd-networkd"),
             },
+            LinkOutcome::Ifup(Progress::NotStarted) => {
+                f.write_str("not brought up by ifupdown yet (no ifup has run on it)")
+            }
+            LinkOutcome::Ifup(Progress::Running | Progress::Up) => {
+                f.write_str("ifup is still bringing it up")
+            }
+            LinkOutcome::Ifup(Progress::Failed) => {
+                f.write_str("ifup failed to bring it up (it exited with an error)")
+            }
+            LinkOutcome::Ifup(Progress::Interrupted) => {
+                f.write_str("ifup died while bringing it up")
+            }
             LinkOutcome::NetworkManagerPending(NmPending::NotRead) => f.write_str(
                 "NetworkManager's view of it is not read yet (the system bus has not answered)",
             ),

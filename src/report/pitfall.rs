@@ -229,6 +229,7 @@ fn manager_name(manager: ManagerKind) -> &'static str {
     match manager {
         ManagerKind::Networkd => "systemd-networkd",
         ManagerKind::NetworkManager => "NetworkManager",
+        ManagerKind::Ifupdown => "ifupdown",
         ManagerKind::Kernel => "no manager",
     }
 }

@@ -46,6 +46,7 @@ mod faults;
 mod flood;
 mod glob_fnmatch;
 mod harness_selftest;
+mod ifupdown;
 mod journald;
 mod kernel;
 mod machine;

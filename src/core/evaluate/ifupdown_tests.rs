@@ -1,0 +1,122 @@
+//! `--manager=ifupdown`: a link no `auto` nor `allow-hotplug` line names is not ifupdown's
+//! (it never blocks without `-i`; with `-i` the kernel decides); one it brings up blocks
+//! until ifup has finished well, then the kernel's facts decide; a failure is named.
+
+use super::*;
+use crate::core::fixtures::{self, wanted};
+use crate::core::ifupdown::{IfaceEntry, IfaceState, IfupdownConfig, IfupdownFacts};
+use crate::core::link::scope;
+use crate::report::outcome::OutcomeWords;
+
+/// wo0 (auto) and wo1 (allow-hotplug) routable, wo2 in no class and without carrier.
+fn snapshot(wo0: IfaceState, wo1: IfaceState) -> Snapshot {
+    let mut snap = fixtures::kernel_only(vec![
+        fixtures::link(2, "wo0", true, Some(scope::UNIVERSE)),
+        fixtures::link(3, "wo1", true, Some(scope::UNIVERSE)),
+        fixtures::link(4, "wo2", false, None),
+    ]);
+    snap.ifupdown = Some(IfupdownFacts {
+        config: IfupdownConfig {
+            auto: vec![
+                IfaceEntry::Name("lo".into()),
+                IfaceEntry::Name("wo0".into()),
+            ],
+            hotplug: vec![IfaceEntry::Name("wo1".into())],
+        },
+        states: [("wo0".to_string(), wo0), ("wo1".to_string(), wo1)].into(),
+    });
+    snap
+}
+
+// (listed, tried, locked, pid file)
+const UP: IfaceState = IfaceState::of(true, true, false, false);
+const RUNNING: IfaceState = IfaceState::of(true, true, true, true);
+const FAILED: IfaceState = IfaceState::of(false, true, false, false);
+const NONE: IfaceState = IfaceState::of(false, false, false, false);
+
+fn outcome(verdict: &Verdict, name: &str) -> LinkOutcome {
+    let report = verdict.links.iter().find(|r| r.name == name).expect(name);
+    report.outcome.clone()
+}
+
+#[test]
+fn without_i_ifupdowns_links_block_until_ifup_finished_well() {
+    // (wo0, wo1, online, wo0's outcome)
+    let table = [
+        (UP, UP, true, LinkOutcome::Online),
+        // Listed while ifup runs: listed is not up.
+        (RUNNING, UP, false, LinkOutcome::Ifup(Progress::Running)),
+        (NONE, UP, false, LinkOutcome::Ifup(Progress::NotStarted)),
+        (FAILED, UP, false, LinkOutcome::Ifup(Progress::Failed)),
+        (UP, RUNNING, false, LinkOutcome::Online),
+    ];
+    for (wo0, wo1, online, want) in table {
+        let verdict = evaluate(&Requirements::default(), &snapshot(wo0, wo1));
+        assert_eq!(verdict.online, online, "{wo0:?} {wo1:?}");
+        assert_eq!(outcome(&verdict, "wo0"), want);
+        // wo2 is in no class: not ifupdown's, never blocking, though it has no carrier.
+        assert_eq!(outcome(&verdict, "wo2"), LinkOutcome::Unmanaged);
+        assert!(!verdict.links.iter().any(|r| r.name == "wo2" && r.blocking));
+        for report in &verdict.links {
+            assert_eq!(report.manager, Some(ManagerKind::Ifupdown));
+        }
+    }
+}
+
+#[test]
+fn up_is_not_online_the_kernels_facts_decide_after_ifup() {
+    let mut snap = snapshot(UP, UP);
+    snap.kernel
+        .links
+        .get_mut(&2)
+        .expect("wo0")
+        .addresses
+        .clear();
+    let requirements = Requirements {
+        oper_range: Some(OperStateRange {
+            min: OperState::Routable,
+            max: OperState::Routable,
+        }),
+        ..Requirements::default()
+    };
+    let verdict = evaluate(&requirements, &snap);
+    assert!(!verdict.online);
+    assert!(matches!(
+        outcome(&verdict, "wo0"),
+        LinkOutcome::OutOfRange { .. }
+    ));
+}
+
+#[test]
+fn with_i_a_link_ifupdown_does_not_bring_up_is_judged_on_kernel_facts() {
+    let requirements = Requirements {
+        interfaces: wanted(&["wo2:no-carrier"]),
+        ..Requirements::default()
+    };
+    let verdict = evaluate(&requirements, &snapshot(NONE, NONE));
+    assert!(verdict.online);
+    let requirements = Requirements {
+        interfaces: wanted(&["wo0", "wo1"]),
+        any: true,
+        ..Requirements::default()
+    };
+    let verdict = evaluate(&requirements, &snapshot(FAILED, UP));
+    assert!(verdict.online, "--any: wo1 is enough");
+}
+
+#[test]
+fn a_failure_is_named_with_the_interface() {
+    let verdict = evaluate(&Requirements::default(), &snapshot(FAILED, UP));
+    let report = verdict.blocking().next().expect("wo0 blocks");
+    assert_eq!(report.name, "wo0");
+    assert_eq!(
+        OutcomeWords(report).to_string(),
+        "ifup failed to bring it up (it exited with an error)"
+    );
+    let verdict = evaluate(&Requirements::default(), &snapshot(UP, UP));
+    let wo2 = verdict.links.iter().find(|r| r.name == "wo2").expect("wo2");
+    assert_eq!(
+        OutcomeWords(wo2).to_string(),
+        "not brought up by ifupdown (no auto or allow-hotplug line names it)"
+    );
+}
