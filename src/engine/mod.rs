@@ -5,9 +5,7 @@
 //! source applies it to the snapshot, the others follow what changed, then the pure core
 //! decides again. One deadline, and SIGTERM/SIGINT end the wait whatever is in flight.
 
-mod alarm;
-mod carrier_clock;
-mod dns_grace_clock;
+mod clock;
 mod host_facts;
 mod machine_facts;
 mod pitfalls;

@@ -9,8 +9,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::carrier_clock::CarrierClock;
-use super::dns_grace_clock::DnsGraceClock;
+use super::clock::{CarrierTimeout, Clock, DnsGrace};
 use super::source::{Driven, Slot};
 use super::{EngineError, Managers};
 use crate::connectivity::HttpProbeSource;
@@ -90,7 +89,7 @@ pub(super) fn open(
         others.push(Box::new(Slot::new(GatewayProber::new())));
     }
     if let Some(timeout) = goal.carrier_timeout() {
-        others.push(Box::new(Slot::new(CarrierClock::new(timeout))));
+        others.push(Box::new(Slot::new(Clock::new(CarrierTimeout(timeout)))));
     }
     if goal.needs_time_sync() {
         let dir = PathBuf::from(TIMESYNCD_DIR);
@@ -108,7 +107,7 @@ pub(super) fn open(
         others.push(Box::new(Slot::new(probe)));
     }
     if let Some(grace) = goal.dns_grace() {
-        others.push(Box::new(Slot::new(DnsGraceClock::new(grace))));
+        others.push(Box::new(Slot::new(Clock::new(DnsGrace(grace)))));
     }
     Ok(Sources {
         snapshot,
