@@ -441,10 +441,6 @@ mod tests {
         let verdict = upstream.evaluate(&snap);
         assert!(!verdict.online);
         assert_eq!(explanation(&verdict), [unsynchronised]);
-        assert_eq!(
-            crate::report::status::waiting_for(&verdict),
-            "Waiting for clock synchronisation (systemd-timesyncd not synchronised)"
-        );
         // Under Ubuntu's definition, apart from the numbered conditions.
         let Goal::Ubuntu(definition) = ubuntu(&["eth0:degraded"], &["eth0"], false) else {
             unreachable!()

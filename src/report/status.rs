@@ -61,8 +61,12 @@ pub(super) fn short_outcome(report: &LinkReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::fixtures::link;
-    use crate::core::fixtures::{kernel_only, upstream};
+    use crate::core::Requirements;
+    use crate::core::dns::DnsSource;
+    use crate::core::fixtures::{kernel_only, link, upstream, wanted};
+    use crate::core::goal::Goal;
+    use crate::core::link::scope;
+    use crate::core::timesync::{KernelNtp, TimeSyncFacts};
 
     #[test]
     fn waiting_for_names_what_blocks_in_a_few_words() {
@@ -76,5 +80,38 @@ mod tests {
             "Waiting for a1 (absent), a2 (absent), a3 (absent), a4 (absent) and 2 more"
         );
         assert!(upstream(&["wo0:carrier"]).evaluate(&snap).online);
+    }
+
+    #[test]
+    fn waiting_for_names_the_clock_and_a_dns_server_configured_nowhere() {
+        let mut snap = kernel_only(vec![link(2, "eth0", true, Some(scope::UNIVERSE))]);
+        snap.time_sync = Some(TimeSyncFacts {
+            kernel: KernelNtp::Unsynchronised,
+            timesyncd_seen: true,
+            marker: false,
+            server: None,
+        });
+        let clock = Goal::Upstream(Requirements {
+            interfaces: wanted(&["eth0"]),
+            time_sync: true,
+            ..Requirements::default()
+        });
+        assert_eq!(
+            waiting_for(&clock.evaluate(&snap)),
+            "Waiting for clock synchronisation (systemd-timesyncd not synchronised)"
+        );
+        // Netplan's line, resolved read and no server anywhere.
+        snap.dns.source = DnsSource::Resolved;
+        let netplans_line = Goal::Upstream(Requirements {
+            interfaces: wanted(&["eth0"]),
+            any: true,
+            oper_range: Some("routable".parse().unwrap()),
+            dns: true,
+            ..Requirements::default()
+        });
+        assert_eq!(
+            waiting_for(&netplans_line.evaluate(&snap)),
+            "Waiting for eth0 (no DNS server configured)"
+        );
     }
 }
