@@ -6,7 +6,8 @@
 //! [`engine::source::Source`]: a cancel-safe wait for its next event that touches no facts,
 //! and an `apply` that applies it to the snapshot and says whether the facts changed:
 //! [`netlink`] (the kernel's links, addresses, routes, neighbours), [`networkd`]
-//! (systemd-networkd's state files), [`networkmanager`] and [`dns`] (systemd-resolved or
+//! (systemd-networkd's state files), [`ifupdown`] (ifupdown's state in `/run/network`),
+//! [`networkmanager`] and [`dns`] (systemd-resolved or
 //! resolv.conf, and the probe; both on the one system bus connection of [`dbus`]) and
 //! [`gateway`] (`--probe-gateway`), [`timesync`] (`--require-time-sync`; the server
 //! systemd-timesyncd tries comes over the same bus), [`reach`] (`--reach`'s TCP
@@ -18,7 +19,9 @@
 //! binary, and [`error`] says why a run failed.
 //!
 //! Adding a source: implement `Source` in its own module (its facts live in
-//! [`core::Snapshot`]), and push it in `engine/sources.rs` when the goal needs it.
+//! [`core::Snapshot`]), and push it in `engine/sources.rs` when the goal needs it. A decision
+//! that changes with time alone needs no source of its own: a `Deadline` in
+//! `engine/clock.rs` says when the one clock source rings.
 //!
 //! The library serves the binary: only what the integration tests, the benchmarks and the
 //! fuzz targets reach is public, the rest is `pub(crate)`. Read the whole tree with

@@ -1,9 +1,9 @@
 //! Which sources a wait opens, from the goal and the manager chosen: the kernel always; then
 //! in this order (the order in which they follow each other's changes) networkd's state
-//! files, NetworkManager, DNS, the gateway prober, the carrier clock, the clock's
-//! synchronisation, `--reach`'s connections, the HTTP probe and the DNS grace clock (last: it
-//! follows what the others' facts became),
-//! each only when the goal or the manager needs it. A new source is one more `push` here.
+//! files, ifupdown's state, NetworkManager, DNS, the gateway prober, the carrier timeout's
+//! clock, the clock's synchronisation, `--reach`'s connections, the HTTP probe and the DNS
+//! grace's clock (last: it follows what the others' facts became), each only when the goal or
+//! the manager needs it. A new source is one more `push` here.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
