@@ -174,8 +174,8 @@ struct Args {
     )]
     require_route: Vec<Prefix>,
 
-    /// Also require that a TCP connection to HOST:PORT succeeds (a name or an address,
-    /// [IPv6]:PORT; repeatable); tried once the interfaces are online, with backoff
+    /// Also require that a TCP connection to HOST:PORT succeeds (a name or an address, IPv6
+    /// in brackets; repeatable); tried once the interfaces are online, with backoff
     #[arg(
         long,
         value_name = "HOST:PORT",
