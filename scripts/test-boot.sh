@@ -21,7 +21,7 @@
 #   unplugged-credential
 #                  unplugged, booted with systemd.set_credential=wait-online.timeout:5s on PID 1's
 #                  command line (a container's kernel command line): systemd imports the
-#                  credential, the hardening drop-in's ImportCredential=wait-online.* hands it to
+#                  credential, the hardening drop-in's LoadCredential=wait-online.timeout hands it to
 #                  upstream's unit, and Netplan's line (no --timeout) gives up after 5 s, not 120 s;
 #                  the journal names the credential as the timeout's origin
 #   unplugged-credential-extend

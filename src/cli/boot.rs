@@ -3,7 +3,7 @@
 //! in an initrd, CI): the kernel command line (`wait_online.timeout=`,
 //! `wait_online.carrier_timeout=`, `wait_online.dns_grace=`) and service credentials
 //! (`wait-online.timeout`, `wait-online.carrier-timeout`, `wait-online.dns-grace` in
-//! `$CREDENTIALS_DIRECTORY`, which the shipped units fill with `ImportCredential=`).
+//! `$CREDENTIALS_DIRECTORY`, which the shipped units fill with `LoadCredential=`).
 //!
 //! Reading and splitting happen here, and [`resolve`], which [`super::Options`]'s `TryFrom`
 //! calls for each setting, picks the source that wins: the command line, the environment
