@@ -25,6 +25,10 @@ const NO_SERVER: &str = "wo0: no DNS server is configured on any link nor global
 /// What networkd 256 and later let be known: they no longer name the lease in the state file.
 const NO_SERVER_262: &str = "wo0: no DNS server is configured on any link nor globally \
                              (systemd-networkd configured none for it: no DNS= in its state file)";
+/// The fix, logged after the reasons of a failed wait (also without --explain and --json).
+const FIX: &str = "wo0: DNS is required, and no DNS server is configured on any link nor \
+                   globally: waiting will not configure one; its DHCP server hands out none \
+                   (option 6): make it send one";
 const GAVE_UP: &str = "Gave up waiting for network connectivity: no DNS server is configured \
                        on any link nor globally";
 
@@ -101,6 +105,7 @@ fn a_lease_without_dns_times_out_naming_it() {
         "Timeout occurred while waiting for network connectivity.",
     );
     assert_says(&r, NO_SERVER);
+    assert_says(&r, FIX);
     let report = json(&r);
     assert_eq!(report["verdict"], "timeout");
     assert_eq!(report["reasons"][0], NO_SERVER);
@@ -121,6 +126,7 @@ fn dns_grace_from_the_environment_gives_up_early() {
     assert_says(&r, GAVE_UP);
     assert_says(&r, "nothing else has been missing for 2.0s (--dns-grace).");
     assert_says(&r, NO_SERVER);
+    assert_says(&r, FIX);
     assert_eq!(json(&r)["verdict"], "no-dns-server");
     // wo0 is routable at once: the grace is all it waits.
     assert!(
@@ -197,6 +203,12 @@ fn upstream_262_waits_until_its_timeout() {
         upstream.describe()
     );
     assert_says(&ours, NO_SERVER_262);
+    // Without --explain or --json too, the fix follows the reasons.
+    assert_says(
+        &ours,
+        "waiting will not configure one; systemd-networkd configured none for it: give one in \
+         its .network file (DNS=)",
+    );
     eprintln!("upstream 262 at its timeout says:\n{}", upstream.stderr);
     // With the grace (upstream has no such thing and ignores the variable), ours gives up
     // early and upstream still waits to its timeout.
