@@ -14,7 +14,8 @@
 //!   (`-i absent0:routable`) with each of `--require-time-sync`, `--require-connectivity
 //!   --http-probe=http://10.77.0.1/`, `--dns` (no server anywhere) and `--dns --dns-grace=60s`,
 //!   each against the same wait without the option (ratio with/without): none may wake up
-//!   while the interfaces are missing.
+//!   while the interfaces are missing; and Netplan's `--any --dns -o routable -i wo0` with and
+//!   without `--dns-grace=60s`, where only the server is missing (the grace's clock armed).
 //!
 //! It prints; it asserts only that each wait behaves as measured (exit 0 when online).
 
@@ -32,19 +33,71 @@ use common::http::{Answer, HttpServer};
 use common::{NetworkdEnv, TempDir, wait_online_bin};
 use support::{Place, fresh_copy, idle_wakeups, median, percentile, rotated, spawn, wait};
 
-/// The waits compared while idle: a label, the options, and the index of the row that is the
-/// same wait without the option.
-const IDLE: [(&str, &[&str], usize); 5] = [
-    ("without a new option", &[], 0),
-    ("--require-time-sync", &["--require-time-sync"], 0),
+/// The waits compared while idle: a label, the command line, and the index of the row that is
+/// the same wait without the option. The first five wait for an absent link; the last two for
+/// `wo0`, online but for DNS (Netplan's line with no server: the field failure, whose grace
+/// clock is armed once only the server is missing).
+const IDLE: [(&str, &[&str], usize); 7] = [
     (
-        "--require-connectivity --http-probe=URL",
-        &["--require-connectivity", "--http-probe=http://10.77.0.1/"],
+        "absent0, without a new option",
+        &[ABSENT, "--timeout=30"],
         0,
     ),
-    ("--dns (no server anywhere)", &["--dns"], 0),
-    ("--dns --dns-grace=60s", &["--dns", "--dns-grace=60s"], 3),
+    (
+        "absent0, --require-time-sync",
+        &[ABSENT, "--timeout=30", "--require-time-sync"],
+        0,
+    ),
+    (
+        "absent0, --require-connectivity --http-probe=URL",
+        &[
+            ABSENT,
+            "--timeout=30",
+            "--require-connectivity",
+            "--http-probe=http://10.77.0.1/",
+        ],
+        0,
+    ),
+    (
+        "absent0, --dns (no server anywhere)",
+        &[ABSENT, "--timeout=30", "--dns"],
+        0,
+    ),
+    (
+        "absent0, --dns --dns-grace=60s",
+        &[ABSENT, "--timeout=30", "--dns", "--dns-grace=60s"],
+        3,
+    ),
+    (
+        "wo0 online but for DNS, --dns",
+        &[
+            "--any",
+            "--dns",
+            "-o",
+            "routable",
+            "-i",
+            "wo0",
+            "--timeout=30",
+        ],
+        5,
+    ),
+    (
+        "wo0 online but for DNS, --dns --dns-grace=60s",
+        &[
+            "--any",
+            "--dns",
+            "-o",
+            "routable",
+            "-i",
+            "wo0",
+            "--timeout=30",
+            "--dns-grace=60s",
+        ],
+        5,
+    ),
 ];
+/// `-i` with a link that never appears.
+const ABSENT: &str = "--interface=absent0:routable";
 
 fn main() {
     if support::skipped("conditions") {
@@ -107,12 +160,10 @@ fn main() {
     let mut switches = vec![Vec::new(); IDLE.len()];
     for round in 0..idle_rounds {
         for i in rotated(round, IDLE.len()) {
-            let mut args = vec!["-i", "absent0:routable", "--timeout=30"];
-            args.extend_from_slice(IDLE[i].1);
-            switches[i].push(idle_wakeups(&place, &ours, &args));
+            switches[i].push(idle_wakeups(&place, &ours, IDLE[i].1));
         }
     }
-    println!("\ncontext switches (all threads) while waiting 5 s for an absent link");
+    println!("\ncontext switches (all threads) while waiting 5 s");
     let medians = print_rows(IDLE.iter().map(|w| w.0).zip(&mut switches), "");
     for (i, (label, _, without)) in IDLE.iter().enumerate().filter(|(i, w)| w.2 != *i) {
         println!(
@@ -129,7 +180,7 @@ fn print_rows<'a>(rows: impl Iterator<Item = (&'a str, &'a mut Vec<f64>)>, unit:
         let m = median(values);
         let p90 = percentile(values, 0.9);
         println!(
-            "  {label:<42} median {m:9.3} {unit:<2}  p90 {p90:9.3} {unit:<2}  (n={})",
+            "  {label:<50} median {m:9.3} {unit:<2}  p90 {p90:9.3} {unit:<2}  (n={})",
             values.len()
         );
         m
