@@ -18,13 +18,14 @@
 #[allow(dead_code, unused_imports)]
 #[path = "../tests/it/common/mod.rs"]
 mod common;
+#[allow(dead_code)]
+#[path = "support/mod.rs"]
+mod support;
 
 use std::fs::File;
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::AsFd;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -35,83 +36,15 @@ use netlink_packet_core::{
 use netlink_packet_route::address::{AddressAttribute, AddressMessage, AddressScope};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
-use rustix::process::Signal;
 use rustix::thread::{LinkNameSpaceType, move_into_link_name_space};
 
-use common::{Netns, NetworkdEnv, UPSTREAM_WAIT_ONLINE, context_switches, kill, wait_online_bin};
-
-/// Namespaces a spawned waiter joins (netns, and the holder's mount ns for networkd's /run).
-#[derive(Clone)]
-struct Place {
-    net: PathBuf,
-    mnt: Option<PathBuf>,
-}
-
-struct Finished {
-    wall: Duration,
-    code: i32,
-    max_rss_kib: i64,
-    end: Instant,
-}
-
-/// Spawns `bin args` directly inside `place` (setns in the child, no wrapper process).
-fn spawn(place: &Place, bin: &str, args: &[&str]) -> (libc::pid_t, Instant) {
-    let mut cmd = Command::new(bin);
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    // Opened here: once in the holder's mount namespace, its /proc no longer shows host pids.
-    let net = File::open(&place.net).expect("open netns");
-    let mnt = place
-        .mnt
-        .as_ref()
-        .map(|p| File::open(p).expect("open mount ns"));
-    // SAFETY: the hook runs in the forked child before exec, and only makes syscalls.
-    unsafe {
-        cmd.pre_exec(move || {
-            for (file, kind) in [
-                (mnt.as_ref(), LinkNameSpaceType::Mount),
-                (Some(&net), LinkNameSpaceType::Network),
-            ] {
-                if let Some(file) = file {
-                    move_into_link_name_space(file.as_fd(), Some(kind))?;
-                }
-            }
-            Ok(())
-        });
-    }
-    let start = Instant::now();
-    let child = cmd.spawn().expect("spawn waiter");
-    let pid = child.id() as libc::pid_t;
-    std::mem::forget(child); // reaped with wait4 below
-    (pid, start)
-}
+use common::{Netns, NetworkdEnv, UPSTREAM_WAIT_ONLINE, wait_online_bin};
+use support::{Place, median, percentile, rotated, spawn, wait};
 
 fn enter(path: &Path, kind: LinkNameSpaceType) -> std::io::Result<()> {
     let file = File::open(path)?;
     move_into_link_name_space(file.as_fd(), Some(kind))?;
     Ok(())
-}
-
-fn wait(pid: libc::pid_t, start: Instant) -> Finished {
-    let mut status = 0;
-    // SAFETY: zeroed rusage is a valid out-parameter.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waiting for our own child.
-    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let end = Instant::now();
-    assert_eq!(rc, pid, "wait4");
-    Finished {
-        wall: end - start,
-        code: if libc::WIFEXITED(status) {
-            libc::WEXITSTATUS(status)
-        } else {
-            -1
-        },
-        max_rss_kib: usage.ru_maxrss,
-        end,
-    }
 }
 
 /// A NETLINK_ROUTE socket bound inside `netns`, for triggers sent without fork/exec.
@@ -159,16 +92,6 @@ fn send_and_ack(socket: &Socket, bytes: &[u8]) {
         .expect("send");
     let mut reply = Vec::with_capacity(4096);
     socket.recv(&mut reply, 0).expect("ack");
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    percentile(values, 0.5)
-}
-
-fn percentile(values: &mut [f64], q: f64) -> f64 {
-    values.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let index = ((values.len() as f64 - 1.0) * q).round() as usize;
-    values[index]
 }
 
 struct Tool {
@@ -269,12 +192,6 @@ fn reaction(
     results
 }
 
-/// The tools' indices for `round`, starting one further each round: the first run of a
-/// round was measured 1-4 ms faster (benches/route_reach.rs), so no tool may always be first.
-fn rotated(round: usize, tools: usize) -> impl Iterator<Item = usize> {
-    (0..tools).map(move |k| (round + k) % tools)
-}
-
 fn startup(place: &Place, tools: &[Tool], rounds: usize) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
     let mut wall = vec![Vec::new(); tools.len()];
     let mut rss = vec![Vec::new(); tools.len()];
@@ -296,28 +213,14 @@ fn startup(place: &Place, tools: &[Tool], rounds: usize) -> (Vec<Vec<f64>>, Vec<
 fn idle_wakeups(place: &Place, tool: &Tool) -> f64 {
     let mut args = vec!["-i", "absent0:routable", "--timeout=30"];
     args.extend_from_slice(tool.extra);
-    let (pid, start) = spawn(place, tool.bin, &args);
-    sleep(Duration::from_millis(500));
-    let before = context_switches(pid);
-    sleep(Duration::from_secs(5));
-    let after = context_switches(pid);
-    let _ = kill(pid, Signal::TERM);
-    wait(pid, start);
-    (after - before) as f64
+    support::idle_wakeups(place, tool.bin, &args)
 }
 
 fn main() {
-    if !rustix::process::geteuid().is_root() {
-        eprintln!("compare: needs root (network namespaces); skipped");
+    if support::skipped("compare") {
         return;
     }
-    if std::env::args().any(|a| a == "--list" || a == "--test") {
-        return; // `cargo test --benches` probes; the benchmark runs only under `cargo bench`
-    }
-    let rounds: usize = std::env::var("WAIT_ONLINE_BENCH_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(25);
+    let rounds = support::rounds(25);
     let upstream = Tool {
         label: "upstream systemd-networkd-wait-online",
         bin: UPSTREAM_WAIT_ONLINE,
@@ -348,10 +251,7 @@ fn main() {
     env.start_networkd();
     env.wait_for_setup_state("wo0", "configured", Duration::from_secs(10));
     let holder = env.holder_pid();
-    let place = Place {
-        net: PathBuf::from(format!("/proc/{holder}/ns/net")),
-        mnt: Some(PathBuf::from(format!("/proc/{holder}/ns/mnt"))),
-    };
+    let place = Place::holder(holder);
     let ifindex = env.netns().ifindex("wo0");
     let socket = socket_in(&place.net);
     // networkd must have seen the address go before the next round (upstream reads its file).
@@ -405,10 +305,7 @@ fn main() {
     ns.add_veth("wo0", None, "wo0p");
     ns.link_up("wo0");
     ns.link_up("wo0p");
-    let place = Place {
-        net: ns.path(),
-        mnt: None,
-    };
+    let place = Place::netns(&ns);
     let ifindex = ns.ifindex("wo0");
     let socket = socket_in(&place.net);
     let kernel_tools: Vec<Tool> = [ours_kernel]
@@ -466,10 +363,7 @@ fn dns_measures(rounds: usize) {
     env.start_networkd();
     env.wait_for_setup_state("wo0", "configured", Duration::from_secs(10));
     let holder = env.holder_pid();
-    let place = Place {
-        net: PathBuf::from(format!("/proc/{holder}/ns/net")),
-        mnt: Some(PathBuf::from(format!("/proc/{holder}/ns/mnt"))),
-    };
+    let place = Place::holder(holder);
     // This process listens on the same private bus for the moment resolved publishes.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

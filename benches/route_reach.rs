@@ -16,74 +16,22 @@
 #[allow(dead_code, unused_imports)]
 #[path = "../tests/it/common/mod.rs"]
 mod common;
+#[allow(dead_code)]
+#[path = "support/mod.rs"]
+mod support;
 
-use std::fs::File;
 use std::net::TcpListener;
-use std::os::fd::AsFd;
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
 use std::thread::sleep;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use rustix::process::Signal;
-use rustix::thread::{LinkNameSpaceType, move_into_link_name_space};
-
-use common::{Netns, context_switches, kill, wait_online_bin};
-
-/// Spawns `bin --manager=none args` inside `ns` (setns in the child, no wrapper process).
-fn spawn(ns: &Netns, bin: &str, args: &[&str]) -> (libc::pid_t, Instant) {
-    let mut cmd = Command::new(bin);
-    cmd.arg("--manager=none")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let net = File::open(ns.path()).expect("open netns");
-    // SAFETY: the hook runs in the forked child before exec, and only makes a syscall.
-    unsafe {
-        cmd.pre_exec(move || {
-            move_into_link_name_space(net.as_fd(), Some(LinkNameSpaceType::Network))?;
-            Ok(())
-        });
-    }
-    let start = Instant::now();
-    let child = cmd.spawn().expect("spawn waiter");
-    let pid = child.id() as libc::pid_t;
-    std::mem::forget(child); // reaped with waitpid below
-    (pid, start)
-}
-
-/// Waits for `pid`; its exit status and the time since `start`.
-fn wait(pid: libc::pid_t, start: Instant) -> (i32, Duration) {
-    let mut status = 0;
-    // SAFETY: waiting for our own child.
-    let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
-    assert_eq!(rc, pid, "waitpid");
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        -1
-    };
-    (code, start.elapsed())
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
+use common::{Netns, wait_online_bin};
+use support::{Place, fresh_copy, idle_wakeups, median, rotated, spawn, wait};
 
 fn main() {
-    if !rustix::process::geteuid().is_root() {
-        eprintln!("route_reach: needs root (network namespaces); skipped");
+    if support::skipped("route_reach") {
         return;
     }
-    if std::env::args().any(|a| a == "--list" || a == "--test") {
-        return; // `cargo test --benches` probes; the benchmark runs only under `cargo bench`
-    }
-    let rounds: usize = std::env::var("WAIT_ONLINE_BENCH_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(25);
+    let rounds = support::rounds(25);
     let baseline = std::env::var("WAIT_ONLINE_BASELINE_BIN").ok();
 
     let ns = Netns::new();
@@ -104,16 +52,11 @@ fn main() {
         }
     });
 
-    // Both builds run from fresh copies in one directory: the same binary starts measurably
-    // faster from a fresh copy than from cargo's hard link (about 1 ms in a run of this bench).
+    // Both builds run from fresh copies in one directory (support::fresh_copy).
     let copies = common::TempDir::new();
-    let copy = |from: &str, name: &str| {
-        let to = copies.0.join(name);
-        std::fs::copy(from, &to).unwrap_or_else(|e| panic!("copy {from}: {e}"));
-        to.to_string_lossy().into_owned()
-    };
-    let ours = copy(wait_online_bin(), "wait-online");
-    let baseline = baseline.map(|other| copy(&other, "wait-online-baseline"));
+    let ours = fresh_copy(&copies.0, wait_online_bin(), "wait-online");
+    let baseline = baseline.map(|other| fresh_copy(&copies.0, &other, "wait-online-baseline"));
+    let place = Place::netns(&ns);
     let bin = ours.as_str();
     let mut tools: Vec<(String, &str, Vec<&str>)> = vec![
         ("without the options".into(), bin, vec![]),
@@ -142,14 +85,14 @@ fn main() {
     for round in 0..rounds {
         // The order turns each round: the first run of a round is measured faster (the same
         // binary by 2 to 4 ms in a run of this bench), which would favour one tool.
-        for i in (0..tools.len()).map(|k| (k + round) % tools.len()) {
+        for i in rotated(round, tools.len()) {
             let (label, bin, extra) = &tools[i];
-            let mut args = vec!["-i", "wo0:routable", "--timeout=20"];
+            let mut args = vec!["--manager=none", "-i", "wo0:routable", "--timeout=20"];
             args.extend(extra.iter().copied());
-            let (pid, start) = spawn(&ns, bin, &args);
-            let (code, elapsed) = wait(pid, start);
-            assert_eq!(code, 0, "{label} did not exit 0");
-            wall[i].push(elapsed.as_secs_f64() * 1000.0);
+            let (pid, start) = spawn(&place, bin, &args);
+            let done = wait(pid, start);
+            assert_eq!(done.code, 0, "{label} did not exit 0");
+            wall[i].push(done.wall.as_secs_f64() * 1000.0);
         }
     }
     println!("startup → exit, already online ({rounds} rounds, median)");
@@ -167,16 +110,9 @@ fn main() {
         ("--reach=10.77.0.1:8080", vec!["--reach=10.77.0.1:8080"]),
     ];
     for (label, extra) in idle {
-        let mut args = vec!["-i", "absent0:routable", "--timeout=30"];
+        let mut args = vec!["--manager=none", "-i", "absent0:routable", "--timeout=30"];
         args.extend(extra);
-        let (pid, start) = spawn(&ns, bin, &args);
-        sleep(Duration::from_millis(500));
-        let before = context_switches(pid);
-        sleep(Duration::from_secs(5));
-        let after = context_switches(pid);
-        let _ = kill(pid, Signal::TERM);
-        wait(pid, start);
-        println!("  {label:<40} {}", after - before);
+        println!("  {label:<40} {}", idle_wakeups(&place, bin, &args));
     }
     stop_tx.send(()).unwrap();
     listener.join().unwrap();

@@ -18,6 +18,28 @@
 #                  the unit waits its whole timeout (Netplan's lines: no --timeout, so 120 s)
 #   unplugged-carrier-timeout
 #                  the same with a drop-in Environment=WAIT_ONLINE_CARRIER_TIMEOUT=5s
+#   no-dns         package, dnsmasq's lease without a DNS server (--dhcp-option=6 without a
+#                  value: the option is not sent; check_boot reads what dnsmasq logged it sent,
+#                  networkd's lease and resolvectl), and the override Netplan >= 1.2 writes,
+#                  --any --dns -o routable -i host0 (the root's Netplan 1.1.2 writes none with
+#                  --dns: the override is written as a drop-in of the same name in /etc,
+#                  checked equal to 1.1.2's own but for After=systemd-resolved.service and
+#                  --dns). The field failure: line 2 waits its whole timeout (120 s) and fails;
+#                  the journal names the missing server, the lease and the fix. Debian 13's own
+#                  systemd-networkd-wait-online (257) cannot run that line ("unrecognized option
+#                  '--dns'", exit 1 at once): the package runs in its place, with upstream's
+#                  (>= 258) semantics; tests/it/dns_grace.rs runs upstream 262 on the same line.
+#                  Measured once (outside CI, load 5.9 on 2 cores): the unit failed 121.7 s
+#                  after it started (line 2 timed out 121.7 s after host0's address),
+#                  network-online.target 122.2 s after PID 1, 124 s for the container
+#   no-dns-grace   the same with a drop-in Environment=WAIT_ONLINE_DNS_GRACE=3s: line 2 gives
+#                  up 3 s after host0 is configured (exit 1, the unit fails; the journal's "Gave
+#                  up waiting ...: no DNS server is configured on any link nor globally, and
+#                  nothing else has been missing for 3.0s (--dns-grace).", --json's verdict
+#                  no-dns-server), then the reason and the fix; measured (load 5.4): 4.5 s after
+#                  host0's address,
+#                  3.1 s after its IPv6 link-local address, network-online.target 5.3 s after
+#                  PID 1 (116.9 s earlier), 6 s for the container
 #   unplugged-credential
 #                  unplugged, booted with systemd.set_credential=wait-online.timeout:5s on PID 1's
 #                  command line (a container's kernel command line): systemd imports the
@@ -60,8 +82,8 @@
 # tests/setup-deps.sh) and cargo (rustup). Measured on a 2-core VM: 138 s for the other five
 # boots with the .debs and the root cached (unplugged alone waits 122 s), 3 s for
 # hardened-ubuntu, 12 s each for unplugged-credential and unplugged-credential-extend (26 s for
-# package, hardened-ubuntu and unplugged-credential on a loaded machine); `package` alone on a
-# fresh
+# package, hardened-ubuntu and unplugged-credential on a loaded machine; no-dns and
+# no-dns-grace: see above); `package` alone on a fresh
 # machine 390 s (the release build 281 s, without its unit tests: DEB_BUILD_OPTIONS=nocheck
 # unless set; the debootstraps and roots about 100 s).
 set -euo pipefail
@@ -72,8 +94,8 @@ T0=$SECONDS
 # shellcheck source=scripts/lib-deb.sh
 . "$SRC/scripts/lib-deb.sh"
 WORK=${WO_BOOT_DIR:-/tmp/wo-boot}
-ALL_BOOTS=(upstream package hardened-ubuntu unplugged unplugged-carrier-timeout unplugged-credential
-	unplugged-credential-extend networkmanager lingering-user)
+ALL_BOOTS=(upstream package hardened-ubuntu unplugged unplugged-carrier-timeout no-dns no-dns-grace
+	unplugged-credential unplugged-credential-extend networkmanager lingering-user)
 
 [ "$(id -u)" = 0 ] || fail "run as root (debootstrap, namespaces, systemd-nspawn)"
 trap wo_cleanup EXIT
@@ -128,12 +150,14 @@ journalctl -b --no-pager -o short-monotonic >$out/journal.txt
 cat /run/systemd/generator.late/systemd-networkd-wait-online.service.d/*.conf \
 	/run/systemd/system/systemd-networkd-wait-online.service.d/*.conf >$out/netplan-override 2>/dev/null
 ip -o -4 addr show dev host0 >$out/host0-address
+cat /run/systemd/netif/leases/* >$out/leases 2>/dev/null
+resolvectl dns >$out/resolved-dns 2>&1
 id -u wait-online >$out/wait-online-uid 2>/dev/null
 python3 /usr/local/lib/wo-result.py "$unit" "$out" >$out/facts 2>$out/facts.err
 systemctl --no-block poweroff
 '
 # Reads the dumps of wo-result and prints the facts (in the guest: it has python3 for Netplan).
-RESULT_PY='import json, re, sys
+RESULT_PY='import json, os, re, sys
 unit, out = sys.argv[1], sys.argv[2]
 
 def show(name):
@@ -166,6 +190,7 @@ for i, l in enumerate(lines, 1):
     print(f"exec{i}_status=" + (status.group(1) if status else "not-run"))
 addr, ll, activated, exes, ifaces, given_up, origin = "", "", "", set(), set(), [], []
 uids, probe, pitfall = set(), [], []
+dns_failure, dns_reason, dns_fix = [], [], []
 user_exes, user_uids = set(), set()
 for raw in open(f"{out}/journal.json"):
     e = json.loads(raw)
@@ -191,6 +216,15 @@ for raw in open(f"{out}/journal.json"):
     if e.get("_SYSTEMD_USER_UNIT") == "wait-online.service" and "INTERFACE" in e:
         user_exes.add(text(e.get("_EXE", "?")) + "(" + text(e.get("_COMM", "?")) + ")")
         user_uids.add(text(e.get("_UID", "?")))
+    # a wait for DNS that failed (no-dns*): its error line, the reason for host0 and the fix
+    if e.get("_SYSTEMD_UNIT") == unit and not dns_failure and (msg.startswith("Gave up waiting")
+            or msg.startswith("Timeout occurred")):
+        dns_failure.append(ts + " " + msg.replace("\n", " "))
+    if e.get("_SYSTEMD_UNIT") == unit and e.get("INTERFACE") == "host0" and not dns_reason and \
+            msg.startswith("host0: no DNS server is configured"):
+        dns_reason.append(msg.replace("\n", " "))
+    if e.get("_SYSTEMD_UNIT") == unit and not dns_fix and "waiting will not configure one" in msg:
+        dns_fix.append(msg.replace("\n", " "))
     if e.get("_SYSTEMD_UNIT") == unit and "INTERFACE" in e:
         exes.add(text(e.get("_EXE", "?")) + "(" + text(e.get("_COMM", "?")) + ")")
         uids.add(text(e.get("_UID", "?")))
@@ -209,6 +243,15 @@ print("uids=" + " ".join(sorted(uids)))
 for line in probe:
     print("probe_" + line)
 print("pitfall=" + " ".join(pitfall[:1]))
+print("dns_failure_at=" + (dns_failure[0].split(" ", 1)[0] if dns_failure else ""))
+print("dns_failure=" + (dns_failure[0].split(" ", 1)[1] if dns_failure else ""))
+print("dns_reason=" + (dns_reason[0] if dns_reason else ""))
+print("dns_fix=" + (dns_fix[0] if dns_fix else ""))
+# what networkd kept of the DHCPv4 lease of host0, and the servers systemd-resolved knows
+lease = open(f"{out}/leases").read().splitlines() if os.path.exists(f"{out}/leases") else []
+print("lease_address=" + next((l[8:] for l in lease if l.startswith("ADDRESS=")), ""))
+print("lease_dns=" + next((l[4:] for l in lease if l.startswith("DNS=")), ""))
+print("resolved_dns=" + " | ".join(l.strip() for l in open(f"{out}/resolved-dns")))
 print("user_exes=" + " ".join(sorted(user_exes)))
 print("user_uids=" + " ".join(sorted(user_uids)))
 # what the job of the lingering user recorded when it started (lingering-user)
@@ -235,6 +278,18 @@ else
 	echo "wo-probe sysctl=read-only"
 fi
 '
+
+# The override Netplan >= 1.2 writes for the YAML of the boots (host0, dhcp4): as Netplan 1.2.2's
+# generator (src/gen-networkd.c) writes it to /run/systemd/generator.late/, with After= for --dns
+# (the form its tests/generator/test_args.py expects)
+NETPLAN_12_OVERRIDE='[Unit]
+ConditionPathIsSymbolicLink=/run/systemd/generator/network-online.target.wants/systemd-networkd-wait-online.service
+After=systemd-resolved.service
+
+[Service]
+ExecStart=
+ExecStart=/lib/systemd/systemd-networkd-wait-online -i host0:degraded
+ExecStart=/lib/systemd/systemd-networkd-wait-online --any --dns -o routable -i host0'
 
 # ---- one boot
 
@@ -398,6 +453,16 @@ prepare_boot() {
 		printf '[Service]\nEnvironment=WAIT_ONLINE_CARRIER_TIMEOUT=5s\n' \
 			>"$r/etc/systemd/system/$unit.d/60-carrier-timeout.conf"
 	fi
+	case $name in no-dns*)
+		# Netplan >= 1.2's override for this YAML, under the name of the one Netplan 1.1.2 (this
+		# root's) generates in /run/systemd/system/, which a drop-in of the same name in /etc
+		# masks; check_boot compares the two: only After= and --dns differ
+		printf '%s\n' "$NETPLAN_12_OVERRIDE" >"$r/etc/systemd/system/$unit.d/10-netplan.conf"
+		;;
+	esac
+	if [ "$name" = no-dns-grace ]; then
+		printf '[Service]\nEnvironment=WAIT_ONLINE_DNS_GRACE=3s\n' >"$r/etc/systemd/system/$unit.d/60-dns-grace.conf"
+	fi
 	if [ "$name" = unplugged-credential-extend ]; then
 		unit=wait-online.service
 		wo_in "$r" systemctl mask systemd-networkd-wait-online.service >/dev/null 2>&1
@@ -441,16 +506,19 @@ declare -A WALL=() VERDICT=() ADDR_TO_ONLINE=() LL_TO_ONLINE=() WAIT=() TO_ONLIN
 BOOT_N=0
 # run_boot NAME: prepares, boots and checks NAME; records its row of the table
 run_boot() {
-	local name=$1 dir=$WORK/$1 ns limit=90 t rc=0 nics=() init_args=()
+	local name=$1 dir=$WORK/$1 ns limit=90 t rc=0 net_args=() init_args=()
 	prepare_boot "$name"
 	BOOT_N=$((BOOT_N + 1))
 	ns=wo-boot-$$-$BOOT_N
-	case $name in unplugged*) nics=(--unplugged=host1) ;; esac
-	[ "$name" = unplugged ] && limit=240
+	case $name in unplugged*) net_args=(--unplugged=host1) ;; esac
+	# a lease without a DNS server: option 6 given without a value is not sent (dnsmasq(8);
+	# check_boot reads what dnsmasq logged it sent)
+	case $name in no-dns*) net_args=(--dhcp-option=6) ;; esac
+	case $name in unplugged | no-dns) limit=240 ;; esac
 	# after nspawn's options: PID 1's arguments, its kernel command line in a container
 	[ "$name" = unplugged-credential ] && init_args=(systemd.set_credential=wait-online.timeout:5s)
 	[ "$name" = unplugged-credential-extend ] && init_args=(systemd.set_credential=wait-online.timeout:6s)
-	wo_boot_net_up "$ns" "$dir/dnsmasq.log" "${nics[@]}"
+	wo_boot_net_up "$ns" "$dir/dnsmasq.log" "${net_args[@]}"
 	if [ "$name" = hardened-ubuntu ]; then
 		# strict reverse-path filtering for links made later (wo-pitfall.service's), not host0
 		ip netns exec "$ns" sh -c 'echo 1 >/proc/sys/net/ipv4/conf/default/rp_filter' ||
@@ -538,6 +606,49 @@ check_lingering_user() {
 	say "$name: ${VERDICT[$name]}"
 }
 
+# check_no_dns NAME (adds to check_boot's bad): dnsmasq sent no option 6, networkd's lease has no
+# DNS=, systemd-resolved knows no server; the override is Netplan 1.1.2's own plus After= and
+# --dns; line 1 (-i host0:degraded) succeeded, Netplan's --dns line failed: after the whole 120 s
+# (no-dns) or 3 s after everything else held (no-dns-grace, WAIT_ONLINE_DNS_GRACE=3s), and the
+# journal names the missing server, where it would come from and the fix
+check_no_dns() {
+	local name=$1 wait addr_to_end
+	grep -q 'DHCPACK(peer0)' "$WORK/$name/dnsmasq.log" || bad+=("dnsmasq sent no DHCPACK")
+	! grep -q 'option:  6 ' "$WORK/$name/dnsmasq.log" || bad+=("dnsmasq sent option 6 (dns-server)")
+	[ -n "$(fact "$name" lease_address)" ] && [ -z "$(fact "$name" lease_dns)" ] ||
+		bad+=("networkd's lease: address '$(fact "$name" lease_address)', DNS '$(fact "$name" lease_dns)'")
+	! [[ $(fact "$name" resolved_dns) =~ [0-9]\.[0-9]|:[0-9a-f]*: ]] ||
+		bad+=("systemd-resolved knows a server: $(fact "$name" resolved_dns)")
+	diff <(sed -e '/^After=systemd-resolved.service$/d' -e 's/ --dns / /' \
+		"$WORK/$name/upper/etc/systemd/system/systemd-networkd-wait-online.service.d/10-netplan.conf") \
+		"$WORK/$name/result/netplan-override" >/dev/null ||
+		bad+=("the override is not Netplan 1.1.2's (result/netplan-override) with After= and --dns")
+	[ "$(fact "$name" exec2_argv)" = "/lib/systemd/systemd-networkd-wait-online --any --dns -o routable -i host0" ] ||
+		bad+=("line 2 is not Netplan >= 1.2's: $(fact "$name" exec2_argv)")
+	[ "$(fact "$name" exec1_status)" = 0 ] || bad+=("line 1 failed (status $(fact "$name" exec1_status))")
+	[ "$(fact "$name" exec2_status)" = 1 ] || bad+=("line 2 did not fail (status $(fact "$name" exec2_status))")
+	[ "$status" = 1 ] && [ "$(fact "$name" unit_Result)" = exit-code ] ||
+		bad+=("ExecMainStatus=$status Result=$(fact "$name" unit_Result), expected 1 and exit-code")
+	[[ $(fact "$name" dns_reason) == "host0: no DNS server is configured on any link nor globally ("* ]] ||
+		bad+=("no journal record for host0 names the missing DNS server")
+	[[ $(fact "$name" dns_fix) == *"(option 6)"*"(Netplan: nameservers: addresses: [...])"*"--dns-grace=SPAN"* ]] ||
+		bad+=("no journal record names the fix")
+	wait=$(ms "$unit_start" "$unit_end")
+	addr_to_end=$(ms "$(fact "$name" address)" "$(fact "$name" dns_failure_at)")
+	if [ "$name" = no-dns ]; then
+		[ "$(fact "$name" dns_failure)" = "Timeout occurred while waiting for network connectivity." ] ||
+			bad+=("the unit did not time out: $(fact "$name" dns_failure)")
+		[ "${wait%.*}" -ge 119000 ] 2>/dev/null || bad+=("the wait ($wait ms) was shorter than the 120 s timeout")
+	else
+		[[ $(fact "$name" dns_failure) == "Gave up waiting for network connectivity: no DNS server is configured on any link nor globally, and nothing else has been missing for 3.0s (--dns-grace)." ]] ||
+			bad+=("the unit did not give up after the grace: $(fact "$name" dns_failure)")
+		# the grace runs from when host0 is configured (after its address): never sooner than 3 s
+		# after the address, and well before Netplan's timeout
+		awk -v w="$addr_to_end" 'BEGIN { exit !(w >= 3000 && w < 15000) }' ||
+			bad+=("the wait did not end 3 s to 15 s after host0's address ($addr_to_end ms)")
+	fi
+}
+
 # check_boot NAME: the checks of NAME against its facts; VERDICT is PASS or the failed checks
 check_boot() {
 	local name=$1 bad=() target addr unit_end unit_start status lines i exes
@@ -598,6 +709,9 @@ check_boot() {
 		[ "$(ms "$unit_start" "$unit_end" | cut -d. -f1)" -ge 119000 ] 2>/dev/null ||
 			bad+=("the wait was shorter than the 120 s timeout")
 		;;
+	no-dns | no-dns-grace)
+		check_no_dns "$name"
+		;;
 	unplugged-credential)
 		[ "$(fact "$name" exec1_status)" = 1 ] || bad+=("line 1 did not fail (status $(fact "$name" exec1_status))")
 		[ "$status" = 1 ] || bad+=("ExecMainStatus=$status, expected 1 (the credential's timeout)")
@@ -643,6 +757,10 @@ check_boot() {
 	WAIT[$name]=$(ms "$unit_start" "$unit_end")
 	TO_ONLINE[$name]=$(ms "$(fact "$name" userspace)" "$target")
 	NOTES[$name]="_EXE: ${exes:-none}"
+	case $name in no-dns*)
+		NOTES[$name]+="; '$(fact "$name" dns_failure)' $(ms "$addr" "$(fact "$name" dns_failure_at)") ms after host0's address"
+		;;
+	esac
 	if [ ${#bad[@]} -eq 0 ]; then
 		VERDICT[$name]=PASS
 	else
@@ -683,6 +801,10 @@ fi
 if [ -n "${WAIT[unplugged]:-}" ] && [ -n "${WAIT[unplugged-carrier-timeout]:-}" ]; then
 	awk -v a="${TO_ONLINE[unplugged]}" -v b="${TO_ONLINE[unplugged-carrier-timeout]}" \
 		'BEGIN { printf "time saved by WAIT_ONLINE_CARRIER_TIMEOUT=5s: %.1f s (network-online.target %.1f s vs %.1f s after PID 1 started)\n", (a - b) / 1000, a / 1000, b / 1000 }'
+fi
+if [ -n "${WAIT[no-dns]:-}" ] && [ -n "${WAIT[no-dns-grace]:-}" ]; then
+	awk -v a="${TO_ONLINE[no-dns]}" -v b="${TO_ONLINE[no-dns-grace]}" \
+		'BEGIN { printf "time saved by WAIT_ONLINE_DNS_GRACE=3s: %.1f s (network-online.target %.1f s vs %.1f s after PID 1 started)\n", (a - b) / 1000, a / 1000, b / 1000 }'
 fi
 
 # ---- nothing left behind

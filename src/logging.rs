@@ -110,7 +110,8 @@ pub fn init(quiet: bool) {
 
 /// Logs why `verdict` does not hold, one record per reason, with the journal fields of the
 /// link a reason is about: at error level on timeout (upstream's lines after "Timeout
-/// occurred…"), at debug level (prefixed `waiting: `) while waiting.
+/// occurred…", then, when no DNS server is configured anywhere, the fix as a warning), at
+/// debug level (prefixed `waiting: `) while waiting.
 pub fn reasons(verdict: &GoalVerdict, timeout: bool) {
     for reason in verdict.reasons() {
         let link = reason.link();
@@ -123,6 +124,11 @@ pub fn reasons(verdict: &GoalVerdict, timeout: bool) {
         } else {
             tracing::debug!(interface, operstate, "waiting: {reason}");
         }
+    }
+    // A wait that failed for want of any DNS server: what to change (the pitfall's words), so
+    // that the journal says it without --explain; waiting will never configure one.
+    if timeout && let Some(fix) = crate::core::pitfalls::no_dns_server(verdict) {
+        tracing::warn!(interface = fix.interface(), "{fix}");
     }
 }
 

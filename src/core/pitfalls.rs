@@ -237,8 +237,9 @@ fn awaited_links<'a>(
 }
 
 /// The first interface waited for whose DNS condition fails because no server is configured
-/// anywhere (one pitfall: the fix is the same for all).
-fn no_dns_server(verdict: &GoalVerdict) -> Option<Pitfall> {
+/// anywhere (one pitfall: the fix is the same for all). Also logged after a failed wait's
+/// reasons, with or without `--explain`: the journal of a boot then says what to change.
+pub fn no_dns_server(verdict: &GoalVerdict) -> Option<Pitfall> {
     verdict
         .verdicts
         .iter()

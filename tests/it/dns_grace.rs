@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::{self, DnsServer, Netns, NetworkdEnv, RunResult, Upstream, wait_online_bin};
+use crate::common::{
+    self, DnsServer, Netns, NetworkdEnv, RunResult, UPSTREAM_WAIT_ONLINE, Upstream, wait_online_bin,
+};
 use crate::networkd::{same_verdict, start_both_env};
 
 /// Netplan's second line for wo0, as Netplan >= 1.2 writes it.
@@ -25,6 +27,10 @@ const NO_SERVER: &str = "wo0: no DNS server is configured on any link nor global
 /// What networkd 256 and later let be known: they no longer name the lease in the state file.
 const NO_SERVER_262: &str = "wo0: no DNS server is configured on any link nor globally \
                              (systemd-networkd configured none for it: no DNS= in its state file)";
+/// The fix, logged after the reasons of a failed wait (also without --explain and --json).
+const FIX: &str = "wo0: DNS is required, and no DNS server is configured on any link nor \
+                   globally: waiting will not configure one; its DHCP server hands out none \
+                   (option 6): make it send one";
 const GAVE_UP: &str = "Gave up waiting for network connectivity: no DNS server is configured \
                        on any link nor globally";
 
@@ -101,6 +107,7 @@ fn a_lease_without_dns_times_out_naming_it() {
         "Timeout occurred while waiting for network connectivity.",
     );
     assert_says(&r, NO_SERVER);
+    assert_says(&r, FIX);
     let report = json(&r);
     assert_eq!(report["verdict"], "timeout");
     assert_eq!(report["reasons"][0], NO_SERVER);
@@ -121,6 +128,7 @@ fn dns_grace_from_the_environment_gives_up_early() {
     assert_says(&r, GAVE_UP);
     assert_says(&r, "nothing else has been missing for 2.0s (--dns-grace).");
     assert_says(&r, NO_SERVER);
+    assert_says(&r, FIX);
     assert_eq!(json(&r)["verdict"], "no-dns-server");
     // wo0 is routable at once: the grace is all it waits.
     assert!(
@@ -197,6 +205,12 @@ fn upstream_262_waits_until_its_timeout() {
         upstream.describe()
     );
     assert_says(&ours, NO_SERVER_262);
+    // Without --explain or --json too, the fix follows the reasons.
+    assert_says(
+        &ours,
+        "waiting will not configure one; systemd-networkd configured none for it: give one in \
+         its .network file (DNS=)",
+    );
     eprintln!("upstream 262 at its timeout says:\n{}", upstream.stderr);
     // With the grace (upstream has no such thing and ignores the variable), ours gives up
     // early and upstream still waits to its timeout.
@@ -211,6 +225,29 @@ fn upstream_262_waits_until_its_timeout() {
     assert_says(&ours, GAVE_UP);
     eprintln!(
         "timing: upstream 262 {:?}, ours with WAIT_ONLINE_DNS_GRACE=1s {:?}",
+        upstream.elapsed, ours.elapsed
+    );
+}
+
+/// The field failure at full length: Netplan's line without `--timeout`, so upstream's default
+/// 120 s. Measured once (2 cores, load 1-2): upstream 262 exited 1 after 120.2 s, ours after
+/// 120.0 s naming the missing server; scripts/test-boot.sh's `no-dns` is the whole boot.
+#[test]
+#[ignore = "waits upstream's whole default timeout (120 s): run by hand with --ignored"]
+fn upstream_262_waits_its_whole_default_timeout() {
+    let _root = common::require_root();
+    let (env, _peer, _server) = setup(Upstream::V262, false);
+    let limit = Duration::from_secs(200);
+    let upstream = common::run_wait_online_bg(env.run(UPSTREAM_WAIT_ONLINE, &NETPLANS_LINE), limit);
+    let ours = common::run_wait_online_bg(env.run(wait_online_bin(), &NETPLANS_LINE), limit);
+    let (upstream, ours) = (upstream.join().unwrap(), ours.join().unwrap());
+    for r in [&upstream, &ours] {
+        env.assert_code(r, 1);
+        assert!(r.elapsed >= Duration::from_secs(120), "{}", r.describe());
+    }
+    assert_says(&ours, NO_SERVER_262);
+    eprintln!(
+        "timing: Netplan's line without --timeout: upstream 262 {:?}, ours {:?}",
         upstream.elapsed, ours.elapsed
     );
 }
