@@ -133,7 +133,7 @@ fn the_wait_follows_ifups_writes_and_ends_when_it_lists_and_unlocks() {
 }
 
 /// Debian's ifupdown, unpacked by tests/setup-deps.sh (never installed).
-fn ifupdown_root() -> String {
+pub(crate) fn ifupdown_root() -> String {
     std::env::var("WAIT_ONLINE_IFUPDOWN_ROOT")
         .unwrap_or_else(|_| "/var/cache/wait-online-tests/root-ifupdown".to_string())
 }
@@ -185,14 +185,14 @@ wait"#;
     run_wait_online(raced, LIMIT)
 }
 
-fn read(dir: &TempDir, name: &str) -> String {
+pub(crate) fn read(dir: &TempDir, name: &str) -> String {
     std::fs::read_to_string(dir.0.join(name))
         .unwrap_or_else(|e| panic!("{name}: {e}"))
         .trim()
         .to_string()
 }
 
-fn seconds(dir: &TempDir, name: &str) -> f64 {
+pub(crate) fn seconds(dir: &TempDir, name: &str) -> f64 {
     read(dir, name).parse().expect("date +%s.%N")
 }
 
