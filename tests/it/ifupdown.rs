@@ -34,6 +34,12 @@ fn dir() -> TempDir {
 }
 
 fn command(dir: &TempDir, args: &[&str]) -> Command {
+    command_as(dir, "--manager=ifupdown", args)
+}
+
+/// [`command`] with another `--manager=`; a `sbin` directory in `dir` is overlaid on
+/// /usr/sbin (= /sbin), for an `ifup` there.
+fn command_as(dir: &TempDir, manager: &str, args: &[&str]) -> Command {
     let script = r#"set -e
 d=$1; shift
 mount -t overlay overlay -o "lowerdir=/etc,upperdir=$d/upper,workdir=$d/work" /etc
@@ -42,6 +48,7 @@ mount --bind "$d/etc-network" /etc/network
 mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir /run/network
 mount --bind "$d/run-network" /run/network
+if [ -d "$d/sbin" ]; then mount -t overlay overlay -o "lowerdir=$d/sbin:/usr/sbin" /usr/sbin; fi
 ip link set lo up
 ip link add wo0 type veth peer name wo0p
 ip link set wo0p up
@@ -62,7 +69,7 @@ exec "$@""#;
         ])
         .arg(&dir.0)
         .arg(common::wait_online_bin())
-        .args(["--manager=ifupdown", "-o", "routable"])
+        .args([manager, "-o", "routable"])
         .args(args);
     command
 }
@@ -73,6 +80,16 @@ fn state(dir: &TempDir, name: &str, text: &str) {
     let tmp = run.join(format!(".{name}.tmp"));
     std::fs::write(&tmp, text).expect("write state");
     std::fs::rename(&tmp, run.join(name)).expect("rename state");
+}
+
+/// The entry of `--json`'s `interfaces` named `name`.
+fn interface<'j>(json: &'j serde_json::Value, name: &str) -> &'j serde_json::Value {
+    json["interfaces"]
+        .as_array()
+        .expect("interfaces")
+        .iter()
+        .find(|i| i["name"] == name)
+        .unwrap_or_else(|| panic!("{name} in {json}"))
 }
 
 #[test]
@@ -94,24 +111,14 @@ fn a_failed_ifup_is_named_with_the_interface() {
     );
     let json: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON on stdout");
     assert_eq!(json["manager"], "ifupdown", "{}", r.stdout);
-    let wo0 = json["interfaces"]
-        .as_array()
-        .expect("interfaces")
-        .iter()
-        .find(|i| i["name"] == "wo0")
-        .expect("wo0");
+    let wo0 = interface(&json, "wo0");
     assert_eq!(
         (&wo0["outcome"], &wo0["manager"]),
         (&"failed".into(), &"ifupdown".into())
     );
     // wo0p is on no line: not ifupdown's (listed as blocking only because no link is
     // online, as upstream lists every considered link then).
-    let wo0p = json["interfaces"]
-        .as_array()
-        .expect("interfaces")
-        .iter()
-        .find(|i| i["name"] == "wo0p")
-        .expect("wo0p");
+    let wo0p = interface(&json, "wo0p");
     assert_eq!(wo0p["outcome"], "unmanaged", "{}", r.stdout);
 }
 
@@ -130,6 +137,55 @@ fn the_wait_follows_ifups_writes_and_ends_when_it_lists_and_unlocks() {
     let r = waiting.join().expect("waiter");
     assert_eq!(r.code, Some(0), "{}", r.describe());
     assert!(r.elapsed < Duration::from_secs(15), "{}", r.describe());
+}
+
+#[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
+fn auto_follows_ifupdown_where_ifup_is_installed_and_names_a_link() {
+    let _root = common::require_root();
+    let dir = dir();
+    state(&dir, "ifstate", "lo=lo\n");
+    // No /sbin/ifup (the host has none; no networkd nor NetworkManager in the namespace):
+    // auto judges wo0 on kernel facts, routable at once (`--any`: wo0p, on no line and
+    // without an address, is judged on kernel facts in both runs).
+    assert!(
+        !Path::new("/usr/sbin/ifup").exists(),
+        "the host has ifupdown installed: this test shows auto without it"
+    );
+    let r = run_wait_online(
+        command_as(&dir, "--manager=auto", &["--any", "--timeout=10"]),
+        LIMIT,
+    );
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+    // With an executable /sbin/ifup, auto follows ifupdown for wo0 (on an `auto` line).
+    let sbin = dir.0.join("sbin");
+    std::fs::create_dir_all(&sbin).expect("sbin");
+    std::fs::write(sbin.join("ifup"), "#!/bin/sh\nexit 1\n").expect("ifup");
+    std::fs::set_permissions(
+        sbin.join("ifup"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    let waiting = run_wait_online_bg(
+        command_as(&dir, "--manager=auto", &["--any", "--timeout=20", "--json"]),
+        LIMIT,
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(!waiting.is_finished(), "online before ifup ran");
+    state(&dir, "ifstate.wo0", "wo0\n");
+    state(&dir, "ifstate", "lo=lo\nwo0=wo0\n");
+    let r = waiting.join().expect("waiter");
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+    let json: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON on stdout");
+    assert_eq!(json["manager"], "auto", "{}", r.stdout);
+    // wo0 is ifupdown's; wo0p, on no line, is judged on kernel facts as before.
+    assert_eq!(
+        interface(&json, "wo0")["manager"],
+        "ifupdown",
+        "{}",
+        r.stdout
+    );
+    assert_eq!(interface(&json, "wo0p")["manager"], "none", "{}", r.stdout);
 }
 
 /// Debian's ifupdown, unpacked by tests/setup-deps.sh (never installed).
