@@ -37,6 +37,10 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
     };
     crate::logging::init(options.quiet);
     log_settings(&options);
+    if options.no_wait {
+        tracing::info!("WAIT_ONLINE_METHOD=none (--ifupdown-defaults): not waiting");
+        return ExitCode::SUCCESS;
+    }
     // Until the engine receives them (see sys::mask_termination_signals).
     if let Err(err) = crate::sys::mask_termination_signals(true) {
         tracing::debug!("cannot block SIGTERM/SIGINT until their handlers exist: {err}");

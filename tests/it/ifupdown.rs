@@ -188,6 +188,52 @@ fn auto_follows_ifupdown_where_ifup_is_installed_and_names_a_link() {
     assert_eq!(interface(&json, "wo0p")["manager"], "none", "{}", r.stdout);
 }
 
+#[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
+fn ifupdown_defaults_are_read_from_etc_default_networking() {
+    let _root = common::require_root();
+    let dir = dir();
+    let default = dir.0.join("upper/default");
+    std::fs::create_dir_all(&default).expect("upper/default");
+    let run = |text: &str| {
+        std::fs::write(default.join("networking"), text).expect("default/networking");
+        let defaults = "--ifupdown-defaults=/etc/default/networking";
+        run_wait_online(command_as(&dir, defaults, &["--json"]), LIMIT)
+    };
+    // none: no wait, though ifup has not run.
+    let r = run("WAIT_ONLINE_METHOD=none\n");
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+    assert!(r.elapsed < Duration::from_secs(5), "{}", r.describe());
+    state(&dir, "ifstate.wo0", "wo0\n");
+    state(&dir, "ifstate", "lo=lo\nwo0=wo0\n");
+    // route to an address wo0's prefix covers: online.
+    let r = run("WAIT_ONLINE_METHOD=route\nWAIT_ONLINE_ADDRESS=192.0.2.0/24\n");
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+    let json: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON on stdout");
+    assert_eq!(json["manager"], "ifupdown", "{}", r.stdout);
+    // route to an address nothing routes: the file's timeout (2 s) ends the wait, named.
+    let r = run(
+        "# as Debian ships it, then set\nexport WAIT_ONLINE_METHOD=route\n\
+         WAIT_ONLINE_ADDRESS=198.51.100.7\nWAIT_ONLINE_TIMEOUT='2'\n",
+    );
+    assert_eq!(r.code, Some(1), "{}", r.describe());
+    assert!(r.stderr.contains("198.51.100.7"), "{}", r.describe());
+    assert!(
+        r.elapsed >= Duration::from_secs(2) && r.elapsed < Duration::from_secs(15),
+        "{}",
+        r.describe()
+    );
+    // A line a shell would run is an error naming it.
+    let r = run("WAIT_ONLINE_METHOD=route\n. /etc/other\n");
+    assert_eq!(r.code, Some(1), "{}", r.describe());
+    assert!(
+        r.stderr
+            .contains("/etc/default/networking: line 2: not NAME=VALUE"),
+        "{}",
+        r.describe()
+    );
+}
+
 /// Debian's ifupdown, unpacked by tests/setup-deps.sh (never installed).
 pub(crate) fn ifupdown_root() -> String {
     std::env::var("WAIT_ONLINE_IFUPDOWN_ROOT")
