@@ -39,6 +39,16 @@
 #                  address, after the user unit exited 0, and the user unit's records must come
 #                  from wait-online as the user's uid; a probe under its sandbox sees no new
 #                  privileges, seccomp and no capability. 3 s with the .debs and root cached
+#   ifupdown       no Netplan, no networkd nor NetworkManager: Debian's ifupdown brings host0 up
+#                  (/etc/network/interfaces: auto host0, inet dhcp; networking.service runs ifup
+#                  -a, ifup runs dhclient), its ifupdown-wait-online.service runs wait-online
+#                  through the package's drop-in (copied to /etc/systemd/system/, as README says):
+#                  network-online.target must come after host0's lease (dhclient's "bound to")
+#                  and after ifup -a exited (networking.service's ExecMainExitTimestamp: a
+#                  drop-in leaves it that one command line; its other acts only after an ifdown
+#                  -a). Its own root,
+#                  $WO_CACHE/bootifupdown-trixie-YYYYMMDD (systemd-sysv dbus iproute2 ifupdown
+#                  isc-dhcp-client python3), made when missing
 #
 # Each boot: an overlay of the cached root $WO_CACHE/boot-trixie-YYYYMMDD (the cached minimal
 # trixie plus systemd-sysv, dbus, iproute2, netplan.io, systemd-resolved, network-manager; made
@@ -60,8 +70,8 @@
 # tests/setup-deps.sh) and cargo (rustup). Measured on a 2-core VM: 138 s for the other five
 # boots with the .debs and the root cached (unplugged alone waits 122 s), 3 s for
 # hardened-ubuntu, 12 s each for unplugged-credential and unplugged-credential-extend (26 s for
-# package, hardened-ubuntu and unplugged-credential on a loaded machine); `package` alone on a
-# fresh
+# package, hardened-ubuntu and unplugged-credential on a loaded machine), 2 s for ifupdown
+# (its root made once, with the cached debootstrap); `package` alone on a fresh
 # machine 390 s (the release build 281 s, without its unit tests: DEB_BUILD_OPTIONS=nocheck
 # unless set; the debootstraps and roots about 100 s).
 set -euo pipefail
@@ -73,7 +83,7 @@ T0=$SECONDS
 . "$SRC/scripts/lib-deb.sh"
 WORK=${WO_BOOT_DIR:-/tmp/wo-boot}
 ALL_BOOTS=(upstream package hardened-ubuntu unplugged unplugged-carrier-timeout unplugged-credential
-	unplugged-credential-extend networkmanager lingering-user)
+	unplugged-credential-extend networkmanager lingering-user ifupdown)
 
 [ "$(id -u)" = 0 ] || fail "run as root (debootstrap, namespaces, systemd-nspawn)"
 trap wo_cleanup EXIT
@@ -107,6 +117,13 @@ fi
 ROOT=$(wo_derived_root boot trixie "$WORK/logs" /usr/sbin/NetworkManager \
 	systemd-sysv dbus iproute2 netplan.io systemd-resolved network-manager)
 say "boot root $ROOT"
+IFUPDOWN_ROOT=
+case " ${BOOTS[*]} " in *" ifupdown "*)
+	IFUPDOWN_ROOT=$(wo_derived_root bootifupdown trixie "$WORK/logs" /usr/sbin/ifup \
+		systemd-sysv dbus iproute2 ifupdown isc-dhcp-client python3)
+	say "ifupdown boot root $IFUPDOWN_ROOT"
+	;;
+esac
 wo_nspawn >/dev/null
 
 # ---- what runs in the guest: the result unit and its helper
@@ -127,6 +144,7 @@ journalctl -b --no-pager -o json >$out/journal.json
 journalctl -b --no-pager -o short-monotonic >$out/journal.txt
 cat /run/systemd/generator.late/systemd-networkd-wait-online.service.d/*.conf \
 	/run/systemd/system/systemd-networkd-wait-online.service.d/*.conf >$out/netplan-override 2>/dev/null
+systemctl show networking.service >$out/networking.show
 ip -o -4 addr show dev host0 >$out/host0-address
 id -u wait-online >$out/wait-online-uid 2>/dev/null
 python3 /usr/local/lib/wo-result.py "$unit" "$out" >$out/facts 2>$out/facts.err
@@ -146,8 +164,10 @@ def show(name):
 def text(value):
     return value if isinstance(value, str) else json.dumps(value)
 
-u, t, m = show("unit"), show("target"), show("manager")
+u, t, m, n = show("unit"), show("target"), show("manager"), show("networking")
 print("target_active=" + t["ActiveEnterTimestampMonotonic"][0])
+# ifupdown: when the ifup -a of networking.service exited (its one command line in that boot)
+print("ifup_exit=" + n.get("ExecMainExitTimestampMonotonic", [""])[0])
 print("userspace=" + m["UserspaceTimestampMonotonic"][0])
 for key in ("ActiveState", "Result", "ExecMainStatus", "InactiveExitTimestampMonotonic",
             "ExecMainExitTimestampMonotonic", "User", "TimeoutStartUSec", "MemoryMax", "TasksMax"):
@@ -166,7 +186,7 @@ for i, l in enumerate(lines, 1):
     print(f"exec{i}_status=" + (status.group(1) if status else "not-run"))
 addr, ll, activated, exes, ifaces, given_up, origin = "", "", "", set(), set(), [], []
 uids, probe, pitfall = set(), [], []
-user_exes, user_uids = set(), set()
+user_exes, user_uids, unit_exes = set(), set(), set()
 for raw in open(f"{out}/journal.json"):
     e = json.loads(raw)
     msg, ts = text(e.get("MESSAGE", "")), e.get("__MONOTONIC_TIMESTAMP", "")
@@ -176,6 +196,8 @@ for raw in open(f"{out}/journal.json"):
     if not ll and ident == "systemd-networkd" and msg == "host0: Gained IPv6LL":
         ll = ts
     if not addr and ident == "NetworkManager" and "dhcp4 (host0): state changed new lease" in msg:
+        addr = ts
+    if not addr and ident == "dhclient" and msg.startswith("bound to 10.78.0."):
         addr = ts
     if not activated and ident == "NetworkManager" and "device (host0): Activation: successful" in msg:
         activated = ts
@@ -191,6 +213,8 @@ for raw in open(f"{out}/journal.json"):
     if e.get("_SYSTEMD_USER_UNIT") == "wait-online.service" and "INTERFACE" in e:
         user_exes.add(text(e.get("_EXE", "?")) + "(" + text(e.get("_COMM", "?")) + ")")
         user_uids.add(text(e.get("_UID", "?")))
+    if e.get("_SYSTEMD_UNIT") == unit and "_EXE" in e:
+        unit_exes.add(text(e["_EXE"]) + "(" + text(e.get("_COMM", "?")) + ")")
     if e.get("_SYSTEMD_UNIT") == unit and "INTERFACE" in e:
         exes.add(text(e.get("_EXE", "?")) + "(" + text(e.get("_COMM", "?")) + ")")
         uids.add(text(e.get("_UID", "?")))
@@ -202,6 +226,7 @@ print("address=" + addr)
 print("ipv6ll=" + ll)
 print("nm_activated=" + activated)
 print("exes=" + " ".join(sorted(exes)))
+print("unit_exes=" + " ".join(sorted(unit_exes)))
 print("interfaces=" + " ".join(sorted(ifaces)))
 print("host1_info=" + (given_up[0] if given_up else ""))
 print("timeout_origin=" + (origin[0] if origin else ""))
@@ -322,20 +347,42 @@ prepare_lingering_user() {
 # prepare_boot NAME: the overlay $WORK/NAME/root of the cached root, configured for NAME
 prepare_boot() {
 	local name=$1 dir=$WORK/$1 r=$WORK/$1/root unit=systemd-networkd-wait-online.service renderer=networkd
+	local lower=$ROOT
+	[ "$name" = ifupdown ] && lower=$IFUPDOWN_ROOT
 	wo_rm_root "$dir"
 	mkdir -p "$dir/upper" "$dir/work" "$r" "$dir/result"
-	wo_mount -t overlay overlay -o "lowerdir=$ROOT,upperdir=$dir/upper,workdir=$dir/work" "$r"
+	wo_mount -t overlay overlay -o "lowerdir=$lower,upperdir=$dir/upper,workdir=$dir/work" "$r"
 	if [ "$name" != upstream ]; then
 		cp "$DEB" "$DIVERT_DEB" "$r/tmp/"
 		wo_mount -t proc proc "$r/proc"
 		local pkgs=("/tmp/${DEB##*/}")
-		case $name in networkmanager | hardened-ubuntu | lingering-user) ;; *) pkgs+=("/tmp/${DIVERT_DEB##*/}") ;; esac
+		case $name in networkmanager | hardened-ubuntu | lingering-user | ifupdown) ;; *) pkgs+=("/tmp/${DIVERT_DEB##*/}") ;; esac
 		wo_in "$r" dpkg -i "${pkgs[@]}" >"$dir/dpkg.log" 2>&1 || fail "$name: dpkg -i failed (see $dir/dpkg.log)"
 		umount "$r/proc"
 		rm -f "$r/tmp/"*.deb
 	fi
+	if [ "$name" = ifupdown ]; then
+		# no Netplan: ifupdown's own configuration, networkd and NetworkManager not running
+		unit=ifupdown-wait-online.service
+		printf 'auto lo\niface lo inet loopback\n\nauto host0\niface host0 inet dhcp\n' \
+			>"$r/etc/network/interfaces"
+		wo_in "$r" systemctl mask systemd-networkd.service systemd-networkd-wait-online.service \
+			NetworkManager.service NetworkManager-wait-online.service >/dev/null 2>&1
+		wo_in "$r" systemctl enable networking.service ifupdown-wait-online.service >/dev/null 2>&1 ||
+			fail "$name: systemctl enable networking.service ifupdown-wait-online.service"
+		# ifup -a as networking.service's one command line (its second only acts after an
+		# ifdown -a, never at boot), so that its ExecMainExitTimestamp is ifup's exit
+		mkdir -p "$r/etc/systemd/system/networking.service.d"
+		printf '[Service]\nExecStart=\nExecStart=/sbin/ifup -a --read-environment\n' \
+			>"$r/etc/systemd/system/networking.service.d/50-wo-test-ifup-only.conf"
+		mkdir -p "$r/etc/systemd/system/$unit.d"
+		cp "$r/usr/share/wait-online/$unit.d/wait-online.conf" "$r/etc/systemd/system/$unit.d/" ||
+			fail "$name: the package has no drop-in for $unit"
+	fi
 	mkdir -p "$r/etc/netplan"
-	if [ "$name" = networkmanager ]; then
+	if [ "$name" = ifupdown ]; then
+		:
+	elif [ "$name" = networkmanager ]; then
 		renderer=NetworkManager
 		unit=NetworkManager-wait-online.service
 		mkdir -p "$r/etc/systemd/system/$unit.d"
@@ -344,11 +391,13 @@ prepare_boot() {
 		# NetworkManager is installed in the root: on a networkd machine it is not running
 		wo_in "$r" systemctl mask NetworkManager.service NetworkManager-wait-online.service >/dev/null 2>&1
 	fi
-	{
-		printf 'network:\n  version: 2\n  renderer: %s\n  ethernets:\n    host0:\n      dhcp4: true\n' "$renderer"
-		case $name in unplugged*) printf '    host1:\n      dhcp4: true\n' ;; esac
-	} >"$r/etc/netplan/10-wo-test.yaml"
-	chmod 0600 "$r/etc/netplan/10-wo-test.yaml"
+	if [ "$name" != ifupdown ]; then
+		{
+			printf 'network:\n  version: 2\n  renderer: %s\n  ethernets:\n    host0:\n      dhcp4: true\n' "$renderer"
+			case $name in unplugged*) printf '    host1:\n      dhcp4: true\n' ;; esac
+		} >"$r/etc/netplan/10-wo-test.yaml"
+		chmod 0600 "$r/etc/netplan/10-wo-test.yaml"
+	fi
 	local after_too=
 	if [ "$name" = hardened-ubuntu ]; then
 		# the package's unit as shipped, the Ubuntu definition on the command line; upstream's
@@ -560,7 +609,15 @@ check_boot() {
 		bad+=("network-online.target not after host0's address")
 	[ -n "$unit_end" ] && [ "$unit_end" != 0 ] && [ "$target" -ge "$unit_end" ] ||
 		bad+=("network-online.target not after the wait unit finished")
-	if [ "$name" = networkmanager ]; then
+	if [ "$name" = ifupdown ]; then
+		local ifup
+		ifup=$(fact "$name" ifup_exit)
+		[ -n "$ifup" ] && [ "$ifup" != 0 ] && [ -n "$target" ] && [ "$target" -ge "$ifup" ] ||
+			bad+=("network-online.target not after networking.service's ifup -a exited")
+		[ "$lines" = 1 ] && [ "$(fact "$name" exec1_argv)" = "/usr/libexec/wait-online/wait-online --ifupdown-defaults=/etc/default/networking" ] ||
+			bad+=("ifupdown-wait-online.service did not run wait-online --ifupdown-defaults")
+		IFUP_TO_ONLINE=$(ms "$ifup" "$target")
+	elif [ "$name" = networkmanager ]; then
 		local act
 		act=$(fact "$name" nm_activated)
 		[ -n "$act" ] && [ "$target" -gt "$act" ] || bad+=("network-online.target not after NM activated host0")
@@ -627,6 +684,12 @@ check_boot() {
 		[[ $exes == *"/usr/lib/systemd/systemd-networkd-wait-online("* ]] || bad+=("upstream's binary did not log")
 		[[ $exes != *wait-online/wait-online* ]] || bad+=("wait-online ran in the upstream boot")
 		;;
+	ifupdown)
+		# wait-online logs no per-link record under --manager=ifupdown when online at once
+		[ "$(fact "$name" unit_exes)" = "/usr/libexec/wait-online/wait-online(wait-online)" ] ||
+			bad+=("the unit's records are not all wait-online's (_EXE: $(fact "$name" unit_exes))")
+		exes=$(fact "$name" unit_exes)
+		;;
 	*)
 		[[ $exes == "/usr/libexec/wait-online/wait-online("* ]] && [[ $exes != *systemd-networkd-wait-online\(* ]] ||
 			bad+=("the records with INTERFACE= are not all wait-online's (_EXE: $exes)")
@@ -677,6 +740,9 @@ for b in "${BOOTS[@]}"; do
 	[ "${VERDICT[$b]}" = PASS ] || failed=1
 done
 for b in "${BOOTS[@]}"; do echo "  $b: ${NOTES[$b]:-}"; done
+if [ -n "${IFUP_TO_ONLINE:-}" ]; then
+	echo "ifupdown: network-online.target ${IFUP_TO_ONLINE} ms after ifup -a exited, ${ADDR_TO_ONLINE[ifupdown]} ms after dhclient's \"bound to\""
+fi
 if [ -n "${WAIT[unplugged-credential]:-}" ]; then
 	echo "unplugged-credential: $(fact unplugged-credential timeout_origin)"
 fi
