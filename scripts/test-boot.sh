@@ -48,7 +48,17 @@
 #                  drop-in leaves it that one command line; its other acts only after an ifdown
 #                  -a). Its own root,
 #                  $WO_CACHE/bootifupdown-trixie-YYYYMMDD (systemd-sysv dbus iproute2 ifupdown
-#                  isc-dhcp-client python3), made when missing
+#                  isc-dhcp-client python3), made when missing. dnsmasq holds each offer 3 s
+#                  (--dhcp-reply-delay=3), a slow DHCP server
+#                  The unit itself must end after the lease (the target also waits for
+#                  networking.service, ordered Before=network-online.target)
+#   ifupdown-debian
+#                  the same machine without wait-online: Debian's own /lib/ifupdown/wait-online.sh
+#                  (its default method, ifup). Shown: the unit ends before host0's lease (ifup
+#                  lists host0 when it starts); network-online.target still comes after it,
+#                  held by networking.service's own ordering (where ifup runs outside
+#                  networking.service, from udev's ifup@.service for allow-hotplug, nothing
+#                  holds it)
 #
 # Each boot: an overlay of the cached root $WO_CACHE/boot-trixie-YYYYMMDD (the cached minimal
 # trixie plus systemd-sysv, dbus, iproute2, netplan.io, systemd-resolved, network-manager; made
@@ -70,8 +80,8 @@
 # tests/setup-deps.sh) and cargo (rustup). Measured on a 2-core VM: 138 s for the other five
 # boots with the .debs and the root cached (unplugged alone waits 122 s), 3 s for
 # hardened-ubuntu, 12 s each for unplugged-credential and unplugged-credential-extend (26 s for
-# package, hardened-ubuntu and unplugged-credential on a loaded machine), 2 s for ifupdown
-# (its root made once, with the cached debootstrap); `package` alone on a fresh
+# package, hardened-ubuntu and unplugged-credential on a loaded machine), 6 s each for ifupdown
+# and ifupdown-debian (their root made once, with the cached debootstrap); `package` alone on a fresh
 # machine 390 s (the release build 281 s, without its unit tests: DEB_BUILD_OPTIONS=nocheck
 # unless set; the debootstraps and roots about 100 s).
 set -euo pipefail
@@ -83,7 +93,7 @@ T0=$SECONDS
 . "$SRC/scripts/lib-deb.sh"
 WORK=${WO_BOOT_DIR:-/tmp/wo-boot}
 ALL_BOOTS=(upstream package hardened-ubuntu unplugged unplugged-carrier-timeout unplugged-credential
-	unplugged-credential-extend networkmanager lingering-user ifupdown)
+	unplugged-credential-extend networkmanager lingering-user ifupdown ifupdown-debian)
 
 [ "$(id -u)" = 0 ] || fail "run as root (debootstrap, namespaces, systemd-nspawn)"
 trap wo_cleanup EXIT
@@ -100,7 +110,7 @@ mkdir -p "$WORK/logs"
 VERSION=$(dpkg-parsechangelog -l "$SRC/debian/changelog" -S Version)
 ARCH=$(dpkg --print-architecture)
 needs_debs=no
-for b in "${BOOTS[@]}"; do [ "$b" = upstream ] || needs_debs=yes; done
+for b in "${BOOTS[@]}"; do case $b in upstream | ifupdown-debian) ;; *) needs_debs=yes ;; esac; done
 DEBS=${WO_DEBS:-$WORK/build}
 DEB=$DEBS/wait-online_${VERSION}_${ARCH}.deb
 DIVERT_DEB=$DEBS/wait-online-divert-upstream_${VERSION}_all.deb
@@ -118,7 +128,7 @@ ROOT=$(wo_derived_root boot trixie "$WORK/logs" /usr/sbin/NetworkManager \
 	systemd-sysv dbus iproute2 netplan.io systemd-resolved network-manager)
 say "boot root $ROOT"
 IFUPDOWN_ROOT=
-case " ${BOOTS[*]} " in *" ifupdown "*)
+case " ${BOOTS[*]} " in *" ifupdown "* | *" ifupdown-debian "*)
 	IFUPDOWN_ROOT=$(wo_derived_root bootifupdown trixie "$WORK/logs" /usr/sbin/ifup \
 		systemd-sysv dbus iproute2 ifupdown isc-dhcp-client python3)
 	say "ifupdown boot root $IFUPDOWN_ROOT"
@@ -348,11 +358,11 @@ prepare_lingering_user() {
 prepare_boot() {
 	local name=$1 dir=$WORK/$1 r=$WORK/$1/root unit=systemd-networkd-wait-online.service renderer=networkd
 	local lower=$ROOT
-	[ "$name" = ifupdown ] && lower=$IFUPDOWN_ROOT
+	case $name in ifupdown*) lower=$IFUPDOWN_ROOT ;; esac
 	wo_rm_root "$dir"
 	mkdir -p "$dir/upper" "$dir/work" "$r" "$dir/result"
 	wo_mount -t overlay overlay -o "lowerdir=$lower,upperdir=$dir/upper,workdir=$dir/work" "$r"
-	if [ "$name" != upstream ]; then
+	if [ "$name" != upstream ] && [ "$name" != ifupdown-debian ]; then
 		cp "$DEB" "$DIVERT_DEB" "$r/tmp/"
 		wo_mount -t proc proc "$r/proc"
 		local pkgs=("/tmp/${DEB##*/}")
@@ -361,7 +371,7 @@ prepare_boot() {
 		umount "$r/proc"
 		rm -f "$r/tmp/"*.deb
 	fi
-	if [ "$name" = ifupdown ]; then
+	if [[ $name == ifupdown* ]]; then
 		# no Netplan: ifupdown's own configuration, networkd and NetworkManager not running
 		unit=ifupdown-wait-online.service
 		printf 'auto lo\niface lo inet loopback\n\nauto host0\niface host0 inet dhcp\n' \
@@ -375,12 +385,14 @@ prepare_boot() {
 		mkdir -p "$r/etc/systemd/system/networking.service.d"
 		printf '[Service]\nExecStart=\nExecStart=/sbin/ifup -a --read-environment\n' \
 			>"$r/etc/systemd/system/networking.service.d/50-wo-test-ifup-only.conf"
-		mkdir -p "$r/etc/systemd/system/$unit.d"
-		cp "$r/usr/share/wait-online/$unit.d/wait-online.conf" "$r/etc/systemd/system/$unit.d/" ||
-			fail "$name: the package has no drop-in for $unit"
+		if [ "$name" = ifupdown ]; then
+			mkdir -p "$r/etc/systemd/system/$unit.d"
+			cp "$r/usr/share/wait-online/$unit.d/wait-online.conf" "$r/etc/systemd/system/$unit.d/" ||
+				fail "$name: the package has no drop-in for $unit"
+		fi
 	fi
 	mkdir -p "$r/etc/netplan"
-	if [ "$name" = ifupdown ]; then
+	if [[ $name == ifupdown* ]]; then
 		:
 	elif [ "$name" = networkmanager ]; then
 		renderer=NetworkManager
@@ -391,7 +403,7 @@ prepare_boot() {
 		# NetworkManager is installed in the root: on a networkd machine it is not running
 		wo_in "$r" systemctl mask NetworkManager.service NetworkManager-wait-online.service >/dev/null 2>&1
 	fi
-	if [ "$name" != ifupdown ]; then
+	if [[ $name != ifupdown* ]]; then
 		{
 			printf 'network:\n  version: 2\n  renderer: %s\n  ethernets:\n    host0:\n      dhcp4: true\n' "$renderer"
 			case $name in unplugged*) printf '    host1:\n      dhcp4: true\n' ;; esac
@@ -494,7 +506,7 @@ run_boot() {
 	prepare_boot "$name"
 	BOOT_N=$((BOOT_N + 1))
 	ns=wo-boot-$$-$BOOT_N
-	case $name in unplugged*) nics=(--unplugged=host1) ;; esac
+	case $name in unplugged*) nics=(--unplugged=host1) ;; ifupdown*) nics=(--dhcp-reply-delay=3) ;; esac
 	[ "$name" = unplugged ] && limit=240
 	# after nspawn's options: PID 1's arguments, its kernel command line in a container
 	[ "$name" = unplugged-credential ] && init_args=(systemd.set_credential=wait-online.timeout:5s)
@@ -607,6 +619,19 @@ check_boot() {
 	[ -n "$target" ] && [ "$target" != 0 ] || bad+=("network-online.target was not reached")
 	[ -n "$addr" ] && [ -n "$target" ] && [ "$target" -gt "$addr" ] ||
 		bad+=("network-online.target not after host0's address")
+	case $name in
+	ifupdown)
+		# the wait itself ended after the lease (the target also waits for networking.service,
+		# which is Before=network-online.target: this is what the unit alone guarantees)
+		[ -n "$unit_end" ] && [ "$unit_end" -gt "$addr" ] ||
+			bad+=("ifupdown-wait-online.service ended before host0's lease")
+		;;
+	ifupdown-debian)
+		# shown, not ours: Debian's waiter takes "listed" for "up" and ends before the lease
+		[ -n "$unit_end" ] && [ "$unit_end" -lt "$addr" ] ||
+			bad+=("Debian's wait-online.sh did not end before host0's lease (shown: its ifup method stops at listed)")
+		;;
+	esac
 	[ -n "$unit_end" ] && [ "$unit_end" != 0 ] && [ "$target" -ge "$unit_end" ] ||
 		bad+=("network-online.target not after the wait unit finished")
 	if [ "$name" = ifupdown ]; then
@@ -617,6 +642,9 @@ check_boot() {
 		[ "$lines" = 1 ] && [ "$(fact "$name" exec1_argv)" = "/usr/libexec/wait-online/wait-online --ifupdown-defaults=/etc/default/networking" ] ||
 			bad+=("ifupdown-wait-online.service did not run wait-online --ifupdown-defaults")
 		IFUP_TO_ONLINE=$(ms "$ifup" "$target")
+	elif [ "$name" = ifupdown-debian ]; then
+		[ "$lines" = 1 ] && [[ $(fact "$name" exec1_argv) == */ifupdown/wait-online.sh ]] ||
+			bad+=("ifupdown-wait-online.service did not run Debian's wait-online.sh")
 	elif [ "$name" = networkmanager ]; then
 		local act
 		act=$(fact "$name" nm_activated)
@@ -684,6 +712,10 @@ check_boot() {
 		[[ $exes == *"/usr/lib/systemd/systemd-networkd-wait-online("* ]] || bad+=("upstream's binary did not log")
 		[[ $exes != *wait-online/wait-online* ]] || bad+=("wait-online ran in the upstream boot")
 		;;
+	ifupdown-debian)
+		[[ $(fact "$name" unit_exes) != *wait-online/wait-online* ]] || bad+=("wait-online ran in Debian's boot")
+		exes=$(fact "$name" unit_exes)
+		;;
 	ifupdown)
 		# wait-online logs no per-link record under --manager=ifupdown when online at once
 		[ "$(fact "$name" unit_exes)" = "/usr/libexec/wait-online/wait-online(wait-online)" ] ||
@@ -740,6 +772,10 @@ for b in "${BOOTS[@]}"; do
 	[ "${VERDICT[$b]}" = PASS ] || failed=1
 done
 for b in "${BOOTS[@]}"; do echo "  $b: ${NOTES[$b]:-}"; done
+for b in ifupdown ifupdown-debian; do
+	[ -n "${VERDICT[$b]:-}" ] || continue
+	echo "$b: ifupdown-wait-online.service ended $(ms "$(fact "$b" address)" "$(fact "$b" unit_ExecMainExitTimestampMonotonic)") ms after dhclient's \"bound to\" (negative: before the lease), $(ms "$(fact "$b" ifup_exit)" "$(fact "$b" unit_ExecMainExitTimestampMonotonic)") ms after ifup -a exited"
+done
 if [ -n "${IFUP_TO_ONLINE:-}" ]; then
 	echo "ifupdown: network-online.target ${IFUP_TO_ONLINE} ms after ifup -a exited, ${ADDR_TO_ONLINE[ifupdown]} ms after dhclient's \"bound to\""
 fi
