@@ -359,3 +359,35 @@ fn real_ifup_failure_is_named_where_debians_waiter_polls_silently() {
         read(&dir, "ours.err")
     );
 }
+
+#[test]
+#[cfg_attr(wait_online_no_root, ignore = "needs root")]
+fn real_ifup_an_auto_interface_it_creates_is_waited_for() {
+    let _root = common::require_root();
+    let dir = dir();
+    // wo0 comes up at once; wo1, on the next `auto` line, does not exist until ifup's
+    // pre-up command makes it (as ifup makes bridges and VLANs), 2 s later.
+    std::fs::write(
+        dir.0.join("etc-network/interfaces.d/wo0"),
+        "auto wo0\niface wo0 inet static\n address 192.0.2.2/24\n\n\
+         auto wo1\niface wo1 inet static\n address 198.51.100.1/24\n \
+         pre-up sleep 2\n pre-up ip link add wo1 type veth peer name wo1p\n \
+         pre-up ip link set wo1p up\n",
+    )
+    .expect("config");
+    let r = race_with_real_ifup(&dir, "20");
+    assert!(r.success(), "{}", r.describe());
+    assert_eq!(read(&dir, "ifup.rc"), "0", "{}", read(&dir, "ifup.log"));
+    assert_eq!(read(&dir, "ours.rc"), "0", "{}", read(&dir, "ours.err"));
+    let start = seconds(&dir, "ifup.start");
+    let ifup = seconds(&dir, "ifup.end");
+    let ours = seconds(&dir, "ours.end");
+    eprintln!(
+        "ifup ran {:.3} s; ours ended {:.3} s after ifup's exit",
+        ifup - start,
+        ours - ifup
+    );
+    // Not at wo0 (up within a second): once ifup had made and brought up wo1.
+    assert!(ours >= start + 2.0, "ours {ours}, ifup started {start}");
+    assert!(ours > ifup - 0.5, "ours {ours}, ifup's exit {ifup}");
+}

@@ -222,3 +222,47 @@ fn auto_picks_ifupdown_for_the_links_it_names_that_no_other_manager_manages() {
         }
     }
 }
+
+#[test]
+fn an_auto_interface_the_kernel_lacks_blocks_until_ifup_brought_it_up() {
+    // br0 on an `auto` line, not (yet) in the kernel: ifup creates it.
+    let with_br0 = |br0: Option<IfaceState>| {
+        let mut snap = snapshot(UP, UP);
+        let facts = snap.ifupdown.as_mut().expect("ifupdown");
+        facts.config.auto.push(IfaceEntry::Name("br0".into()));
+        if let Some(state) = br0 {
+            facts.states.insert("br0".into(), state);
+        }
+        snap
+    };
+    // (br0's state, br0's outcome)
+    let table = [
+        (None, LinkOutcome::Ifup(Progress::NotStarted)),
+        (Some(RUNNING), LinkOutcome::Ifup(Progress::Running)),
+        (Some(FAILED), LinkOutcome::Ifup(Progress::Failed)),
+        // Listed as up, but gone from the kernel.
+        (Some(UP), LinkOutcome::Absent),
+    ];
+    for (br0, want) in table {
+        let verdict = evaluate(&Requirements::default(), &with_br0(br0));
+        assert!(!verdict.online, "{br0:?}");
+        let report = verdict.links.iter().find(|r| r.name == "br0").expect("br0");
+        assert_eq!((&report.outcome, report.blocking), (&want, true), "{br0:?}");
+        assert_eq!(report.manager, Some(ManagerKind::Ifupdown));
+        // lo, on an `auto` line and absent from these facts, is never one of them.
+        assert!(!verdict.links.iter().any(|r| r.name == "lo"));
+    }
+    // --ignore drops it; with -i only the named links count.
+    let ignoring = Requirements {
+        ignore: vec![crate::core::name_pattern::NamePattern::new("br*", |n| {
+            n.starts_with("br")
+        })],
+        ..Requirements::default()
+    };
+    assert!(evaluate(&ignoring, &with_br0(None)).online);
+    let named = Requirements {
+        interfaces: wanted(&["wo0"]),
+        ..Requirements::default()
+    };
+    assert!(evaluate(&named, &with_br0(None)).online);
+}
