@@ -61,6 +61,26 @@
 #                  address, after the user unit exited 0, and the user unit's records must come
 #                  from wait-online as the user's uid; a probe under its sandbox sees no new
 #                  privileges, seccomp and no capability. 3 s with the .debs and root cached
+#   ifupdown       no Netplan, no networkd nor NetworkManager: Debian's ifupdown brings host0 up
+#                  (/etc/network/interfaces: auto host0, inet dhcp; networking.service runs ifup
+#                  -a, ifup runs dhclient), its ifupdown-wait-online.service runs wait-online
+#                  through the package's drop-in (copied to /etc/systemd/system/, as README says):
+#                  network-online.target must come after host0's lease (dhclient's "bound to")
+#                  and after ifup -a exited (networking.service's ExecMainExitTimestamp: a
+#                  drop-in leaves it that one command line; its other acts only after an ifdown
+#                  -a). Its own root,
+#                  $WO_CACHE/bootifupdown-trixie-YYYYMMDD (systemd-sysv dbus iproute2 ifupdown
+#                  isc-dhcp-client python3), made when missing. dnsmasq holds each offer 3 s
+#                  (--dhcp-reply-delay=3), a slow DHCP server
+#                  The unit itself must end after the lease (the target also waits for
+#                  networking.service, ordered Before=network-online.target)
+#   ifupdown-debian
+#                  the same machine without wait-online: Debian's own /lib/ifupdown/wait-online.sh
+#                  (its default method, ifup). Shown: the unit ends before host0's lease (ifup
+#                  lists host0 when it starts); network-online.target still comes after it,
+#                  held by networking.service's own ordering (where ifup runs outside
+#                  networking.service, from udev's ifup@.service for allow-hotplug, nothing
+#                  holds it)
 #
 # Each boot: an overlay of the cached root $WO_CACHE/boot-trixie-YYYYMMDD (the cached minimal
 # trixie plus systemd-sysv, dbus, iproute2, netplan.io, systemd-resolved, network-manager; made
@@ -83,7 +103,8 @@
 # boots with the .debs and the root cached (unplugged alone waits 122 s), 3 s for
 # hardened-ubuntu, 12 s each for unplugged-credential and unplugged-credential-extend (26 s for
 # package, hardened-ubuntu and unplugged-credential on a loaded machine; no-dns and
-# no-dns-grace: see above); `package` alone on a fresh
+# no-dns-grace: see above), 6 s each for ifupdown and ifupdown-debian (their root made once,
+# with the cached debootstrap); `package` alone on a fresh
 # machine 390 s (the release build 281 s, without its unit tests: DEB_BUILD_OPTIONS=nocheck
 # unless set; the debootstraps and roots about 100 s).
 set -euo pipefail
@@ -95,7 +116,8 @@ T0=$SECONDS
 . "$SRC/scripts/lib-deb.sh"
 WORK=${WO_BOOT_DIR:-/tmp/wo-boot}
 ALL_BOOTS=(upstream package hardened-ubuntu unplugged unplugged-carrier-timeout no-dns no-dns-grace
-	unplugged-credential unplugged-credential-extend networkmanager lingering-user)
+	unplugged-credential unplugged-credential-extend networkmanager lingering-user ifupdown
+	ifupdown-debian)
 
 [ "$(id -u)" = 0 ] || fail "run as root (debootstrap, namespaces, systemd-nspawn)"
 trap wo_cleanup EXIT
@@ -112,7 +134,7 @@ mkdir -p "$WORK/logs"
 VERSION=$(dpkg-parsechangelog -l "$SRC/debian/changelog" -S Version)
 ARCH=$(dpkg --print-architecture)
 needs_debs=no
-for b in "${BOOTS[@]}"; do [ "$b" = upstream ] || needs_debs=yes; done
+for b in "${BOOTS[@]}"; do case $b in upstream | ifupdown-debian) ;; *) needs_debs=yes ;; esac; done
 DEBS=${WO_DEBS:-$WORK/build}
 DEB=$DEBS/wait-online_${VERSION}_${ARCH}.deb
 DIVERT_DEB=$DEBS/wait-online-divert-upstream_${VERSION}_all.deb
@@ -129,6 +151,13 @@ fi
 ROOT=$(wo_derived_root boot trixie "$WORK/logs" /usr/sbin/NetworkManager \
 	systemd-sysv dbus iproute2 netplan.io systemd-resolved network-manager)
 say "boot root $ROOT"
+IFUPDOWN_ROOT=
+case " ${BOOTS[*]} " in *" ifupdown "* | *" ifupdown-debian "*)
+	IFUPDOWN_ROOT=$(wo_derived_root bootifupdown trixie "$WORK/logs" /usr/sbin/ifup \
+		systemd-sysv dbus iproute2 ifupdown isc-dhcp-client python3)
+	say "ifupdown boot root $IFUPDOWN_ROOT"
+	;;
+esac
 wo_nspawn >/dev/null
 
 # ---- what runs in the guest: the result unit and its helper
@@ -149,6 +178,7 @@ journalctl -b --no-pager -o json >$out/journal.json
 journalctl -b --no-pager -o short-monotonic >$out/journal.txt
 cat /run/systemd/generator.late/systemd-networkd-wait-online.service.d/*.conf \
 	/run/systemd/system/systemd-networkd-wait-online.service.d/*.conf >$out/netplan-override 2>/dev/null
+systemctl show networking.service >$out/networking.show
 ip -o -4 addr show dev host0 >$out/host0-address
 cat /run/systemd/netif/leases/* >$out/leases 2>/dev/null
 resolvectl dns >$out/resolved-dns 2>&1
@@ -170,8 +200,10 @@ def show(name):
 def text(value):
     return value if isinstance(value, str) else json.dumps(value)
 
-u, t, m = show("unit"), show("target"), show("manager")
+u, t, m, n = show("unit"), show("target"), show("manager"), show("networking")
 print("target_active=" + t["ActiveEnterTimestampMonotonic"][0])
+# ifupdown: when the ifup -a of networking.service exited (its one command line in that boot)
+print("ifup_exit=" + n.get("ExecMainExitTimestampMonotonic", [""])[0])
 print("userspace=" + m["UserspaceTimestampMonotonic"][0])
 for key in ("ActiveState", "Result", "ExecMainStatus", "InactiveExitTimestampMonotonic",
             "ExecMainExitTimestampMonotonic", "User", "TimeoutStartUSec", "MemoryMax", "TasksMax"):
@@ -191,7 +223,7 @@ for i, l in enumerate(lines, 1):
 addr, ll, activated, exes, ifaces, given_up, origin = "", "", "", set(), set(), [], []
 uids, probe, pitfall = set(), [], []
 dns_failure, dns_reason, dns_fix = [], [], []
-user_exes, user_uids = set(), set()
+user_exes, user_uids, unit_exes = set(), set(), set()
 for raw in open(f"{out}/journal.json"):
     e = json.loads(raw)
     msg, ts = text(e.get("MESSAGE", "")), e.get("__MONOTONIC_TIMESTAMP", "")
@@ -201,6 +233,8 @@ for raw in open(f"{out}/journal.json"):
     if not ll and ident == "systemd-networkd" and msg == "host0: Gained IPv6LL":
         ll = ts
     if not addr and ident == "NetworkManager" and "dhcp4 (host0): state changed new lease" in msg:
+        addr = ts
+    if not addr and ident == "dhclient" and msg.startswith("bound to 10.78.0."):
         addr = ts
     if not activated and ident == "NetworkManager" and "device (host0): Activation: successful" in msg:
         activated = ts
@@ -225,6 +259,8 @@ for raw in open(f"{out}/journal.json"):
         dns_reason.append(msg.replace("\n", " "))
     if e.get("_SYSTEMD_UNIT") == unit and not dns_fix and "waiting will not configure one" in msg:
         dns_fix.append(msg.replace("\n", " "))
+    if e.get("_SYSTEMD_UNIT") == unit and "_EXE" in e:
+        unit_exes.add(text(e["_EXE"]) + "(" + text(e.get("_COMM", "?")) + ")")
     if e.get("_SYSTEMD_UNIT") == unit and "INTERFACE" in e:
         exes.add(text(e.get("_EXE", "?")) + "(" + text(e.get("_COMM", "?")) + ")")
         uids.add(text(e.get("_UID", "?")))
@@ -236,6 +272,7 @@ print("address=" + addr)
 print("ipv6ll=" + ll)
 print("nm_activated=" + activated)
 print("exes=" + " ".join(sorted(exes)))
+print("unit_exes=" + " ".join(sorted(unit_exes)))
 print("interfaces=" + " ".join(sorted(ifaces)))
 print("host1_info=" + (given_up[0] if given_up else ""))
 print("timeout_origin=" + (origin[0] if origin else ""))
@@ -377,20 +414,44 @@ prepare_lingering_user() {
 # prepare_boot NAME: the overlay $WORK/NAME/root of the cached root, configured for NAME
 prepare_boot() {
 	local name=$1 dir=$WORK/$1 r=$WORK/$1/root unit=systemd-networkd-wait-online.service renderer=networkd
+	local lower=$ROOT
+	case $name in ifupdown*) lower=$IFUPDOWN_ROOT ;; esac
 	wo_rm_root "$dir"
 	mkdir -p "$dir/upper" "$dir/work" "$r" "$dir/result"
-	wo_mount -t overlay overlay -o "lowerdir=$ROOT,upperdir=$dir/upper,workdir=$dir/work" "$r"
-	if [ "$name" != upstream ]; then
+	wo_mount -t overlay overlay -o "lowerdir=$lower,upperdir=$dir/upper,workdir=$dir/work" "$r"
+	if [ "$name" != upstream ] && [ "$name" != ifupdown-debian ]; then
 		cp "$DEB" "$DIVERT_DEB" "$r/tmp/"
 		wo_mount -t proc proc "$r/proc"
 		local pkgs=("/tmp/${DEB##*/}")
-		case $name in networkmanager | hardened-ubuntu | lingering-user) ;; *) pkgs+=("/tmp/${DIVERT_DEB##*/}") ;; esac
+		case $name in networkmanager | hardened-ubuntu | lingering-user | ifupdown) ;; *) pkgs+=("/tmp/${DIVERT_DEB##*/}") ;; esac
 		wo_in "$r" dpkg -i "${pkgs[@]}" >"$dir/dpkg.log" 2>&1 || fail "$name: dpkg -i failed (see $dir/dpkg.log)"
 		umount "$r/proc"
 		rm -f "$r/tmp/"*.deb
 	fi
+	if [[ $name == ifupdown* ]]; then
+		# no Netplan: ifupdown's own configuration, networkd and NetworkManager not running
+		unit=ifupdown-wait-online.service
+		printf 'auto lo\niface lo inet loopback\n\nauto host0\niface host0 inet dhcp\n' \
+			>"$r/etc/network/interfaces"
+		wo_in "$r" systemctl mask systemd-networkd.service systemd-networkd-wait-online.service \
+			NetworkManager.service NetworkManager-wait-online.service >/dev/null 2>&1
+		wo_in "$r" systemctl enable networking.service ifupdown-wait-online.service >/dev/null 2>&1 ||
+			fail "$name: systemctl enable networking.service ifupdown-wait-online.service"
+		# ifup -a as networking.service's one command line (its second only acts after an
+		# ifdown -a, never at boot), so that its ExecMainExitTimestamp is ifup's exit
+		mkdir -p "$r/etc/systemd/system/networking.service.d"
+		printf '[Service]\nExecStart=\nExecStart=/sbin/ifup -a --read-environment\n' \
+			>"$r/etc/systemd/system/networking.service.d/50-wo-test-ifup-only.conf"
+		if [ "$name" = ifupdown ]; then
+			mkdir -p "$r/etc/systemd/system/$unit.d"
+			cp "$r/usr/share/wait-online/$unit.d/wait-online.conf" "$r/etc/systemd/system/$unit.d/" ||
+				fail "$name: the package has no drop-in for $unit"
+		fi
+	fi
 	mkdir -p "$r/etc/netplan"
-	if [ "$name" = networkmanager ]; then
+	if [[ $name == ifupdown* ]]; then
+		:
+	elif [ "$name" = networkmanager ]; then
 		renderer=NetworkManager
 		unit=NetworkManager-wait-online.service
 		mkdir -p "$r/etc/systemd/system/$unit.d"
@@ -399,11 +460,13 @@ prepare_boot() {
 		# NetworkManager is installed in the root: on a networkd machine it is not running
 		wo_in "$r" systemctl mask NetworkManager.service NetworkManager-wait-online.service >/dev/null 2>&1
 	fi
-	{
-		printf 'network:\n  version: 2\n  renderer: %s\n  ethernets:\n    host0:\n      dhcp4: true\n' "$renderer"
-		case $name in unplugged*) printf '    host1:\n      dhcp4: true\n' ;; esac
-	} >"$r/etc/netplan/10-wo-test.yaml"
-	chmod 0600 "$r/etc/netplan/10-wo-test.yaml"
+	if [[ $name != ifupdown* ]]; then
+		{
+			printf 'network:\n  version: 2\n  renderer: %s\n  ethernets:\n    host0:\n      dhcp4: true\n' "$renderer"
+			case $name in unplugged*) printf '    host1:\n      dhcp4: true\n' ;; esac
+		} >"$r/etc/netplan/10-wo-test.yaml"
+		chmod 0600 "$r/etc/netplan/10-wo-test.yaml"
+	fi
 	local after_too=
 	if [ "$name" = hardened-ubuntu ]; then
 		# the package's unit as shipped, the Ubuntu definition on the command line; upstream's
@@ -510,7 +573,7 @@ run_boot() {
 	prepare_boot "$name"
 	BOOT_N=$((BOOT_N + 1))
 	ns=wo-boot-$$-$BOOT_N
-	case $name in unplugged*) net_args=(--unplugged=host1) ;; esac
+	case $name in unplugged*) net_args=(--unplugged=host1) ;; ifupdown*) net_args=(--dhcp-reply-delay=3) ;; esac
 	# a lease without a DNS server: option 6 given without a value is not sent (dnsmasq(8);
 	# check_boot reads what dnsmasq logged it sent)
 	case $name in no-dns*) net_args=(--dhcp-option=6) ;; esac
@@ -669,9 +732,33 @@ check_boot() {
 	[ -n "$target" ] && [ "$target" != 0 ] || bad+=("network-online.target was not reached")
 	[ -n "$addr" ] && [ -n "$target" ] && [ "$target" -gt "$addr" ] ||
 		bad+=("network-online.target not after host0's address")
+	case $name in
+	ifupdown)
+		# the wait itself ended after the lease (the target also waits for networking.service,
+		# which is Before=network-online.target: this is what the unit alone guarantees)
+		[ -n "$unit_end" ] && [ "$unit_end" -gt "$addr" ] ||
+			bad+=("ifupdown-wait-online.service ended before host0's lease")
+		;;
+	ifupdown-debian)
+		# shown, not ours: Debian's waiter takes "listed" for "up" and ends before the lease
+		[ -n "$unit_end" ] && [ "$unit_end" -lt "$addr" ] ||
+			bad+=("Debian's wait-online.sh did not end before host0's lease (shown: its ifup method stops at listed)")
+		;;
+	esac
 	[ -n "$unit_end" ] && [ "$unit_end" != 0 ] && [ "$target" -ge "$unit_end" ] ||
 		bad+=("network-online.target not after the wait unit finished")
-	if [ "$name" = networkmanager ]; then
+	if [ "$name" = ifupdown ]; then
+		local ifup
+		ifup=$(fact "$name" ifup_exit)
+		[ -n "$ifup" ] && [ "$ifup" != 0 ] && [ -n "$target" ] && [ "$target" -ge "$ifup" ] ||
+			bad+=("network-online.target not after networking.service's ifup -a exited")
+		[ "$lines" = 1 ] && [ "$(fact "$name" exec1_argv)" = "/usr/libexec/wait-online/wait-online --ifupdown-defaults=/etc/default/networking" ] ||
+			bad+=("ifupdown-wait-online.service did not run wait-online --ifupdown-defaults")
+		IFUP_TO_ONLINE=$(ms "$ifup" "$target")
+	elif [ "$name" = ifupdown-debian ]; then
+		[ "$lines" = 1 ] && [[ $(fact "$name" exec1_argv) == */ifupdown/wait-online.sh ]] ||
+			bad+=("ifupdown-wait-online.service did not run Debian's wait-online.sh")
+	elif [ "$name" = networkmanager ]; then
 		local act
 		act=$(fact "$name" nm_activated)
 		[ -n "$act" ] && [ "$target" -gt "$act" ] || bad+=("network-online.target not after NM activated host0")
@@ -741,6 +828,16 @@ check_boot() {
 		[[ $exes == *"/usr/lib/systemd/systemd-networkd-wait-online("* ]] || bad+=("upstream's binary did not log")
 		[[ $exes != *wait-online/wait-online* ]] || bad+=("wait-online ran in the upstream boot")
 		;;
+	ifupdown-debian)
+		[[ $(fact "$name" unit_exes) != *wait-online/wait-online* ]] || bad+=("wait-online ran in Debian's boot")
+		exes=$(fact "$name" unit_exes)
+		;;
+	ifupdown)
+		# wait-online logs no per-link record under --manager=ifupdown when online at once
+		[ "$(fact "$name" unit_exes)" = "/usr/libexec/wait-online/wait-online(wait-online)" ] ||
+			bad+=("the unit's records are not all wait-online's (_EXE: $(fact "$name" unit_exes))")
+		exes=$(fact "$name" unit_exes)
+		;;
 	*)
 		[[ $exes == "/usr/libexec/wait-online/wait-online("* ]] && [[ $exes != *systemd-networkd-wait-online\(* ]] ||
 			bad+=("the records with INTERFACE= are not all wait-online's (_EXE: $exes)")
@@ -795,6 +892,13 @@ for b in "${BOOTS[@]}"; do
 	[ "${VERDICT[$b]}" = PASS ] || failed=1
 done
 for b in "${BOOTS[@]}"; do echo "  $b: ${NOTES[$b]:-}"; done
+for b in ifupdown ifupdown-debian; do
+	[ -n "${VERDICT[$b]:-}" ] || continue
+	echo "$b: ifupdown-wait-online.service ended $(ms "$(fact "$b" address)" "$(fact "$b" unit_ExecMainExitTimestampMonotonic)") ms after dhclient's \"bound to\" (negative: before the lease), $(ms "$(fact "$b" ifup_exit)" "$(fact "$b" unit_ExecMainExitTimestampMonotonic)") ms after ifup -a exited"
+done
+if [ -n "${IFUP_TO_ONLINE:-}" ]; then
+	echo "ifupdown: network-online.target ${IFUP_TO_ONLINE} ms after ifup -a exited, ${ADDR_TO_ONLINE[ifupdown]} ms after dhclient's \"bound to\""
+fi
 if [ -n "${WAIT[unplugged-credential]:-}" ]; then
 	echo "unplugged-credential: $(fact unplugged-credential timeout_origin)"
 fi

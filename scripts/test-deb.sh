@@ -65,6 +65,7 @@ FILES=(
 	./lib/systemd/system/wait-online@.service
 	./usr/share/wait-online/systemd-networkd-wait-online.service.d/wait-online.conf
 	./usr/share/wait-online/NetworkManager-wait-online.service.d/wait-online.conf
+	./usr/share/wait-online/ifupdown-wait-online.service.d/wait-online.conf
 	./usr/lib/systemd/user/wait-online.service
 	./usr/share/wait-online/user/podman-user-wait-network-online.service.d/wait-online.conf
 	./usr/lib/sysusers.d/wait-online.conf

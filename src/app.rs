@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use crate::cli::boot::Setting;
 use crate::cli::{self, Command, ManagerChoice, OnlineDefinition, Options};
 use crate::core::goal::Goal;
+use crate::core::ifupdown::IfupdownConfig;
 use crate::core::pitfalls::Pitfall;
 use crate::engine::{self, Managers, PitfallScan};
 use crate::error::Error;
@@ -36,6 +37,10 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
     };
     crate::logging::init(options.quiet);
     log_settings(&options);
+    if options.no_wait {
+        tracing::info!("WAIT_ONLINE_METHOD=none (--ifupdown-defaults): not waiting");
+        return ExitCode::SUCCESS;
+    }
     // Until the engine receives them (see sys::mask_termination_signals).
     if let Err(err) = crate::sys::mask_termination_signals(true) {
         tracing::debug!("cannot block SIGTERM/SIGINT until their handlers exist: {err}");
@@ -236,14 +241,10 @@ fn choose_manager(choice: ManagerChoice, dir: &Path) -> Result<Managers, Error> 
         ManagerChoice::NetworkManager => Ok(Managers::networkmanager()),
         ManagerChoice::Ifupdown => {
             let root = Path::new("/");
-            let path = root.join(ifupdown::INTERFACES);
-            let interfaces = ifupdown::interfaces::load(&path, &ifupdown::interfaces::System)?;
-            for skip in &interfaces.skipped {
-                tracing::warn!("ifupdown's configuration: {skip}");
-            }
+            let config = read_ifupdown(root)?;
             Ok(Managers::ifupdown(
                 root.join(ifupdown::state::STATE_DIR),
-                ifupdown::config(&interfaces),
+                config,
             ))
         }
         ManagerChoice::Auto => {
@@ -251,21 +252,63 @@ fn choose_manager(choice: ManagerChoice, dir: &Path) -> Result<Managers, Error> 
                 true => Some(watch_networkd(dir)?),
                 false => None,
             };
-            if Path::new(networkmanager::RUN_DIR).is_dir() {
+            let ifupdown = ifupdown_managing(Path::new("/"));
+            let networkmanager = Path::new(networkmanager::RUN_DIR).is_dir();
+            if networkmanager {
                 tracing::debug!("NetworkManager may run: following it over D-Bus");
-                return Ok(Managers::per_link(networkd));
+            }
+            if networkmanager || ifupdown.is_some() {
+                return Ok(Managers::per_link(networkd, networkmanager, ifupdown));
             }
             Ok(match networkd {
                 Some((dir, watch)) => Managers::networkd(dir, watch),
                 None => {
                     tracing::debug!(
-                        "judging links on kernel facts alone (no systemd-networkd state files, no NetworkManager)"
+                        "judging links on kernel facts alone (no systemd-networkd state files, no NetworkManager, no ifupdown)"
                     );
                     Managers::kernel_only()
                 }
             })
         }
     }
+}
+
+/// ifupdown's configuration below `root` (`--manager=ifupdown`); what it skips is logged.
+fn read_ifupdown(root: &Path) -> Result<IfupdownConfig, Error> {
+    let path = root.join(ifupdown::INTERFACES);
+    let interfaces = ifupdown::interfaces::load(&path, &ifupdown::interfaces::System)?;
+    for skip in &interfaces.skipped {
+        tracing::warn!("ifupdown's configuration: {skip}");
+    }
+    Ok(ifupdown::config(&interfaces))
+}
+
+/// `--manager=auto`: ifupdown's state directory and configuration where ifupdown manages
+/// the machine: `/sbin/ifup` is executable (the condition of Debian's own
+/// ifupdown-wait-online.service) and an `auto` or `allow-hotplug` line names a link other
+/// than the loopback. A configuration ifup cannot read is logged and not followed (auto
+/// judged such a machine without ifupdown before, and still does).
+fn ifupdown_managing(root: &Path) -> Option<(PathBuf, IfupdownConfig)> {
+    use std::os::unix::fs::PermissionsExt;
+    let ifup = std::fs::metadata(root.join(ifupdown::IFUP)).ok()?;
+    if !ifup.is_file() || ifup.permissions().mode() & 0o111 == 0 {
+        return None;
+    }
+    if !root.join(ifupdown::INTERFACES).exists() {
+        return None;
+    }
+    let config = match read_ifupdown(root) {
+        Ok(config) => config,
+        Err(err) => {
+            tracing::warn!("not following ifupdown: {err}");
+            return None;
+        }
+    };
+    if !config.manages_links() {
+        return None;
+    }
+    tracing::debug!("ifupdown brings up links: following its state per link");
+    Some((root.join(ifupdown::state::STATE_DIR), config))
 }
 
 /// Starts the watch of networkd's state directory and hands a copy of it to a holder process

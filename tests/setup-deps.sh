@@ -16,6 +16,10 @@
 #  * ifupdown         NOT installed: `apt-get download ifupdown` + `dpkg -x` into
 #                     $WAIT_ONLINE_IFUPDOWN_ROOT (default /var/cache/wait-online-tests/root-ifupdown);
 #                     tests/it/ifupdown.rs runs its ifup inside namespaces it creates.
+#  * isc-dhcp-client  NOT installed: `apt-get download isc-dhcp-client` + `dpkg -x` into
+#                     $WAIT_ONLINE_DHCLIENT_ROOT (default /var/cache/wait-online-tests/root-dhclient;
+#                     its dhclient needs only libc); tests/it/ifupdown_dhcp.rs overlays its sbin on
+#                     /usr/sbin in namespaces it creates, where ifup's `inet dhcp` runs it.
 #
 # Cache dirs: $WAIT_ONLINE_RESOLVED_ROOT (default /var/cache/wait-online-tests/root-resolved) and
 # $WAIT_ONLINE_NM_ROOT (default /var/cache/wait-online-tests/root-networkmanager); the tests
@@ -280,6 +284,26 @@ else
 	echo "ifupdown=$IFUPDOWN_VER" >"$new/$NM_STAMP"
 	swap_in "$new" "$IFUPDOWN_DEST"
 	say "ifupdown $IFUPDOWN_VER unpacked: $IFUPDOWN_DEST"
+fi
+
+# ---- 3c. isc-dhcp-client, unpacked (never installed): ifup runs its dhclient in the tests' namespaces
+DHCLIENT_DEST=${WAIT_ONLINE_DHCLIENT_ROOT:-/var/cache/wait-online-tests/root-dhclient}
+DHCLIENT_VER=$(apt-cache policy isc-dhcp-client 2>/dev/null | awk '/Candidate:/ {print $2}')
+[ -n "$DHCLIENT_VER" ] && [ "$DHCLIENT_VER" != "(none)" ] || fail "apt offers no isc-dhcp-client"
+if [ -x "$DHCLIENT_DEST/sbin/dhclient" ] &&
+	[ "$(cat "$DHCLIENT_DEST/$NM_STAMP" 2>/dev/null)" = "isc-dhcp-client=$DHCLIENT_VER" ]; then
+	say "isc-dhcp-client $DHCLIENT_VER present: $DHCLIENT_DEST"
+else
+	fetch_deb "$(dirname "$DHCLIENT_DEST")/debs" isc-dhcp-client "$DHCLIENT_VER"
+	new=$(new_tree "$DHCLIENT_DEST")
+	unpack "$DEB" "$new"
+	"$new/sbin/dhclient" --version >/dev/null 2>&1 || {
+		rm -rf "$new"
+		fail "the unpacked dhclient does not run"
+	}
+	echo "isc-dhcp-client=$DHCLIENT_VER" >"$new/$NM_STAMP"
+	swap_in "$new" "$DHCLIENT_DEST"
+	say "isc-dhcp-client $DHCLIENT_VER unpacked: $DHCLIENT_DEST"
 fi
 
 # ---- 4. base tools the tests use (report only)

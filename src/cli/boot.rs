@@ -106,6 +106,11 @@ pub enum Origin {
     Credential(PathBuf),
     /// This key on the kernel command line.
     KernelCommandLine { key: String, source: CmdlineSource },
+    /// This variable of the file `--ifupdown-defaults` names.
+    File {
+        path: PathBuf,
+        variable: &'static str,
+    },
 }
 
 impl Origin {

@@ -18,6 +18,7 @@ pub mod boot;
 pub mod completions;
 pub mod glob;
 pub mod http_probe;
+pub mod ifupdown_defaults;
 pub mod timespan;
 
 use self::boolean::parse_boolean;
@@ -202,6 +203,12 @@ struct Args {
     #[arg(long, value_name = "MANAGER", value_enum, default_value_t = ManagerChoice::Auto)]
     manager: ManagerChoice,
 
+    /// Wait as Debian's ifupdown-wait-online.service would, with WAIT_ONLINE_METHOD,
+    /// WAIT_ONLINE_IFACE, WAIT_ONLINE_ADDRESS and WAIT_ONLINE_TIMEOUT read from PATH
+    /// (/etc/default/networking; read, never run); sets --manager=ifupdown
+    #[arg(long, value_name = "PATH")]
+    ifupdown_defaults: Option<std::path::PathBuf>,
+
     /// Print a completion script for SHELL (bash, zsh, fish) and exit
     #[arg(long, value_name = "SHELL", value_enum)]
     completions: Option<completions::Shell>,
@@ -259,6 +266,9 @@ pub struct Options {
     pub json: bool,
     /// `--explain`: live view while waiting, summary and pitfalls at exit.
     pub explain: bool,
+    /// `--ifupdown-defaults` says `WAIT_ONLINE_METHOD=none`: exit 0 at once, as Debian's
+    /// script does.
+    pub no_wait: bool,
     /// Where `--timeout`, `--carrier-timeout` and `--dns-grace` came from (those that are
     /// set, in that order), to be logged once.
     pub settings: Vec<SettingSource>,
@@ -380,7 +390,8 @@ where
 impl TryFrom<Args> for Options {
     type Error = UsageError;
 
-    fn try_from(args: Args) -> Result<Options, UsageError> {
+    fn try_from(mut args: Args) -> Result<Options, UsageError> {
+        let ifupdown_defaults = ifupdown_defaults::apply(&mut args)?;
         let mut seen: Vec<&IfName> = Vec::new();
         for wanted in &args.interfaces {
             if seen.contains(&&wanted.name) {
@@ -394,8 +405,9 @@ impl TryFrom<Args> for Options {
         // Each of the three: the command line, else the environment, a credential, the kernel
         // command line (the first that gives a value wins; the others are not even judged).
         let environment = &args.environment;
-        let timeout =
-            resolve(Setting::Timeout, args.timeout, environment)?.unwrap_or(SettingSource {
+        let timeout = resolve(Setting::Timeout, args.timeout, environment)?
+            .or_else(|| ifupdown_defaults.as_ref().map(|(file, _)| file.clone()))
+            .unwrap_or(SettingSource {
                 setting: Setting::Timeout,
                 value: DEFAULT_TIMEOUT,
                 origin: Origin::Default,
@@ -487,6 +499,7 @@ impl TryFrom<Args> for Options {
             print_netplan_lines: args.print_netplan_lines,
             json: args.json,
             explain: args.explain,
+            no_wait: ifupdown_defaults.is_some_and(|(_, none)| none),
             settings,
             kernel_command_line_unread: args
                 .environment

@@ -357,6 +357,7 @@ impl Judge<'_> {
                 None => self.judge_link(link, None, false),
             })
             .collect();
+        links.extend(self.absent_auto_interfaces());
         let considered = |r: &LinkReport| !matches!(r.outcome, LinkOutcome::Ignored(_));
         let has_online = links.iter().any(|r| r.outcome == LinkOutcome::Online);
         // On kernel facts nothing is "still configuring": every considered link must be
@@ -408,6 +409,34 @@ impl Judge<'_> {
             connectivity: None,
             links,
         }
+    }
+
+    /// ifupdown's facts read, without `-i`: the interfaces on `auto` lines the kernel does not
+    /// have (yet) must come up too (ifup creates bridges, bonds and VLANs itself); until ifup
+    /// has brought them up they block, named, as ifup's progress says (listed as up but gone:
+    /// absent). The loopback and `--ignore`d names are not.
+    fn absent_auto_interfaces(&self) -> Vec<LinkReport> {
+        let Some(facts) = &self.snapshot.ifupdown else {
+            return Vec::new();
+        };
+        let names: std::collections::BTreeSet<&str> = facts.config.auto_names().collect();
+        names
+            .into_iter()
+            .filter(|name| *name != "lo" && self.snapshot.link_by_name(name).is_none())
+            .filter(|name| !self.requirements.ignore.iter().any(|p| p.matches(name)))
+            .map(|name| LinkReport {
+                name: name.to_owned(),
+                ifindex: None,
+                manager: Some(ManagerKind::Ifupdown),
+                status: None,
+                required: None,
+                outcome: match facts.progress(name) {
+                    Progress::Up => LinkOutcome::Absent,
+                    progress => LinkOutcome::Ifup(progress),
+                },
+                blocking: false,
+            })
+            .collect()
     }
 
     fn ignore_reason(&self, link: &KernelLink) -> Option<IgnoreReason> {

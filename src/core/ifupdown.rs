@@ -79,6 +79,15 @@ impl IfupdownConfig {
         }
     }
 
+    /// Whether ifupdown brings up any link but the loopback: `--manager=auto` follows it
+    /// then (every Debian machine's interfaces file has `auto lo`, NetworkManager's too).
+    pub fn manages_links(&self) -> bool {
+        self.auto
+            .iter()
+            .chain(&self.hotplug)
+            .any(|entry| !matches!(entry, IfaceEntry::Name(name) if name == "lo"))
+    }
+
     /// The plain names on `auto` lines, which must come up whether or not the kernel has
     /// them yet (ifup creates bridges, bonds and VLANs itself).
     pub fn auto_names(&self) -> impl Iterator<Item = &str> {
@@ -263,6 +272,32 @@ mod tests {
             );
         }
         assert_eq!(config.auto_names().collect::<Vec<_>>(), ["lo", "br0"]);
+    }
+
+    #[test]
+    fn auto_follows_ifupdown_when_it_brings_up_more_than_the_loopback() {
+        // (auto, allow-hotplug, manages links)
+        let table: [(&[&str], &[&str], bool); 6] = [
+            (&[], &[], false),
+            (&["lo"], &[], false),
+            (&["lo"], &["lo"], false),
+            (&["lo", "eth0"], &[], true),
+            (&["lo"], &["enp1s0"], true),
+            (&["lo", "/en*/"], &[], true),
+        ];
+        for (auto, hotplug, expected) in table {
+            assert_eq!(
+                config(auto, hotplug).manages_links(),
+                expected,
+                "{auto:?} {hotplug:?}"
+            );
+        }
+        // A pattern it does not follow still says ifupdown manages the machine.
+        let unsupported = IfupdownConfig {
+            auto: vec![IfaceEntry::Unsupported("mac/00:11:22:33:44:55/".into())],
+            hotplug: Vec::new(),
+        };
+        assert!(unsupported.manages_links());
     }
 
     #[test]

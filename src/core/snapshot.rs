@@ -69,9 +69,11 @@ pub enum ManagerPolicy {
     /// NetworkManager when its facts are, else nobody (links are judged on kernel facts).
     #[default]
     OneManager,
-    /// `--manager=auto` where NetworkManager may run: per link, networkd when its state file
-    /// manages the link, else NetworkManager when it manages the device, else the rules of
-    /// whichever runs (networkd first), else kernel facts.
+    /// `--manager=auto` where NetworkManager may run or ifupdown manages the machine: per
+    /// link, networkd when its state file manages the link, else NetworkManager when it
+    /// manages the device (or before its view is known), else ifupdown when an `auto` or
+    /// `allow-hotplug` line names the link, else the rules of whichever runs (networkd
+    /// first), else kernel facts.
     PerLink,
 }
 
@@ -130,7 +132,8 @@ pub struct Snapshot {
     pub networkd: Option<BTreeMap<u32, NetworkdLink>>,
     /// NetworkManager's view, when followed.
     pub networkmanager: Option<NetworkManagerFacts>,
-    /// ifupdown's configuration and state, when read (`--manager=ifupdown`).
+    /// ifupdown's configuration and state, when read (`--manager=ifupdown`, or `auto` where
+    /// ifupdown brings up links).
     pub ifupdown: Option<IfupdownFacts>,
     /// The clock's synchronisation, when followed (`--require-time-sync`).
     pub time_sync: Option<TimeSyncFacts>,
@@ -209,20 +212,16 @@ impl Snapshot {
 
     /// Whose rules judge `link` (see [`ManagerPolicy`]).
     pub fn link_manager(&self, link: &KernelLink) -> LinkManager<'_> {
-        // `--manager=ifupdown` judges every link by ifupdown's rules.
-        if let Some(facts) = &self.ifupdown {
-            return LinkManager::Ifupdown(facts);
-        }
         let file = self.networkd_link(link.ifindex);
-        let networkmanager = match (self.policy, &self.networkd, &self.networkmanager) {
-            (ManagerPolicy::OneManager, Some(_), _) => return LinkManager::Networkd(file),
-            (ManagerPolicy::OneManager, None, Some(facts)) => {
-                return LinkManager::NetworkManager(facts, facts.device(link));
-            }
-            (_, _, None) => return LinkManager::Kernel,
-            (ManagerPolicy::PerLink, _, Some(facts)) => facts,
-        };
-        let device = networkmanager.device(link);
+        if self.policy == ManagerPolicy::OneManager {
+            // `--manager=ifupdown` judges every link by ifupdown's rules.
+            return match (&self.ifupdown, &self.networkd, &self.networkmanager) {
+                (Some(facts), ..) => LinkManager::Ifupdown(facts),
+                (None, Some(_), _) => LinkManager::Networkd(file),
+                (None, None, Some(facts)) => LinkManager::NetworkManager(facts, facts.device(link)),
+                (None, None, None) => LinkManager::Kernel,
+            };
+        }
         if file.is_some_and(|f| {
             f.setup
                 .as_ref()
@@ -230,18 +229,28 @@ impl Snapshot {
         }) {
             return LinkManager::Networkd(file);
         }
-        // Nothing falls back to another manager's rules or to kernel facts before
-        // NetworkManager's view is known.
-        let nm_manages = networkmanager.running && device.is_some_and(|d| d.is_managed());
-        if !networkmanager.known || nm_manages {
-            return LinkManager::NetworkManager(networkmanager, device);
+        if let Some(networkmanager) = &self.networkmanager {
+            // Nothing falls back to another manager's rules or to kernel facts before
+            // NetworkManager's view is known.
+            let device = networkmanager.device(link);
+            let nm_manages = networkmanager.running && device.is_some_and(|d| d.is_managed());
+            if !networkmanager.known || nm_manages {
+                return LinkManager::NetworkManager(networkmanager, device);
+            }
         }
-        if self.networkd.is_some() {
-            LinkManager::Networkd(file)
-        } else if networkmanager.running || networkmanager.seen {
-            LinkManager::NetworkManager(networkmanager, device)
-        } else {
-            LinkManager::Kernel
+        // ifupdown's where an `auto` or `allow-hotplug` line names the link and neither
+        // networkd nor NetworkManager manages it.
+        if let Some(facts) = &self.ifupdown {
+            let names =
+                std::iter::once(link.name.as_str()).chain(link.altnames.iter().map(String::as_str));
+            if facts.config.class_of(names).is_some() {
+                return LinkManager::Ifupdown(facts);
+            }
+        }
+        match &self.networkmanager {
+            _ if self.networkd.is_some() => LinkManager::Networkd(file),
+            Some(nm) if nm.running || nm.seen => LinkManager::NetworkManager(nm, nm.device(link)),
+            _ => LinkManager::Kernel,
         }
     }
 

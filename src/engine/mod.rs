@@ -98,13 +98,18 @@ impl Managers {
         }
     }
 
-    /// Per link (`--manager=auto` where NetworkManager may run), with networkd's directory and
-    /// watch when networkd manages the machine too.
-    pub fn per_link(networkd: Option<(PathBuf, Inotify)>) -> Managers {
+    /// Per link (`--manager=auto` where NetworkManager may run or ifupdown manages the
+    /// machine), with networkd's directory and watch when networkd manages the machine too,
+    /// and ifupdown's state directory and configuration when it brings up links.
+    pub fn per_link(
+        networkd: Option<(PathBuf, Inotify)>,
+        networkmanager: bool,
+        ifupdown: Option<(PathBuf, IfupdownConfig)>,
+    ) -> Managers {
         Managers {
             networkd,
-            networkmanager: true,
-            ifupdown: None,
+            networkmanager,
+            ifupdown,
             policy: ManagerPolicy::PerLink,
         }
     }
@@ -116,11 +121,9 @@ impl Managers {
 
     /// How `--manager=` would name this choice.
     pub fn label(&self) -> &'static str {
-        if self.ifupdown.is_some() {
-            return "ifupdown";
-        }
         match (self.policy, &self.networkd, self.networkmanager) {
             (ManagerPolicy::PerLink, ..) => "auto",
+            _ if self.ifupdown.is_some() => "ifupdown",
             (_, Some(_), _) => "networkd",
             (_, None, true) => "networkmanager",
             (_, None, false) => "none",

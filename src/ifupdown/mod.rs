@@ -5,6 +5,9 @@
 
 /// ifupdown's configuration, below the root directory.
 pub const INTERFACES: &str = "etc/network/interfaces";
+/// ifupdown's ifup, below the root directory (`--manager=auto` follows ifupdown only where it
+/// is installed).
+pub const IFUP: &str = "sbin/ifup";
 
 pub mod interfaces;
 pub mod source;

@@ -33,6 +33,9 @@ impl fmt::Display for SettingSource {
                 self.setting.credential(),
                 excerpt(&path.to_string_lossy())
             ),
+            Origin::File { path, variable } => {
+                write!(f, " from {} ({variable})", excerpt(&path.to_string_lossy()))
+            }
             Origin::KernelCommandLine { key, source } => {
                 let place = match source {
                     CmdlineSource::ProcCmdline => "",
@@ -143,6 +146,17 @@ mod tests {
                 line(Setting::Timeout, secs(1), kernel(CmdlineSource::Override)),
                 "timeout 1s from the kernel command line (rd.wait-online.timeout=, \
                  $SYSTEMD_PROC_CMDLINE)",
+            ),
+            (
+                line(
+                    Setting::Timeout,
+                    secs(300),
+                    Origin::File {
+                        path: PathBuf::from("/etc/default/networking"),
+                        variable: "WAIT_ONLINE_TIMEOUT",
+                    },
+                ),
+                "timeout 5min from /etc/default/networking (WAIT_ONLINE_TIMEOUT)",
             ),
         ];
         for (got, want) in cases {

@@ -47,6 +47,7 @@ mod flood;
 mod glob_fnmatch;
 mod harness_selftest;
 mod ifupdown;
+mod ifupdown_dhcp;
 mod journald;
 mod kernel;
 mod machine;

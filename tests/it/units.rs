@@ -29,6 +29,7 @@ const INSTALLED: &str = "/usr/libexec/wait-online/wait-online";
 const UPSTREAM_UNIT: &str = "/lib/systemd/system/systemd-networkd-wait-online.service";
 const DROP_IN: &str = "systemd-networkd-wait-online.service.d/wait-online.conf";
 const NM_DROP_IN: &str = "NetworkManager-wait-online.service.d/wait-online.conf";
+const IFUPDOWN_DROP_IN: &str = "ifupdown-wait-online.service.d/wait-online.conf";
 /// The hardening drop-in wait-online-divert-upstream installs for upstream's units.
 const DIVERT_DROP_IN: &str = "divert-upstream/wait-online-hardening.conf";
 const UPSTREAM_TEMPLATE: &str = "/lib/systemd/system/systemd-networkd-wait-online@.service";
@@ -277,6 +278,7 @@ fn units_import_the_boot_parameter_credentials() {
         "wait-online@.service",
         DROP_IN,
         NM_DROP_IN,
+        IFUPDOWN_DROP_IN,
         DIVERT_DROP_IN,
     ] {
         let text = read(units.join(file));
@@ -292,6 +294,13 @@ fn units_import_the_boot_parameter_credentials() {
             );
         }
     }
+}
+
+/// The `ExecStart=` lines of a unit or drop-in.
+fn exec_starts(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter(|l| l.starts_with("ExecStart="))
+        .collect()
 }
 
 /// The `# Hardening.` block up to `[Install]` or the end, without comments.
@@ -410,10 +419,7 @@ fn units_share_one_hardening_block_and_the_upstream_shape() {
         !nm_drop_in.contains("\nTimeoutStartSec="),
         "{NM_DROP_IN}: $NM_ONLINE_TIMEOUT bounds it"
     );
-    let execs: Vec<&str> = nm_drop_in
-        .lines()
-        .filter(|l| l.starts_with("ExecStart="))
-        .collect();
+    let execs = exec_starts(&nm_drop_in);
     assert_eq!(
         execs,
         [
@@ -451,12 +457,9 @@ fn stage_networkmanager_unit() -> TempDir {
     dir
 }
 
-#[test]
-fn networkmanager_drop_in_passes_verify_and_is_hardened() {
-    let dir = stage_networkmanager_unit();
-    let unit = "./NetworkManager-wait-online.service";
-    assert_verify_silent(&dir, &[unit]);
-    let security = systemd_analyze(&dir, &["security", "--offline=yes", "--no-pager", unit]);
+/// `systemd-analyze security` of the staged `unit` rates it at most [`MAX_EXPOSURE`].
+fn assert_exposure(dir: &TempDir, unit: &str) {
+    let security = systemd_analyze(dir, &["security", "--offline=yes", "--no-pager", unit]);
     let exposure = overall_exposure(&security.stdout)
         .unwrap_or_else(|| panic!("no overall exposure level:\n{}", security.describe()));
     assert!(
@@ -465,6 +468,59 @@ fn networkmanager_drop_in_passes_verify_and_is_hardened() {
         security.stdout
     );
     eprintln!("{unit}: overall exposure {exposure}");
+}
+
+#[test]
+fn networkmanager_drop_in_passes_verify_and_is_hardened() {
+    let dir = stage_networkmanager_unit();
+    let unit = "./NetworkManager-wait-online.service";
+    assert_verify_silent(&dir, &[unit]);
+    assert_exposure(&dir, unit);
+}
+
+/// ifupdown-wait-online.service from the unpacked ifupdown package and our drop-in, ExecStart=
+/// pointing at the test binary.
+fn stage_ifupdown_unit() -> TempDir {
+    let root = crate::ifupdown::ifupdown_root();
+    let unit = "ifupdown-wait-online.service";
+    let shipped = Path::new(&root).join("lib/systemd/system").join(unit);
+    assert!(
+        shipped.exists(),
+        "{} is missing: run tests/setup-deps.sh",
+        shipped.display()
+    );
+    let dir = TempDir::new();
+    write(dir.0.join(unit), &read(&shipped));
+    let drop_in = read(Path::new(ROOT).join("units").join(IFUPDOWN_DROP_IN));
+    write(
+        dir.0.join(IFUPDOWN_DROP_IN),
+        &drop_in.replace(INSTALLED, env!("CARGO_BIN_EXE_wait-online")),
+    );
+    write_man_page(&dir);
+    dir
+}
+
+#[test]
+fn ifupdown_drop_in_passes_verify_and_is_hardened() {
+    let units = Path::new(ROOT).join("units");
+    let drop_in = read(units.join(IFUPDOWN_DROP_IN));
+    let main = read(units.join("wait-online.service"));
+    assert_eq!(
+        hardening(&drop_in),
+        hardening(&main),
+        "{IFUPDOWN_DROP_IN} drifted"
+    );
+    assert_eq!(
+        exec_starts(&drop_in),
+        [
+            "ExecStart=",
+            &format!("ExecStart={INSTALLED} --ifupdown-defaults=/etc/default/networking")
+        ]
+    );
+    let dir = stage_ifupdown_unit();
+    let unit = "./ifupdown-wait-online.service";
+    assert_verify_silent(&dir, &[unit]);
+    assert_exposure(&dir, unit);
 }
 
 #[test]
