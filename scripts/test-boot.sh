@@ -259,7 +259,11 @@ for raw in open(f"{out}/journal.json"):
         dns_reason.append(msg.replace("\n", " "))
     if e.get("_SYSTEMD_UNIT") == unit and not dns_fix and "waiting will not configure one" in msg:
         dns_fix.append(msg.replace("\n", " "))
-    if e.get("_SYSTEMD_UNIT") == unit and "_EXE" in e:
+    # not the records of the service manager setting the unit up: systemd-executor, before it
+    # execs the binary of the unit, logs e.g. each LoadCredential= credential not given (info,
+    # 257); journald names its _EXE only when it reads it before that helper is gone
+    if e.get("_SYSTEMD_UNIT") == unit and "_EXE" in e and \
+            not text(e["_EXE"]).endswith("/systemd-executor"):
         unit_exes.add(text(e["_EXE"]) + "(" + text(e.get("_COMM", "?")) + ")")
     if e.get("_SYSTEMD_UNIT") == unit and "INTERFACE" in e:
         exes.add(text(e.get("_EXE", "?")) + "(" + text(e.get("_COMM", "?")) + ")")
