@@ -31,6 +31,7 @@
 
 pub(crate) mod announce;
 pub mod app;
+pub(crate) mod backoff;
 pub(crate) mod bounded_read;
 pub mod cli;
 pub(crate) mod connectivity;

@@ -15,6 +15,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+use crate::backoff::Backoff;
 use crate::core::Snapshot;
 use crate::core::connectivity::{
     ConnectivityRequirement, HttpProbe, HttpProbeFailure, HttpProbeState, probe_wanted,
@@ -28,7 +29,7 @@ use crate::sys::{BoottimeTimer, expired};
 /// know sooner, and the next attempt follows).
 const ATTEMPT_LIMIT: Duration = Duration::from_secs(5);
 /// The wait after a failed attempt: the first, and the most it doubles to.
-const BACKOFF: (Duration, Duration) = (Duration::from_millis(500), Duration::from_secs(8));
+const BACKOFF: Backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(8));
 
 type Attempt = Pin<Box<dyn Future<Output = Result<(), HttpProbeFailure>>>>;
 
@@ -47,7 +48,7 @@ pub struct HttpProbeSource {
     attempt: Option<Attempt>,
     retry: Option<BoottimeTimer>,
     /// The backoff after the next failure.
-    backoff: Duration,
+    backoff: Backoff,
     /// Whether the last decision wanted the probe.
     wanted: bool,
 }
@@ -60,7 +61,7 @@ impl HttpProbeSource {
             probe: *requirement.probe.clone()?,
             attempt: None,
             retry: None,
-            backoff: BACKOFF.0,
+            backoff: BACKOFF,
             wanted: false,
         })
     }
@@ -106,8 +107,7 @@ impl Source for HttpProbeSource {
                     Ok(()) => HttpProbeState::Succeeded,
                     Err(failure) => {
                         tracing::debug!("HTTP probe failed: {failure:?}");
-                        self.retry = BoottimeTimer::new(self.backoff).ok();
-                        self.backoff = (self.backoff * 2).min(BACKOFF.1);
+                        self.retry = BoottimeTimer::new(self.backoff.take()).ok();
                         HttpProbeState::Failed(failure)
                     }
                 }

@@ -20,6 +20,7 @@ use std::time::Duration;
 use futures::stream::SelectAll;
 use zbus::{Connection, Message, MessageStream};
 
+use crate::backoff::Backoff;
 use crate::bounded_read::{self, RESOLV_CONF_CAP, ReadError};
 use crate::core::Snapshot;
 use crate::core::dns::{DnsFacts, DnsScope, DnsServer, DnsSource, ProbeFailure, ProbeState};
@@ -37,11 +38,11 @@ pub const RESOLV_CONF: &str = "/etc/resolv.conf";
 /// Time limit of one probe attempt.
 const PROBE_ATTEMPT_LIMIT: Duration = Duration::from_secs(2);
 /// First and longest pause between failed probe attempts.
-const PROBE_BACKOFF: (Duration, Duration) = (Duration::from_millis(250), Duration::from_secs(4));
+const PROBE_BACKOFF: Backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(4));
 /// Longest a D-Bus exchange with the bus or resolved may take before it is given up for now.
 const DNS_CALL_LIMIT: Duration = Duration::from_secs(2);
 /// First and longest pause before asking a bus or resolved that did not answer again.
-const STALL_BACKOFF: (Duration, Duration) = (Duration::from_millis(500), Duration::from_secs(4));
+const STALL_BACKOFF: Backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(4));
 
 type ProbeFuture = Pin<Box<dyn Future<Output = Result<Vec<IpAddr>, ProbeFailure>>>>;
 type ExchangeFuture = Pin<Box<dyn Future<Output = Exchange>>>;
@@ -101,14 +102,14 @@ pub struct DnsWatcher {
     probe_name: Option<String>,
     in_flight: Option<ProbeFuture>,
     retry: Option<BoottimeTimer>,
-    backoff: Duration,
+    backoff: Backoff,
     /// The bus (at connection) or resolved (at a call) did not answer within the limit: the
     /// facts come from resolv.conf meanwhile, and `refresh_retry` asks again.
     stalled: bool,
     /// The bus connection timed out: connect again at the next refresh.
     reconnect: bool,
     refresh_retry: Option<BoottimeTimer>,
-    stall_backoff: Duration,
+    stall_backoff: Backoff,
     announced: Option<(DnsSource, bool)>,
     /// Why resolv.conf was last refused, so that it is said once, not at each read.
     resolv_conf_refused: Option<String>,
@@ -136,11 +137,11 @@ impl DnsWatcher {
             probe_name,
             in_flight: None,
             retry: None,
-            backoff: PROBE_BACKOFF.0,
+            backoff: PROBE_BACKOFF,
             stalled: false,
             reconnect: false,
             refresh_retry: None,
-            stall_backoff: STALL_BACKOFF.0,
+            stall_backoff: STALL_BACKOFF,
             announced: None,
             resolv_conf_refused: None,
         };
@@ -277,7 +278,7 @@ impl DnsWatcher {
             }
             Exchange::Fetched(Ok(Ok(config))) => {
                 self.stalled = false;
-                self.stall_backoff = STALL_BACKOFF.0;
+                self.stall_backoff.reset();
                 return Exchanged::Config(config);
             }
             Exchange::Fetched(Ok(Err(err))) => {
@@ -378,8 +379,7 @@ impl DnsWatcher {
     /// Something on the bus did not answer in time: ask again after a growing pause.
     fn stall(&mut self) {
         self.stalled = true;
-        self.refresh_retry = BoottimeTimer::new(self.stall_backoff).ok();
-        self.stall_backoff = (self.stall_backoff * 2).min(STALL_BACKOFF.1);
+        self.refresh_retry = BoottimeTimer::new(self.stall_backoff.take()).ok();
     }
 
     /// Logs the source of the facts once, and again whenever it changes.
@@ -442,11 +442,10 @@ impl DnsWatcher {
             Err(failure) => {
                 tracing::debug!(
                     "DNS probe failed: {failure}; next attempt in {:?}",
-                    self.backoff
+                    self.backoff.peek()
                 );
                 facts.probe = ProbeState::Failed(failure);
-                self.retry = BoottimeTimer::new(self.backoff).ok();
-                self.backoff = (self.backoff * 2).min(PROBE_BACKOFF.1);
+                self.retry = BoottimeTimer::new(self.backoff.take()).ok();
             }
         }
     }
